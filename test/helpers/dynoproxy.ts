@@ -1,0 +1,145 @@
+// Spawns the real dynoproxy CLI (src/cli.ts on the pinned Node) with a YAML config in a temp dir, for integration tests.
+// It must never start the proxy any other way than a user would, nor leave it running after the test.
+
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { Test } from 'tap'
+import { stringify } from 'yaml'
+import { ChildProcessHandle } from './child-process-handle.ts'
+import type { ExitStatus } from './child-process-handle.ts'
+import { freePort } from './free-port.ts'
+import { startRedis } from './redis-server.ts'
+import type { RedisServer } from './redis-server.ts'
+import { GiveUp, canConnect, waitFor } from './wait-for.ts'
+
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const NODE_BIN = path.join(REPO_ROOT, 'node_modules/.bin/node')
+export const CLI_PATH = path.join(REPO_ROOT, 'src/cli.ts')
+
+export type PoolConfig = Record<string, unknown>
+
+export type Dynoproxy = {
+  port: number
+  pid: number
+  configPath: string
+  /** SIGTERM (the graceful drain), SIGKILL after graceMs; resolves with how it exited. */
+  stop(graceMs?: number): Promise<ExitStatus>
+  kill(signal?: NodeJS.Signals): void
+  /** Last 64 KiB of the proxy's stdout/stderr (pino JSON lines). */
+  output(): string
+  readonly exited: Promise<ExitStatus>
+}
+
+export type StartDynoproxyOptions = {
+  /** A config object ({ pool_name: { listen, servers, ... } }) or the YAML text itself. */
+  config: Record<string, PoolConfig> | string
+  /** Port the config listens on; required with YAML text, read from `listen` otherwise. */
+  port?: number
+  workers?: number | 'auto'
+  env?: Record<string, string>
+  startDeadlineMs?: number
+}
+
+function listenPortOf(config: Record<string, PoolConfig>): number {
+  const pools = Object.values(config)
+  const listen = pools[0]?.['listen']
+  const match = typeof listen === 'string' ? /:(\d+)$/.exec(listen) : null
+  if (match === null) throw new Error('config: first pool has no listen host:port')
+  return Number(match[1])
+}
+
+/** Starts the proxy and waits until its listen port accepts connections. Stopped in `t`'s teardown. */
+export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Promise<Dynoproxy> {
+  if (!existsSync(CLI_PATH)) throw new Error(`dynoproxy CLI not found at ${CLI_PATH}`)
+  const yamlText = typeof opts.config === 'string' ? opts.config : stringify(opts.config)
+  const port = opts.port ?? (typeof opts.config === 'string' ? undefined : listenPortOf(opts.config))
+  if (port === undefined) throw new Error('startDynoproxy: pass `port` with YAML text')
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-'))
+  const configPath = path.join(dir, 'dynoproxy.yml')
+  writeFileSync(configPath, yamlText)
+  const proc = new ChildProcessHandle(
+    `dynoproxy:${port}`,
+    NODE_BIN,
+    [CLI_PATH, '-c', configPath, '--workers', String(opts.workers ?? 1)],
+    { cwd: REPO_ROOT, env: { ...process.env, ...opts.env } },
+  )
+  t.teardown(async () => {
+    await proc.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  try {
+    await waitFor(
+      async () => {
+        if (proc.hasExited) throw new GiveUp(`dynoproxy exited during startup`)
+        return canConnect(port)
+      },
+      opts.startDeadlineMs ?? 15_000,
+      `dynoproxy to listen on ${port}`,
+      20,
+    )
+  } catch (err) {
+    await proc.stop()
+    throw new Error(`${(err as Error).message}\n--- config ---\n${yamlText}\n--- dynoproxy output ---\n${proc.output()}`)
+  }
+  return {
+    port,
+    pid: proc.pid,
+    configPath,
+    stop: (graceMs?: number) => proc.stop(graceMs),
+    kill: (signal: NodeJS.Signals = 'SIGKILL') => proc.kill(signal),
+    output: () => proc.output(),
+    exited: proc.exited,
+  }
+}
+
+export type ProxiedRedis = {
+  proxy: Dynoproxy
+  backends: RedisServer[]
+  /** The port clients use (the proxy's). */
+  port: number
+  pool: PoolConfig
+}
+
+export type StartProxiedRedisOptions = {
+  backends: number
+  /** Pool keys overriding the defaults below (timeout, auto_eject_hosts, requirepass, ...). */
+  pool?: PoolConfig
+  /** Extra redis-server arguments for every backend. */
+  redisArgs?: string[]
+  workers?: number
+  env?: Record<string, string>
+}
+
+/** Default pool for tests: the contract's example, with a generous request timeout. */
+export function defaultPool(listenPort: number, backends: readonly RedisServer[]): PoolConfig {
+  return {
+    listen: `127.0.0.1:${listenPort}`,
+    servers: backends.map((b) => `127.0.0.1:${b.port}:1`),
+    data_store: 0,
+    hash: 'murmur',
+    distribution: 'ketama',
+    hash_tag: '{}',
+    timeout: 3000,
+    server_retry_timeout: 500,
+    server_failure_limit: 2,
+    auto_eject_hosts: false,
+    preconnect: true,
+  }
+}
+
+/** N fresh redis-servers and one dynoproxy in front of them. */
+export async function startProxiedRedis(t: Test, opts: StartProxiedRedisOptions): Promise<ProxiedRedis> {
+  const backends = await Promise.all(
+    Array.from({ length: opts.backends }, () => startRedis(t, { args: opts.redisArgs })),
+  )
+  const port = await freePort()
+  const pool = { ...defaultPool(port, backends), ...opts.pool }
+  const proxy = await startDynoproxy(t, {
+    config: { test_pool: pool },
+    workers: opts.workers ?? 1,
+    env: opts.env,
+  })
+  return { proxy, backends, port, pool }
+}

@@ -1,0 +1,16 @@
+// Free loopback TCP port finder: binds port 0, reads the port the kernel chose, closes.
+// It must never hold the port open: the caller binds it next (a small race other helpers retry on).
+
+import net from 'node:net'
+
+export async function freePort(host = '127.0.0.1'): Promise<number> {
+  const server = net.createServer()
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port: 0, host, exclusive: true }, () => resolve())
+  })
+  const address = server.address()
+  await new Promise<void>((resolve) => server.close(() => resolve()))
+  if (address === null || typeof address === 'string') throw new Error('no TCP address from listen(0)')
+  return address.port
+}

@@ -135,6 +135,9 @@ export async function differential(t: Test, env: DiffTargets, steps: readonly St
     runSteps(env.reference.port, steps),
     ...env.targets.map((target) => runSteps(target.port, steps)),
   ])
+  if (process.env['DYNOPROXY_ITEST_DUMP'] === '1') {
+    steps.forEach((s, i) => t.comment(`${describe(s.cmd)} -> ${JSON.stringify(plain(want![i]!))}`))
+  }
   for (let ti = 0; ti < env.targets.length; ti++) {
     const got = gots[ti]!
     t.equal(got.length, want!.length, `${env.targets[ti]!.name}: reply count`)

@@ -1,0 +1,117 @@
+// Readers of Linux /proc for a process's CPU time, memory, open files and limits.
+// Never writes anything and never reads more than the few small files it names.
+import { readFileSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+
+let cachedClockTicks = 0;
+
+/** Kernel clock ticks per second (USER_HZ), the unit of utime/stime in /proc/<pid>/stat. */
+export function clockTicksPerSecond(): number {
+  if (cachedClockTicks === 0) {
+    const text = execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim();
+    const ticks = Number(text);
+    if (!Number.isInteger(ticks) || ticks <= 0) throw new Error(`getconf CLK_TCK returned ${JSON.stringify(text)}`);
+    cachedClockTicks = ticks;
+  }
+  return cachedClockTicks;
+}
+
+/**
+ * utime + stime of the whole process (every thread, live or exited) in clock ticks.
+ * The command name may contain spaces and parentheses, so fields are counted after the last ')'.
+ */
+export function readCpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // After "pid (comm) " the state is field 3; utime and stime are fields 14 and 15.
+  const utime = Number(fields[14 - 3]);
+  const stime = Number(fields[15 - 3]);
+  if (!Number.isFinite(utime) || !Number.isFinite(stime)) throw new Error(`cannot parse /proc/${pid}/stat`);
+  return utime + stime;
+}
+
+/**
+ * CPU ticks of children this process has already waited for (cutime + cstime), e.g. a finished
+ * redis-benchmark: its own /proc entry is gone by then, but the kernel adds its time to its parent's.
+ */
+export function readReapedChildrenCpuTicks(pid: number | 'self' = 'self'): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[16 - 3]) + Number(fields[17 - 3]);
+}
+
+export interface SystemCpuTicks {
+  /** Ticks all CPUs spent doing anything but idle and iowait. */
+  busy: number;
+  /** All ticks of all CPUs, busy or not. */
+  total: number;
+}
+
+/** Machine-wide CPU time from the first line of /proc/stat, to see load from processes we did not start. */
+export function readSystemCpuTicks(): SystemCpuTicks {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+  // cpu user nice system idle iowait irq softirq steal guest guest_nice; guest time is already in user.
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = line.trim().split(/\s+/).slice(1, 9).map(Number) as number[];
+  const busy = user! + nice! + system! + irq! + softirq! + steal!;
+  return { busy, total: busy + idle! + iowait! };
+}
+
+function readStatusKb(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = new RegExp(`^${field}:\\s+(\\d+) kB$`, 'm').exec(status);
+  if (match === null) throw new Error(`no ${field} in /proc/${pid}/status`);
+  return Number(match[1]);
+}
+
+/** Resident set size now, in KiB. */
+export function readRssKb(pid: number): number {
+  return readStatusKb(pid, 'VmRSS');
+}
+
+/** Peak resident set size since the process started, in KiB. */
+export function readPeakRssKb(pid: number): number {
+  return readStatusKb(pid, 'VmHWM');
+}
+
+export function countOpenFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
+}
+
+export function countThreads(pid: number): number {
+  return readdirSync(`/proc/${pid}/task`).length;
+}
+
+export interface FileLimit {
+  soft: number;
+  hard: number;
+}
+
+/** "Max open files" of a process; 'unlimited' reads as Infinity. */
+export function readOpenFileLimit(pid: number | 'self' = 'self'): FileLimit {
+  const limits = readFileSync(`/proc/${pid}/limits`, 'utf8');
+  const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
+  if (match === null) throw new Error(`no "Max open files" in /proc/${pid}/limits`);
+  const parse = (v: string): number => (v === 'unlimited' ? Infinity : Number(v));
+  return { soft: parse(match[1]!), hard: parse(match[2]!) };
+}
+
+/** Sockets in LISTEN state on a local TCP port (one per SO_REUSEPORT listener), from /proc/net/tcp{,6}. */
+export function countTcpListeners(port: number): number {
+  let count = 0;
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      if (cols.length < 4) continue;
+      const local = cols[1]!;
+      const localPort = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
+      if (localPort === port && cols[3] === '0A') count++;
+    }
+  }
+  return count;
+}

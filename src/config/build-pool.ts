@@ -1,0 +1,132 @@
+// buildPool: one pool's parsed values + its style's defaults -> PoolConfig, with the rules that tie keys together.
+// Must never guess a missing required value (listen, servers): it names the key and stops.
+
+import { valueError } from './config-error.ts';
+import type { ConfigStyle, HostPort, PoolConfig, ServerConf } from './pool-config.ts';
+import { COMMON_DEFAULTS, DYNOMITE_DEFAULTS, TWEMPROXY_DEFAULTS } from './pool-defaults.ts';
+import type { DraftField } from './pool-keys.ts';
+
+/** A value as a key set it: which key (aliases share a field), its line, and per-item lines for lists. */
+export interface SetValue {
+  key: string;
+  line: number;
+  value: unknown;
+  itemLines: number[];
+}
+
+export interface PoolDraft {
+  name: string;
+  /** Line of the pool's name, where errors about missing keys point. */
+  line: number;
+  values: Map<DraftField, SetValue>;
+}
+
+export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): PoolConfig {
+  const styleDefaults = style === 'twemproxy' ? TWEMPROXY_DEFAULTS : DYNOMITE_DEFAULTS;
+  // Values were checked by their key's parser, so each field holds its PoolConfig type.
+  const get = <T>(field: DraftField, fallback: T): T => {
+    const set = draft.values.get(field);
+    return set === undefined ? fallback : (set.value as T);
+  };
+  const missing = (key: string, why: string) => valueError(file, draft.line, draft.name, key, why, null);
+
+  const listen = get<HostPort | null>('listen', null);
+  if (listen === null) throw missing('listen', 'is missing; write listen: host:port');
+  const servers = get<ServerConf[]>('servers', []);
+  if (servers.length === 0) {
+    const set = draft.values.get('servers');
+    if (set === undefined) throw missing('servers', 'is missing; list at least one host:port:weight');
+    throw valueError(file, set.line, draft.name, set.key, 'must list at least one host:port:weight', null);
+  }
+  checkServerNames(draft, servers, file);
+
+  const tokens = get<string[]>('tokens', []);
+  const dynListen = get<HostPort | null>('dynListen', null);
+  const pool: PoolConfig = {
+    name: draft.name,
+    listen,
+    dynListen,
+    dynSeeds: get<string[]>('dynSeeds', []),
+    dynSeedProvider: get('dynSeedProvider', COMMON_DEFAULTS.dynSeedProvider),
+    servers,
+    dataStore: get('dataStore', styleDefaults.dataStore),
+    tokens,
+    rack: get('rack', COMMON_DEFAULTS.rack),
+    datacenter: get('datacenter', COMMON_DEFAULTS.datacenter),
+    hash: get('hash', styleDefaults.hash),
+    hashTag: get<string | null>('hashTag', COMMON_DEFAULTS.hashTag),
+    distribution: get('distribution', styleDefaults.distribution(tokens.length > 0)),
+    timeout: get('timeout', styleDefaults.timeout),
+    backlog: get('backlog', COMMON_DEFAULTS.backlog),
+    preconnect: get('preconnect', styleDefaults.preconnect),
+    autoEjectHosts: get('autoEjectHosts', styleDefaults.autoEjectHosts),
+    serverRetryTimeout: get('serverRetryTimeout', styleDefaults.serverRetryTimeout),
+    serverFailureLimit: get('serverFailureLimit', styleDefaults.serverFailureLimit),
+    serverConnections: get('serverConnections', COMMON_DEFAULTS.serverConnections),
+    mbufSize: get('mbufSize', COMMON_DEFAULTS.mbufSize),
+    maxMsgs: get('maxMsgs', COMMON_DEFAULTS.maxMsgs),
+    statsListen: get<HostPort>('statsListen', { ...COMMON_DEFAULTS.statsListen }),
+    statsInterval: get('statsInterval', COMMON_DEFAULTS.statsInterval),
+    readConsistency: get('readConsistency', COMMON_DEFAULTS.readConsistency),
+    writeConsistency: get('writeConsistency', COMMON_DEFAULTS.writeConsistency),
+    requirepass: get<string | null>('requirepass', COMMON_DEFAULTS.requirepass),
+    clientConnections: get('clientConnections', COMMON_DEFAULTS.clientConnections),
+    maxRequestBytes: get('maxRequestBytes', COMMON_DEFAULTS.maxRequestBytes),
+    clientMaxInflight: get('clientMaxInflight', COMMON_DEFAULTS.clientMaxInflight),
+    clientMaxBufferedBytes: get('clientMaxBufferedBytes', COMMON_DEFAULTS.clientMaxBufferedBytes),
+    secureServerOption: get('secureServerOption', COMMON_DEFAULTS.secureServerOption),
+    gossipInterval: get('gossipInterval', COMMON_DEFAULTS.gossipInterval),
+    enableGossip: get('enableGossip', COMMON_DEFAULTS.enableGossip),
+    dynReadTimeout: get('dynReadTimeout', COMMON_DEFAULTS.dynReadTimeout),
+    dynWriteTimeout: get('dynWriteTimeout', COMMON_DEFAULTS.dynWriteTimeout),
+    dynPort: get('dynPort', dynListen?.port ?? COMMON_DEFAULTS.dynPort),
+    dynConnections: get('dynConnections', COMMON_DEFAULTS.dynConnections),
+    localPeerConnections: get('localPeerConnections', COMMON_DEFAULTS.localPeerConnections),
+    remotePeerConnections: get('remotePeerConnections', COMMON_DEFAULTS.remotePeerConnections),
+    pemKeyFile: get('pemKeyFile', COMMON_DEFAULTS.pemKeyFile),
+    reconKeyFile: get('reconKeyFile', COMMON_DEFAULTS.reconKeyFile),
+    reconIvFile: get('reconIvFile', COMMON_DEFAULTS.reconIvFile),
+    env: get('env', COMMON_DEFAULTS.env),
+    connMsgRate: get('connMsgRate', COMMON_DEFAULTS.connMsgRate),
+    readRepairsEnabled: get('readRepairsEnabled', COMMON_DEFAULTS.readRepairsEnabled),
+    adminToken: get<string | null>('adminToken', COMMON_DEFAULTS.adminToken),
+    file,
+  };
+  checkKeyRelations(draft, pool, file);
+  return pool;
+}
+
+/** twemproxy conf_validate_server(): two servers with one name would share ketama points. */
+function checkServerNames(draft: PoolDraft, servers: ServerConf[], file: string): void {
+  const set = draft.values.get('servers');
+  const seen = new Map<string, number>();
+  servers.forEach((server, i) => {
+    const line = set?.itemLines[i] ?? draft.line;
+    const first = seen.get(server.name);
+    if (first !== undefined) {
+      const what = `two servers are named ${JSON.stringify(server.name)} (lines ${first} and ${line}); add a distinct name after the address`;
+      throw valueError(file, line, draft.name, set?.key ?? 'servers', what, null);
+    }
+    seen.set(server.name, line);
+  });
+}
+
+function checkKeyRelations(draft: PoolDraft, pool: PoolConfig, file: string): void {
+  const at = (field: DraftField, what: string) => {
+    const set = draft.values.get(field);
+    return valueError(file, set?.line ?? draft.line, draft.name, set?.key ?? field, what, null);
+  };
+  // twemproxy: "redis_auth: is only valid for a redis pool"; memcached has no AUTH to answer with.
+  if (pool.requirepass !== null && pool.dataStore !== 0) {
+    throw at('requirepass', 'is only valid for a redis pool (this pool is memcached)');
+  }
+  if (pool.distribution === 'vnode' && pool.tokens.length === 0) {
+    throw at('distribution', 'vnode places keys by token, and this pool has no tokens');
+  }
+  if (pool.dynSeeds.length > 0 && pool.tokens.length === 0) {
+    throw at('dynSeeds', 'this node has no tokens, so it would own no keys in the cluster; add tokens');
+  }
+  if (pool.dynSeeds.length > 0 && pool.dynListen === null) {
+    throw at('dynSeeds', 'peers need this node\'s peer port; add dyn_listen');
+  }
+}

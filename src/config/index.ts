@@ -1,0 +1,21 @@
+// Public face of config/: load Dynomite or twemproxy YAML into validated, defaulted PoolConfigs.
+// Must never export the internal tables (keys, defaults); callers see only plain data and ConfigError.
+
+export { ConfigError } from './config-error.ts';
+export { loadConfig } from './load-config.ts';
+export { parseConfig } from './parse-config.ts';
+export { parseSeed } from './parse-address.ts';
+export { CONSISTENCIES, DISTRIBUTIONS, SECURE_SERVER_OPTIONS } from './pool-config.ts';
+export type {
+  ConfigStyle,
+  Consistency,
+  DataStore,
+  Distribution,
+  DynSeed,
+  HashName,
+  HostPort,
+  LoadedConfig,
+  PoolConfig,
+  SecureServerOption,
+  ServerConf,
+} from './pool-config.ts';

@@ -1,0 +1,139 @@
+// The shape of a loaded configuration: one PoolConfig per top-level pool, plain data only.
+// Must never hold functions, class instances or Maps, so it can be posted to workers as is.
+
+import type { HashName } from '../topology/index.ts';
+
+/** A socket address to listen on or connect to; IPv6 hosts are stored without brackets. */
+export interface HostPort {
+  host: string;
+  port: number;
+}
+
+/**
+ * A backend datastore, written `host:port:weight [name]` as in twemproxy and Dynomite.
+ * `name` is what ketama hashes. When it is not given it is `host:port` exactly as written, or only
+ * `host` when the port is 11211: twemproxy src/nc_conf.c conf_add_server() (and Dynomite
+ * src/dyn_conf.c, which copied it) drop the port for 11211 "to maintain backward compatibility with
+ * libmemcached", and src/hashkit/nc_ketama.c ketama_update() hashes `"<name>-<n>"` per point.
+ */
+export interface ServerConf {
+  host: string;
+  port: number;
+  weight: number;
+  name: string;
+}
+
+/** One `dyn_seeds` entry, `host:port:rack:dc:tokens [name]` (Dynomite conf_add_dyn_server()). */
+export interface DynSeed {
+  host: string;
+  port: number;
+  rack: string;
+  datacenter: string;
+  tokens: string[];
+  name: string | null;
+}
+
+export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM';
+export const CONSISTENCIES: readonly Consistency[] = [
+  'DC_ONE',
+  'DC_QUORUM',
+  'DC_SAFE_QUORUM',
+  'DC_EACH_SAFE_QUORUM',
+];
+
+/** The 13 hash names of Dynomite's HASH_CODEC; topology owns the list and the functions. */
+export type { HashName } from '../topology/index.ts';
+
+export type Distribution = 'ketama' | 'modula' | 'random' | 'vnode';
+export const DISTRIBUTIONS: readonly Distribution[] = ['ketama', 'modula', 'random', 'vnode'];
+
+export type SecureServerOption = 'none' | 'rack' | 'datacenter' | 'all';
+export const SECURE_SERVER_OPTIONS: readonly SecureServerOption[] = ['none', 'rack', 'datacenter', 'all'];
+
+/** Dynomite's data_store codes: 0 redis, 1 memcached. */
+export type DataStore = 0 | 1;
+
+/** Which program's defaults filled the gaps: see pool-defaults.ts. */
+export type ConfigStyle = 'dynomite' | 'twemproxy';
+
+export interface PoolConfig {
+  /** The top-level key, e.g. `dyn_o_mite`. */
+  name: string;
+  listen: HostPort;
+  /** Peer port; null when the file has no `dyn_listen`. */
+  dynListen: HostPort | null;
+  /** `host:port:rack:dc:tokens [name]` entries as written; parse one with parseSeed(). */
+  dynSeeds: string[];
+  dynSeedProvider: string;
+  /** At least one. */
+  servers: ServerConf[];
+  dataStore: DataStore;
+  /** This node's tokens as written (decimal strings; Dynomite writes them comma separated). */
+  tokens: string[];
+  rack: string;
+  datacenter: string;
+  hash: HashName;
+  /** Exactly two bytes (open, close), or null. */
+  hashTag: string | null;
+  distribution: Distribution;
+  /** Request timeout in ms; 0 means none, as `timeout: 0` does in twemproxy. */
+  timeout: number;
+  /** listen(2) backlog. */
+  backlog: number;
+  preconnect: boolean;
+  autoEjectHosts: boolean;
+  /** ms before an ejected server is tried again. */
+  serverRetryTimeout: number;
+  /** Consecutive failures that eject a server (when autoEjectHosts). */
+  serverFailureLimit: number;
+  /** Connections per backend server (`server_connections`, or Dynomite's `datastore_connections`). */
+  serverConnections: number;
+  mbufSize: number;
+  maxMsgs: number;
+  statsListen: HostPort;
+  /** Stats aggregation period, ms. */
+  statsInterval: number;
+  readConsistency: Consistency;
+  writeConsistency: Consistency;
+  /** Password clients must AUTH with (`requirepass`, Dynomite `redis_requirepass`, twemproxy `redis_auth`). */
+  requirepass: string | null;
+  /** Max client connections; 0 = unlimited by config. */
+  clientConnections: number;
+  /** Largest single request accepted, bytes. */
+  maxRequestBytes: number;
+  /** Per-client requests in flight before reading pauses. */
+  clientMaxInflight: number;
+  /** Per-client buffered request/reply bytes before reading pauses. */
+  clientMaxBufferedBytes: number;
+  secureServerOption: SecureServerOption;
+  /** Gossip round period, ms (`gos_interval`). */
+  gossipInterval: number;
+  enableGossip: boolean;
+  /** Peer read/write timeouts, ms. */
+  dynReadTimeout: number;
+  dynWriteTimeout: number;
+  dynPort: number;
+  /** Connections to each peer (older Dynomite `dyn_connections`). */
+  dynConnections: number;
+  /** Connections to each peer in this datacenter / in other datacenters (newer Dynomite). */
+  localPeerConnections: number;
+  remotePeerConnections: number;
+  pemKeyFile: string;
+  reconKeyFile: string;
+  reconIvFile: string;
+  /** Dynomite's environment marker (aws, network...). */
+  env: string;
+  /** Messages per second per connection. */
+  connMsgRate: number;
+  readRepairsEnabled: boolean;
+  /** Bearer token for the admin API (our own key `admin_token`); null = admin API unauthenticated. */
+  adminToken: string | null;
+  /** The configuration file this pool came from. */
+  file: string;
+}
+
+export interface LoadedConfig {
+  pools: PoolConfig[];
+  warnings: string[];
+  style: ConfigStyle;
+}

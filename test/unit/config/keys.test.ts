@@ -1,0 +1,226 @@
+import t from 'tap';
+import { parseConfig, type PoolConfig } from '../../../src/config/index.ts';
+import { KEY_RULES } from '../../../src/config/pool-keys.ts';
+
+const yaml = (...lines: string[]) => `${lines.join('\n')}\n`;
+
+/** Every Dynomite key (and ours) set to a value no default has. */
+const dynomiteEveryKey = yaml(
+  'node_a:',
+  '  listen: 0.0.0.0:9102',
+  '  dyn_listen: "[::1]:9101"',
+  '  stats_listen: localhost:9222',
+  '  hash: crc32a',
+  "  hash_tag: '[]'",
+  '  distribution: modula',
+  '  timeout: 1234',
+  '  backlog: 77',
+  '  client_connections: 500',
+  '  preconnect: false',
+  '  auto_eject_hosts: FALSE',
+  '  server_retry_timeout: 4321',
+  '  server_failure_limit: 9',
+  '  servers:',
+  '  - 127.0.0.1:7000:2 a',
+  '  - "[::1]:7001:3"',
+  '  data_store: redis',
+  '  redis_requirepass: s3cret',
+  '  dyn_seed_provider: florida_provider',
+  '  dyn_seeds:',
+  '  - 10.0.0.2:8101:r2:dc2:5',
+  '  - peer-c.example:8101:r3:dc2:6,7 c',
+  '  dyn_port: 9999',
+  '  dyn_read_timeout: 111',
+  '  dyn_write_timeout: 0',
+  '  dyn_connections: 7',
+  '  rack: r1',
+  '  datacenter: dc2',
+  '  tokens: 4294967295, 0007',
+  '  gos_interval: 999',
+  '  enable_gossip: true',
+  '  secure_server_option: datacenter',
+  '  pem_key_file: /etc/dyn/key.pem',
+  '  recon_key_file: /etc/dyn/rk.pem',
+  '  recon_iv_file: /etc/dyn/riv.pem',
+  '  env: network',
+  '  conn_msg_rate: 1000',
+  '  read_consistency: dc_safe_quorum',
+  '  write_consistency: DC_EACH_SAFE_QUORUM',
+  '  stats_interval: 5000',
+  '  mbuf_size: 4096',
+  '  max_msgs: 300000',
+  '  datastore_connections: 4',
+  '  local_peer_connections: 2',
+  '  remote_peer_connections: 3',
+  '  read_repairs_enabled: True',
+  '  admin_token: "0123"',
+  '  max_request_bytes: 1048576',
+  '  client_max_inflight: 64',
+  '  client_max_buffered_bytes: 2097152',
+);
+
+/** A nutcracker.yml with every twemproxy key. */
+const twemproxyEveryKey = yaml(
+  'gamma:',
+  '  listen: 127.0.0.1:22123',
+  '  hash: md5',
+  '  hash_tag: "{}"',
+  '  distribution: random',
+  '  timeout: 0',
+  '  backlog: 1024',
+  '  client_connections: 10',
+  '  redis: true',
+  '  redis_auth: pass word',
+  '  redis_db: 0',
+  '  preconnect: true',
+  '  auto_eject_hosts: true',
+  '  server_connections: 2',
+  '  server_retry_timeout: 2000',
+  '  server_failure_limit: 1',
+  '  servers:',
+  '   - 127.0.0.1:6379:1 server1',
+);
+
+/** Keys that share a field with a key above; one of each pair per pool. */
+const aliasKeys = ['requirepass'];
+
+t.test('every Dynomite key is parsed into its field', async (t) => {
+  const loaded = parseConfig(dynomiteEveryKey, 'every.yml');
+  t.same(loaded.warnings, []);
+  t.equal(loaded.style, 'dynomite');
+  const expected: PoolConfig = {
+    name: 'node_a',
+    listen: { host: '0.0.0.0', port: 9102 },
+    dynListen: { host: '::1', port: 9101 },
+    dynSeeds: ['10.0.0.2:8101:r2:dc2:5', 'peer-c.example:8101:r3:dc2:6,7 c'],
+    dynSeedProvider: 'florida_provider',
+    servers: [
+      { host: '127.0.0.1', port: 7000, weight: 2, name: 'a' },
+      { host: '::1', port: 7001, weight: 3, name: '[::1]:7001' },
+    ],
+    dataStore: 0,
+    tokens: ['4294967295', '0007'],
+    rack: 'r1',
+    datacenter: 'dc2',
+    hash: 'crc32a',
+    hashTag: '[]',
+    distribution: 'modula',
+    timeout: 1234,
+    backlog: 77,
+    preconnect: false,
+    autoEjectHosts: false,
+    serverRetryTimeout: 4321,
+    serverFailureLimit: 9,
+    serverConnections: 4,
+    mbufSize: 4096,
+    maxMsgs: 300000,
+    statsListen: { host: 'localhost', port: 9222 },
+    statsInterval: 5000,
+    readConsistency: 'DC_SAFE_QUORUM',
+    writeConsistency: 'DC_EACH_SAFE_QUORUM',
+    requirepass: 's3cret',
+    clientConnections: 500,
+    maxRequestBytes: 1048576,
+    clientMaxInflight: 64,
+    clientMaxBufferedBytes: 2097152,
+    secureServerOption: 'datacenter',
+    gossipInterval: 999,
+    enableGossip: true,
+    dynReadTimeout: 111,
+    dynWriteTimeout: 0,
+    dynPort: 9999,
+    dynConnections: 7,
+    localPeerConnections: 2,
+    remotePeerConnections: 3,
+    pemKeyFile: '/etc/dyn/key.pem',
+    reconKeyFile: '/etc/dyn/rk.pem',
+    reconIvFile: '/etc/dyn/riv.pem',
+    env: 'network',
+    connMsgRate: 1000,
+    readRepairsEnabled: true,
+    adminToken: '0123',
+    file: 'every.yml',
+  };
+  t.strictSame(loaded.pools, [expected]);
+});
+
+t.test('every twemproxy key maps onto its Dynomite meaning', async (t) => {
+  const loaded = parseConfig(twemproxyEveryKey, 'nutcracker.yml');
+  t.same(loaded.warnings, []);
+  t.equal(loaded.style, 'twemproxy');
+  const pool = loaded.pools[0]!;
+  t.same(pool.listen, { host: '127.0.0.1', port: 22123 });
+  t.equal(pool.hash, 'md5');
+  t.equal(pool.hashTag, '{}');
+  t.equal(pool.distribution, 'random');
+  t.equal(pool.timeout, 0, 'timeout 0 is "none", as in twemproxy');
+  t.equal(pool.backlog, 1024);
+  t.equal(pool.clientConnections, 10);
+  t.equal(pool.dataStore, 0, 'redis: true is data_store 0');
+  t.equal(pool.requirepass, 'pass word', 'redis_auth is requirepass');
+  t.equal(pool.preconnect, true);
+  t.equal(pool.autoEjectHosts, true);
+  t.equal(pool.serverConnections, 2);
+  t.equal(pool.serverRetryTimeout, 2000);
+  t.equal(pool.serverFailureLimit, 1);
+  t.same(pool.servers, [{ host: '127.0.0.1', port: 6379, weight: 1, name: 'server1' }]);
+});
+
+t.test('the fixtures above cover every key the loader knows', async (t) => {
+  const used = new Set<string>(aliasKeys);
+  for (const text of [dynomiteEveryKey, twemproxyEveryKey]) {
+    for (const match of text.matchAll(/^ {2}([a-z_]+):/gm)) used.add(match[1]!);
+  }
+  t.same([...KEY_RULES.keys()].filter((key) => !used.has(key)), [], 'known keys no fixture sets');
+  t.same([...used].filter((key) => !KEY_RULES.has(key)), [], 'fixture keys the loader does not know');
+});
+
+t.test('aliases: requirepass, redis_requirepass and redis_auth are one setting', async (t) => {
+  for (const key of ['requirepass', 'redis_requirepass', 'redis_auth']) {
+    const text = yaml('p:', '  listen: 127.0.0.1:8102', '  data_store: 0', `  ${key}: hunter2`, '  servers:', '  - 127.0.0.1:6379:1');
+    t.equal(parseConfig(text, 'a.yml').pools[0]!.requirepass, 'hunter2', key);
+  }
+});
+
+t.test('data_store takes Dynomite numbers and names', async (t) => {
+  const cases: Array<[string, 0 | 1]> = [['0', 0], ['1', 1], ['redis', 0], ['memcache', 1], ['memcached', 1], ["'1'", 1]];
+  for (const [written, dataStore] of cases) {
+    const text = yaml('p:', '  listen: 127.0.0.1:8102', `  data_store: ${written}`, '  servers:', '  - 127.0.0.1:6379:1');
+    t.equal(parseConfig(text, 'a.yml').pools[0]!.dataStore, dataStore, written);
+  }
+});
+
+t.test('redis: false in a twemproxy file is memcached', async (t) => {
+  const text = yaml('p:', '  listen: 127.0.0.1:8102', '  redis: false', '  servers:', '  - 127.0.0.1:11211:1');
+  t.equal(parseConfig(text, 'a.yml').pools[0]!.dataStore, 1);
+});
+
+t.test('values are read as written, not as YAML 1.1 types', async (t) => {
+  const text = yaml('p:', '  listen: 127.0.0.1:8102', '  requirepass: 0x1F', '  admin_token: 1e3', "  tokens: '00012'", '  servers:', '  - 127.0.0.1:6379:1');
+  const pool = parseConfig(text, 'a.yml').pools[0]!;
+  t.equal(pool.requirepass, '0x1F');
+  t.equal(pool.adminToken, '1e3');
+  t.same(pool.tokens, ['00012']);
+});
+
+t.test('several twemproxy pools, each with its own settings', async (t) => {
+  const text = yaml(
+    'alpha:', '  listen: 127.0.0.1:22121', '  redis: true', '  servers:', '   - 127.0.0.1:6379:1',
+    'beta:', '  listen: 127.0.0.1:22122', '  hash: md5', '  servers:', '   - 127.0.0.1:11211:1', '   - 127.0.0.1:11212:1',
+  );
+  const loaded = parseConfig(text, 'n.yml');
+  t.same(loaded.pools.map((p) => [p.name, p.listen.port, p.dataStore, p.hash, p.servers.length]), [
+    ['alpha', 22121, 0, 'fnv1a_64', 1],
+    ['beta', 22122, 1, 'md5', 2],
+  ]);
+});
+
+t.test('unknown keys are warnings with file:line, and a guess when one is close', async (t) => {
+  const text = yaml('p:', '  listen: 127.0.0.1:8102', '  hash_tags: "{}"', '  servers:', '  - 127.0.0.1:6379:1', '  frobnicate: 1');
+  const loaded = parseConfig(text, 'w.yml');
+  t.same(loaded.warnings, [
+    'w.yml:3: p.hash_tags: unknown key, ignored (did you mean hash_tag?)',
+    'w.yml:6: p.frobnicate: unknown key, ignored',
+  ]);
+  t.equal(loaded.pools[0]!.hashTag, null, 'the unknown key set nothing');
+});

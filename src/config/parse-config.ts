@@ -163,7 +163,7 @@ function readValue(
   }
 
   if (isSeq(node) || isMap(node)) {
-    const hint = isSeq(node) && (entry.key.endsWith('listen') || entry.key === 'listen') ? ' (quote "[::1]:port")' : '';
+    const hint = isSeq(node) && entry.key.endsWith('listen') ? ' (quote "[::1]:port")' : '';
     throw fail(`must be a single value, not a ${isSeq(node) ? 'list' : 'mapping'}${hint}`, null);
   }
   if (!isScalar(node) || (node.value === '' && node.type === 'PLAIN')) throw fail('has no value', null);

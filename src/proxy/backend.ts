@@ -1,0 +1,355 @@
+// BackendServer / BackendConnection: persistent pipelined connections from one worker to one datastore.
+// Never lets a reply reach the wrong request: a connection that times out, breaks or sends garbage fails every request in flight and is replaced.
+import net from 'node:net';
+import { OutBuffer, DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
+import { GatherBuffer } from './gather.ts';
+import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } from './request.ts';
+import { scheduleBackendFlush, afterIo } from './flush.ts';
+import { monotonicMs } from './clock.ts';
+
+/** Finds reply boundaries (RESP or memcached); resumable across reads. */
+export interface ReplyScanner {
+  scan(buf: Uint8Array, pos: number, end: number): number;
+  needed: number;
+  isError: boolean;
+  reset(): void;
+}
+
+export interface BackendHooks {
+  newScanner(): ReplyScanner;
+  /** Bytes to send first on every new connection (e.g. AUTH), or null. */
+  handshake: Uint8Array | null;
+  /** The error reply a client gets when the datastore fails (reason like "Connection refused"). */
+  errorReply(reason: string): Uint8Array;
+  onServerStateChange(server: BackendServer): void;
+}
+
+export interface BackendSettings {
+  timeout: number;
+  serverConnections: number;
+  serverFailureLimit: number;
+  serverRetryTimeout: number;
+  autoEjectHosts: boolean;
+}
+
+/** One read buffer per worker for every backend socket: replies are consumed before the callback returns. */
+const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
+
+const ST_CONNECTING = 0;
+const ST_READY = 1;
+const ST_CLOSED = 2;
+
+export class BackendConnection {
+  readonly server: BackendServer;
+  readonly socket: net.Socket;
+  state = ST_CONNECTING;
+  readonly out = new OutBuffer();
+  flushScheduled = false;
+  private readonly gather = new GatherBuffer();
+  private readonly scanner: ReplyScanner;
+  /** Requests in flight, oldest first (a ring). */
+  private ring: (Request | null)[] = new Array(64).fill(null);
+  private head = 0;
+  private count = 0;
+
+  constructor(server: BackendServer) {
+    this.server = server;
+    this.scanner = server.hooks.newScanner();
+    const sock = net.connect({
+      host: server.host,
+      port: server.port,
+      noDelay: true,
+      keepAlive: true,
+      onread: { buffer: READ_BUF, callback: (n: number) => this.onRead(n) },
+    });
+    this.socket = sock;
+    sock.on('connect', () => {
+      if (this.state === ST_CONNECTING) this.state = ST_READY;
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err)));
+    sock.on('close', () => this.fail('Connection closed'));
+    sock.on('end', () => this.fail('Connection closed by the datastore'));
+    const hs = server.hooks.handshake;
+    if (hs !== null) {
+      const req = acquireRequest(K_INTERNAL);
+      this.send(req, hs, 0, hs.length);
+    }
+  }
+
+  get inFlight(): number {
+    return this.count;
+  }
+
+  get closed(): boolean {
+    return this.state === ST_CLOSED;
+  }
+
+  /** Queue a request's bytes; they leave in the worker's next batched flush. */
+  send(req: Request, src: Uint8Array, start: number, end: number): void {
+    this.push(req);
+    this.out.append(src, start, end);
+    if (!this.flushScheduled) scheduleBackendFlush(this);
+  }
+
+  /** Queue a large request whose bytes the caller gives away (no staging copy). */
+  sendOwned(req: Request, owned: Uint8Array): void {
+    this.push(req);
+    if (owned.length < DIRECT_WRITE_THRESHOLD) {
+      this.out.appendBuffer(owned);
+      if (!this.flushScheduled) scheduleBackendFlush(this);
+      return;
+    }
+    this.out.writeOwned(this.socket, owned);
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.state !== ST_CLOSED) this.out.flush(this.socket, this.count === 0);
+  }
+
+  private push(req: Request): void {
+    req.refs++;
+    req.sentAt = monotonicMs();
+    if (this.count === this.ring.length) this.growRing();
+    this.ring[(this.head + this.count) & (this.ring.length - 1)] = req;
+    this.count++;
+  }
+
+  private shift(): Request | null {
+    if (this.count === 0) return null;
+    const r = this.ring[this.head];
+    this.ring[this.head] = null;
+    this.head = (this.head + 1) & (this.ring.length - 1);
+    this.count--;
+    return r;
+  }
+
+  private growRing(): void {
+    const old = this.ring;
+    const n = old.length;
+    const ring: (Request | null)[] = new Array(n * 2).fill(null);
+    for (let i = 0; i < this.count; i++) ring[i] = old[(this.head + i) & (n - 1)];
+    this.ring = ring;
+    this.head = 0;
+  }
+
+  /** Age of the oldest request in flight, or -1. */
+  oldestAge(now: number): number {
+    if (this.count === 0) return -1;
+    return now - (this.ring[this.head] as Request).sentAt;
+  }
+
+  private onRead(n: number): boolean {
+    if (this.state === ST_CLOSED) return false;
+    this.consume(READ_BUF, 0, n);
+    afterIo();
+    return true;
+  }
+
+  private consume(buf: Buffer, pos: number, end: number): void {
+    const g = this.gather;
+    const sc = this.scanner;
+    if (g.active) {
+      // Finish the reply that spans reads, copying no more of this read than it needs.
+      while (pos < end) {
+        const want = sc.needed > g.len ? sc.needed - g.len : 256;
+        const take = Math.min(end - pos, Math.max(want, 256));
+        const before = g.len;
+        g.append(buf, pos, pos + take, sc.needed);
+        const r = sc.scan(g.buf as Buffer, 0, g.len);
+        if (r === 0) {
+          pos += take;
+          continue;
+        }
+        if (r < 0) return this.fail('Protocol error from the datastore');
+        this.reply(g.buf as Buffer, 0, r);
+        if (this.state === ST_CLOSED) return;
+        // Bytes of this read beyond the reply are parsed in place below.
+        pos += r - before;
+        g.consume(g.len);
+        break;
+      }
+      if (g.active) return;
+    }
+    while (pos < end) {
+      const r = sc.scan(buf, pos, end);
+      if (r > 0) {
+        this.reply(buf, pos, r);
+        if (this.state === ST_CLOSED) return;
+        pos = r;
+        continue;
+      }
+      if (r < 0) return this.fail('Protocol error from the datastore');
+      g.append(buf, pos, end, sc.needed);
+      return;
+    }
+  }
+
+  private reply(buf: Uint8Array, start: number, end: number): void {
+    const req = this.shift();
+    if (req === null) return this.fail('Unexpected reply from the datastore');
+    const isError = this.scanner.isError;
+    if (req.kind === K_INTERNAL) {
+      releaseRequest(req);
+      if (isError) return this.fail('Authentication failed');
+      return;
+    }
+    this.server.succeeded();
+    deliverReply(req, buf, start, end, isError);
+  }
+
+  /** Fail every request in flight with the datastore error and retire this connection. */
+  fail(reason: string): void {
+    if (this.state === ST_CLOSED) return;
+    this.state = ST_CLOSED;
+    this.socket.destroy();
+    this.out.drop();
+    this.gather.clear();
+    this.scanner.reset();
+    const reply = this.server.hooks.errorReply(reason);
+    let req: Request | null;
+    while ((req = this.shift()) !== null) deliverReply(req, reply, 0, reply.length, true);
+    this.server.connectionFailed(this, reason);
+    afterIo();
+  }
+
+  close(): void {
+    if (this.state === ST_CLOSED) return;
+    this.state = ST_CLOSED;
+    this.socket.destroy();
+  }
+}
+
+function describeSocketError(err: NodeJS.ErrnoException): string {
+  switch (err.code) {
+    case 'ECONNREFUSED':
+      return 'Connection refused';
+    case 'ECONNRESET':
+      return 'Connection reset by peer';
+    case 'ETIMEDOUT':
+      return 'Connection timed out';
+    case 'EPIPE':
+      return 'Broken pipe';
+    case 'EHOSTUNREACH':
+      return 'No route to host';
+    default:
+      return err.message;
+  }
+}
+
+/** One datastore as seen by one worker: its connections, failure count and ejection. */
+export class BackendServer {
+  readonly index: number;
+  readonly host: string;
+  readonly port: number;
+  readonly name: string;
+  readonly weight: number;
+  readonly hooks: BackendHooks;
+  settings: BackendSettings;
+  private conns: (BackendConnection | null)[];
+  private rr = 0;
+  failures = 0;
+  /** While now < this, new connections are not attempted (backoff) — requests fail at once. */
+  retryAt = 0;
+  ejected = false;
+  lastError = '';
+  requests = 0;
+  errors = 0;
+  timeouts = 0;
+
+  constructor(index: number, host: string, port: number, name: string, weight: number, settings: BackendSettings, hooks: BackendHooks) {
+    this.index = index;
+    this.host = host;
+    this.port = port;
+    this.name = name;
+    this.weight = weight;
+    this.settings = settings;
+    this.hooks = hooks;
+    this.conns = new Array(Math.max(1, settings.serverConnections)).fill(null);
+  }
+
+  /** A connection to send on, or null when the server is failing (caller answers with `lastError`). */
+  pick(now: number): BackendConnection | null {
+    const conns = this.conns;
+    const i = this.rr;
+    this.rr = i + 1 === conns.length ? 0 : i + 1;
+    const c = conns[i];
+    if (c !== null && !c.closed) return c;
+    if (now < this.retryAt) return null;
+    const nc = new BackendConnection(this);
+    conns[i] = nc;
+    return nc;
+  }
+
+  preconnect(): void {
+    const now = monotonicMs();
+    for (let i = 0; i < this.conns.length; i++) {
+      const c = this.conns[i];
+      if ((c === null || c.closed) && now >= this.retryAt) this.conns[i] = new BackendConnection(this);
+    }
+  }
+
+  succeeded(): void {
+    if (this.failures !== 0) {
+      this.failures = 0;
+      this.retryAt = 0;
+      if (this.ejected) {
+        this.ejected = false;
+        this.hooks.onServerStateChange(this);
+      }
+    }
+  }
+
+  connectionFailed(conn: BackendConnection, reason: string): void {
+    for (let i = 0; i < this.conns.length; i++) if (this.conns[i] === conn) this.conns[i] = null;
+    this.failures++;
+    this.errors++;
+    if (reason === 'Connection timed out') this.timeouts++;
+    this.lastError = reason;
+    const s = this.settings;
+    const now = monotonicMs();
+    if (s.autoEjectHosts && this.failures >= s.serverFailureLimit) {
+      this.retryAt = now + s.serverRetryTimeout;
+      if (!this.ejected) {
+        this.ejected = true;
+        this.hooks.onServerStateChange(this);
+      }
+    } else {
+      // Back off exponentially so a dead datastore is not hammered, capped by server_retry_timeout.
+      const backoff = Math.min(s.serverRetryTimeout, 50 * 2 ** Math.min(this.failures - 1, 10));
+      this.retryAt = now + backoff;
+    }
+  }
+
+  /** Eject window over: take the server back into the distribution and try it again. */
+  maybeUneject(now: number): boolean {
+    if (this.ejected && now >= this.retryAt) {
+      this.ejected = false;
+      return true;
+    }
+    return false;
+  }
+
+  /** Fail requests older than the timeout (twemproxy semantics: the connection is closed). */
+  checkTimeouts(now: number): void {
+    const t = this.settings.timeout;
+    if (t <= 0) return;
+    for (const c of this.conns) {
+      if (c !== null && !c.closed && c.oldestAge(now) > t) c.fail('Connection timed out');
+    }
+  }
+
+  get connections(): readonly (BackendConnection | null)[] {
+    return this.conns;
+  }
+
+  inFlight(): number {
+    let n = 0;
+    for (const c of this.conns) if (c !== null) n += c.inFlight;
+    return n;
+  }
+
+  close(): void {
+    for (const c of this.conns) if (c !== null) c.close();
+  }
+}

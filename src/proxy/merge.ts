@@ -1,0 +1,107 @@
+// Merges for split RESP requests: MGET (concat in key order), DEL/EXISTS (sum), MSET (all OK), broadcasts.
+// Never answers before every piece did; the first error of any piece is the client's answer, as twemproxy and Dynomite do.
+import type { Merge } from './request.ts';
+import { arrayElementBounds, readIntegerReply } from '../protocol/resp/index.ts';
+
+const OK = Buffer.from('+OK\r\n');
+
+function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
+  const b = Buffer.allocUnsafe(end - start);
+  b.set(buf.subarray(start, end));
+  return b;
+}
+
+abstract class ErrorFirst implements Merge {
+  protected error: Buffer | null = null;
+  part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+    if (isError) {
+      if (this.error === null) this.error = copyOf(buf, start, end);
+      return;
+    }
+    this.good(index, buf, start, end);
+  }
+  protected abstract good(index: number, buf: Uint8Array, start: number, end: number): void;
+  finish(): Uint8Array {
+    return this.error ?? this.merged();
+  }
+  protected abstract merged(): Uint8Array;
+}
+
+/** MGET: piece p answered the keys whose keyPart is p, in their order; rebuild the client's order. */
+export class ConcatMerge extends ErrorFirst {
+  private readonly parts: (Buffer | null)[];
+  /** For key i of the client's request: which piece asked for it. */
+  readonly keyPart: Int32Array;
+
+  constructor(pieces: number, keys: number) {
+    super();
+    this.parts = new Array(pieces).fill(null);
+    this.keyPart = new Int32Array(keys);
+  }
+
+  protected good(index: number, buf: Uint8Array, start: number, end: number): void {
+    this.parts[index] = copyOf(buf, start, end);
+  }
+
+  protected merged(): Uint8Array {
+    const nKeys = this.keyPart.length;
+    const parts = this.parts;
+    const bounds: Int32Array[] = [];
+    let total = 0;
+    for (let p = 0; p < parts.length; p++) {
+      const b = parts[p] as Buffer;
+      const out = new Int32Array(nKeys + 1);
+      const n = arrayElementBounds(b, 0, b.length, out);
+      if (n < 0) return Buffer.from('-ERR dynoproxy: a backend answered a split MGET with a non-array reply\r\n');
+      bounds.push(out);
+      total += out[n] - out[0];
+    }
+    const header = `*${nKeys}\r\n`;
+    const res = Buffer.allocUnsafe(header.length + total);
+    let o = res.write(header, 0, 'latin1');
+    const next = new Int32Array(parts.length);
+    for (let i = 0; i < nKeys; i++) {
+      const p = this.keyPart[i];
+      const j = next[p]++;
+      const bb = bounds[p];
+      const b = parts[p] as Buffer;
+      o += b.copy(res, o, bb[j], bb[j + 1]);
+    }
+    return res;
+  }
+}
+
+/** DEL, UNLINK, EXISTS, TOUCH: integer replies added up. */
+export class SumMerge extends ErrorFirst {
+  private sum = 0;
+  protected good(_index: number, buf: Uint8Array, start: number, end: number): void {
+    const n = readIntegerReply(buf, start, end);
+    if (Number.isNaN(n)) {
+      if (this.error === null) this.error = Buffer.from('-ERR dynoproxy: a backend answered a split count with a non-integer reply\r\n');
+      return;
+    }
+    this.sum += n;
+  }
+  protected merged(): Uint8Array {
+    return Buffer.from(`:${this.sum}\r\n`, 'latin1');
+  }
+}
+
+/** MSET: +OK when every piece said +OK. */
+export class AllOkMerge extends ErrorFirst {
+  protected good(): void {}
+  protected merged(): Uint8Array {
+    return OK;
+  }
+}
+
+/** Broadcasts (SCRIPT LOAD/FLUSH): the first piece's reply, unless any piece failed. */
+export class FirstReplyMerge extends ErrorFirst {
+  private first: Buffer | null = null;
+  protected good(index: number, buf: Uint8Array, start: number, end: number): void {
+    if (index === 0 || this.first === null) this.first = copyOf(buf, start, end);
+  }
+  protected merged(): Uint8Array {
+    return this.first ?? OK;
+  }
+}

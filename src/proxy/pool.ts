@@ -1,0 +1,154 @@
+// PoolRuntime: one configured pool inside one data worker: its listening socket, backends, router and clients.
+// Never blocks the event loop: timeouts, ejection and reconnects run from one coarse timer per pool.
+import net from 'node:net';
+import type { PoolConfig } from '../config/index.ts';
+import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
+import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
+import { Router } from './router.ts';
+import { RespClient } from './resp-client.ts';
+import { storageErrorReply } from './resp-replies.ts';
+import { monotonicMs } from './clock.ts';
+import { afterIo } from './flush.ts';
+
+export interface PoolSettings extends BackendSettings {
+  requirepass: string | null;
+  clientMaxInflight: number;
+  clientMaxBufferedBytes: number;
+  clientConnections: number;
+}
+
+function settingsOf(c: PoolConfig, workers: number): PoolSettings {
+  return {
+    timeout: c.timeout,
+    serverConnections: c.serverConnections,
+    serverFailureLimit: c.serverFailureLimit,
+    serverRetryTimeout: c.serverRetryTimeout,
+    autoEjectHosts: c.autoEjectHosts,
+    requirepass: c.requirepass,
+    clientMaxInflight: c.clientMaxInflight,
+    clientMaxBufferedBytes: c.clientMaxBufferedBytes,
+    // The configured limit is for the whole process; the kernel spreads clients over workers.
+    clientConnections: c.clientConnections > 0 ? Math.max(1, Math.ceil(c.clientConnections / workers)) : 0,
+  };
+}
+
+function authCommand(pass: string): Buffer {
+  const p = Buffer.from(pass, 'utf8');
+  return Buffer.concat([Buffer.from(`*2\r\n$4\r\nAUTH\r\n$${p.length}\r\n`), p, Buffer.from('\r\n')]);
+}
+
+let nextClientId = 1;
+
+export class PoolRuntime {
+  config: PoolConfig;
+  settings: PoolSettings;
+  readonly respLimits: RespLimits;
+  readonly servers: BackendServer[];
+  readonly router: Router;
+  private readonly listener: net.Server;
+  private readonly clients = new Set<RespClient>();
+  private timer: NodeJS.Timeout | null = null;
+  private draining = false;
+
+  constructor(config: PoolConfig, workerId: number, workers: number) {
+    this.config = config;
+    this.settings = settingsOf(config, workers);
+    this.respLimits = {
+      maxArgs: 1024 * 1024,
+      maxBulkBytes: config.maxRequestBytes,
+      maxInlineBytes: 64 * 1024,
+      maxRequestBytes: config.maxRequestBytes,
+    };
+    const hooks: BackendHooks = {
+      newScanner: () => new RespReplyScanner(),
+      handshake: config.requirepass !== null ? authCommand(config.requirepass) : null,
+      errorReply: storageErrorReply,
+      onServerStateChange: () => this.router.rebuild(),
+    };
+    this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks));
+    this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution);
+    nextClientId = workerId * 1_000_000_000 + 1;
+    this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
+    if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
+  }
+
+  listen(): Promise<void> {
+    const { host, port } = this.config.listen;
+    return new Promise<void>((resolve, reject) => {
+      this.listener.once('error', reject);
+      this.listener.listen({ host, port, reusePort: true, backlog: this.config.backlog }, () => {
+        this.listener.off('error', reject);
+        resolve();
+      });
+    }).then(() => {
+      if (this.config.preconnect) for (const s of this.servers) s.preconnect();
+      const period = Math.max(10, Math.min(100, this.config.timeout > 0 ? this.config.timeout / 4 : 100));
+      this.timer = setInterval(() => this.tick(), period);
+      this.timer.unref();
+    });
+  }
+
+  private accept(sock: net.Socket): void {
+    if (this.draining) {
+      sock.destroy();
+      return;
+    }
+    const c = new RespClient(sock, this, nextClientId++);
+    this.clients.add(c);
+  }
+
+  clientClosed(c: RespClient): void {
+    this.clients.delete(c);
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  private tick(): void {
+    const now = monotonicMs();
+    let changed = false;
+    for (const s of this.servers) {
+      s.checkTimeouts(now);
+      if (s.maybeUneject(now)) changed = true;
+      if (this.config.preconnect && !s.ejected) s.preconnect();
+    }
+    if (changed) this.router.rebuild();
+    afterIo();
+  }
+
+  /** SIGHUP: take the settings that can change without moving data. */
+  reload(config: PoolConfig, workers: number): void {
+    this.config = { ...config, servers: this.config.servers, hash: this.config.hash, hashTag: this.config.hashTag, distribution: this.config.distribution };
+    const s = settingsOf(config, workers);
+    Object.assign(this.settings, s);
+  }
+
+  /** Stop accepting, answer what is in flight, close clients; resolves when every client is gone or at the deadline. */
+  drain(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    this.listener.close();
+    for (const c of this.clients) c.drainAndClose();
+    const until = monotonicMs() + deadlineMs;
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.clients.size === 0 || monotonicMs() > until) {
+          for (const c of this.clients) c.socket.destroy();
+          if (this.timer !== null) clearInterval(this.timer);
+          for (const s of this.servers) s.close();
+          resolve();
+          return;
+        }
+        setTimeout(check, 20);
+      };
+      check();
+    });
+  }
+
+  stats(): { clients: number; servers: { name: string; requests: number; errors: number; timeouts: number; ejected: boolean; inFlight: number }[] } {
+    return {
+      clients: this.clients.size,
+      servers: this.servers.map((s) => ({ name: s.name, requests: s.requests, errors: s.errors, timeouts: s.timeouts, ejected: s.ejected, inFlight: s.inFlight() })),
+    };
+  }
+}

@@ -1,0 +1,119 @@
+// Request: one client request (or one piece of a split request) on its way through a worker; pooled.
+// Never holds a reference to a socket read buffer after the read callback returns: replies kept for later are copies.
+
+/** Reply goes to the client connection in request order. */
+export const K_CLIENT = 0;
+/** Reply is one piece of a split request; the parent merges. */
+export const K_PART = 1;
+/** Reply is consumed by the proxy itself (backend AUTH on connect). */
+export const K_INTERNAL = 2;
+/** A parent of pieces; never sent to a backend itself. */
+export const K_COMPOSITE = 3;
+/** Reply is dropped (the MULTI and +QUEUED answers of a transaction sent at EXEC). */
+export const K_INTERNAL_DISCARD = 4;
+
+/** What a client connection offers the request path. */
+export interface ClientSession {
+  readonly closed: boolean;
+  /** A reply for `req` arrived (bytes valid only during the call). */
+  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void;
+  /** `req` finished with a reply already stored in it (`req.reply`). */
+  requestFinished(req: Request): void;
+}
+
+/** Merges the replies of a split request's pieces into one client reply. */
+export interface Merge {
+  part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void;
+  /** Called once every piece has answered: the merged reply bytes. */
+  finish(): Uint8Array;
+}
+
+export class Request {
+  kind = K_CLIENT;
+  client: ClientSession | null = null;
+  /** Next request of the same client, in the client's order. */
+  next: Request | null = null;
+  done = false;
+  /** A reply stored because earlier requests of the client were not answered yet. */
+  reply: Uint8Array | null = null;
+  parent: Request | null = null;
+  partIndex = 0;
+  merge: Merge | null = null;
+  pending = 0;
+  /** When the bytes were handed to a backend connection (ms, monotonic). */
+  sentAt = 0;
+  /** Owners still holding it: the client queue, a backend connection's in-flight list, a parent. */
+  refs = 0;
+  /** Close the client connection once this reply is written (QUIT, protocol errors). */
+  closeAfter = false;
+  /** Set on a request written by the proxy for its own needs (backend AUTH). */
+  internalTag = 0;
+}
+
+const free: Request[] = [];
+let allocated = 0;
+
+export function acquireRequest(kind: number): Request {
+  const r = free.pop() ?? (allocated++, new Request());
+  r.kind = kind;
+  return r;
+}
+
+export function releaseRequest(r: Request): void {
+  if (--r.refs > 0) return;
+  r.client = null;
+  r.next = null;
+  r.done = false;
+  r.reply = null;
+  r.parent = null;
+  r.merge = null;
+  r.pending = 0;
+  r.closeAfter = false;
+  r.internalTag = 0;
+  if (free.length < 65536) free.push(r);
+}
+
+export function requestPoolStats(): { allocated: number; free: number } {
+  return { allocated, free: free.length };
+}
+
+/**
+ * Deliver one backend reply to whoever waits for it. The bytes are valid only during the call.
+ * The backend's reference to `req` is dropped here.
+ */
+export function deliverReply(req: Request, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+  switch (req.kind) {
+    case K_CLIENT: {
+      const c = req.client;
+      if (c !== null && !c.closed) c.replyArrived(req, buf, start, end);
+      break;
+    }
+    case K_PART: {
+      const p = req.parent as Request;
+      (p.merge as Merge).part(req.partIndex, buf, start, end, isError);
+      if (--p.pending === 0) finishComposite(p);
+      break;
+    }
+    default:
+      break;
+  }
+  releaseRequest(req);
+}
+
+/** All pieces answered: build the merged reply and hand it to the client in order. */
+export function finishComposite(p: Request): void {
+  const c = p.client;
+  if (c !== null && !c.closed) {
+    p.reply = (p.merge as Merge).finish();
+    c.requestFinished(p);
+  }
+  // The pieces' collective reference.
+  releaseRequest(p);
+}
+
+/** Complete a request with a reply the proxy made (errors, local answers). */
+export function completeLocally(req: Request, reply: Uint8Array): void {
+  // Stands in for the backend's reference, which deliverReply drops.
+  req.refs++;
+  deliverReply(req, reply, 0, reply.length, reply[0] === 0x2d);
+}

@@ -1,0 +1,201 @@
+// RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
+// Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
+import { resolveCommand, arityOk, keyIndexes, type CommandSpec } from '../commands/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, type Request, type Merge } from './request.ts';
+import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
+import type { BackendServer } from './backend.ts';
+import { monotonicMs } from './clock.ts';
+import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
+import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
+import { answerLocally } from './resp-local.ts';
+import { txQueue, isTxControl, txError } from './resp-tx.ts';
+import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, NOAUTH, NO_BACKEND } from './resp-replies.ts';
+import type { RespClient } from './resp-client.ts';
+
+let testHooks = false;
+
+/** DYNOPROXY_TEST_HOOKS=1 enables DYNOPROXY.CRASH, which throws in the worker (tests of worker restart). */
+export function setTestHooks(on: boolean): void {
+  testHooks = on;
+}
+
+const CRASH = Buffer.from('dynoproxy.crash');
+
+export function dispatchRequest(c: RespClient, buf: Buffer, start: number, end: number, gathered: boolean): void {
+  const p = c.parser;
+  const spec = resolveCommand(p.argBuf, p.argOff, p.argLen, p.argc);
+  if (spec === undefined) {
+    if (testHooks && p.argLen[0] === CRASH.length && Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[0], p.argLen[0]).toString('latin1').toLowerCase() === 'dynoproxy.crash') {
+      throw new Error('DYNOPROXY.CRASH: worker crash requested by a test');
+    }
+    return txError(c, unknownCommandReply(p.argBuf, p.argOff, p.argLen, p.argc));
+  }
+  if (!arityOk(spec, p.argc)) return txError(c, wrongArityReply(spec.name));
+  if (!c.authed && !allowedBeforeAuth(spec)) return c.replyLocal(NOAUTH);
+  if (c.tx !== null && !isTxControl(spec)) return txQueue(c, spec, buf, start, end);
+  routeCommand(c, spec, buf, start, end, gathered);
+}
+
+function allowedBeforeAuth(spec: CommandSpec): boolean {
+  const n = spec.name;
+  return n === 'auth' || n === 'hello' || n === 'quit' || n === 'reset';
+}
+
+export function routeCommand(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean): void {
+  switch (spec.route) {
+    case 'single':
+    case 'same-node':
+      return routeByKeys(c, spec, buf, start, end, gathered, false);
+    case 'split-concat':
+    case 'split-sum':
+    case 'split-pairs':
+      return routeByKeys(c, spec, buf, start, end, gathered, true);
+    case 'keyless': {
+      const s = c.pool.router.anyServer();
+      if (s === null) return c.replyLocal(NO_BACKEND);
+      return forward(c, s, buf, start, end, gathered);
+    }
+    case 'broadcast':
+      return broadcast(c, buf, start, end, new FirstReplyMerge());
+    case 'broadcast-sum':
+      return broadcast(c, buf, start, end, new SumMerge());
+    case 'proxy':
+      return answerLocally(c, spec);
+    case 'refused':
+      return c.replyLocal(refusedReply(spec));
+    default:
+      return c.replyLocal(refusedReply(spec));
+  }
+}
+
+/** Forward a request to one backend as a single client request. */
+export function forward(c: RespClient, server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean): void {
+  const req = acquireRequest(K_CLIENT);
+  c.enqueue(req);
+  sendRaw(c, server, req, buf, start, end, gathered);
+}
+
+function sendRaw(c: RespClient, server: BackendServer, req: Request, buf: Buffer, start: number, end: number, gathered: boolean): void {
+  const conn = server.pick(monotonicMs());
+  server.requests++;
+  if (conn === null) return completeLocally(req, storageErrorReply(server.lastError));
+  const p = c.parser;
+  if (p.inline) {
+    // Inline commands are re-encoded: backends get RESP only.
+    encReset();
+    encHeader(0x2a, p.argc);
+    for (let i = 0; i < p.argc; i++) encBulk(p.argBuf, p.argOff[i], p.argLen[i]);
+    return conn.send(req, scratch.enc, 0, scratch.encLen);
+  }
+  if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) {
+    // A large request gathered across reads: hand its buffer to the backend instead of copying it.
+    return conn.sendOwned(req, c.takeGathered().subarray(start, end));
+  }
+  conn.send(req, buf, start, end);
+}
+
+function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean, splittable: boolean): void {
+  const p = c.parser;
+  const router = c.pool.router;
+  const servers = c.pool.servers;
+  ensureScratch(p.argc, servers.length);
+  const keyIdx = scratch.keyIdx;
+  const n = keyIndexes(spec, p.argBuf, p.argOff, p.argLen, p.argc, keyIdx);
+  if (n < 0) return c.replyLocal(errReply('ERR syntax error'));
+  if (n === 0) {
+    const s = router.anyServer();
+    if (s === null) return c.replyLocal(NO_BACKEND);
+    return forward(c, s, buf, start, end, gathered);
+  }
+  const owner = scratch.owner;
+  let first: BackendServer | null = null;
+  let same = true;
+  for (let i = 0; i < n; i++) {
+    const k = keyIdx[i];
+    const s = router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);
+    if (s === null) return c.replyLocal(NO_BACKEND);
+    owner[i] = s.index;
+    if (first === null) first = s;
+    else if (s !== first) same = false;
+  }
+  if (same) return forward(c, first as BackendServer, buf, start, end, gathered);
+  if (!splittable) {
+    return c.replyLocal(
+      errReply(`ERR dynoproxy: the keys of '${spec.name.toUpperCase()}' map to different backends; put them under one hash tag, e.g. {user1}a and {user1}b`),
+    );
+  }
+  split(c, spec, n);
+}
+
+/** Split a multi-key request per owning backend; pieces are answered and merged in the client's key order. */
+function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
+  const p = c.parser;
+  const servers = c.pool.servers;
+  const keyIdx = scratch.keyIdx;
+  const owner = scratch.owner;
+  const pieceOf = scratch.pieceOf;
+  pieceOf.fill(-1, 0, servers.length);
+  let pieces = 0;
+  for (let i = 0; i < nKeys; i++) if (pieceOf[owner[i]] < 0) pieceOf[owner[i]] = pieces++;
+  const pairs = spec.route === 'split-pairs';
+  let merge: Merge;
+  if (spec.route === 'split-concat') {
+    const m = new ConcatMerge(pieces, nKeys);
+    for (let i = 0; i < nKeys; i++) m.keyPart[i] = pieceOf[owner[i]];
+    merge = m;
+  } else if (pairs) {
+    merge = new AllOkMerge();
+  } else {
+    merge = new SumMerge();
+  }
+  const parent = acquireRequest(K_COMPOSITE);
+  parent.merge = merge;
+  parent.pending = pieces;
+  parent.refs = 1;
+  c.enqueue(parent);
+  const now = monotonicMs();
+  const argBuf = p.argBuf;
+  for (let si = 0; si < servers.length; si++) {
+    const piece = pieceOf[si];
+    if (piece < 0) continue;
+    let count = 0;
+    for (let i = 0; i < nKeys; i++) if (owner[i] === si) count++;
+    const child = acquireRequest(K_PART);
+    child.parent = parent;
+    child.partIndex = piece;
+    const server = servers[si];
+    server.requests++;
+    const conn = server.pick(now);
+    if (conn === null) {
+      completeLocally(child, storageErrorReply(server.lastError));
+      continue;
+    }
+    encReset();
+    encHeader(0x2a, 1 + count * (pairs ? 2 : 1));
+    encBulk(argBuf, p.argOff[0], p.argLen[0]);
+    for (let i = 0; i < nKeys; i++) {
+      if (owner[i] !== si) continue;
+      const k = keyIdx[i];
+      encBulk(argBuf, p.argOff[k], p.argLen[k]);
+      if (pairs) encBulk(argBuf, p.argOff[k + 1], p.argLen[k + 1]);
+    }
+    conn.send(child, scratch.enc, 0, scratch.encLen);
+  }
+}
+
+/** Send the same request to every live backend (SCRIPT LOAD, SCRIPT FLUSH, DBSIZE). */
+function broadcast(c: RespClient, buf: Buffer, start: number, end: number, merge: Merge): void {
+  const live = c.pool.router.liveServers;
+  if (live.length === 0) return c.replyLocal(NO_BACKEND);
+  const parent = acquireRequest(K_COMPOSITE);
+  parent.merge = merge;
+  parent.pending = live.length;
+  parent.refs = 1;
+  c.enqueue(parent);
+  for (let i = 0; i < live.length; i++) {
+    const child = acquireRequest(K_PART);
+    child.parent = parent;
+    child.partIndex = i;
+    sendRaw(c, live[i], child, buf, start, end, false);
+  }
+}

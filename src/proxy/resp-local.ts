@@ -1,0 +1,208 @@
+// Commands the proxy answers itself: connection state (AUTH, HELLO, SELECT, CLIENT ...), PING/ECHO, COMMAND, INFO, MULTI.
+// Never forwards: these describe the client's connection to the proxy, which no single backend knows.
+import { COMMANDS, keyIndexes, resolveCommand, type CommandSpec } from '../commands/index.ts';
+import * as R from './resp-replies.ts';
+import { txBegin, txExec, txDiscard } from './resp-tx.ts';
+import type { RespClient } from './resp-client.ts';
+
+const VERSION = '0.1.0';
+/** The Redis version we present: the command set we route is Redis 7's. */
+const REDIS_VERSION = '7.2.0';
+const startedAt = Date.now();
+
+function arg(c: RespClient, i: number): Buffer {
+  const p = c.parser;
+  const b = p.argBuf;
+  return Buffer.from(b.buffer, b.byteOffset + p.argOff[i], p.argLen[i]);
+}
+
+function argText(c: RespClient, i: number): string {
+  return arg(c, i).toString('utf8');
+}
+
+export function answerLocally(c: RespClient, spec: CommandSpec): void {
+  const argc = c.parser.argc;
+  switch (spec.name) {
+    case 'ping':
+      return c.replyLocal(argc > 1 ? R.bulkReply(arg(c, 1)) : R.PONG);
+    case 'echo':
+      return c.replyLocal(R.bulkReply(arg(c, 1)));
+    case 'quit':
+      return c.replyLocal(R.OK, true);
+    case 'select':
+      return c.replyLocal(argText(c, 1) === '0' ? R.OK : R.errReply('ERR DB index is out of range'));
+    case 'auth':
+      auth(c, argc === 2 ? 'default' : argText(c, 1), arg(c, argc - 1), true);
+      return;
+    case 'hello':
+      return hello(c);
+    case 'reset':
+      txDiscard(c);
+      c.name = null;
+      c.authed = c.pool.settings.requirepass === null;
+      return c.replyLocal(R.RESET);
+    case 'multi':
+      return txBegin(c);
+    case 'exec':
+      return txExec(c);
+    case 'discard':
+      return txDiscard(c, true);
+    case 'info':
+      return c.replyLocal(R.bulkReply(info(c, argc > 1 ? argText(c, 1).toLowerCase() : 'default')));
+    case 'time': {
+      const us = BigInt(Date.now()) * 1000n;
+      return c.replyLocal(Buffer.from(`*2\r\n$${String(us / 1000000n).length}\r\n${us / 1000000n}\r\n$${String(us % 1000000n).length}\r\n${us % 1000000n}\r\n`));
+    }
+    case 'readonly':
+    case 'readwrite':
+      return c.replyLocal(R.OK);
+    default:
+      if (spec.name.startsWith('client|')) return client(c, spec.name.slice(7));
+      if (spec.name === 'command' || spec.name.startsWith('command|')) return command(c, spec.name);
+      return c.replyLocal(R.refusedReply(spec));
+  }
+}
+
+function auth(c: RespClient, user: string, pass: Buffer, reply: boolean): boolean {
+  const want = c.pool.settings.requirepass;
+  let res: Buffer;
+  let ok = false;
+  if (want === null) res = R.NO_PASSWORD_SET;
+  else if (user === 'default' && pass.equals(Buffer.from(want, 'utf8'))) {
+    c.authed = true;
+    ok = true;
+    res = R.OK;
+  } else res = R.WRONGPASS;
+  if (reply || !ok) c.replyLocal(res);
+  return ok;
+}
+
+function hello(c: RespClient): void {
+  const argc = c.parser.argc;
+  let i = 1;
+  if (argc > 1) {
+    const v = argText(c, 1);
+    if (v !== '2' && v !== '3') return c.replyLocal(R.errReply('ERR Protocol version is not an integer or out of range'));
+    if (v === '3') return c.replyLocal(R.NOPROTO);
+    i = 2;
+  }
+  for (; i < argc; i++) {
+    const opt = argText(c, i).toLowerCase();
+    if (opt === 'auth' && i + 2 < argc) {
+      if (!auth(c, argText(c, i + 1), arg(c, i + 2), false)) return;
+      i += 2;
+    } else if (opt === 'setname' && i + 1 < argc) {
+      c.name = Buffer.from(arg(c, i + 1));
+      i += 1;
+    } else return c.replyLocal(R.errReply(`ERR Syntax error in HELLO option '${opt}'`));
+  }
+  if (!c.authed) return c.replyLocal(R.NOAUTH);
+  const fields: Buffer[] = [
+    R.bulkReply('server'), R.bulkReply('redis'),
+    R.bulkReply('version'), R.bulkReply(REDIS_VERSION),
+    R.bulkReply('proto'), R.intReply(2),
+    R.bulkReply('id'), R.intReply(c.id),
+    R.bulkReply('mode'), R.bulkReply('standalone'),
+    R.bulkReply('role'), R.bulkReply('master'),
+    R.bulkReply('modules'), R.EMPTY_ARRAY,
+  ];
+  c.replyLocal(Buffer.concat([Buffer.from(`*${fields.length}\r\n`), ...fields]));
+}
+
+function client(c: RespClient, sub: string): void {
+  switch (sub) {
+    case 'setname': {
+      const name = arg(c, 2);
+      for (const b of name) if (b <= 0x20 || b > 0x7e) return c.replyLocal(R.errReply('ERR Client names cannot contain spaces, newlines or special characters.'));
+      c.name = name.length > 0 ? Buffer.from(name) : null;
+      return c.replyLocal(R.OK);
+    }
+    case 'getname':
+      return c.replyLocal(c.name === null ? R.NULL_BULK : R.bulkReply(c.name));
+    case 'id':
+      return c.replyLocal(R.intReply(c.id));
+    case 'info': {
+      const s = c.socket;
+      return c.replyLocal(R.bulkReply(`id=${c.id} addr=${s.remoteAddress}:${s.remotePort} laddr=${s.localAddress}:${s.localPort} name=${c.name?.toString('latin1') ?? ''} db=0 multi=${c.tx === null ? -1 : c.tx.count} resp=2\n`));
+    }
+    case 'setinfo':
+    case 'no-evict':
+    case 'no-touch':
+    case 'reply':
+      return c.replyLocal(R.OK);
+    default:
+      return c.replyLocal(R.errReply(`ERR dynoproxy: CLIENT ${sub.toUpperCase()} is not supported through the proxy`));
+  }
+}
+
+let commandInfoCache: Buffer | null = null;
+
+function commandInfo(spec: CommandSpec): Buffer {
+  const k = spec.keys;
+  const first = k.kind === 'range' ? k.first : 0;
+  const last = k.kind === 'range' ? k.last : 0;
+  const step = k.kind === 'range' ? k.step : 0;
+  const flags: string[] = [];
+  if (spec.route === 'refused') flags.push('noscript');
+  return Buffer.concat([
+    Buffer.from('*6\r\n'),
+    R.bulkReply(spec.name),
+    R.intReply(spec.arity),
+    Buffer.from(`*${flags.length}\r\n${flags.map((f) => `+${f}\r\n`).join('')}`),
+    R.intReply(first),
+    R.intReply(last),
+    R.intReply(step),
+  ]);
+}
+
+function command(c: RespClient, name: string): void {
+  const p = c.parser;
+  switch (name) {
+    case 'command': {
+      if (commandInfoCache === null) commandInfoCache = Buffer.concat([Buffer.from(`*${COMMANDS.length}\r\n`), ...COMMANDS.map(commandInfo)]);
+      return c.replyLocal(commandInfoCache);
+    }
+    case 'command|count':
+      return c.replyLocal(R.intReply(COMMANDS.length));
+    case 'command|docs':
+      return c.replyLocal(R.EMPTY_ARRAY);
+    case 'command|list':
+      return c.replyLocal(Buffer.concat([Buffer.from(`*${COMMANDS.length}\r\n`), ...COMMANDS.map((s: CommandSpec) => R.bulkReply(s.name))]));
+    case 'command|info': {
+      const parts: Buffer[] = [Buffer.from(`*${p.argc - 2}\r\n`)];
+      for (let i = 2; i < p.argc; i++) {
+        const s = resolveCommand(p.argBuf, p.argOff.subarray(i), p.argLen.subarray(i), 1);
+        parts.push(s === undefined ? R.NULL_BULK : commandInfo(s));
+      }
+      return c.replyLocal(Buffer.concat(parts));
+    }
+    case 'command|getkeys': {
+      const s = resolveCommand(p.argBuf, p.argOff.subarray(2), p.argLen.subarray(2), p.argc - 2);
+      if (s === undefined) return c.replyLocal(R.errReply('ERR Invalid command specified'));
+      const out = new Int32Array(p.argc);
+      const n = keyIndexes(s, p.argBuf, p.argOff.subarray(2), p.argLen.subarray(2), p.argc - 2, out);
+      if (n <= 0) return c.replyLocal(R.errReply('ERR The command has no key arguments'));
+      const parts: Buffer[] = [Buffer.from(`*${n}\r\n`)];
+      for (let i = 0; i < n; i++) parts.push(R.bulkReply(arg(c, out[i] + 2)));
+      return c.replyLocal(Buffer.concat(parts));
+    }
+    default:
+      return c.replyLocal(R.errReply(`ERR dynoproxy: ${name.replace('|', ' ').toUpperCase()} is not supported through the proxy`));
+  }
+}
+
+function info(c: RespClient, section: string): string {
+  const pool = c.pool;
+  const up = Math.floor((Date.now() - startedAt) / 1000);
+  const sections: Record<string, string> = {
+    server: `# Server\r\nredis_version:${REDIS_VERSION}\r\nredis_mode:standalone\r\ndynoproxy_version:${VERSION}\r\nos:${process.platform}\r\nprocess_id:${process.pid}\r\ntcp_port:${pool.config.listen.port}\r\nuptime_in_seconds:${up}\r\nuptime_in_days:${Math.floor(up / 86400)}\r\n`,
+    clients: `# Clients\r\nconnected_clients:${pool.clientCount}\r\n`,
+    persistence: '# Persistence\r\nloading:0\r\n',
+    replication: '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n',
+    proxy: `# Proxy\r\npool:${pool.config.name}\r\nservers:${pool.servers.length}\r\nlive_servers:${pool.router.liveServers.length}\r\n${pool.servers
+      .map((s) => `server_${s.index}:addr=${s.host}:${s.port},name=${s.name},ejected=${s.ejected ? 1 : 0},requests=${s.requests},errors=${s.errors},timeouts=${s.timeouts}`)
+      .join('\r\n')}\r\n`,
+  };
+  if (section === 'default' || section === 'all' || section === 'everything') return Object.values(sections).join('\r\n');
+  return sections[section] ?? '';
+}

@@ -1,0 +1,60 @@
+// The RESP replies the proxy itself sends, taken from the one table in protocol/resp/errors.ts, plus small value builders.
+// Never invents error wording here: client-facing strings live in protocol/resp/errors.ts.
+import type { CommandSpec } from '../commands/index.ts';
+import * as E from '../protocol/resp/errors.ts';
+
+export const OK = E.REPLY_OK;
+export const PONG = E.REPLY_PONG;
+export const QUEUED = E.REPLY_QUEUED;
+export const NULL_BULK = E.REPLY_NULL_BULK;
+export const EMPTY_ARRAY = E.REPLY_EMPTY_ARRAY;
+export const NOAUTH = E.ERR_NOAUTH;
+export const WRONGPASS = E.ERR_WRONGPASS;
+export const NO_PASSWORD_SET = E.ERR_AUTH_NOT_CONFIGURED;
+export const EXECABORT = E.ERR_EXECABORT;
+export const RESET = Buffer.from('+RESET\r\n');
+export const NO_BACKEND = E.storageError('no datastore is available (all ejected)');
+export const NOPROTO = E.errorReply('NOPROTO sorry, this protocol version is not supported.');
+export const errReply = E.errorReply;
+export const unknownCommandReply = E.unknownCommand;
+export const wrongArityReply = E.wrongArity;
+export const protocolErrorReply = E.protocolError;
+export const proxyError = E.proxyError;
+
+export function bulkReply(s: string | Uint8Array): Buffer {
+  const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
+  const head = `$${b.length}\r\n`;
+  const out = Buffer.allocUnsafe(head.length + b.length + 2);
+  out.write(head, 0, 'latin1');
+  out.set(b, head.length);
+  out[out.length - 2] = 13;
+  out[out.length - 1] = 10;
+  return out;
+}
+
+export function intReply(n: number): Buffer {
+  return Buffer.from(`:${n}\r\n`, 'latin1');
+}
+
+const refusals = new WeakMap<CommandSpec, Buffer>();
+
+export function refusedReply(spec: CommandSpec): Buffer {
+  let r = refusals.get(spec);
+  if (r === undefined) {
+    r = spec.refusal !== undefined ? E.errorReply(`ERR ${spec.refusal}`) : E.proxyError(`'${spec.name}' is not supported`);
+    refusals.set(spec, r);
+  }
+  return r;
+}
+
+const storageErrors = new Map<string, Buffer>();
+
+/** Dynomite's wording for a failing datastore: "-ERR Storage: <reason>" (cached: a dead backend fails many requests). */
+export function storageErrorReply(reason: string): Buffer {
+  let r = storageErrors.get(reason);
+  if (r === undefined) {
+    r = E.storageError(reason || 'ECONNREFUSED');
+    if (storageErrors.size < 64) storageErrors.set(reason, r);
+  }
+  return r;
+}

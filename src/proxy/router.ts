@@ -1,0 +1,78 @@
+// Router: key bytes -> the backend that owns them (hash tag, hash function, distribution over live servers).
+// Never converts a key to a string and never allocates per lookup.
+import { hashFunction, hashTagRange, buildKetama, buildModula, buildRandom } from '../topology/index.ts';
+import type { Distribution, HashFn, HashName, ServerWeight } from '../topology/index.ts';
+import type { BackendServer } from './backend.ts';
+
+export type DistributionName = 'ketama' | 'modula' | 'random' | 'vnode';
+
+export class Router {
+  private readonly servers: readonly BackendServer[];
+  private readonly hash: HashFn;
+  private readonly tagLeft: number;
+  private readonly tagRight: number;
+  private readonly distName: DistributionName;
+  private dist: Distribution | null = null;
+  /** Distribution index -> server, for the live servers only. */
+  private live: BackendServer[] = [];
+  private readonly range = new Int32Array(2);
+
+  constructor(servers: readonly BackendServer[], hash: HashName, hashTag: string | null, distribution: DistributionName) {
+    this.servers = servers;
+    this.hash = hashFunction(hash);
+    this.tagLeft = hashTag !== null ? hashTag.charCodeAt(0) : -1;
+    this.tagRight = hashTag !== null ? hashTag.charCodeAt(1) : -1;
+    this.distName = distribution;
+    this.rebuild();
+  }
+
+  /** Recompute the distribution from the servers not ejected (auto_eject_hosts). */
+  rebuild(): void {
+    const live = this.servers.filter((s) => !s.ejected);
+    this.live = live;
+    if (live.length === 0) {
+      this.dist = null;
+      return;
+    }
+    const weights: ServerWeight[] = live.map((s) => ({ name: s.name, weight: s.weight }));
+    switch (this.distName) {
+      case 'modula':
+        this.dist = buildModula(weights);
+        break;
+      case 'random':
+        this.dist = buildRandom(weights);
+        break;
+      default:
+        // A single node's servers carry no tokens, so `vnode` places them like ketama.
+        this.dist = buildKetama(weights);
+        break;
+    }
+  }
+
+  /** The hash of a key as placed on the ring (after hash-tag extraction). */
+  keyHash(buf: Uint8Array, start: number, end: number): number {
+    if (this.tagLeft >= 0) {
+      const r = this.range;
+      hashTagRange(buf, start, end, this.tagLeft, this.tagRight, r);
+      return this.hash(buf, r[0], r[1]);
+    }
+    return this.hash(buf, start, end);
+  }
+
+  /** The server owning a key, or null when no server is live. */
+  serverFor(buf: Uint8Array, start: number, end: number): BackendServer | null {
+    const d = this.dist;
+    if (d === null) return null;
+    if (this.live.length === 1) return this.live[0];
+    return this.live[d.lookup(this.keyHash(buf, start, end))];
+  }
+
+  /** Any live server (keyless commands), or null. */
+  anyServer(): BackendServer | null {
+    return this.live.length > 0 ? this.live[0] : null;
+  }
+
+  get liveServers(): readonly BackendServer[] {
+    return this.live;
+  }
+}

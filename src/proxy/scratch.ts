@@ -1,0 +1,72 @@
+// Per-worker scratch space for routing: key indexes, owners, and a RESP encoder for rebuilt requests.
+// Never shared across an await: every user fills and consumes it within one synchronous call.
+
+export const scratch = {
+  keyIdx: new Int32Array(1024),
+  owner: new Int32Array(1024),
+  pieceOf: new Int32Array(64),
+  enc: Buffer.allocUnsafeSlow(64 * 1024),
+  encLen: 0,
+};
+
+/** Make sure the index arrays can hold `argc` entries and `servers` owners. */
+export function ensureScratch(argc: number, servers: number): void {
+  if (scratch.keyIdx.length < argc) {
+    let n = scratch.keyIdx.length;
+    while (n < argc) n *= 2;
+    scratch.keyIdx = new Int32Array(n);
+    scratch.owner = new Int32Array(n);
+  }
+  if (scratch.pieceOf.length < servers) scratch.pieceOf = new Int32Array(servers * 2);
+}
+
+function reserve(n: number): Buffer {
+  let b = scratch.enc;
+  if (scratch.encLen + n > b.length) {
+    let size = b.length * 2;
+    while (size < scratch.encLen + n) size *= 2;
+    const nb = Buffer.allocUnsafeSlow(size);
+    b.copy(nb, 0, 0, scratch.encLen);
+    scratch.enc = nb;
+    b = nb;
+  }
+  return b;
+}
+
+function writeDecimal(b: Buffer, o: number, n: number): number {
+  if (n === 0) {
+    b[o] = 0x30;
+    return o + 1;
+  }
+  let digits = 0;
+  for (let x = n; x > 0; x = Math.floor(x / 10)) digits++;
+  let p = o + digits - 1;
+  for (let x = n; x > 0; x = Math.floor(x / 10)) b[p--] = 0x30 + (x % 10);
+  return o + digits;
+}
+
+export function encReset(): void {
+  scratch.encLen = 0;
+}
+
+/** Append `*n\r\n` (or `$n\r\n` with prefix 0x24). */
+export function encHeader(prefix: number, n: number): void {
+  const b = reserve(24);
+  let o = scratch.encLen;
+  b[o++] = prefix;
+  o = writeDecimal(b, o, n);
+  b[o++] = 13;
+  b[o++] = 10;
+  scratch.encLen = o;
+}
+
+export function encBulk(src: Uint8Array, start: number, len: number): void {
+  encHeader(0x24, len);
+  const b = reserve(len + 2);
+  let o = scratch.encLen;
+  b.set(src.subarray(start, start + len), o);
+  o += len;
+  b[o++] = 13;
+  b[o++] = 10;
+  scratch.encLen = o;
+}

@@ -1,0 +1,45 @@
+// Data worker thread entry: owns its client and backend sockets for every pool, on its own event loop.
+// Never shares a socket or a request with another thread; only plain messages cross.
+import { parentPort, workerData } from 'node:worker_threads';
+import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
+import { PoolRuntime } from './pool.ts';
+import { setTestHooks } from './resp-dispatch.ts';
+
+const data = workerData as WorkerData;
+const port = parentPort;
+if (port === null) throw new Error('dynoproxy: proxy/worker.ts must run in a worker thread');
+
+function post(m: FromWorker): void {
+  port?.postMessage(m);
+}
+
+setTestHooks(data.testHooks);
+const pools = data.pools.map((p) => new PoolRuntime(p, data.workerId, data.workers));
+
+Promise.all(pools.map((p) => p.listen())).then(
+  () => post({ type: 'listening', workerId: data.workerId }),
+  (err: NodeJS.ErrnoException) => {
+    post({ type: 'listen-failed', workerId: data.workerId, code: err.code ?? 'ERR', message: err.message });
+    process.exit(1);
+  },
+);
+
+port.on('message', (m: ToWorker) => {
+  switch (m.type) {
+    case 'drain':
+      Promise.all(pools.map((p) => p.drain(m.deadlineMs))).then(() => {
+        post({ type: 'drained', workerId: data.workerId });
+        port.close();
+      });
+      break;
+    case 'reload':
+      for (const p of pools) {
+        const next = m.pools.find((q) => q.name === p.config.name);
+        if (next !== undefined) p.reload(next, data.workers);
+      }
+      break;
+    case 'stats':
+      post({ type: 'stats', workerId: data.workerId, pools: pools.map((p) => ({ name: p.config.name, ...p.stats() })) });
+      break;
+  }
+});

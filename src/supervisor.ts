@@ -1,0 +1,145 @@
+// Supervisor (main thread): loads the config, spawns the data workers, restarts crashed ones, drains on SIGTERM, reloads on SIGHUP.
+// Never touches client traffic: everything on the request path stays inside a worker.
+import { Worker } from 'node:worker_threads';
+import { availableParallelism } from 'node:os';
+import type { Logger } from 'pino';
+import { loadConfig, type LoadedConfig } from './config/index.ts';
+import type { FromWorker, ToWorker, WorkerData } from './messages.ts';
+
+export interface SupervisorOptions {
+  configPath: string;
+  workers: number | 'auto';
+  log: Logger;
+  testHooks: boolean;
+}
+
+/** `--workers auto`: one data worker per core (see BENCHMARKS.md for the sweep behind it). */
+export function autoWorkers(): number {
+  return Math.max(1, availableParallelism());
+}
+
+interface Slot {
+  worker: Worker | null;
+  restarts: number;
+  recentCrashes: number[];
+  listening: boolean;
+  listenFailed: boolean;
+}
+
+export class Supervisor {
+  private readonly opts: SupervisorOptions;
+  private config: LoadedConfig;
+  readonly workerCount: number;
+  private readonly slots: Slot[] = [];
+  private shuttingDown = false;
+  private readyResolve: (() => void) | null = null;
+  private readyReject: ((e: Error) => void) | null = null;
+  restarts = 0;
+
+  constructor(opts: SupervisorOptions, config: LoadedConfig) {
+    this.opts = opts;
+    this.config = config;
+    this.workerCount = opts.workers === 'auto' ? autoWorkers() : opts.workers;
+  }
+
+  start(): Promise<void> {
+    const ready = new Promise<void>((resolve, reject) => {
+      this.readyResolve = resolve;
+      this.readyReject = reject;
+    });
+    for (let i = 0; i < this.workerCount; i++) {
+      this.slots.push({ worker: null, restarts: 0, recentCrashes: [], listening: false, listenFailed: false });
+      this.spawn(i);
+    }
+    return ready;
+  }
+
+  private spawn(id: number): void {
+    const data: WorkerData = { workerId: id, workers: this.workerCount, pools: this.config.pools, testHooks: this.opts.testHooks };
+    const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    const slot = this.slots[id];
+    slot.worker = w;
+    slot.listening = false;
+    w.on('message', (m: FromWorker) => this.onMessage(id, m));
+    w.on('error', (err) => this.opts.log.error({ worker: id, err: err.message, stack: err.stack }, 'worker crashed'));
+    w.on('exit', (code) => this.onExit(id, w, code));
+  }
+
+  private onMessage(id: number, m: FromWorker): void {
+    const slot = this.slots[id];
+    switch (m.type) {
+      case 'listening':
+        slot.listening = true;
+        if (this.slots.every((s) => s.listening) && this.readyResolve !== null) {
+          this.readyResolve();
+          this.readyResolve = null;
+        }
+        break;
+      case 'listen-failed':
+        slot.listenFailed = true;
+        this.opts.log.error({ worker: id, code: m.code }, `cannot listen: ${m.message}`);
+        if (this.readyReject !== null) {
+          this.readyReject(new Error(`cannot listen: ${m.message}`));
+          this.readyReject = null;
+        }
+        break;
+      default:
+        break;
+    }
+  }
+
+  private onExit(id: number, w: Worker, code: number): void {
+    const slot = this.slots[id];
+    if (slot.worker !== w) return;
+    slot.worker = null;
+    // A worker that could not listen is reported by start(); restarting it would fail the same way.
+    if (this.shuttingDown || slot.listenFailed) return;
+    this.restarts++;
+    slot.restarts++;
+    const now = Date.now();
+    slot.recentCrashes = slot.recentCrashes.filter((t) => now - t < 60_000);
+    slot.recentCrashes.push(now);
+    // Crash loops back off, so a poisoned request cannot burn a core.
+    const delay = Math.min(5000, 50 * 2 ** (slot.recentCrashes.length - 1));
+    this.opts.log.warn({ worker: id, code, restarts: slot.restarts, delayMs: delay }, 'worker exited; restarting');
+    setTimeout(() => {
+      if (!this.shuttingDown) this.spawn(id);
+    }, delay);
+  }
+
+  private post(m: ToWorker): void {
+    for (const s of this.slots) s.worker?.postMessage(m);
+  }
+
+  /** SIGHUP: re-read the file; settings that move no data apply at once, the rest wait for a restart. */
+  reload(): void {
+    try {
+      const next = loadConfig(this.opts.configPath);
+      for (const w of next.warnings) this.opts.log.warn(w);
+      this.config = next;
+      this.post({ type: 'reload', pools: next.pools });
+      this.opts.log.info('configuration reloaded (servers, hash and distribution changes need a restart)');
+    } catch (err) {
+      this.opts.log.error(`reload failed, keeping the running configuration: ${(err as Error).message}`);
+    }
+  }
+
+  /** SIGTERM: stop accepting, let in-flight requests finish (bounded), then stop the workers. */
+  async shutdown(deadlineMs = 10_000): Promise<void> {
+    if (this.shuttingDown) return;
+    this.shuttingDown = true;
+    const exits = this.slots.map(
+      (s) =>
+        new Promise<void>((resolve) => {
+          if (s.worker === null) return resolve();
+          s.worker.once('exit', () => resolve());
+        }),
+    );
+    this.post({ type: 'drain', deadlineMs });
+    const hard = setTimeout(() => {
+      for (const s of this.slots) void s.worker?.terminate();
+    }, deadlineMs + 2000);
+    await Promise.all(exits);
+    clearTimeout(hard);
+  }
+}

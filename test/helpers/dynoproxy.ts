@@ -108,6 +108,8 @@ export type StartProxiedRedisOptions = {
   pool?: PoolConfig
   /** Extra redis-server arguments for every backend. */
   redisArgs?: string[]
+  /** Password the helpers use to reach the backends directly (when redisArgs set --requirepass). */
+  redisPassword?: string
   workers?: number
   env?: Record<string, string>
 }
@@ -129,13 +131,21 @@ export function defaultPool(listenPort: number, backends: readonly RedisServer[]
   }
 }
 
-/** N fresh redis-servers and one dynoproxy in front of them. */
+/**
+ * N fresh redis-servers and one dynoproxy in front of them.
+ * DYNOPROXY_ITEST_TARGET=direct points `port` at backend 0 instead (debugging the tests; proxy-only checks then fail).
+ */
 export async function startProxiedRedis(t: Test, opts: StartProxiedRedisOptions): Promise<ProxiedRedis> {
   const backends = await Promise.all(
-    Array.from({ length: opts.backends }, () => startRedis(t, { args: opts.redisArgs })),
+    Array.from({ length: opts.backends }, () => startRedis(t, { args: opts.redisArgs, password: opts.redisPassword })),
   )
   const port = await freePort()
   const pool = { ...defaultPool(port, backends), ...opts.pool }
+  if (process.env['DYNOPROXY_ITEST_TARGET'] === 'direct') {
+    const b = backends[0]!
+    const standIn: Dynoproxy = { port: b.port, pid: b.pid, configPath: '', stop: () => b.stop(), kill: (s) => b.kill(s), output: () => b.output(), exited: b.exited }
+    return { proxy: standIn, backends, port: b.port, pool }
+  }
   const proxy = await startDynoproxy(t, {
     config: { test_pool: pool },
     workers: opts.workers ?? 1,

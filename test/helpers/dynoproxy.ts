@@ -81,7 +81,7 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
     )
   } catch (err) {
     await proc.stop()
-    throw new Error(`${(err as Error).message}\n--- config ---\n${yamlText}\n--- dynoproxy output ---\n${proc.output()}`)
+    throw new Error(`${(err as Error).message}\n--- config ---\n${yamlText}\n--- dynoproxy output (tail) ---\n${proc.output().slice(-6000)}`)
   }
   return {
     port,

@@ -1,0 +1,44 @@
+// Spawns the real twemproxy (nutcracker) on loopback as a reference implementation for key placement.
+// It must never share its stats port with another instance: each gets its own free port.
+
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import type { Test } from 'tap'
+import { ChildProcessHandle } from './child-process-handle.ts'
+import { freePort } from './free-port.ts'
+import { GiveUp, canConnect, waitFor } from './wait-for.ts'
+
+export type Twemproxy = { port: number; stop(): Promise<unknown>; output(): string }
+
+/** Starts nutcracker with the given YAML (listening on `port`) and waits for the port. Stopped in teardown. */
+export async function startTwemproxy(t: Test, yamlText: string, port: number): Promise<Twemproxy> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-nutcracker-'))
+  const configPath = path.join(dir, 'nutcracker.yml')
+  writeFileSync(configPath, yamlText)
+  const statsPort = await freePort()
+  const proc = new ChildProcessHandle(`nutcracker:${port}`, 'nutcracker', [
+    '-c', configPath,
+    '-s', String(statsPort),
+    '-a', '127.0.0.1',
+    '-v', '4',
+  ])
+  t.teardown(async () => {
+    await proc.stop()
+    rmSync(dir, { recursive: true, force: true })
+  })
+  try {
+    await waitFor(
+      async () => {
+        if (proc.hasExited) throw new GiveUp('nutcracker exited during startup')
+        return canConnect(port)
+      },
+      10_000,
+      `nutcracker to listen on ${port}`,
+    )
+  } catch (err) {
+    await proc.stop()
+    throw new Error(`${(err as Error).message}\n--- config ---\n${yamlText}\n--- nutcracker output ---\n${proc.output()}`)
+  }
+  return { port, stop: () => proc.stop(), output: () => proc.output() }
+}

@@ -1,0 +1,70 @@
+// Key placement parity with twemproxy (nutcracker): same YAML, same backends, every hash and ketama/modula -> same owners.
+// It must never compare placements from different backend lists: both proxies are pointed at the very same servers.
+
+import t from 'tap'
+import { stringify } from 'yaml'
+import { onEachBackend, ownersOf } from '../helpers/backend-probe.ts'
+import { startDynoproxy } from '../helpers/dynoproxy.ts'
+import { freePort } from '../helpers/free-port.ts'
+import { startRedis } from '../helpers/redis-server.ts'
+import { RespConnection } from '../helpers/resp-connection.ts'
+import { startTwemproxy } from '../helpers/twemproxy.ts'
+
+const TWEMPROXY_HASHES = [
+  'one_at_a_time', 'md5', 'crc16', 'crc32', 'crc32a', 'fnv1_64', 'fnv1a_64', 'fnv1_32', 'fnv1a_32', 'hsieh', 'murmur', 'jenkins',
+] as const
+
+const backends = await Promise.all([startRedis(t), startRedis(t), startRedis(t)])
+// Unweighted and weighted lists: ketama spreads points by weight, modula repeats servers by weight.
+const serverLists = [
+  backends.map((b) => `127.0.0.1:${b.port}:1`),
+  backends.map((b, i) => `127.0.0.1:${b.port}:${[1, 3, 2][i]}`),
+]
+const keys = [
+  ...Array.from({ length: 150 }, (_, i) => `parity:${i}`),
+  ...Array.from({ length: 30 }, (_, i) => `{tag${i}}member`),
+  'a', '', 'x'.repeat(300), '\u00e9t\u00e9', '{}empty-tag', '{unclosed', 'close}first{x}',
+]
+
+async function placeVia(port: number): Promise<number[]> {
+  await onEachBackend(backends, [['FLUSHALL']])
+  const conn = await RespConnection.connect(port)
+  try {
+    const replies = await conn.pipeline(keys.map((k) => ['SET', k, '1']), 15_000)
+    const bad = replies.findIndex((r) => r.kind !== 'simple')
+    if (bad >= 0) throw new Error(`SET ${JSON.stringify(keys[bad])} failed: ${JSON.stringify(replies[bad])}`)
+  } finally {
+    conn.destroy()
+  }
+  return ownersOf(backends, keys)
+}
+
+for (const distribution of ['ketama', 'modula'] as const) {
+  for (const [li, servers] of serverLists.entries()) {
+    t.test(`${distribution}, ${li === 0 ? 'equal' : 'unequal'} weights: every hash places keys like twemproxy`, async (t) => {
+      for (const hash of TWEMPROXY_HASHES) {
+        const port = await freePort()
+        const yamlText = stringify({
+          parity: {
+            listen: `127.0.0.1:${port}`,
+            hash,
+            distribution,
+            hash_tag: '{}',
+            redis: true,
+            auto_eject_hosts: false,
+            timeout: 2000,
+            servers,
+          },
+        })
+        const twemproxy = await startTwemproxy(t, yamlText, port)
+        const expected = await placeVia(port)
+        await twemproxy.stop()
+        const dynoproxy = await startDynoproxy(t, { config: yamlText, port })
+        const got = await placeVia(port)
+        await dynoproxy.stop()
+        const differing = keys.filter((_, i) => got[i] !== expected[i])
+        t.same(differing, [], `${hash}: same owner for all ${keys.length} keys`, { spread: [0, 1, 2].map((b) => expected.filter((o) => o === b).length) })
+      }
+    })
+  }
+}

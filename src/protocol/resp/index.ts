@@ -1,0 +1,18 @@
+// Public face of the RESP protocol part: request parser, reply scanner, reply writers and the client-facing reply table.
+// Re-exports only: nothing here may do I/O or hold state.
+export {
+  RespRequestParser,
+  PARSE_INCOMPLETE,
+  PARSE_ERROR,
+  DEFAULT_RESP_LIMITS,
+  type RespLimits,
+} from './request-parser.ts';
+export {
+  RespReplyScanner,
+  SCAN_INCOMPLETE,
+  SCAN_ERROR,
+  arrayElementBounds,
+  readIntegerReply,
+} from './reply-scanner.ts';
+export * from './encode.ts';
+export * from './errors.ts';

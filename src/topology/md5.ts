@@ -1,57 +1,98 @@
 // MD5 in pure TypeScript over a byte range, for the "md5" key hash and for ketama points.
-// Never allocates per call: block words, tail padding and state live in buffers made once at module load.
+// Never allocates per call: the tail padding and the state live in buffers made once at module load.
 
-// The 64 sine-derived constants of RFC 1321, and the per-step rotate amounts.
-const K = Int32Array.of(
-  0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501,
-  0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821,
-  0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8,
-  0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a,
-  0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70,
-  0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665,
-  0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1,
-  0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391,
-);
-const S = Int32Array.of(
-  7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22, 7, 12, 17, 22,
-  5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20, 5, 9, 14, 20,
-  4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23, 4, 11, 16, 23,
-  6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21, 6, 10, 15, 21,
-);
-
-const X = new Int32Array(16);
+// The 64 steps are written out with RFC 1321's constants inlined as signed int32 literals: no calls, no table
+// reads, no per-step branches. V8 does not inline 64 calls of a step helper (its inlining budget runs out), and
+// those calls made a block about five times slower. Round functions: F = d^(b&(c^d)), G = c^(d&(b^c)),
+// H = b^c^d, I = c^(b|~d); each step is a = b + rotl(a + f + x[g] + k, s).
 const TAIL = new Uint8Array(128);
 const STATE = new Int32Array(4);
 
 function compress(src: Uint8Array, off: number): void {
-  for (let j = 0; j < 16; j++, off += 4) {
-    X[j] = src[off] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24);
-  }
+  const x0 = src[off + 0] | (src[off + 1] << 8) | (src[off + 2] << 16) | (src[off + 3] << 24);
+  const x1 = src[off + 4] | (src[off + 5] << 8) | (src[off + 6] << 16) | (src[off + 7] << 24);
+  const x2 = src[off + 8] | (src[off + 9] << 8) | (src[off + 10] << 16) | (src[off + 11] << 24);
+  const x3 = src[off + 12] | (src[off + 13] << 8) | (src[off + 14] << 16) | (src[off + 15] << 24);
+  const x4 = src[off + 16] | (src[off + 17] << 8) | (src[off + 18] << 16) | (src[off + 19] << 24);
+  const x5 = src[off + 20] | (src[off + 21] << 8) | (src[off + 22] << 16) | (src[off + 23] << 24);
+  const x6 = src[off + 24] | (src[off + 25] << 8) | (src[off + 26] << 16) | (src[off + 27] << 24);
+  const x7 = src[off + 28] | (src[off + 29] << 8) | (src[off + 30] << 16) | (src[off + 31] << 24);
+  const x8 = src[off + 32] | (src[off + 33] << 8) | (src[off + 34] << 16) | (src[off + 35] << 24);
+  const x9 = src[off + 36] | (src[off + 37] << 8) | (src[off + 38] << 16) | (src[off + 39] << 24);
+  const x10 = src[off + 40] | (src[off + 41] << 8) | (src[off + 42] << 16) | (src[off + 43] << 24);
+  const x11 = src[off + 44] | (src[off + 45] << 8) | (src[off + 46] << 16) | (src[off + 47] << 24);
+  const x12 = src[off + 48] | (src[off + 49] << 8) | (src[off + 50] << 16) | (src[off + 51] << 24);
+  const x13 = src[off + 52] | (src[off + 53] << 8) | (src[off + 54] << 16) | (src[off + 55] << 24);
+  const x14 = src[off + 56] | (src[off + 57] << 8) | (src[off + 58] << 16) | (src[off + 59] << 24);
+  const x15 = src[off + 60] | (src[off + 61] << 8) | (src[off + 62] << 16) | (src[off + 63] << 24);
   let a = STATE[0];
   let b = STATE[1];
   let c = STATE[2];
   let d = STATE[3];
-  let t = 0;
-  for (let j = 0; j < 16; j++) {
-    t = (a + (d ^ (b & (c ^ d))) + K[j] + X[j]) | 0;
-    a = d; d = c; c = b;
-    b = (b + ((t << S[j]) | (t >>> (32 - S[j])))) | 0;
-  }
-  for (let j = 16; j < 32; j++) {
-    t = (a + (c ^ (d & (b ^ c))) + K[j] + X[(5 * j + 1) & 15]) | 0;
-    a = d; d = c; c = b;
-    b = (b + ((t << S[j]) | (t >>> (32 - S[j])))) | 0;
-  }
-  for (let j = 32; j < 48; j++) {
-    t = (a + (b ^ c ^ d) + K[j] + X[(3 * j + 5) & 15]) | 0;
-    a = d; d = c; c = b;
-    b = (b + ((t << S[j]) | (t >>> (32 - S[j])))) | 0;
-  }
-  for (let j = 48; j < 64; j++) {
-    t = (a + (c ^ (b | ~d)) + K[j] + X[(7 * j) & 15]) | 0;
-    a = d; d = c; c = b;
-    b = (b + ((t << S[j]) | (t >>> (32 - S[j])))) | 0;
-  }
+  a = (a + (d ^ (b & (c ^ d))) + x0 + -680876936) | 0; a = ((a << 7) | (a >>> 25)) + b | 0;
+  d = (d + (c ^ (a & (b ^ c))) + x1 + -389564586) | 0; d = ((d << 12) | (d >>> 20)) + a | 0;
+  c = (c + (b ^ (d & (a ^ b))) + x2 + 606105819) | 0; c = ((c << 17) | (c >>> 15)) + d | 0;
+  b = (b + (a ^ (c & (d ^ a))) + x3 + -1044525330) | 0; b = ((b << 22) | (b >>> 10)) + c | 0;
+  a = (a + (d ^ (b & (c ^ d))) + x4 + -176418897) | 0; a = ((a << 7) | (a >>> 25)) + b | 0;
+  d = (d + (c ^ (a & (b ^ c))) + x5 + 1200080426) | 0; d = ((d << 12) | (d >>> 20)) + a | 0;
+  c = (c + (b ^ (d & (a ^ b))) + x6 + -1473231341) | 0; c = ((c << 17) | (c >>> 15)) + d | 0;
+  b = (b + (a ^ (c & (d ^ a))) + x7 + -45705983) | 0; b = ((b << 22) | (b >>> 10)) + c | 0;
+  a = (a + (d ^ (b & (c ^ d))) + x8 + 1770035416) | 0; a = ((a << 7) | (a >>> 25)) + b | 0;
+  d = (d + (c ^ (a & (b ^ c))) + x9 + -1958414417) | 0; d = ((d << 12) | (d >>> 20)) + a | 0;
+  c = (c + (b ^ (d & (a ^ b))) + x10 + -42063) | 0; c = ((c << 17) | (c >>> 15)) + d | 0;
+  b = (b + (a ^ (c & (d ^ a))) + x11 + -1990404162) | 0; b = ((b << 22) | (b >>> 10)) + c | 0;
+  a = (a + (d ^ (b & (c ^ d))) + x12 + 1804603682) | 0; a = ((a << 7) | (a >>> 25)) + b | 0;
+  d = (d + (c ^ (a & (b ^ c))) + x13 + -40341101) | 0; d = ((d << 12) | (d >>> 20)) + a | 0;
+  c = (c + (b ^ (d & (a ^ b))) + x14 + -1502002290) | 0; c = ((c << 17) | (c >>> 15)) + d | 0;
+  b = (b + (a ^ (c & (d ^ a))) + x15 + 1236535329) | 0; b = ((b << 22) | (b >>> 10)) + c | 0;
+  a = (a + (c ^ (d & (b ^ c))) + x1 + -165796510) | 0; a = ((a << 5) | (a >>> 27)) + b | 0;
+  d = (d + (b ^ (c & (a ^ b))) + x6 + -1069501632) | 0; d = ((d << 9) | (d >>> 23)) + a | 0;
+  c = (c + (a ^ (b & (d ^ a))) + x11 + 643717713) | 0; c = ((c << 14) | (c >>> 18)) + d | 0;
+  b = (b + (d ^ (a & (c ^ d))) + x0 + -373897302) | 0; b = ((b << 20) | (b >>> 12)) + c | 0;
+  a = (a + (c ^ (d & (b ^ c))) + x5 + -701558691) | 0; a = ((a << 5) | (a >>> 27)) + b | 0;
+  d = (d + (b ^ (c & (a ^ b))) + x10 + 38016083) | 0; d = ((d << 9) | (d >>> 23)) + a | 0;
+  c = (c + (a ^ (b & (d ^ a))) + x15 + -660478335) | 0; c = ((c << 14) | (c >>> 18)) + d | 0;
+  b = (b + (d ^ (a & (c ^ d))) + x4 + -405537848) | 0; b = ((b << 20) | (b >>> 12)) + c | 0;
+  a = (a + (c ^ (d & (b ^ c))) + x9 + 568446438) | 0; a = ((a << 5) | (a >>> 27)) + b | 0;
+  d = (d + (b ^ (c & (a ^ b))) + x14 + -1019803690) | 0; d = ((d << 9) | (d >>> 23)) + a | 0;
+  c = (c + (a ^ (b & (d ^ a))) + x3 + -187363961) | 0; c = ((c << 14) | (c >>> 18)) + d | 0;
+  b = (b + (d ^ (a & (c ^ d))) + x8 + 1163531501) | 0; b = ((b << 20) | (b >>> 12)) + c | 0;
+  a = (a + (c ^ (d & (b ^ c))) + x13 + -1444681467) | 0; a = ((a << 5) | (a >>> 27)) + b | 0;
+  d = (d + (b ^ (c & (a ^ b))) + x2 + -51403784) | 0; d = ((d << 9) | (d >>> 23)) + a | 0;
+  c = (c + (a ^ (b & (d ^ a))) + x7 + 1735328473) | 0; c = ((c << 14) | (c >>> 18)) + d | 0;
+  b = (b + (d ^ (a & (c ^ d))) + x12 + -1926607734) | 0; b = ((b << 20) | (b >>> 12)) + c | 0;
+  a = (a + (b ^ c ^ d) + x5 + -378558) | 0; a = ((a << 4) | (a >>> 28)) + b | 0;
+  d = (d + (a ^ b ^ c) + x8 + -2022574463) | 0; d = ((d << 11) | (d >>> 21)) + a | 0;
+  c = (c + (d ^ a ^ b) + x11 + 1839030562) | 0; c = ((c << 16) | (c >>> 16)) + d | 0;
+  b = (b + (c ^ d ^ a) + x14 + -35309556) | 0; b = ((b << 23) | (b >>> 9)) + c | 0;
+  a = (a + (b ^ c ^ d) + x1 + -1530992060) | 0; a = ((a << 4) | (a >>> 28)) + b | 0;
+  d = (d + (a ^ b ^ c) + x4 + 1272893353) | 0; d = ((d << 11) | (d >>> 21)) + a | 0;
+  c = (c + (d ^ a ^ b) + x7 + -155497632) | 0; c = ((c << 16) | (c >>> 16)) + d | 0;
+  b = (b + (c ^ d ^ a) + x10 + -1094730640) | 0; b = ((b << 23) | (b >>> 9)) + c | 0;
+  a = (a + (b ^ c ^ d) + x13 + 681279174) | 0; a = ((a << 4) | (a >>> 28)) + b | 0;
+  d = (d + (a ^ b ^ c) + x0 + -358537222) | 0; d = ((d << 11) | (d >>> 21)) + a | 0;
+  c = (c + (d ^ a ^ b) + x3 + -722521979) | 0; c = ((c << 16) | (c >>> 16)) + d | 0;
+  b = (b + (c ^ d ^ a) + x6 + 76029189) | 0; b = ((b << 23) | (b >>> 9)) + c | 0;
+  a = (a + (b ^ c ^ d) + x9 + -640364487) | 0; a = ((a << 4) | (a >>> 28)) + b | 0;
+  d = (d + (a ^ b ^ c) + x12 + -421815835) | 0; d = ((d << 11) | (d >>> 21)) + a | 0;
+  c = (c + (d ^ a ^ b) + x15 + 530742520) | 0; c = ((c << 16) | (c >>> 16)) + d | 0;
+  b = (b + (c ^ d ^ a) + x2 + -995338651) | 0; b = ((b << 23) | (b >>> 9)) + c | 0;
+  a = (a + (c ^ (b | ~d)) + x0 + -198630844) | 0; a = ((a << 6) | (a >>> 26)) + b | 0;
+  d = (d + (b ^ (a | ~c)) + x7 + 1126891415) | 0; d = ((d << 10) | (d >>> 22)) + a | 0;
+  c = (c + (a ^ (d | ~b)) + x14 + -1416354905) | 0; c = ((c << 15) | (c >>> 17)) + d | 0;
+  b = (b + (d ^ (c | ~a)) + x5 + -57434055) | 0; b = ((b << 21) | (b >>> 11)) + c | 0;
+  a = (a + (c ^ (b | ~d)) + x12 + 1700485571) | 0; a = ((a << 6) | (a >>> 26)) + b | 0;
+  d = (d + (b ^ (a | ~c)) + x3 + -1894986606) | 0; d = ((d << 10) | (d >>> 22)) + a | 0;
+  c = (c + (a ^ (d | ~b)) + x10 + -1051523) | 0; c = ((c << 15) | (c >>> 17)) + d | 0;
+  b = (b + (d ^ (c | ~a)) + x1 + -2054922799) | 0; b = ((b << 21) | (b >>> 11)) + c | 0;
+  a = (a + (c ^ (b | ~d)) + x8 + 1873313359) | 0; a = ((a << 6) | (a >>> 26)) + b | 0;
+  d = (d + (b ^ (a | ~c)) + x15 + -30611744) | 0; d = ((d << 10) | (d >>> 22)) + a | 0;
+  c = (c + (a ^ (d | ~b)) + x6 + -1560198380) | 0; c = ((c << 15) | (c >>> 17)) + d | 0;
+  b = (b + (d ^ (c | ~a)) + x13 + 1309151649) | 0; b = ((b << 21) | (b >>> 11)) + c | 0;
+  a = (a + (c ^ (b | ~d)) + x4 + -145523070) | 0; a = ((a << 6) | (a >>> 26)) + b | 0;
+  d = (d + (b ^ (a | ~c)) + x11 + -1120210379) | 0; d = ((d << 10) | (d >>> 22)) + a | 0;
+  c = (c + (a ^ (d | ~b)) + x2 + 718787259) | 0; c = ((c << 15) | (c >>> 17)) + d | 0;
+  b = (b + (d ^ (c | ~a)) + x9 + -343485551) | 0; b = ((b << 21) | (b >>> 11)) + c | 0;
   STATE[0] = (STATE[0] + a) | 0;
   STATE[1] = (STATE[1] + b) | 0;
   STATE[2] = (STATE[2] + c) | 0;

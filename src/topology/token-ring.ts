@@ -9,7 +9,7 @@ import type { DynToken } from './dyn-token.ts';
  * vnode_dispatch() over a sorted continuum given as sort keys (see dynTokenKey) and owners; usable on typed
  * arrays backed by a SharedArrayBuffer. A token is the inclusive upper end of its range (prev, token];
  * a hash above the largest token or at or below the smallest wraps to the smallest token's owner.
- * The binary search is Dynomite's own, so even duplicate tokens resolve to the same owner. Returns -1 if empty.
+ * The binary search is Dynomite's own, so duplicate tokens resolve to the owner Dynomite picks. -1 if empty.
  */
 export function dispatchVnode(keys: Float64Array, owners: Int32Array, count: number, hash: number): number {
   if (count <= 0) return -1;

@@ -224,8 +224,7 @@ const boundsScanner = new RespReplyScanner(DEFAULT_MAX_DEPTH, Number.MAX_SAFE_IN
  * type, `*-1`, a malformed or truncated reply) and -2 when out has fewer than n+1 slots.
  */
 export function arrayElementBounds(buf: Uint8Array, start: number, end: number, out: Int32Array): number {
-  const t = buf[start];
-  if (start >= end || (t !== 42 && t !== 126)) return -1;
+  if (start >= end || (buf[start] !== 42 && buf[start] !== 126)) return -1;
   let i = start + 1;
   let n = 0;
   let digits = 0;

@@ -50,6 +50,30 @@ const MSG_TOO_LARGE = 'Protocol error: request too large';
 // Redis skips the two bytes after a bulk without looking at them; we insist on CRLF so a wrong length fails here.
 const MSG_BULK_NOT_CRLF = 'Protocol error: expected CRLF after bulk data';
 
+// readSmallNumber's result: a module slot rather than an object, so the fast path allocates nothing.
+let smallNumber = 0;
+
+/**
+ * The common header "<1 to 9 digits, no leading zero>\r\n" at p, wholly before end: returns the offset after it
+ * (value in smallNumber), or -1 to send every other case (zero, signs, long, partial, invalid) to readNumber.
+ */
+function readSmallNumber(buf: Uint8Array, p: number, end: number): number {
+  if (p >= end) return -1;
+  let v = buf[p] - 48;
+  if (v < 1 || v > 9) return -1;
+  let i = p + 1;
+  const stop = p + 9 < end ? p + 9 : end;
+  while (i < stop) {
+    const c = buf[i];
+    if (c < 48 || c > 57) break;
+    v = v * 10 + (c - 48);
+    i++;
+  }
+  if (i + 1 >= end || buf[i] !== 13 || buf[i + 1] !== 10) return -1;
+  smallNumber = v;
+  return i + 2;
+}
+
 export class RespRequestParser implements InlineArgSink {
   argc = 0;
   argBuf: Uint8Array = new Uint8Array(0);
@@ -123,12 +147,16 @@ export class RespRequestParser implements InlineArgSink {
     for (;;) {
       if (p >= end) return this.incomplete(p, 1);
       if (buf[p] === 42 /* * */) {
-        const r = this.readNumber(buf, p + 1, end, true);
+        let r = readSmallNumber(buf, p + 1, end);
+        let count = smallNumber;
         if (r < 0) {
-          if (r === NUM_INCOMPLETE) return this.incomplete(p, end - p + 1);
-          return this.fail(r === NUM_TOO_LONG ? MSG_BIG_MULTIBULK_COUNT : MSG_INVALID_MULTIBULK);
+          r = this.readNumber(buf, p + 1, end, true);
+          if (r < 0) {
+            if (r === NUM_INCOMPLETE) return this.incomplete(p, end - p + 1);
+            return this.fail(r === NUM_TOO_LONG ? MSG_BIG_MULTIBULK_COUNT : MSG_INVALID_MULTIBULK);
+          }
+          count = this.num;
         }
-        const count = this.num;
         // "*0" and "*-N" are no request at all, as in Redis: skip them.
         if (count <= 0) {
           p = r;
@@ -165,12 +193,16 @@ export class RespRequestParser implements InlineArgSink {
       if (state === ST_BULK_HEADER) {
         if (p >= end) break;
         if (buf[p] !== 36 /* $ */) return this.failExpectedDollar(buf[p]);
-        const r = this.readNumber(buf, p + 1, end, false);
+        let r = readSmallNumber(buf, p + 1, end);
+        let len = smallNumber;
         if (r < 0) {
-          if (r === NUM_INCOMPLETE) break;
-          return this.fail(r === NUM_TOO_LONG ? MSG_BIG_BULK_COUNT : MSG_INVALID_BULK);
+          r = this.readNumber(buf, p + 1, end, false);
+          if (r < 0) {
+            if (r === NUM_INCOMPLETE) break;
+            return this.fail(r === NUM_TOO_LONG ? MSG_BIG_BULK_COUNT : MSG_INVALID_BULK);
+          }
+          len = this.num;
         }
-        const len = this.num;
         if (len > maxBulk) return this.fail(MSG_INVALID_BULK);
         if (r - base + len + 2 + (remaining - 1) * MIN_ARG_BYTES > maxRequest) return this.fail(MSG_TOO_LARGE);
         this.bulkLen = len;

@@ -6,6 +6,7 @@ export interface WorkerData {
   workerId: number;
   workers: number;
   pools: PoolConfig[];
+  style: 'dynomite' | 'twemproxy';
   testHooks: boolean;
 }
 

@@ -55,7 +55,7 @@ export class Supervisor {
   }
 
   private spawn(id: number): void {
-    const data: WorkerData = { workerId: id, workers: this.workerCount, pools: this.config.pools, testHooks: this.opts.testHooks };
+    const data: WorkerData = { workerId: id, workers: this.workerCount, pools: this.config.pools, style: this.config.style, testHooks: this.opts.testHooks };
     const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
     const slot = this.slots[id];
     slot.worker = w;

@@ -19,7 +19,8 @@ export class GatherBuffer {
     if (b === null || b.length < need) {
       let size = b === null ? MIN_GATHER : b.length * 2;
       if (size < need) size = need;
-      if (size < want) size = want;
+      // `want` comes from a declared length: trust it only so far, so a bare "$536870000" header costs little.
+      if (size < want) size = Math.min(want, need + 1024 * 1024);
       const nb = Buffer.allocUnsafeSlow(size);
       if (b !== null && this.len > 0) b.copy(nb, 0, 0, this.len);
       this.buf = nb;

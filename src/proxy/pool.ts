@@ -4,7 +4,7 @@ import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
 import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
-import { Router } from './router.ts';
+import { Router, type PlacementFlavor } from './router.ts';
 import { RespClient } from './resp-client.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
@@ -50,7 +50,7 @@ export class PoolRuntime {
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
 
-  constructor(config: PoolConfig, workerId: number, workers: number) {
+  constructor(config: PoolConfig, workerId: number, workers: number, flavor: PlacementFlavor) {
     this.config = config;
     this.settings = settingsOf(config, workers);
     this.respLimits = {
@@ -66,7 +66,7 @@ export class PoolRuntime {
       onServerStateChange: () => this.router.rebuild(),
     };
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks));
-    this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution);
+    this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     nextClientId = workerId * 1_000_000_000 + 1;
     this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;

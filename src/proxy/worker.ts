@@ -14,7 +14,7 @@ function post(m: FromWorker): void {
 }
 
 setTestHooks(data.testHooks);
-const pools = data.pools.map((p) => new PoolRuntime(p, data.workerId, data.workers));
+const pools = data.pools.map((p) => new PoolRuntime(p, data.workerId, data.workers, data.style));
 
 Promise.all(pools.map((p) => p.listen())).then(
   () => post({ type: 'listening', workerId: data.workerId }),

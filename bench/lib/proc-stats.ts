@@ -1,6 +1,6 @@
 // Readers of Linux /proc for a process's CPU time, memory, open files and limits.
 // Never writes anything and never reads more than the few small files it names.
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { execFileSync } from 'node:child_process';
 
 let cachedClockTicks = 0;
@@ -102,9 +102,9 @@ export function readOpenFileLimit(pid: number | 'self' = 'self'): FileLimit {
   return { soft: parse(match[1]!), hard: parse(match[2]!) };
 }
 
-/** Sockets in LISTEN state on a local TCP port (one per SO_REUSEPORT listener), from /proc/net/tcp{,6}. */
-export function countTcpListeners(port: number): number {
-  let count = 0;
+/** Inodes of sockets in LISTEN state on a local TCP port (one per SO_REUSEPORT listener), from /proc/net/tcp{,6}. */
+export function tcpListenerInodes(port: number): number[] {
+  const inodes: number[] = [];
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string;
     try {
@@ -113,12 +113,47 @@ export function countTcpListeners(port: number): number {
       continue;
     }
     for (const line of text.split('\n').slice(1)) {
+      // sl local_address rem_address st tx:rx tr:when retrnsmt uid timeout inode
       const cols = line.trim().split(/\s+/);
-      if (cols.length < 4) continue;
+      if (cols.length < 10 || cols[3] !== '0A') continue;
       const local = cols[1]!;
-      const localPort = parseInt(local.slice(local.lastIndexOf(':') + 1), 16);
-      if (localPort === port && cols[3] === '0A') count++;
+      if (parseInt(local.slice(local.lastIndexOf(':') + 1), 16) === port) inodes.push(Number(cols[9]));
     }
   }
-  return count;
+  return inodes;
+}
+
+export function countTcpListeners(port: number): number {
+  return tcpListenerInodes(port).length;
+}
+
+/** Inodes of the sockets a process holds open. */
+export function socketInodes(pid: number): Set<number> {
+  const inodes = new Set<number>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let target: string;
+    try {
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed while we looked
+    }
+    if (target.startsWith('socket:[')) inodes.add(Number(target.slice(8, -1)));
+  }
+  return inodes;
+}
+
+export interface PortListeners {
+  /** LISTEN sockets on the port held by the process. */
+  own: number;
+  /** LISTEN sockets on the port held by anyone else (SO_REUSEPORT lets a same-user process share it). */
+  foreign: number;
+}
+
+/** Who listens on a port: ours or someone else's, so a benchmark never measures a stranger's server. */
+export function portListeners(pid: number, port: number): PortListeners {
+  const listeners = tcpListenerInodes(port);
+  if (listeners.length === 0) return { own: 0, foreign: 0 };
+  const mine = socketInodes(pid);
+  const own = listeners.filter((inode) => mine.has(inode)).length;
+  return { own, foreign: listeners.length - own };
 }

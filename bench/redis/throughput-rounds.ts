@@ -4,6 +4,7 @@ import { median, relativeSpread } from '../lib/median.ts';
 import type { ProcessGroup } from '../lib/process-group.ts';
 import { readCpuTicks, readReapedChildrenCpuTicks, readRssKb, readSystemCpuTicks } from '../lib/proc-stats.ts';
 import { parseRedisBenchmarkCsv } from '../lib/redis-benchmark-csv.ts';
+import { assertServing } from '../lib/server-launchers.ts';
 import type { RunningServer } from '../lib/server-launchers.ts';
 import type { ThroughputRun, ThroughputSummary } from './result-types.ts';
 
@@ -36,11 +37,8 @@ async function runRedisBenchmark(group: ProcessGroup, args: readonly string[], r
 }
 
 function assertAlive(target: BenchTarget, redis: RunningServer): void {
-  for (const server of [target.proxy, redis]) {
-    if (server !== undefined && !server.process.running) {
-      throw new Error(`${server.name} exited during the benchmark:\n${server.process.logTail()}`);
-    }
-  }
+  if (target.proxy !== undefined) assertServing(target.proxy);
+  assertServing(redis);
 }
 
 /** Unmeasured runs so JIT compilers, allocators and connection pools are warm before round 1. */

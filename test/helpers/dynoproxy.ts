@@ -35,8 +35,8 @@ export type Dynoproxy = {
 export type StartDynoproxyOptions = {
   /** A config object ({ pool_name: { listen, servers, ... } }) or the YAML text itself. */
   config: Record<string, PoolConfig> | string
-  /** Port the config listens on; required with YAML text, read from `listen` otherwise. */
-  port?: number
+  /** Port(s) the config listens on (all are awaited); required with YAML text, read from the first `listen` otherwise. */
+  port?: number | number[]
   workers?: number | 'auto'
   env?: Record<string, string>
   startDeadlineMs?: number
@@ -54,8 +54,10 @@ function listenPortOf(config: Record<string, PoolConfig>): number {
 export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Promise<Dynoproxy> {
   if (!existsSync(CLI_PATH)) throw new Error(`dynoproxy CLI not found at ${CLI_PATH}`)
   const yamlText = typeof opts.config === 'string' ? opts.config : stringify(opts.config)
-  const port = opts.port ?? (typeof opts.config === 'string' ? undefined : listenPortOf(opts.config))
-  if (port === undefined) throw new Error('startDynoproxy: pass `port` with YAML text')
+  const given = opts.port ?? (typeof opts.config === 'string' ? undefined : listenPortOf(opts.config))
+  if (given === undefined) throw new Error('startDynoproxy: pass `port` with YAML text')
+  const ports = Array.isArray(given) ? given : [given]
+  const port = ports[0]!
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-'))
   const configPath = path.join(dir, 'dynoproxy.yml')
   writeFileSync(configPath, yamlText)
@@ -73,10 +75,10 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
     await waitFor(
       async () => {
         if (proc.hasExited) throw new GiveUp(`dynoproxy exited during startup`)
-        return canConnect(port)
+        return (await Promise.all(ports.map((p) => canConnect(p)))).every(Boolean)
       },
       opts.startDeadlineMs ?? 15_000,
-      `dynoproxy to listen on ${port}`,
+      `dynoproxy to listen on ${ports.join(', ')}`,
       20,
     )
   } catch (err) {

@@ -11,8 +11,10 @@ import { GiveUp, canConnect, waitFor } from './wait-for.ts'
 
 export type Twemproxy = { port: number; stop(): Promise<unknown>; output(): string }
 
-/** Starts nutcracker with the given YAML (listening on `port`) and waits for the port. Stopped in teardown. */
-export async function startTwemproxy(t: Test, yamlText: string, port: number): Promise<Twemproxy> {
+/** Starts nutcracker with the given YAML and waits for its listen port(s). Stopped in teardown. */
+export async function startTwemproxy(t: Test, yamlText: string, listen: number | number[]): Promise<Twemproxy> {
+  const ports = Array.isArray(listen) ? listen : [listen]
+  const port = ports[0]!
   const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-nutcracker-'))
   const configPath = path.join(dir, 'nutcracker.yml')
   writeFileSync(configPath, yamlText)
@@ -31,10 +33,10 @@ export async function startTwemproxy(t: Test, yamlText: string, port: number): P
     await waitFor(
       async () => {
         if (proc.hasExited) throw new GiveUp('nutcracker exited during startup')
-        return canConnect(port)
+        return (await Promise.all(ports.map((p) => canConnect(p)))).every(Boolean)
       },
       10_000,
-      `nutcracker to listen on ${port}`,
+      `nutcracker to listen on ${ports.join(', ')}`,
     )
   } catch (err) {
     await proc.stop()

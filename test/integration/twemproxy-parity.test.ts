@@ -42,29 +42,35 @@ async function placeVia(port: number): Promise<number[]> {
 for (const distribution of ['ketama', 'modula'] as const) {
   for (const [li, servers] of serverLists.entries()) {
     t.test(`${distribution}, ${li === 0 ? 'equal' : 'unequal'} weights: every hash places keys like twemproxy`, async (t) => {
-      for (const hash of TWEMPROXY_HASHES) {
-        const port = await freePort()
-        const yamlText = stringify({
-          parity: {
-            listen: `127.0.0.1:${port}`,
-            hash,
-            distribution,
-            hash_tag: '{}',
-            redis: true,
-            auto_eject_hosts: false,
-            timeout: 2000,
-            servers,
-          },
-        })
-        const twemproxy = await startTwemproxy(t, yamlText, port)
-        const expected = await placeVia(port)
-        await twemproxy.stop()
-        const dynoproxy = await startDynoproxy(t, { config: yamlText, port })
-        const got = await placeVia(port)
-        await dynoproxy.stop()
-        const differing = keys.filter((_, i) => got[i] !== expected[i])
-        t.same(differing, [], `${hash}: same owner for all ${keys.length} keys`, { spread: [0, 1, 2].map((b) => expected.filter((o) => o === b).length) })
-      }
+      // One pool per hash in one file, so each proxy starts once per test: both implementations serve many pools.
+      const ports = await Promise.all(TWEMPROXY_HASHES.map(() => freePort()))
+      const config: Record<string, Record<string, unknown>> = {}
+      TWEMPROXY_HASHES.forEach((hash, i) => {
+        config[`parity_${hash}`] = {
+          listen: `127.0.0.1:${ports[i]}`,
+          hash,
+          distribution,
+          hash_tag: '{}',
+          redis: true,
+          auto_eject_hosts: false,
+          timeout: 2000,
+          servers,
+        }
+      })
+      const yamlText = stringify(config, { aliasDuplicateObjects: false })
+      const twemproxy = await startTwemproxy(t, yamlText, ports)
+      const expected: number[][] = []
+      for (const port of ports) expected.push(await placeVia(port))
+      await twemproxy.stop()
+      const dynoproxy = await startDynoproxy(t, { config: yamlText, port: ports })
+      const got: number[][] = []
+      for (const port of ports) got.push(await placeVia(port))
+      await dynoproxy.stop()
+      TWEMPROXY_HASHES.forEach((hash, h) => {
+        const differing = keys.filter((_, i) => got[h]![i] !== expected[h]![i])
+        const spread = [0, 1, 2].map((b) => expected[h]!.filter((o) => o === b).length)
+        t.same(differing, [], `${hash}: same owner for all ${keys.length} keys`, { spread })
+      })
     })
   }
 }

@@ -76,28 +76,30 @@ const slotId = new Int32Array(SLOTS);
 const slotName: string[] = new Array<string>(SLOTS).fill('');
 
 function seedFor(parentId: number): number {
-  return (0x811c9dc5 ^ Math.imul(parentId, 0x9e3779b1)) >>> 0;
+  return 0x811c9dc5 ^ Math.imul(parentId, 0x9e3779b1);
 }
 
-function hashString(seed: number, s: string): number {
+// FNV-1a over lowercased bytes, reduced to a slot index here: returning the full uint32 would box it in a
+// HeapNumber whenever the call is not inlined.
+function slotOfString(seed: number, s: string): number {
   let h = seed;
   for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
-  return h >>> 0;
+  return h & MASK;
 }
 
-function hashBytes(seed: number, buf: Uint8Array, off: number, len: number): number {
+function slotOfBytes(seed: number, buf: Uint8Array, off: number, len: number): number {
   let h = seed;
   for (let i = off, end = off + len; i < end; i++) {
     const b = buf[i];
     h = Math.imul(h ^ (b >= 65 && b <= 90 ? b | 32 : b), 0x01000193);
   }
-  return h >>> 0;
+  return h & MASK;
 }
 
 for (const spec of ALL_COMMANDS) {
   const parentId = spec.parent === undefined ? 0 : spec.parent.id;
   const local = spec.parent === undefined ? spec.name : spec.name.slice(spec.parent.name.length + 1);
-  let i = hashString(seedFor(parentId), local) & MASK;
+  let i = slotOfString(seedFor(parentId), local);
   while (slotId[i] !== 0) {
     const other = byId[slotId[i]];
     if (other.parent === spec.parent && slotName[i] === local) throw new Error(`command table: '${spec.name}' appears twice`);
@@ -120,7 +122,7 @@ export function bytesEqualName(buf: Uint8Array, off: number, len: number, name: 
 /** The spec named by buf[off, off+len), case-insensitive: a top-level command, or a subcommand of parent. */
 export function findCommand(parent: CommandSpec | undefined, buf: Uint8Array, off: number, len: number): CommandSpec | undefined {
   const parentId = parent === undefined ? 0 : parent.id;
-  let i = hashBytes(seedFor(parentId), buf, off, len) & MASK;
+  let i = slotOfBytes(seedFor(parentId), buf, off, len);
   for (;;) {
     const id = slotId[i];
     if (id === 0) return undefined;

@@ -14,8 +14,7 @@ const NOT_INT = -4;
 const NEGATIVE = -5;
 const TOO_FEW = -6;
 const TOO_MANY = -7;
-const OUT_OF_INT = -8;
-const INCOMPLETE = -9;
+const INCOMPLETE = -8;
 
 /**
  * Redis' string2ll: optional '-', no '+', no leading zeros ("0" alone is fine), digits only.
@@ -65,7 +64,6 @@ function scanRange(first: number, last: number, step: number, argc: number, out:
 function scanNumkeys(k: Extract<KeySpec, { kind: 'numkeys' }>, buf: Uint8Array, argOff: Int32Array, argLen: Int32Array, argc: number, out: Int32Array): number {
   const v = parseInteger(buf, argOff[k.numkeysIndex], argLen[k.numkeysIndex]);
   if (v !== v) return NOT_INT;
-  if (k.errors === 'zset' && (v < -2147483648 || v > 2147483647)) return OUT_OF_INT;
   if (v < k.minKeys) return v < 0 ? NEGATIVE : TOO_FEW;
   if (v > argc - k.firstKey - k.trailing) return TOO_MANY;
   let n = 0;
@@ -181,7 +179,6 @@ export function keyErrorMessage(spec: CommandSpec, buf: Uint8Array, argOff: Int3
       return gtArgs;
     case 'zset':
       if (code === NOT_INT) return 'ERR value is not an integer or out of range';
-      if (code === OUT_OF_INT) return 'ERR value is out of range, value must between -2147483648 and 2147483647';
       if (code === NEGATIVE || code === TOO_FEW) return `ERR at least 1 input key is needed for '${spec.name}' command`;
       return 'ERR syntax error';
     case 'intercard':

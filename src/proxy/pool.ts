@@ -132,7 +132,10 @@ export class PoolRuntime {
     const until = monotonicMs() + deadlineMs;
     return new Promise((resolve) => {
       const check = (): void => {
-        if (this.clients.size === 0 || monotonicMs() > until) {
+        // A client that got every answer need not close its side: drained means nothing left to write.
+        let busy = false;
+        for (const c of this.clients) if (c.queued > 0 || c.socket.writableLength > 0) busy = true;
+        if (!busy || monotonicMs() > until) {
           for (const c of this.clients) c.socket.destroy();
           if (this.timer !== null) clearInterval(this.timer);
           for (const s of this.servers) s.close();

@@ -9,7 +9,7 @@ import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.
 import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
 import { answerLocally } from './resp-local.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
-import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, NOAUTH, NO_BACKEND } from './resp-replies.ts';
+import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND } from './resp-replies.ts';
 import type { RespClient } from './resp-client.ts';
 
 let testHooks = false;
@@ -101,7 +101,7 @@ function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: numbe
   ensureScratch(p.argc, servers.length);
   const keyIdx = scratch.keyIdx;
   const n = keyIndexes(spec, p.argBuf, p.argOff, p.argLen, p.argc, keyIdx);
-  if (n < 0) return c.replyLocal(errReply('ERR syntax error'));
+  if (n < 0) return c.replyLocal(keyErrorReply(n, spec, p.argBuf, p.argOff, p.argLen, p.argc));
   if (n === 0) {
     const s = router.anyServer();
     if (s === null) return c.replyLocal(NO_BACKEND);

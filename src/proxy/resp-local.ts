@@ -1,6 +1,6 @@
 // Commands the proxy answers itself: connection state (AUTH, HELLO, SELECT, CLIENT ...), PING/ECHO, COMMAND, INFO, MULTI.
 // Never forwards: these describe the client's connection to the proxy, which no single backend knows.
-import { COMMANDS, keyIndexes, resolveCommand, type CommandSpec } from '../commands/index.ts';
+import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../commands/index.ts';
 import * as R from './resp-replies.ts';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import type { RespClient } from './resp-client.ts';
@@ -128,7 +128,6 @@ function client(c: RespClient, sub: string): void {
     case 'setinfo':
     case 'no-evict':
     case 'no-touch':
-    case 'reply':
       return c.replyLocal(R.OK);
     default:
       return c.replyLocal(R.errReply(`ERR dynoproxy: CLIENT ${sub.toUpperCase()} is not supported through the proxy`));
@@ -138,12 +137,9 @@ function client(c: RespClient, sub: string): void {
 let commandInfoCache: Buffer | null = null;
 
 function commandInfo(spec: CommandSpec): Buffer {
-  const k = spec.keys;
-  const first = k.kind === 'range' ? k.first : 0;
-  const last = k.kind === 'range' ? k.last : 0;
-  const step = k.kind === 'range' ? k.step : 0;
+  const [first, last, step] = legacyKeyRange(spec);
   const flags: string[] = [];
-  if (spec.route === 'refused') flags.push('noscript');
+  for (let b = 0; b < FLAG_NAMES.length; b++) if (spec.flags & (1 << b)) flags.push(FLAG_NAMES[b]);
   return Buffer.concat([
     Buffer.from('*6\r\n'),
     R.bulkReply(spec.name),

@@ -1,6 +1,6 @@
 // The RESP replies the proxy itself sends, taken from the one table in protocol/resp/errors.ts, plus small value builders.
 // Never invents error wording here: client-facing strings live in protocol/resp/errors.ts.
-import type { CommandSpec } from '../commands/index.ts';
+import { unknownCommandError, keyErrorMessage, refusalFor, KEYS_REFUSED, type CommandSpec } from '../commands/index.ts';
 import * as E from '../protocol/resp/errors.ts';
 
 export const OK = E.REPLY_OK;
@@ -16,7 +16,6 @@ export const RESET = Buffer.from('+RESET\r\n');
 export const NO_BACKEND = E.storageError('no datastore is available (all ejected)');
 export const NOPROTO = E.errorReply('NOPROTO sorry, this protocol version is not supported.');
 export const errReply = E.errorReply;
-export const unknownCommandReply = E.unknownCommand;
 export const wrongArityReply = E.wrongArity;
 export const protocolErrorReply = E.protocolError;
 export const proxyError = E.proxyError;
@@ -34,6 +33,17 @@ export function bulkReply(s: string | Uint8Array): Buffer {
 
 export function intReply(n: number): Buffer {
   return Buffer.from(`:${n}\r\n`, 'latin1');
+}
+
+/** Redis' wording for an unknown command or subcommand; the text quotes client bytes one char per byte. */
+export function unknownCommandReply(buf: Uint8Array, argOff: Int32Array, argLen: Int32Array, argc: number): Buffer {
+  return Buffer.from(`-${unknownCommandError(buf, argOff, argLen, argc).replace(/[\r\n]/g, ' ')}\r\n`, 'latin1');
+}
+
+/** A malformed or refused key layout (numkeys out of range, XREAD BLOCK ...), in Redis' or our words. */
+export function keyErrorReply(code: number, spec: CommandSpec, buf: Uint8Array, argOff: Int32Array, argLen: Int32Array, argc: number): Buffer {
+  if (code === KEYS_REFUSED) return E.errorReply(`ERR ${refusalFor(spec, buf, argOff, argLen, argc) ?? `this form of '${spec.name}' is not supported`}`);
+  return E.errorReply(keyErrorMessage(spec, buf, argOff, argLen, argc));
 }
 
 const refusals = new WeakMap<CommandSpec, Buffer>();

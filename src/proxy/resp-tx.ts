@@ -65,7 +65,7 @@ export function txQueue(c: RespClient, spec: CommandSpec, buf: Buffer, start: nu
   }
   ensureScratch(p.argc, c.pool.servers.length);
   const n = keyIndexes(spec, p.argBuf, p.argOff, p.argLen, p.argc, scratch.keyIdx);
-  if (n < 0) return txError(c, R.errReply('ERR syntax error'));
+  if (n < 0) return txError(c, R.keyErrorReply(n, spec, p.argBuf, p.argOff, p.argLen, p.argc));
   for (let i = 0; i < n; i++) {
     const k = scratch.keyIdx[i];
     const s = c.pool.router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);

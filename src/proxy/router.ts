@@ -25,6 +25,8 @@ export class Router {
   private readonly tagLeft: number;
   private readonly tagRight: number;
   private readonly distName: DistributionName;
+  /** twemproxy's server_pool_hash() gives an empty key hash 0 without calling the hash function. */
+  private readonly emptyIsZero: boolean;
   private dist: Distribution | null = null;
   private live: BackendServer[] = [];
   private readonly range = new Int32Array(2);
@@ -37,6 +39,7 @@ export class Router {
     this.tagLeft = hashTag !== null ? hashTag.charCodeAt(0) : -1;
     this.tagRight = hashTag !== null ? hashTag.charCodeAt(1) : -1;
     this.distName = distribution;
+    this.emptyIsZero = twem;
     this.rebuild();
   }
 
@@ -69,8 +72,10 @@ export class Router {
     if (this.tagLeft >= 0) {
       const r = this.range;
       this.tagRange(buf, start, end, this.tagLeft, this.tagRight, r);
-      return this.hash(buf, r[0], r[1]);
+      start = r[0];
+      end = r[1];
     }
+    if (start === end && this.emptyIsZero) return 0;
     return this.hash(buf, start, end);
   }
 

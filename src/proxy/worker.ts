@@ -29,7 +29,8 @@ port.on('message', (m: ToWorker) => {
     case 'drain':
       Promise.all(pools.map((p) => p.drain(m.deadlineMs))).then(() => {
         post({ type: 'drained', workerId: data.workerId });
-        port.close();
+        // In a worker thread this ends the thread only; idle keep-alive handles must not hold it.
+        process.exit(0);
       });
       break;
     case 'reload':

@@ -50,7 +50,10 @@ function listenPortOf(config: Record<string, PoolConfig>): number {
   return Number(match[1])
 }
 
-/** Starts the proxy and waits until its listen port accepts connections. Stopped in `t`'s teardown. */
+/**
+ * Starts the proxy and waits until all its workers listen (its `listening` log line) and its ports accept connections.
+ * Stopped in `t`'s teardown.
+ */
 export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Promise<Dynoproxy> {
   if (!existsSync(CLI_PATH)) throw new Error(`dynoproxy CLI not found at ${CLI_PATH}`)
   const yamlText = typeof opts.config === 'string' ? opts.config : stringify(opts.config)
@@ -75,6 +78,8 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
     await waitFor(
       async () => {
         if (proc.hasExited) throw new GiveUp(`dynoproxy exited during startup`)
+        // One worker listening already accepts; the supervisor logs "listening" once every worker is.
+        if (!/"msg":"listening"/.test(proc.output())) return false
         return (await Promise.all(ports.map((p) => canConnect(p)))).every(Boolean)
       },
       opts.startDeadlineMs ?? 15_000,

@@ -35,6 +35,9 @@ const { values } = parseArgs({
     clients: { type: 'string', default: '50' },
     idle: { type: 'string', default: '10000' },
     warmup: { type: 'string', default: '20000' },
+    'quiet-threshold': { type: 'string', default: '0.1' },
+    'quiet-wait': { type: 'string', default: '10' },
+    'quiet-budget': { type: 'string', default: '120' },
     'report-only': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     'keep-tmp': { type: 'boolean', default: false },
@@ -46,6 +49,7 @@ if (values.help) {
   process.stdout.write(`usage: node_modules/.bin/node bench/redis-benchmark.ts [--rounds 5] [--requests 200000]
   [--targets direct,twemproxy,dynoproxy-w1,dynoproxy-w2] [--pipelines 1,16] [--clients 50]
   [--idle 10000 (0 skips)] [--warmup 20000] [--report-only] [--no-report] [--keep-tmp]
+  [--quiet-threshold 0.1] [--quiet-wait 10 (s per run, 0 disables)] [--quiet-budget 120 (s in all)]
 `);
   process.exit(0);
 }
@@ -63,7 +67,15 @@ const options = {
   pipelines: values.pipelines.split(',').map((p) => count('pipelines', p, 1)),
   targets: values.targets.split(',').map((t) => t.trim()).filter((t) => t !== ''),
   idle: count('idle', values.idle, 0),
+  quiet: {
+    threshold: Number(values['quiet-threshold']),
+    perRunMs: count('quiet-wait', values['quiet-wait'], 0) * 1000,
+    totalMs: count('quiet-budget', values['quiet-budget'], 0) * 1000,
+  },
 };
+if (!(options.quiet.threshold >= 0 && options.quiet.threshold <= 1)) {
+  throw new Error(`--quiet-threshold is a share of all CPUs between 0 and 1, got ${values['quiet-threshold']}`);
+}
 const warmupRequests = count('warmup', values.warmup, 0);
 for (const t of options.targets) {
   if (!/^(direct|twemproxy|dynoproxy-w[1-9]\d*)$/.test(t)) {
@@ -160,6 +172,7 @@ async function main(): Promise<void> {
         pipelines: options.pipelines,
         tests: ['set', 'get'],
         warmupRequests,
+        quiet: options.quiet,
       }, log);
       const template = redisBenchmarkArgs({ ...redis, port: 0 }, '<set|get>', options.clients, options.requests, 0)
         .join(' ').replace('-p 0', '-p <port>').replace('-P 0', `-P <${options.pipelines.join('|')}>`);

@@ -80,6 +80,12 @@ export class ManagedProcess {
     }
   }
 
+  /** "exit code 1", "signal SIGKILL", or "running". */
+  describeExit(): string {
+    if (this.exitInfo === null) return this.pid === 0 ? 'not started' : 'running';
+    return this.exitInfo.signal !== null ? `signal ${this.exitInfo.signal}` : `exit code ${this.exitInfo.code}`;
+  }
+
   get running(): boolean {
     return this.exitInfo === null && this.pid !== 0;
   }

@@ -86,7 +86,7 @@ export async function launchOnFreePort(
 /** Throws if the server died or someone else now shares its port; call between measured runs. */
 export function assertServing(server: RunningServer): void {
   if (!server.process.running) {
-    throw new Error(`${server.name} exited during the benchmark:\n${server.process.logTail()}`);
+    throw new Error(`${server.name} (pid ${server.process.pid}) ended during the benchmark by ${server.process.describeExit()}:\n${server.process.logTail()}`);
   }
   if (portListeners(server.process.pid, server.port).foreign > 0) {
     throw new Error(`another process started listening on ${server.name}'s port ${server.port}`);

@@ -53,6 +53,12 @@ function methodSection(d: RedisBenchmarkResults): string {
     '- RSS: the largest VmRSS of the proxy read after any run.',
     '- "other load": median share of all cores that processes outside the benchmark (other engineers\'',
     '  builds, tests) used during the runs, from `/proc/stat`. Above a few percent, treat the row as noisy.',
+    ...(o.quiet === undefined || o.quiet.perRunMs === 0
+      ? []
+      : [
+          `- Before each run the runner waited up to ${o.quiet.perRunMs / 1000} s (${o.quiet.totalMs / 1000} s in all) for that load to`,
+          `  fall to ${Math.round(o.quiet.threshold * 100)}% of all cores; it waited ${((t?.runs.reduce((s, r) => s + (r.quietWaitMs ?? 0), 0) ?? 0) / 1000).toFixed(0)} s in all.`,
+        ]),
     `- Produced by: \`${d.command}\``,
   ].join('\n');
 }

@@ -15,6 +15,8 @@ export interface ThroughputRun {
   p50LatencyMs: number;
   p99LatencyMs: number;
   elapsedMs: number;
+  /** Time spent before the run waiting for other processes to leave the CPUs alone. */
+  quietWaitMs: number;
   /** utime+stime ticks of the proxy over this run; null for the direct target. */
   proxyCpuTicks: number | null;
   redisCpuTicks: number;
@@ -81,6 +83,8 @@ export interface RedisBenchmarkResults {
     pipelines: number[];
     targets: string[];
     idle: number;
+    /** Quiet-machine wait before each run: others' CPU share threshold, per-run and total limits in ms. */
+    quiet?: { threshold: number; perRunMs: number; totalMs: number };
   };
   clockTicksPerSecond: number;
   throughput?: {

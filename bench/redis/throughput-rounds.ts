@@ -4,6 +4,7 @@ import { median, relativeSpread } from '../lib/median.ts';
 import type { ProcessGroup } from '../lib/process-group.ts';
 import { readCpuTicks, readReapedChildrenCpuTicks, readRssKb, readSystemCpuTicks } from '../lib/proc-stats.ts';
 import { parseRedisBenchmarkCsv } from '../lib/redis-benchmark-csv.ts';
+import { waitForQuietMachine } from '../lib/quiet-machine.ts';
 import { assertServing } from '../lib/server-launchers.ts';
 import type { RunningServer } from '../lib/server-launchers.ts';
 import type { ThroughputRun, ThroughputSummary } from './result-types.ts';
@@ -23,6 +24,8 @@ export interface ThroughputOptions {
   /** redis-benchmark tests, run as separate invocations so CPU is measured per test. SET first fills the key GET reads. */
   tests: readonly string[];
   warmupRequests: number;
+  /** Before each run, wait up to perRunMs (and at most totalMs over all runs) for others' CPU use to drop to threshold. */
+  quiet: { threshold: number; perRunMs: number; totalMs: number };
 }
 
 export function redisBenchmarkArgs(server: RunningServer, test: string, clients: number, requests: number, pipeline: number): string[] {
@@ -39,6 +42,17 @@ async function runRedisBenchmark(group: ProcessGroup, args: readonly string[], r
 function assertAlive(target: BenchTarget, redis: RunningServer): void {
   if (target.proxy !== undefined) assertServing(target.proxy);
   assertServing(redis);
+}
+
+/** CPU ticks of a server; if its /proc entry is gone, report how it ended rather than ENOENT. */
+async function cpuTicksOf(server: RunningServer): Promise<number> {
+  try {
+    return readCpuTicks(server.process.pid);
+  } catch (err) {
+    await Promise.race([server.process.exited, new Promise((r) => setTimeout(r, 500))]);
+    assertServing(server);
+    throw err;
+  }
 }
 
 /** Unmeasured runs so JIT compilers, allocators and connection pools are warm before round 1. */
@@ -64,22 +78,36 @@ export async function runThroughputRounds(
     await warmUp(group, targets, options, redis);
   }
   const runs: ThroughputRun[] = [];
+  const ownPids = [process.pid, redis.process.pid, ...targets.flatMap((t) => (t.proxy === undefined ? [] : [t.proxy.process.pid]))];
+  let quietBudgetMs = options.quiet.totalMs;
   for (let round = 1; round <= options.rounds; round++) {
     for (const pipeline of options.pipelines) {
       for (const target of targets) {
         for (const test of options.tests) {
+          assertAlive(target, redis);
+          let quietWaitMs = 0;
+          if (options.quiet.perRunMs > 0 && quietBudgetMs > 0) {
+            const wait = await waitForQuietMachine({
+              threshold: options.quiet.threshold,
+              maxWaitMs: Math.min(options.quiet.perRunMs, quietBudgetMs),
+              windowMs: 200,
+              ownPids,
+            });
+            quietWaitMs = wait.waitedMs;
+            quietBudgetMs -= wait.waitedMs;
+          }
           const proxyPid = target.proxy?.process.pid;
           const args = redisBenchmarkArgs(target.server, test, options.clients, options.requests, pipeline);
           const systemBefore = readSystemCpuTicks();
           const selfBefore = readCpuTicks(process.pid);
           const clientBefore = readReapedChildrenCpuTicks();
-          const proxyBefore = proxyPid === undefined ? 0 : readCpuTicks(proxyPid);
-          const redisBefore = readCpuTicks(redis.process.pid);
+          const proxyBefore = target.proxy === undefined ? 0 : await cpuTicksOf(target.proxy);
+          const redisBefore = await cpuTicksOf(redis);
           const t0 = performance.now();
           const stdout = await runRedisBenchmark(group, args, options.requests);
           const elapsedMs = performance.now() - t0;
-          const redisAfter = readCpuTicks(redis.process.pid);
-          const proxyAfter = proxyPid === undefined ? 0 : readCpuTicks(proxyPid);
+          const redisAfter = await cpuTicksOf(redis);
+          const proxyAfter = target.proxy === undefined ? 0 : await cpuTicksOf(target.proxy);
           const clientTicks = readReapedChildrenCpuTicks() - clientBefore;
           const selfTicks = readCpuTicks(process.pid) - selfBefore;
           const systemAfter = readSystemCpuTicks();
@@ -97,6 +125,7 @@ export async function runThroughputRounds(
             p50LatencyMs: row.p50LatencyMs,
             p99LatencyMs: row.p99LatencyMs,
             elapsedMs: Math.round(elapsedMs),
+            quietWaitMs,
             proxyCpuTicks: proxyPid === undefined ? null : proxyAfter - proxyBefore,
             redisCpuTicks: redisAfter - redisBefore,
             clientCpuTicks: clientTicks,

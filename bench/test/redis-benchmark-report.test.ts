@@ -5,7 +5,7 @@ import { summariseRuns } from '../redis/throughput-rounds.ts';
 
 function run(round: number, target: string, test: string, rps: number, proxyTicks: number | null, redisTicks: number): ThroughputRun {
   return {
-    round, pipeline: 1, target, test, requests: 100_000, rps, p50LatencyMs: 0.3, p99LatencyMs: 0.9, elapsedMs: 1000,
+    round, pipeline: 1, target, test, requests: 100_000, rps, p50LatencyMs: 0.3, p99LatencyMs: 0.9, elapsedMs: 1000, quietWaitMs: 0,
     proxyCpuTicks: proxyTicks, redisCpuTicks: redisTicks, clientCpuTicks: 100, otherCpuTicks: round, machineCpuTicks: 200,
     proxyRssKb: proxyTicks === null ? null : 40_000 + round * 1024,
   };

@@ -114,6 +114,26 @@ t.test('arity and unknown commands get Redis wording', async (t) => {
   for (let i = 0; i < cases.length; i++) t.same(plain(viaProxy[i]!), plain(viaRedis[i]!), cases[i]!.join(' '))
 })
 
+t.test('inline (telnet-style) commands behave as on Redis', async (t) => {
+  const text = 'PING\r\nSET inline:k "a b"\r\nGET inline:k\r\nMGET inline:k inline:none\r\nECHO \'it\\\'s\'\r\nEXISTS inline:k\n\r\nGET\r\n'
+  const run = async (port: number): Promise<unknown[]> => {
+    const conn = await fresh(t, port)
+    conn.write(text)
+    return (await conn.read(7, 3000)).map(plain)
+  }
+  const [viaProxy, viaRedis] = await Promise.all([run(cluster.port), run(direct.port)])
+  t.same(viaRedis.slice(0, 3), [{ ok: 'PONG' }, { ok: 'OK' }, 'a b'], 'reference sanity')
+  t.same(viaProxy, viaRedis)
+  const unbalanced = async (port: number): Promise<unknown> => {
+    const conn = await fresh(t, port)
+    conn.write('ECHO "oops\r\n')
+    const [reply] = await conn.read(1, 3000)
+    await conn.waitClosed(3000)
+    return plain(reply!)
+  }
+  t.same(await unbalanced(cluster.port), await unbalanced(direct.port), 'unbalanced quotes: same protocol error, then closed')
+})
+
 t.test('malformed RESP: protocol error, that connection closed, others unaffected', async (t) => {
   const bystander = await fresh(t)
   await bystander.call(['SET', 'bystander', 'here'])

@@ -8,21 +8,18 @@ export interface WorkerData {
   pools: PoolConfig[];
   style: 'dynomite' | 'twemproxy';
   testHooks: boolean;
+  /** This worker slot's counters (stats/stats-table.ts); it outlives a crashed worker, so counters keep counting. */
+  statsSab: SharedArrayBuffer;
 }
 
 export type ToWorker =
   | { type: 'drain'; deadlineMs: number }
   | { type: 'reload'; pools: PoolConfig[] }
-  | { type: 'stats' };
-
-export interface PoolStats {
-  name: string;
-  clients: number;
-  servers: { name: string; requests: number; errors: number; timeouts: number; ejected: boolean; inFlight: number }[];
-}
+  | { type: 'histograms'; reqId: number; reset: boolean };
 
 export type FromWorker =
   | { type: 'listening'; workerId: number }
   | { type: 'listen-failed'; workerId: number; code: string; message: string }
   | { type: 'drained'; workerId: number }
-  | { type: 'stats'; workerId: number; pools: PoolStats[] };
+  /** Per pool, the latency histogram in HdrHistogram compressed base64. */
+  | { type: 'histograms'; workerId: number; reqId: number; latency: string[] };

@@ -5,6 +5,7 @@ import { availableParallelism } from 'node:os';
 import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from './config/index.ts';
 import type { FromWorker, ToWorker, WorkerData } from './messages.ts';
+import { allocStats, poolShapes, sumStats, mergeHistograms, type PoolTotals, type PoolShape, type Histogram } from './stats/index.ts';
 
 export interface SupervisorOptions {
   configPath: string;
@@ -20,6 +21,7 @@ export function autoWorkers(): number {
 
 interface Slot {
   worker: Worker | null;
+  statsSab: SharedArrayBuffer;
   restarts: number;
   recentCrashes: number[];
   listening: boolean;
@@ -30,6 +32,8 @@ export class Supervisor {
   private readonly opts: SupervisorOptions;
   private config: LoadedConfig;
   readonly workerCount: number;
+  /** The stats block layout is fixed at start: a reload never changes the servers. */
+  private readonly shapes: PoolShape[];
   private readonly slots: Slot[] = [];
   private shuttingDown = false;
   private readyResolve: (() => void) | null = null;
@@ -40,6 +44,7 @@ export class Supervisor {
     this.opts = opts;
     this.config = config;
     this.workerCount = opts.workers === 'auto' ? autoWorkers() : opts.workers;
+    this.shapes = poolShapes(config.pools);
   }
 
   start(): Promise<void> {
@@ -48,16 +53,23 @@ export class Supervisor {
       this.readyReject = reject;
     });
     for (let i = 0; i < this.workerCount; i++) {
-      this.slots.push({ worker: null, restarts: 0, recentCrashes: [], listening: false, listenFailed: false });
+      this.slots.push({ worker: null, statsSab: allocStats(this.shapes), restarts: 0, recentCrashes: [], listening: false, listenFailed: false });
       this.spawn(i);
     }
     return ready;
   }
 
   private spawn(id: number): void {
-    const data: WorkerData = { workerId: id, workers: this.workerCount, pools: this.config.pools, style: this.config.style, testHooks: this.opts.testHooks };
-    const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
     const slot = this.slots[id];
+    const data: WorkerData = {
+      workerId: id,
+      workers: this.workerCount,
+      pools: this.config.pools,
+      style: this.config.style,
+      testHooks: this.opts.testHooks,
+      statsSab: slot.statsSab,
+    };
+    const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
     slot.worker = w;
     slot.listening = false;
     w.on('message', (m: FromWorker) => this.onMessage(id, m));
@@ -83,9 +95,58 @@ export class Supervisor {
           this.readyReject = null;
         }
         break;
+      case 'histograms': {
+        const pending = this.histogramRequests.get(m.reqId);
+        if (pending !== undefined) {
+          pending.replies.push(m.latency);
+          if (pending.replies.length >= pending.expected) pending.done();
+        }
+        break;
+      }
       default:
         break;
     }
+  }
+
+  private histogramRequests = new Map<number, { expected: number; replies: string[][]; done: () => void }>();
+  private nextReqId = 1;
+
+  /** Counters summed over every worker (a worker that crashed keeps its counts: the block belongs to the slot). */
+  counters(): PoolTotals[] {
+    return sumStats(
+      this.slots.map((s) => s.statsSab),
+      this.shapes,
+    );
+  }
+
+  /** Per pool, the latency histogram merged over the live workers (bounded wait: a busy worker is left out). */
+  async latency(reset = false, timeoutMs = 1000): Promise<Histogram[]> {
+    const live = this.slots.filter((s) => s.worker !== null);
+    const reqId = this.nextReqId++;
+    const replies: string[][] = [];
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.histogramRequests.set(reqId, {
+        expected: live.length,
+        replies,
+        done: () => {
+          clearTimeout(timer);
+          resolve();
+        },
+      });
+      for (const s of live) s.worker?.postMessage({ type: 'histograms', reqId, reset } satisfies ToWorker);
+      if (live.length === 0) resolve();
+    });
+    this.histogramRequests.delete(reqId);
+    return this.shapes.map((_, i) => mergeHistograms(replies.map((r) => r[i] ?? '')));
+  }
+
+  get workerRestarts(): number {
+    return this.restarts;
+  }
+
+  get loadedConfig(): LoadedConfig {
+    return this.config;
   }
 
   private onExit(id: number, w: Worker, code: number): void {

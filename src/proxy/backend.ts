@@ -6,6 +6,7 @@ import { GatherBuffer } from './gather.ts';
 import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs } from './clock.ts';
+import { S } from '../stats/metrics.ts';
 
 /** Finds reply boundaries (RESP or memcached); resumable across reads. */
 export interface ReplyScanner {
@@ -63,6 +64,7 @@ export class BackendConnection {
       onread: { buffer: READ_BUF, callback: (n: number) => this.onRead(n) },
     });
     this.socket = sock;
+    server.st[S.server_connections]++;
     sock.on('connect', () => {
       if (this.state === ST_CONNECTING) this.state = ST_READY;
     });
@@ -87,6 +89,7 @@ export class BackendConnection {
   /** Queue a request's bytes; they leave in the worker's next batched flush. */
   send(req: Request, src: Uint8Array, start: number, end: number): void {
     this.push(req);
+    this.server.st[S.server_bytes_out_total] += end - start;
     this.out.append(src, start, end);
     if (!this.flushScheduled) scheduleBackendFlush(this);
   }
@@ -94,6 +97,7 @@ export class BackendConnection {
   /** Queue a large request whose bytes the caller gives away (no staging copy). */
   sendOwned(req: Request, owned: Uint8Array): void {
     this.push(req);
+    this.server.st[S.server_bytes_out_total] += owned.length;
     if (owned.length < DIRECT_WRITE_THRESHOLD) {
       this.out.appendBuffer(owned);
       if (!this.flushScheduled) scheduleBackendFlush(this);
@@ -113,6 +117,9 @@ export class BackendConnection {
     if (this.count === this.ring.length) this.growRing();
     this.ring[(this.head + this.count) & (this.ring.length - 1)] = req;
     this.count++;
+    const st = this.server.st;
+    st[S.server_requests_total]++;
+    st[S.server_in_flight]++;
   }
 
   private shift(): Request | null {
@@ -121,6 +128,7 @@ export class BackendConnection {
     this.ring[this.head] = null;
     this.head = (this.head + 1) & (this.ring.length - 1);
     this.count--;
+    this.server.st[S.server_in_flight]--;
     return r;
   }
 
@@ -141,6 +149,7 @@ export class BackendConnection {
 
   private onRead(n: number): boolean {
     if (this.state === ST_CLOSED) return false;
+    this.server.st[S.server_bytes_in_total] += n;
     this.consume(READ_BUF, 0, n);
     afterIo();
     return true;
@@ -202,6 +211,7 @@ export class BackendConnection {
   fail(reason: string): void {
     if (this.state === ST_CLOSED) return;
     this.state = ST_CLOSED;
+    this.server.st[S.server_connections]--;
     this.socket.destroy();
     this.out.drop();
     this.gather.clear();
@@ -216,6 +226,7 @@ export class BackendConnection {
   close(): void {
     if (this.state === ST_CLOSED) return;
     this.state = ST_CLOSED;
+    this.server.st[S.server_connections]--;
     this.socket.destroy();
   }
 }
@@ -253,11 +264,14 @@ export class BackendServer {
   retryAt = 0;
   ejected = false;
   lastError = '';
-  requests = 0;
-  errors = 0;
-  timeouts = 0;
+  /** This server's counters in the worker's stats block (stats/metrics.ts SERVER_METRICS). */
+  readonly st: Float64Array;
 
-  constructor(index: number, host: string, port: number, name: string, weight: number, settings: BackendSettings, hooks: BackendHooks) {
+  constructor(index: number, host: string, port: number, name: string, weight: number, settings: BackendSettings, hooks: BackendHooks, st: Float64Array) {
+    this.st = st;
+    st[S.server_connections] = 0;
+    st[S.server_in_flight] = 0;
+    st[S.server_ejected] = 0;
     this.index = index;
     this.host = host;
     this.port = port;
@@ -295,6 +309,7 @@ export class BackendServer {
       this.retryAt = 0;
       if (this.ejected) {
         this.ejected = false;
+        this.st[S.server_ejected] = 0;
         this.hooks.onServerStateChange(this);
       }
     }
@@ -303,8 +318,8 @@ export class BackendServer {
   connectionFailed(conn: BackendConnection, reason: string): void {
     for (let i = 0; i < this.conns.length; i++) if (this.conns[i] === conn) this.conns[i] = null;
     this.failures++;
-    this.errors++;
-    if (reason === 'Connection timed out') this.timeouts++;
+    this.st[S.server_errors_total]++;
+    if (reason === 'Connection timed out') this.st[S.server_timeouts_total]++;
     this.lastError = reason;
     const s = this.settings;
     const now = monotonicMs();
@@ -312,6 +327,8 @@ export class BackendServer {
       this.retryAt = now + s.serverRetryTimeout;
       if (!this.ejected) {
         this.ejected = true;
+        this.st[S.server_ejected] = 1;
+        this.st[S.server_ejections_total]++;
         this.hooks.onServerStateChange(this);
       }
     } else {
@@ -325,6 +342,7 @@ export class BackendServer {
   maybeUneject(now: number): boolean {
     if (this.ejected && now >= this.retryAt) {
       this.ejected = false;
+      this.st[S.server_ejected] = 0;
       return true;
     }
     return false;

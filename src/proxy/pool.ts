@@ -9,6 +9,15 @@ import { RespClient } from './resp-client.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
 import { afterIo } from './flush.ts';
+import { P } from '../stats/metrics.ts';
+import { newLatencyHistogram, encodeHistogram, type Histogram } from '../stats/histogram.ts';
+
+/** One pool's counters inside the worker's stats block. */
+export interface PoolStatsSlots {
+  pool: Float64Array;
+  groups: Float64Array;
+  servers: Float64Array[];
+}
 
 export interface PoolSettings extends BackendSettings {
   requirepass: string | null;
@@ -49,8 +58,16 @@ export class PoolRuntime {
   private readonly clients = new Set<RespClient>();
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
+  readonly st: Float64Array;
+  readonly groupSt: Float64Array;
+  /** Client-observed latency (µs) of requests answered by a backend. */
+  readonly latency: Histogram = newLatencyHistogram();
 
-  constructor(config: PoolConfig, workerId: number, workers: number, flavor: PlacementFlavor) {
+  constructor(config: PoolConfig, workerId: number, workers: number, flavor: PlacementFlavor, slots: PoolStatsSlots) {
+    this.st = slots.pool;
+    this.groupSt = slots.groups;
+    this.st[P.client_connections] = 0;
+    this.st[P.requests_in_flight] = 0;
     this.config = config;
     this.settings = settingsOf(config, workers);
     this.respLimits = {
@@ -65,10 +82,11 @@ export class PoolRuntime {
       errorReply: storageErrorReply,
       onServerStateChange: () => this.router.rebuild(),
     };
-    this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks));
+    this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     nextClientId = workerId * 1_000_000_000 + 1;
     this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
+    this.listener.on('drop', () => this.st[P.client_rejected_total]++);
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
   }
 
@@ -90,15 +108,18 @@ export class PoolRuntime {
 
   private accept(sock: net.Socket): void {
     if (this.draining) {
+      this.st[P.client_rejected_total]++;
       sock.destroy();
       return;
     }
     const c = new RespClient(sock, this, nextClientId++);
     this.clients.add(c);
+    this.st[P.client_connections]++;
+    this.st[P.client_connections_total]++;
   }
 
   clientClosed(c: RespClient): void {
-    this.clients.delete(c);
+    if (this.clients.delete(c)) this.st[P.client_connections]--;
   }
 
   get clientCount(): number {
@@ -148,10 +169,10 @@ export class PoolRuntime {
     });
   }
 
-  stats(): { clients: number; servers: { name: string; requests: number; errors: number; timeouts: number; ejected: boolean; inFlight: number }[] } {
-    return {
-      clients: this.clients.size,
-      servers: this.servers.map((s) => ({ name: s.name, requests: s.requests, errors: s.errors, timeouts: s.timeouts, ejected: s.ejected, inFlight: s.inFlight() })),
-    };
+  /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
+  latencySnapshot(reset: boolean): string {
+    const enc = encodeHistogram(this.latency);
+    if (reset) this.latency.reset();
+    return enc;
   }
 }

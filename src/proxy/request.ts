@@ -46,8 +46,10 @@ export class Request {
   refs = 0;
   /** Close the client connection once this reply is written (QUIT, protocol errors). */
   closeAfter = false;
-  /** Set on a request written by the proxy for its own needs (backend AUTH). */
-  internalTag = 0;
+  /** When the client's request was parsed (ms, monotonic); 0 for replies the proxy makes itself. */
+  startedAt = 0;
+  /** Command family index (stats), -1 when not counted. */
+  group = -1;
 }
 
 const free: Request[] = [];
@@ -69,7 +71,8 @@ export function releaseRequest(r: Request): void {
   r.merge = null;
   r.pending = 0;
   r.closeAfter = false;
-  r.internalTag = 0;
+  r.startedAt = 0;
+  r.group = -1;
   if (free.length < 65536) free.push(r);
 }
 

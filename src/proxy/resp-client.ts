@@ -7,6 +7,8 @@ import { OutBuffer } from './out-buffer.ts';
 import { Request, releaseRequest, acquireRequest, K_CLIENT, type ClientSession } from './request.ts';
 import { markClientDirty, afterIo } from './flush.ts';
 import { useStaticReadBuffer } from './static-read.ts';
+import { monotonicMs } from './clock.ts';
+import { P } from '../stats/metrics.ts';
 import { dispatchRequest } from './resp-dispatch.ts';
 import { protocolErrorReply } from './resp-replies.ts';
 import type { PoolRuntime } from './pool.ts';
@@ -59,6 +61,7 @@ export class RespClient implements ClientSession {
 
   onData(chunk: Buffer, n: number): void {
     if (this.closing) return;
+    this.pool.st[P.client_bytes_in_total] += n;
     this.consume(chunk, 0, n);
     this.checkPressure();
     afterIo();
@@ -114,6 +117,7 @@ export class RespClient implements ClientSession {
   }
 
   private protocolError(message: string): void {
+    this.pool.st[P.client_protocol_errors_total]++;
     this.replyLocal(protocolErrorReply(message), true);
   }
 
@@ -125,6 +129,7 @@ export class RespClient implements ClientSession {
     else this.tail.next = req;
     this.tail = req;
     this.queued++;
+    this.pool.st[P.requests_in_flight]++;
   }
 
   /** Answer with bytes the proxy made; they keep their place in the reply order. */
@@ -134,12 +139,14 @@ export class RespClient implements ClientSession {
     req.done = true;
     req.closeAfter = closeAfter;
     if (closeAfter) this.closing = true;
+    this.pool.st[P.requests_local_total]++;
     this.enqueue(req);
     if (this.head === req) this.drain();
   }
 
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
     if (req === this.head) {
+      if (buf[start] === 0x2d) this.countError(req);
       this.out.append(buf, start, end);
       this.pop();
       this.drain();
@@ -157,8 +164,17 @@ export class RespClient implements ClientSession {
     if (req === this.head) this.drain();
   }
 
+  private countError(req: Request): void {
+    const pool = this.pool;
+    pool.st[P.request_errors_total]++;
+    if (req.group >= 0) pool.groupSt[req.group * 2 + 1]++;
+  }
+
   private pop(): void {
     const req = this.head as Request;
+    const pool = this.pool;
+    pool.st[P.requests_in_flight]--;
+    if (req.startedAt !== 0) pool.latency.recordValue(Math.max(1, Math.round((monotonicMs() - req.startedAt) * 1000)));
     this.head = req.next;
     if (this.head === null) this.tail = null;
     this.queued--;
@@ -171,7 +187,10 @@ export class RespClient implements ClientSession {
     let req = this.head;
     while (req !== null && req.done) {
       const r = req.reply;
-      if (r !== null) this.out.appendBuffer(r);
+      if (r !== null) {
+        if (r[0] === 0x2d) this.countError(req);
+        this.out.appendBuffer(r);
+      }
       this.pop();
       req = this.head;
     }
@@ -181,6 +200,7 @@ export class RespClient implements ClientSession {
   flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
+    this.pool.st[P.client_bytes_out_total] += this.out.len;
     this.out.flush(this.socket, this.queued === 0);
     if (this.closing && this.head === null) {
       this.socket.end();
@@ -195,6 +215,7 @@ export class RespClient implements ClientSession {
     const s = this.pool.settings;
     if (this.queued >= s.clientMaxInflight || this.socket.writableLength >= s.clientMaxBufferedBytes) {
       this.paused = true;
+      this.pool.st[P.client_paused_total]++;
       this.socket.pause();
     }
   }
@@ -235,6 +256,7 @@ export class RespClient implements ClientSession {
       req = next;
     }
     this.head = this.tail = null;
+    this.pool.st[P.requests_in_flight] -= this.queued;
     this.queued = 0;
     this.tx = null;
     this.gather.clear();

@@ -1,6 +1,8 @@
 // RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
-import { resolveCommand, arityOk, keyIndexes, type CommandSpec } from '../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } from '../commands/index.ts';
+import { P } from '../stats/metrics.ts';
+import { commandGroupIndex } from '../stats/stats-table.ts';
 import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, type Request, type Merge } from './request.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
 import type { BackendServer } from './backend.ts';
@@ -13,6 +15,16 @@ import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, 
 import type { RespClient } from './resp-client.ts';
 
 let testHooks = false;
+/** Command family of the request being dispatched (stats), indexed by CommandSpec.id. */
+const GROUP_OF = buildGroupIndex();
+let currentGroup = -1;
+
+function buildGroupIndex(): Int32Array {
+  const max = ALL_COMMANDS.reduce((m, s) => Math.max(m, s.id), 0);
+  const a = new Int32Array(max + 1);
+  for (const s of ALL_COMMANDS) a[s.id] = commandGroupIndex(s.group === '' ? (s.parent?.group ?? 'generic') : s.group);
+  return a;
+}
 
 /** DYNOPROXY_TEST_HOOKS=1 enables DYNOPROXY.CRASH, which throws in the worker (tests of worker restart). */
 export function setTestHooks(on: boolean): void {
@@ -23,6 +35,7 @@ const CRASH = Buffer.from('dynoproxy.crash');
 
 export function dispatchRequest(c: RespClient, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const p = c.parser;
+  c.pool.st[P.requests_total]++;
   const spec = resolveCommand(p.argBuf, p.argOff, p.argLen, p.argc);
   if (spec === undefined) {
     if (testHooks && p.argLen[0] === CRASH.length && Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[0], p.argLen[0]).toString('latin1').toLowerCase() === 'dynoproxy.crash') {
@@ -31,6 +44,10 @@ export function dispatchRequest(c: RespClient, buf: Buffer, start: number, end: 
     return txError(c, unknownCommandReply(p.argBuf, p.argOff, p.argLen, p.argc));
   }
   if (!arityOk(spec, p.argc)) return txError(c, wrongArityReply(spec.name));
+  const pool = c.pool;
+  const g = GROUP_OF[spec.id];
+  pool.groupSt[g * 2]++;
+  currentGroup = g;
   if (!c.authed && !allowedBeforeAuth(spec)) return c.replyLocal(NOAUTH);
   if (c.tx !== null && !isTxControl(spec)) return txQueue(c, spec, buf, start, end);
   routeCommand(c, spec, buf, start, end, gathered);
@@ -71,13 +88,14 @@ export function routeCommand(c: RespClient, spec: CommandSpec, buf: Buffer, star
 /** Forward a request to one backend as a single client request. */
 export function forward(c: RespClient, server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const req = acquireRequest(K_CLIENT);
+  req.startedAt = monotonicMs();
+  req.group = currentGroup;
   c.enqueue(req);
   sendRaw(c, server, req, buf, start, end, gathered);
 }
 
 function sendRaw(c: RespClient, server: BackendServer, req: Request, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const conn = server.pick(monotonicMs());
-  server.requests++;
   if (conn === null) return completeLocally(req, storageErrorReply(server.lastError));
   const p = c.parser;
   if (p.inline) {
@@ -152,8 +170,11 @@ function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
   parent.merge = merge;
   parent.pending = pieces;
   parent.refs = 1;
-  c.enqueue(parent);
   const now = monotonicMs();
+  parent.startedAt = now;
+  parent.group = currentGroup;
+  c.pool.st[P.requests_split_total]++;
+  c.enqueue(parent);
   const argBuf = p.argBuf;
   for (let si = 0; si < servers.length; si++) {
     const piece = pieceOf[si];
@@ -164,7 +185,6 @@ function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
     child.parent = parent;
     child.partIndex = piece;
     const server = servers[si];
-    server.requests++;
     const conn = server.pick(now);
     if (conn === null) {
       completeLocally(child, storageErrorReply(server.lastError));

@@ -2,6 +2,7 @@
 // Never forwards: these describe the client's connection to the proxy, which no single backend knows.
 import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../commands/index.ts';
 import * as R from './resp-replies.ts';
+import { S } from '../stats/metrics.ts';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import type { RespClient } from './resp-client.ts';
 
@@ -196,7 +197,7 @@ function info(c: RespClient, section: string): string {
     persistence: '# Persistence\r\nloading:0\r\n',
     replication: '# Replication\r\nrole:master\r\nconnected_slaves:0\r\n',
     proxy: `# Proxy\r\npool:${pool.config.name}\r\nservers:${pool.servers.length}\r\nlive_servers:${pool.router.liveServers.length}\r\n${pool.servers
-      .map((s) => `server_${s.index}:addr=${s.host}:${s.port},name=${s.name},ejected=${s.ejected ? 1 : 0},requests=${s.requests},errors=${s.errors},timeouts=${s.timeouts}`)
+      .map((s) => `server_${s.index}:addr=${s.host}:${s.port},name=${s.name},ejected=${s.ejected ? 1 : 0},requests=${s.st[S.server_requests_total]},errors=${s.st[S.server_errors_total]},timeouts=${s.st[S.server_timeouts_total]}`)
       .join('\r\n')}\r\n`,
   };
   if (section === 'default' || section === 'all' || section === 'everything') return Object.values(sections).join('\r\n');

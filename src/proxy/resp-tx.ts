@@ -95,7 +95,6 @@ export function txExec(c: RespClient): void {
   c.enqueue(execReq);
   if (server === null) return completeLocally(execReq, R.NO_BACKEND);
   const conn = server.pick(monotonicMs());
-  server.requests++;
   if (conn === null) return completeLocally(execReq, R.storageErrorReply(server.lastError));
   // One contiguous block on one pipelined connection: no other client's request can land inside it.
   conn.send(acquireRequest(K_INTERNAL_DISCARD), MULTI, 0, MULTI.length);

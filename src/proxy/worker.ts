@@ -4,6 +4,8 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
 import { setTestHooks } from './resp-dispatch.ts';
+import { WorkerStatsView } from '../stats/stats-table.ts';
+import { poolShapes } from '../stats/index.ts';
 
 const data = workerData as WorkerData;
 const port = parentPort;
@@ -14,7 +16,8 @@ function post(m: FromWorker): void {
 }
 
 setTestHooks(data.testHooks);
-const pools = data.pools.map((p) => new PoolRuntime(p, data.workerId, data.workers, data.style));
+const statsView = new WorkerStatsView(data.statsSab, poolShapes(data.pools));
+const pools = data.pools.map((p, i) => new PoolRuntime(p, data.workerId, data.workers, data.style, statsView.pools[i]));
 
 Promise.all(pools.map((p) => p.listen())).then(
   () => post({ type: 'listening', workerId: data.workerId }),
@@ -39,8 +42,8 @@ port.on('message', (m: ToWorker) => {
         if (next !== undefined) p.reload(next, data.workers);
       }
       break;
-    case 'stats':
-      post({ type: 'stats', workerId: data.workerId, pools: pools.map((p) => ({ name: p.config.name, ...p.stats() })) });
+    case 'histograms':
+      post({ type: 'histograms', workerId: data.workerId, reqId: m.reqId, latency: pools.map((p) => p.latencySnapshot(m.reset)) });
       break;
   }
 });

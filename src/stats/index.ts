@@ -1,0 +1,12 @@
+// Public face of stats: metric declarations, the per-worker counter blocks, histograms.
+// Never does I/O; the admin API reads through the supervisor.
+import type { PoolConfig } from '../config/index.ts';
+import type { PoolShape } from './stats-table.ts';
+
+export * from './metrics.ts';
+export * from './stats-table.ts';
+export * from './histogram.ts';
+
+export function poolShapes(pools: readonly PoolConfig[]): PoolShape[] {
+  return pools.map((p) => ({ name: p.name, servers: p.servers.map((s) => s.name) }));
+}

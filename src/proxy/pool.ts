@@ -6,6 +6,7 @@ import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
 import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
 import { Router, type PlacementFlavor } from './router.ts';
 import { RespClient } from './resp-client.ts';
+import type { ClientConnection } from './client-connection.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
 import { afterIo } from './flush.ts';
@@ -55,7 +56,7 @@ export class PoolRuntime {
   readonly servers: BackendServer[];
   readonly router: Router;
   private readonly listener: net.Server;
-  private readonly clients = new Set<RespClient>();
+  private readonly clients = new Set<ClientConnection>();
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
   readonly st: Float64Array;
@@ -118,7 +119,7 @@ export class PoolRuntime {
     this.st[P.client_connections_total]++;
   }
 
-  clientClosed(c: RespClient): void {
+  clientClosed(c: ClientConnection): void {
     if (this.clients.delete(c)) this.st[P.client_connections]--;
   }
 

@@ -1,0 +1,273 @@
+// ClientConnection: one client connection, whatever its protocol: incremental framing, in-order replies, backpressure.
+// Never lets a slow or hostile client grow memory without bound, and never writes a reply out of request order.
+import type { Socket } from 'node:net';
+import { GatherBuffer } from './gather.ts';
+import { OutBuffer } from './out-buffer.ts';
+import { Request, releaseRequest, acquireRequest, K_CLIENT, type ClientSession } from './request.ts';
+import { markClientDirty, afterIo } from './flush.ts';
+import { useStaticReadBuffer } from './static-read.ts';
+import { monotonicMs } from './clock.ts';
+import { P } from '../stats/metrics.ts';
+import type { PoolRuntime } from './pool.ts';
+
+/** What a protocol's request parser offers the connection (RESP and memcached parsers share the contract). */
+/** parse() results shared by every protocol's parser. */
+export const PARSE_INCOMPLETE = 0;
+export const PARSE_ERROR = -1;
+
+export interface FrameParser {
+  parse(buf: Uint8Array, pos: number, end: number): number;
+  frameStart: number;
+  needed: number;
+  errorMessage: string;
+  reset(): void;
+}
+
+/** One read buffer per worker for every client socket: each read is consumed (or copied) before the callback returns. */
+const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
+const CLIENT = Symbol('dynoproxy.client');
+
+function onStaticRead(this: Socket, n: number): boolean {
+  (this as unknown as Record<symbol, ClientConnection>)[CLIENT].onData(READ_BUF, n);
+  return true;
+}
+
+export abstract class ClientConnection implements ClientSession {
+  readonly socket: Socket;
+  readonly pool: PoolRuntime;
+  readonly id: number;
+  abstract readonly parser: FrameParser;
+  private readonly gather = new GatherBuffer();
+  readonly out = new OutBuffer();
+  closed = false;
+  /** No more requests are read: QUIT, protocol error, or drain. */
+  private closing = false;
+  flushScheduled = false;
+  private paused = false;
+  private head: Request | null = null;
+  private tail: Request | null = null;
+  /** Requests queued and not yet answered to the client. */
+  queued = 0;
+  constructor(socket: Socket, pool: PoolRuntime, id: number) {
+    this.socket = socket;
+    this.pool = pool;
+    this.id = id;
+    socket.setNoDelay(true);
+    (socket as unknown as Record<symbol, ClientConnection>)[CLIENT] = this;
+    if (!useStaticReadBuffer(socket, READ_BUF, onStaticRead)) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
+    socket.on('drain', () => this.maybeResume());
+    socket.on('error', () => this.onClose());
+    socket.on('close', () => this.onClose());
+    socket.on('end', () => this.onEnd());
+    socket.resume();
+  }
+
+  onData(chunk: Buffer, n: number): void {
+    if (this.closing) return;
+    this.pool.st[P.client_bytes_in_total] += n;
+    this.consume(chunk, 0, n);
+    this.checkPressure();
+    afterIo();
+  }
+
+  private consume(buf: Buffer, pos: number, end: number): void {
+    const g = this.gather;
+    const p = this.parser;
+    if (g.active) {
+      while (pos < end) {
+        const want = p.needed > g.len ? p.needed - g.len : 512;
+        const take = Math.min(end - pos, Math.max(want, 512));
+        const before = g.len;
+        g.append(buf, pos, pos + take, p.needed);
+        const gb = g.buf as Buffer;
+        const r = p.parse(gb, 0, g.len);
+        if (r === PARSE_INCOMPLETE) {
+          pos += take;
+          continue;
+        }
+        if (r === PARSE_ERROR) return this.protocolError(p.errorMessage);
+        pos += r - before;
+        this.frame(gb, p.frameStart, r, true);
+        g.consume(g.len);
+        if (this.closing) return;
+        break;
+      }
+      if (g.active) return;
+    }
+    while (pos < end) {
+      const r = p.parse(buf, pos, end);
+      if (r > 0) {
+        this.frame(buf, p.frameStart, r, false);
+        if (this.closing) return;
+        pos = r;
+        continue;
+      }
+      if (r === PARSE_ERROR) return this.protocolError(p.errorMessage);
+      // Empty lines before the partial frame were consumed by the parser.
+      if (p.frameStart < end) g.append(buf, p.frameStart, end, p.needed);
+      return;
+    }
+  }
+
+  /** One complete request in buf[start, end): route it (its parsed fields are on `this.parser`). */
+  protected abstract frame(buf: Buffer, start: number, end: number, gathered: boolean): void;
+  /** The reply for a request stream that cannot be resynchronised; the connection closes after it. */
+  protected abstract protocolErrorReply(message: string): Uint8Array;
+
+  /** Hand the gathered frame's buffer away (it is written to a backend without a copy). */
+  takeGathered(): Buffer {
+    return this.gather.detach();
+  }
+
+  private protocolError(message: string): void {
+    this.pool.st[P.client_protocol_errors_total]++;
+    this.replyLocal(this.protocolErrorReply(message), true);
+  }
+
+  /** Queue a request that a backend (or a merge) will answer. */
+  enqueue(req: Request): void {
+    req.client = this;
+    req.refs++;
+    if (this.tail === null) this.head = req;
+    else this.tail.next = req;
+    this.tail = req;
+    this.queued++;
+    this.pool.st[P.requests_in_flight]++;
+  }
+
+  /** Answer with bytes the proxy made; they keep their place in the reply order. */
+  replyLocal(reply: Uint8Array, closeAfter = false): void {
+    const req = acquireRequest(K_CLIENT);
+    req.reply = reply;
+    req.done = true;
+    req.closeAfter = closeAfter;
+    if (closeAfter) this.closing = true;
+    this.pool.st[P.requests_local_total]++;
+    this.enqueue(req);
+    if (this.head === req) this.drain();
+  }
+
+  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
+    if (req === this.head) {
+      if (buf[start] === 0x2d) this.countError(req);
+      this.out.append(buf, start, end);
+      this.pop();
+      this.drain();
+      return;
+    }
+    // Earlier requests are still waiting: keep a copy until they are answered.
+    const copy = Buffer.allocUnsafe(end - start);
+    copy.set(buf.subarray(start, end));
+    req.reply = copy;
+    req.done = true;
+  }
+
+  requestFinished(req: Request): void {
+    req.done = true;
+    if (req === this.head) this.drain();
+  }
+
+  private countError(req: Request): void {
+    const pool = this.pool;
+    pool.st[P.request_errors_total]++;
+    if (req.group >= 0) pool.groupSt[req.group * 2 + 1]++;
+  }
+
+  private pop(): void {
+    const req = this.head as Request;
+    const pool = this.pool;
+    pool.st[P.requests_in_flight]--;
+    if (req.startedAt !== 0) pool.latency.recordValue(Math.max(1, Math.round((monotonicMs() - req.startedAt) * 1000)));
+    this.head = req.next;
+    if (this.head === null) this.tail = null;
+    this.queued--;
+    if (req.closeAfter) this.closing = true;
+    releaseRequest(req);
+  }
+
+  /** Write every answered request at the head of the queue, in order. */
+  private drain(): void {
+    let req = this.head;
+    while (req !== null && req.done) {
+      const r = req.reply;
+      if (r !== null) {
+        if (r[0] === 0x2d) this.countError(req);
+        this.out.appendBuffer(r);
+      }
+      this.pop();
+      req = this.head;
+    }
+    markClientDirty(this);
+  }
+
+  flush(): void {
+    this.flushScheduled = false;
+    if (this.closed) return;
+    this.pool.st[P.client_bytes_out_total] += this.out.len;
+    this.out.flush(this.socket, this.queued === 0);
+    if (this.closing && this.head === null) {
+      this.socket.end();
+      return;
+    }
+    if (this.paused) this.maybeResume();
+  }
+
+  /** Stop reading a client that has too much in flight or does not read its replies. */
+  private checkPressure(): void {
+    if (this.paused || this.closed) return;
+    const s = this.pool.settings;
+    if (this.queued >= s.clientMaxInflight || this.socket.writableLength >= s.clientMaxBufferedBytes) {
+      this.paused = true;
+      this.pool.st[P.client_paused_total]++;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused || this.closed) return;
+    const s = this.pool.settings;
+    if (this.queued <= s.clientMaxInflight >> 1 && this.socket.writableLength < s.clientMaxBufferedBytes >> 1) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  private onEnd(): void {
+    // Half-close: answer what was asked (redis-cli --pipe closes its side first), then close.
+    this.closing = true;
+    if (this.head === null) this.socket.end();
+  }
+
+  /** Stop reading: answer what is in flight, then close (graceful shutdown). */
+  drainAndClose(): void {
+    this.closing = true;
+    this.socket.pause();
+    if (this.head === null) this.socket.end();
+  }
+
+  /** Drop protocol state (transactions ...) when the connection closes. */
+  protected onClosed(): void {}
+
+  private onClose(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.closing = true;
+    // Requests still at a backend stay in its in-flight list; they only lose their client.
+    let req = this.head;
+    while (req !== null) {
+      const next = req.next;
+      req.client = null;
+      req.next = null;
+      releaseRequest(req);
+      req = next;
+    }
+    this.head = this.tail = null;
+    this.pool.st[P.requests_in_flight] -= this.queued;
+    this.queued = 0;
+    this.onClosed();
+    this.gather.clear();
+    this.out.drop();
+    this.parser.reset();
+    this.pool.clientClosed(this);
+  }
+}

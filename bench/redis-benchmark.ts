@@ -37,7 +37,7 @@ const { values } = parseArgs({
     warmup: { type: 'string', default: '20000' },
     'quiet-threshold': { type: 'string', default: '0.1' },
     'quiet-wait': { type: 'string', default: '10' },
-    'quiet-budget': { type: 'string', default: '120' },
+    'quiet-budget': { type: 'string', default: '60' },
     'report-only': { type: 'boolean', default: false },
     'no-report': { type: 'boolean', default: false },
     'keep-tmp': { type: 'boolean', default: false },
@@ -49,7 +49,7 @@ if (values.help) {
   process.stdout.write(`usage: node_modules/.bin/node bench/redis-benchmark.ts [--rounds 5] [--requests 200000]
   [--targets direct,twemproxy,dynoproxy-w1,dynoproxy-w2] [--pipelines 1,16] [--clients 50]
   [--idle 10000 (0 skips)] [--warmup 20000] [--report-only] [--no-report] [--keep-tmp]
-  [--quiet-threshold 0.1] [--quiet-wait 10 (s per run, 0 disables)] [--quiet-budget 120 (s in all)]
+  [--quiet-threshold 0.1] [--quiet-wait 10 (s per run, 0 disables)] [--quiet-budget 60 (s in all)]
 `);
   process.exit(0);
 }

@@ -1,3 +1,5 @@
+// Tests of the BENCHMARKS.md block rewriter: hand-written text must survive every regeneration.
+// Never touches the real BENCHMARKS.md.
 import t from 'tap';
 import { markdownTable, replaceGeneratedSection } from '../lib/benchmarks-doc.ts';
 

@@ -1,3 +1,5 @@
+// Tests of the idle-connection opener against a real loopback server.
+// Never leaves a socket or server open.
 import t from 'tap';
 import { createServer } from 'node:net';
 import type { Socket } from 'node:net';

@@ -1,3 +1,5 @@
+// Tests of the order statistics used to summarise benchmark rounds.
+// Never depends on timing.
 import t from 'tap';
 import { median, relativeSpread } from '../lib/median.ts';
 

@@ -1,3 +1,5 @@
+// Tests of the /proc readers on this very process and children it burns CPU in.
+// Never spawns a child that outlives its test.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';

@@ -1,3 +1,5 @@
+// Tests of child-process lifecycle with real redis-server, nutcracker and redis-benchmark.
+// Never leaves a child running: each test stops its group.
 import t from 'tap';
 import { join } from 'node:path';
 import { ProcessGroup } from '../lib/process-group.ts';

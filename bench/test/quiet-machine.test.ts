@@ -1,3 +1,5 @@
+// Tests of the bounded wait for a quiet machine.
+// Never waits unbounded, never leaves its CPU burner running.
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { availableParallelism } from 'node:os';

@@ -1,3 +1,5 @@
+// Tests of the redis-benchmark CSV parser on captured Redis 7 output.
+// Never runs redis-benchmark.
 import t from 'tap';
 import { parseRedisBenchmarkCsv } from '../lib/redis-benchmark-csv.ts';
 

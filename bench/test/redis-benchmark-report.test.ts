@@ -1,3 +1,5 @@
+// Tests of run summaries and the generated markdown, from synthetic runs with known answers.
+// Never reads bench/results/.
 import t from 'tap';
 import { renderRedisBenchmarkReport } from '../redis/redis-benchmark-report.ts';
 import type { RedisBenchmarkResults, ThroughputRun } from '../redis/result-types.ts';

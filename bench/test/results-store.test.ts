@@ -1,3 +1,5 @@
+// Tests of the dated results history.
+// Never writes outside its tap test directory.
 import t from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// Tests that a launched server counts as ready only when its own process holds the port.
+// Never leaves a child or listener open.
 import t from 'tap';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';

@@ -1,7 +1,7 @@
 // Describes the machine and tool versions a benchmark ran on, for the results file and report.
 // Never fails a benchmark over a missing tool: an absent version reads "not found".
 import { readFileSync } from 'node:fs';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { availableParallelism, cpus, release, totalmem } from 'node:os';
 
 export interface MachineInfo {
@@ -36,13 +36,4 @@ export function toolVersion(command: string, args: readonly string[] = ['--versi
   if (out.error !== undefined) return (out.error as NodeJS.ErrnoException).code === 'ENOENT' ? 'not found' : 'unknown';
   const firstLine = (text: string | null): string | undefined => text?.split('\n').find((l) => l.trim() !== '')?.trim();
   return firstLine(out.stdout) ?? firstLine(out.stderr) ?? 'unknown';
-}
-
-/** Absolute path of a command on PATH, or undefined. */
-export function whichCommand(command: string): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v "$1"', 'sh', command], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
-  }
 }

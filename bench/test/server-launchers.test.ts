@@ -1,12 +1,12 @@
 // Tests that a launched server counts as ready only when its own process holds the port.
 // Never leaves a child or listener open.
 import t from 'tap';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { join } from 'node:path';
 import { portListeners } from '../lib/proc-stats.ts';
 import { ProcessGroup } from '../lib/process-group.ts';
-import { assertServing, launchOnFreePort } from '../lib/server-launchers.ts';
+import { assertServing, launchOnFreePort, startMemcached } from '../lib/server-launchers.ts';
 
 // A child that listens with SO_REUSEPORT on the port given as argv[1], like a dynoproxy worker.
 const listener = "const s = require('node:net').createServer(); s.listen({ host: '127.0.0.1', port: Number(process.argv[1]), reusePort: true }, () => console.log('up'))";
@@ -79,4 +79,22 @@ t.test('a bind failure that says EADDRINUSE is retried; other failures are not',
     /broken exited before listening[\s\S]*bad config at line 3/,
   );
   t.equal(failing, 1, 'not retried');
+});
+
+t.test('memcached starts on loopback (as root too) and answers', async (t) => {
+  const group = new ProcessGroup();
+  t.teardown(() => group.stopAll());
+  const mc = await startMemcached({ group, dir: t.testdir() });
+  const reply = await new Promise<string>((resolve, reject) => {
+    const s = connect({ host: mc.host, port: mc.port }, () => s.write('version\r\n'));
+    s.setEncoding('utf8');
+    s.once('data', (d: string) => {
+      s.destroy();
+      resolve(d);
+    });
+    s.once('error', reject);
+  });
+  t.match(reply, /^VERSION \d/);
+  await group.stopAll();
+  t.notOk(mc.process.running);
 });

@@ -14,6 +14,8 @@ export interface ReplyScanner {
   needed: number;
   isError: boolean;
   reset(): void;
+  /** Protocols whose reply framing depends on the request (memcached) are told what comes next. */
+  expect?(kind: number): void;
 }
 
 export interface BackendHooks {
@@ -48,6 +50,7 @@ export class BackendConnection {
   flushScheduled = false;
   private readonly gather = new GatherBuffer();
   private readonly scanner: ReplyScanner;
+  private readonly kinded: boolean;
   /** Requests in flight, oldest first (a ring). */
   private ring: (Request | null)[] = new Array(64).fill(null);
   private head = 0;
@@ -56,6 +59,7 @@ export class BackendConnection {
   constructor(server: BackendServer) {
     this.server = server;
     this.scanner = server.hooks.newScanner();
+    this.kinded = typeof this.scanner.expect === 'function';
     const sock = net.connect({
       host: server.host,
       port: server.port,
@@ -89,6 +93,13 @@ export class BackendConnection {
   /** Queue a request's bytes; they leave in the worker's next batched flush. */
   send(req: Request, src: Uint8Array, start: number, end: number): void {
     this.push(req);
+    this.server.st[S.server_bytes_out_total] += end - start;
+    this.out.append(src, start, end);
+    if (!this.flushScheduled) scheduleBackendFlush(this);
+  }
+
+  /** More bytes of the request queued last (a rewritten line followed by its data block). */
+  sendMore(src: Uint8Array, start: number, end: number): void {
     this.server.st[S.server_bytes_out_total] += end - start;
     this.out.append(src, start, end);
     if (!this.flushScheduled) scheduleBackendFlush(this);
@@ -181,6 +192,7 @@ export class BackendConnection {
       if (g.active) return;
     }
     while (pos < end) {
+      if (this.kinded && this.count > 0) (sc as Required<ReplyScanner>).expect((this.ring[this.head] as Request).replyKind);
       const r = sc.scan(buf, pos, end);
       if (r > 0) {
         this.reply(buf, pos, r);

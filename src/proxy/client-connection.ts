@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import { GatherBuffer } from './gather.ts';
 import { OutBuffer } from './out-buffer.ts';
-import { Request, releaseRequest, acquireRequest, K_CLIENT, type ClientSession } from './request.ts';
+import { Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession } from './request.ts';
 import { markClientDirty, afterIo } from './flush.ts';
 import { useStaticReadBuffer } from './static-read.ts';
 import { monotonicMs } from './clock.ts';
@@ -148,6 +148,11 @@ export abstract class ClientConnection implements ClientSession {
   }
 
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
+    if (req.dropMode !== 0 && isDropped(req.dropMode, buf, start, end)) {
+      req.done = true;
+      if (req === this.head) this.drain();
+      return;
+    }
     if (req === this.head) {
       if (buf[start] === 0x2d) this.countError(req);
       this.out.append(buf, start, end);

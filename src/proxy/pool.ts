@@ -6,6 +6,14 @@ import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
 import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
 import { Router, type PlacementFlavor } from './router.ts';
 import { RespClient } from './resp-client.ts';
+import { MemcacheClient } from './memcache-client.ts';
+import {
+  MemcacheReplyScanner,
+  DEFAULT_MEMCACHE_LIMITS,
+  DEFAULT_REPLY_LIMITS,
+  storageError as memcacheStorageError,
+  type MemcacheLimits,
+} from '../protocol/memcache/index.ts';
 import type { ClientConnection } from './client-connection.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
@@ -53,6 +61,9 @@ export class PoolRuntime {
   config: PoolConfig;
   settings: PoolSettings;
   readonly respLimits: RespLimits;
+  /** data_store: 1 — clients and backends speak memcached. */
+  readonly memcache: boolean;
+  readonly memcacheLimits: MemcacheLimits;
   readonly servers: BackendServer[];
   readonly router: Router;
   private readonly listener: net.Server;
@@ -77,12 +88,21 @@ export class PoolRuntime {
       maxInlineBytes: 64 * 1024,
       maxRequestBytes: config.maxRequestBytes,
     };
-    const hooks: BackendHooks = {
-      newScanner: () => new RespReplyScanner(),
-      handshake: config.requirepass !== null ? authCommand(config.requirepass) : null,
-      errorReply: storageErrorReply,
-      onServerStateChange: () => this.router.rebuild(),
-    };
+    this.memcache = config.dataStore === 1;
+    this.memcacheLimits = { ...DEFAULT_MEMCACHE_LIMITS, maxValueBytes: Math.min(config.maxRequestBytes, 0x7fffffff - 2) };
+    const hooks: BackendHooks = this.memcache
+      ? {
+          newScanner: () => new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }),
+          handshake: null,
+          errorReply: (reason) => memcacheStorageError(reason || 'ECONNREFUSED'),
+          onServerStateChange: () => this.router.rebuild(),
+        }
+      : {
+          newScanner: () => new RespReplyScanner(),
+          handshake: config.requirepass !== null ? authCommand(config.requirepass) : null,
+          errorReply: storageErrorReply,
+          onServerStateChange: () => this.router.rebuild(),
+        };
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     nextClientId = workerId * 1_000_000_000 + 1;
@@ -113,7 +133,7 @@ export class PoolRuntime {
       sock.destroy();
       return;
     }
-    const c = new RespClient(sock, this, nextClientId++);
+    const c = this.memcache ? new MemcacheClient(sock, this, nextClientId++) : new RespClient(sock, this, nextClientId++);
     this.clients.add(c);
     this.st[P.client_connections]++;
     this.st[P.client_connections_total]++;

@@ -12,6 +12,30 @@ export const K_COMPOSITE = 3;
 /** Reply is dropped (the MULTI and +QUEUED answers of a transaction sent at EXEC). */
 export const K_INTERNAL_DISCARD = 4;
 
+/** Reply dropping for memcached requests sent without their noreply / q (so every request gets a reply). */
+export const DROP_NONE = 0;
+/** Classic `noreply`: the client sees nothing at all. */
+export const DROP_ALL = 1;
+/** Meta `q` on mg: a miss (EN) is not shown. */
+export const DROP_EN = 2;
+/** Meta `q` on ms/md: HD is not shown. */
+export const DROP_HD = 3;
+/** Meta `q` on ma: HD (and a VA value reply) is not shown. */
+export const DROP_HD_VA = 4;
+
+/** Whether a reply is one the client asked not to see. */
+export function isDropped(mode: number, buf: Uint8Array, start: number, end: number): boolean {
+  if (mode === DROP_ALL) return true;
+  if (end - start < 4) return false;
+  const a = buf[start];
+  const b = buf[start + 1];
+  const c = buf[start + 2];
+  const sep = c === 0x20 || c === 0x0d;
+  if (mode === DROP_EN) return a === 0x45 && b === 0x4e && sep;
+  if (mode === DROP_HD) return a === 0x48 && b === 0x44 && sep;
+  return sep && ((a === 0x48 && b === 0x44) || (a === 0x56 && b === 0x41));
+}
+
 /** What a client connection offers the request path. */
 export interface ClientSession {
   readonly closed: boolean;
@@ -50,6 +74,10 @@ export class Request {
   startedAt = 0;
   /** Command family index (stats), -1 when not counted. */
   group = -1;
+  /** What reply the backend will send (memcached's scanner needs it: a get reply ends at END). */
+  replyKind = 0;
+  /** Replies the client must not see (memcached noreply / meta quiet mode): a DROP_* constant. */
+  dropMode = 0;
 }
 
 const free: Request[] = [];
@@ -73,6 +101,8 @@ export function releaseRequest(r: Request): void {
   r.closeAfter = false;
   r.startedAt = 0;
   r.group = -1;
+  r.replyKind = 0;
+  r.dropMode = 0;
   if (free.length < 65536) free.push(r);
 }
 

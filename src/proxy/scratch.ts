@@ -60,6 +60,14 @@ export function encHeader(prefix: number, n: number): void {
   scratch.encLen = o;
 }
 
+/** Append bytes as they are. */
+export function encRaw(src: Uint8Array, start: number, end: number): void {
+  const n = end - start;
+  const b = reserve(n);
+  b.set(src.subarray(start, end), scratch.encLen);
+  scratch.encLen += n;
+}
+
 export function encBulk(src: Uint8Array, start: number, len: number): void {
   encHeader(0x24, len);
   const b = reserve(len + 2);

@@ -1,0 +1,263 @@
+// MemcacheClient: a client connection speaking memcached's text and meta protocols, routed over the same pools and ring as RESP.
+// Never lets noreply or quiet mode desynchronise a backend: every forwarded request gets a reply, which the proxy drops when the client asked for silence.
+import type { Socket } from 'node:net';
+import * as M from '../protocol/memcache/index.ts';
+import { ClientConnection } from './client-connection.ts';
+import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge } from './request.ts';
+import type { BackendServer } from './backend.ts';
+import { monotonicMs } from './clock.ts';
+import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
+import { scratch, ensureScratch, encReset, encRaw } from './scratch.ts';
+import { MemcacheGetMerge, MemcacheAllOkMerge } from './memcache-merge.ts';
+import { P } from '../stats/metrics.ts';
+import { commandGroupIndex } from '../stats/stats-table.ts';
+import type { PoolRuntime } from './pool.ts';
+
+const GROUP = commandGroupIndex('memcached');
+const NOREPLY = Buffer.from(' noreply');
+const EMPTY = Buffer.alloc(0);
+const NO_BACKEND = M.serverError('Storage: no datastore is available (all ejected)');
+
+export class MemcacheClient extends ClientConnection {
+  readonly parser: M.MemcacheRequestParser;
+
+  constructor(socket: Socket, pool: PoolRuntime, id: number) {
+    super(socket, pool, id);
+    this.parser = new M.MemcacheRequestParser(pool.memcacheLimits);
+  }
+
+  protected protocolErrorReply(): Uint8Array {
+    // memcached closes such connections (binary magic, endless line) without a word.
+    return EMPTY;
+  }
+
+  protected frame(buf: Buffer, start: number, end: number, gathered: boolean): void {
+    const p = this.parser;
+    const st = this.pool.st;
+    st[P.requests_total]++;
+    this.pool.groupSt[GROUP * 2]++;
+    switch (p.cmd) {
+      case M.CMD_INVALID:
+        return this.replyLocal(p.noreply ? EMPTY : M.requestErrorReply(p.errorMessage));
+      case M.CMD_GET:
+      case M.CMD_GETS:
+      case M.CMD_GAT:
+      case M.CMD_GATS:
+        return this.retrieval(buf, start, end, gathered);
+      case M.CMD_QUIT:
+        return this.replyLocal(EMPTY, true);
+      case M.CMD_MN:
+        return this.replyLocal(M.REPLY_MN);
+      case M.CMD_VERBOSITY:
+        return this.replyLocal(p.noreply ? EMPTY : M.REPLY_OK);
+      case M.CMD_STATS:
+        return this.replyLocal(this.stats());
+      case M.CMD_VERSION: {
+        const s = this.pool.router.anyServer();
+        if (s === null) return this.replyLocal(NO_BACKEND);
+        return this.forward(s, buf, start, end, gathered, M.RK_VERSION, 0);
+      }
+      case M.CMD_FLUSH_ALL:
+        return this.flushAll(buf, start, end);
+      case M.CMD_ADMIN:
+        return this.replyLocal(M.clientError('dynoproxy: this command administers one memcached server and is not supported through the proxy'));
+      default:
+        return this.keyed(buf, start, end, gathered);
+    }
+  }
+
+  /** One-key commands: storage, delete, incr/decr, touch, meta. */
+  private keyed(buf: Buffer, start: number, end: number, gathered: boolean): void {
+    const p = this.parser;
+    const [kb, ks, ke] = this.keyRangeIn(buf);
+    const server = this.pool.router.serverFor(kb, ks, ke);
+    if (server === null) return this.replyLocal(NO_BACKEND);
+    const kind = M.replyKindFor(p.cmd);
+    if (p.noreply) return this.forwardWithout(server, buf, start, end, this.noreplyTokenStart(buf), NOREPLY.length, kind, DROP_ALL);
+    if (p.quiet) {
+      const drop = p.cmd === M.CMD_MG ? DROP_EN : p.cmd === M.CMD_MA ? DROP_HD_VA : DROP_HD;
+      return this.forwardWithout(server, buf, start, end, this.quietFlagStart(buf), 2, kind, drop);
+    }
+    this.forward(server, buf, start, end, gathered, kind, 0);
+  }
+
+  /** Bytes the key hashes from: the decoded key for meta commands with the b flag, so placement matches plain keys. */
+  private keyRangeIn(buf: Buffer): [Uint8Array, number, number] {
+    const p = this.parser;
+    if (p.keyBinary) return [p.decodedKey, 0, p.decodedKeyLen];
+    return [buf, p.keyOff[0], p.keyOff[0] + p.keyLen[0]];
+  }
+
+  private newRequest(kind: number, drop: number): Request {
+    const req = acquireRequest(K_CLIENT);
+    req.startedAt = monotonicMs();
+    req.group = GROUP;
+    req.replyKind = kind;
+    req.dropMode = drop;
+    this.enqueue(req);
+    return req;
+  }
+
+  private forward(server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean, kind: number, drop: number): void {
+    const req = this.newRequest(kind, drop);
+    const conn = server.pick(monotonicMs());
+    if (conn === null) return completeLocally(req, M.storageError(server.lastError || 'ECONNREFUSED'));
+    if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) return conn.sendOwned(req, this.takeGathered().subarray(start, end));
+    conn.send(req, buf, start, end);
+  }
+
+  /**
+   * Forward with one token removed from the command line (` noreply`, or the meta ` q` flag), so the backend
+   * answers and the reply stream stays in step; the reply is then dropped for the client.
+   */
+  private forwardWithout(server: BackendServer, buf: Buffer, start: number, end: number, cut: number, cutLen: number, kind: number, drop: number): void {
+    const req = this.newRequest(kind, drop);
+    const conn = server.pick(monotonicMs());
+    if (conn === null) return completeLocally(req, drop === DROP_ALL ? EMPTY : M.storageError(server.lastError || 'ECONNREFUSED'));
+    if (cut < 0) return conn.send(req, buf, start, end);
+    conn.send(req, buf, start, cut);
+    conn.sendMore(buf, cut + cutLen, end);
+  }
+
+  /** Offset of " noreply" at the end of the command line, or -1. */
+  private noreplyTokenStart(buf: Buffer): number {
+    const le = this.parser.lineEnd;
+    let e = le - 1;
+    if (buf[e] === 10) e--;
+    if (buf[e] === 13) e--;
+    while (buf[e] === 32) e--;
+    const s = e + 1 - NOREPLY.length;
+    if (s < this.parser.frameStart) return -1;
+    for (let i = 0; i < NOREPLY.length; i++) if (buf[s + i] !== NOREPLY[i]) return -1;
+    return s;
+  }
+
+  /** Offset of the " q" flag token among the meta flags, or -1. */
+  private quietFlagStart(buf: Buffer): number {
+    const p = this.parser;
+    for (let i = p.flagsStart; i < p.flagsEnd; i++) {
+      if (buf[i] === 0x71 && (i === p.flagsStart || buf[i - 1] === 32) && (i + 1 === p.flagsEnd || buf[i + 1] === 32 || buf[i + 1] === 13)) {
+        return buf[i - 1] === 32 ? i - 1 : i;
+      }
+    }
+    return -1;
+  }
+
+  /** get/gets/gat/gats: one request per owning backend, values merged back in the client's key order. */
+  private retrieval(buf: Buffer, start: number, end: number, gathered: boolean): void {
+    const p = this.parser;
+    const n = p.keyCount;
+    const router = this.pool.router;
+    const servers = this.pool.servers;
+    ensureScratch(n, servers.length);
+    const owner = scratch.owner;
+    let first: BackendServer | null = null;
+    let same = true;
+    for (let i = 0; i < n; i++) {
+      const s = router.serverFor(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
+      if (s === null) return this.replyLocal(NO_BACKEND);
+      owner[i] = s.index;
+      if (first === null) first = s;
+      else if (s !== first) same = false;
+    }
+    if (first === null) return this.replyLocal(M.REPLY_ERROR);
+    if (same) return this.forward(first, buf, start, end, gathered, M.RK_RETRIEVAL, 0);
+    const pieceOf = scratch.pieceOf;
+    pieceOf.fill(-1, 0, servers.length);
+    let pieces = 0;
+    for (let i = 0; i < n; i++) if (pieceOf[owner[i]] < 0) pieceOf[owner[i]] = pieces++;
+    const merge = new MemcacheGetMerge(pieces, n);
+    for (let i = 0; i < n; i++) {
+      merge.keyPart[i] = pieceOf[owner[i]];
+      merge.keys[i] = Buffer.from(buf.subarray(p.keyOff[i], p.keyOff[i] + p.keyLen[i]));
+    }
+    const parent = this.composite(merge, pieces);
+    this.pool.st[P.requests_split_total]++;
+    // The command word and, for gat/gats, the exptime: everything before the first key.
+    const headEnd = p.keyOff[0];
+    const now = monotonicMs();
+    for (let si = 0; si < servers.length; si++) {
+      const piece = pieceOf[si];
+      if (piece < 0) continue;
+      const child = this.part(parent, piece, M.RK_RETRIEVAL);
+      const conn = servers[si].pick(now);
+      if (conn === null) {
+        completeLocally(child, M.storageError(servers[si].lastError || 'ECONNREFUSED'));
+        continue;
+      }
+      encReset();
+      encRaw(buf, start, headEnd);
+      let firstKey = true;
+      for (let i = 0; i < n; i++) {
+        if (owner[i] !== si) continue;
+        if (!firstKey) encRaw(SPACE, 0, 1);
+        encRaw(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
+        firstKey = false;
+      }
+      encRaw(CRLF, 0, 2);
+      conn.send(child, scratch.enc, 0, scratch.encLen);
+    }
+  }
+
+  private composite(merge: Merge, pieces: number): Request {
+    const parent = acquireRequest(K_COMPOSITE);
+    parent.merge = merge;
+    parent.pending = pieces;
+    parent.refs = 1;
+    parent.startedAt = monotonicMs();
+    parent.group = GROUP;
+    this.enqueue(parent);
+    return parent;
+  }
+
+  private part(parent: Request, index: number, kind: number): Request {
+    const child = acquireRequest(K_PART);
+    child.parent = parent;
+    child.partIndex = index;
+    child.replyKind = kind;
+    return child;
+  }
+
+  /** flush_all goes to every backend; OK when all said OK (noreply: nothing). */
+  private flushAll(buf: Buffer, start: number, end: number): void {
+    const p = this.parser;
+    const live = this.pool.router.liveServers;
+    if (live.length === 0) return this.replyLocal(p.noreply ? EMPTY : NO_BACKEND);
+    const parent = this.composite(new MemcacheAllOkMerge(p.noreply), live.length);
+    const cut = p.noreply ? this.noreplyTokenStart(buf) : -1;
+    const now = monotonicMs();
+    for (let i = 0; i < live.length; i++) {
+      const child = this.part(parent, i, M.RK_OK);
+      const conn = live[i].pick(now);
+      if (conn === null) {
+        completeLocally(child, M.storageError(live[i].lastError || 'ECONNREFUSED'));
+        continue;
+      }
+      if (cut < 0) conn.send(child, buf, start, end);
+      else {
+        conn.send(child, buf, start, cut);
+        conn.sendMore(buf, cut + NOREPLY.length, end);
+      }
+    }
+  }
+
+  private stats(): Buffer {
+    const pool = this.pool;
+    const up = Math.floor(process.uptime());
+    const lines = [
+      `STAT pid ${process.pid}`,
+      `STAT uptime ${up}`,
+      `STAT time ${Math.floor(Date.now() / 1000)}`,
+      `STAT version dynoproxy-0.1.0`,
+      `STAT curr_connections ${pool.clientCount}`,
+      `STAT dynoproxy_pool ${pool.config.name}`,
+      `STAT dynoproxy_servers ${pool.servers.length}`,
+      `STAT dynoproxy_live_servers ${pool.router.liveServers.length}`,
+      'END',
+    ];
+    return Buffer.from(lines.join('\r\n') + '\r\n', 'latin1');
+  }
+}
+
+const CRLF = Buffer.from('\r\n');
+const SPACE = Buffer.from(' ');

@@ -4,7 +4,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { freePort } from './free-port.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { portListeners } from './proc-stats.ts';
+import { portListeners, readOpenFileLimit } from './proc-stats.ts';
 import type { ManagedProcess, ProcessGroup } from './process-group.ts';
 import { waitUntil } from './wait-for-port.ts';
 
@@ -105,12 +105,18 @@ export async function startRedisServer(ctx: LaunchContext, name = 'redis-server'
   }));
 }
 
+function maxConnections(): number {
+  const { soft } = readOpenFileLimit();
+  return Math.max(64, Math.min(100_000, soft - 64));
+}
+
 export async function startMemcached(ctx: LaunchContext, name = 'memcached', extraArgs: readonly string[] = []): Promise<RunningServer> {
   return launchOnFreePort(ctx, name, 1, async (port) => ctx.group.start({
     name,
     command: 'memcached',
     // memcached refuses to run as root unless told which user to stay.
-    args: ['-l', loopback, '-p', String(port), '-U', '0', '-c', '100000', ...(process.getuid?.() === 0 ? ['-u', 'root'] : []), ...extraArgs],
+    // -c above the open-file limit makes memcached refuse to start; leave it room for its own fds.
+    args: ['-l', loopback, '-p', String(port), '-U', '0', '-c', String(maxConnections()), ...(process.getuid?.() === 0 ? ['-u', 'root'] : []), ...extraArgs],
     logPath: join(ctx.dir, `${name}.log`),
   }));
 }

@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 import { loadConfig, type LoadedConfig } from './config/index.ts';
 import type { FromWorker, ToWorker, WorkerData } from './messages.ts';
 import { allocStats, poolShapes, sumStats, mergeHistograms, type PoolTotals, type PoolShape, type Histogram } from './stats/index.ts';
+import { allocControl, ControlBlock, C_READ_CONSISTENCY, C_WRITE_CONSISTENCY } from './stats/index.ts';
+import { CONSISTENCIES } from './config/index.ts';
+import { AdminServer } from './admin/index.ts';
 
 export interface SupervisorOptions {
   configPath: string;
@@ -35,6 +38,10 @@ export class Supervisor {
   /** The stats block layout is fixed at start: a reload never changes the servers. */
   private readonly shapes: PoolShape[];
   private readonly slots: Slot[] = [];
+  /** Node state, consistency and server overrides for every worker; the admin API writes it. */
+  readonly control: ControlBlock;
+  readonly startedAt = Date.now();
+  private admin: AdminServer | null = null;
   private shuttingDown = false;
   private readyResolve: (() => void) | null = null;
   private readyReject: ((e: Error) => void) | null = null;
@@ -45,6 +52,12 @@ export class Supervisor {
     this.config = config;
     this.workerCount = opts.workers === 'auto' ? autoWorkers() : opts.workers;
     this.shapes = poolShapes(config.pools);
+    this.control = new ControlBlock(allocControl(this.shapes, this.workerCount), this.shapes, this.workerCount);
+    const first = config.pools[0];
+    if (first !== undefined) {
+      this.control.set(C_READ_CONSISTENCY, CONSISTENCIES.indexOf(first.readConsistency));
+      this.control.set(C_WRITE_CONSISTENCY, CONSISTENCIES.indexOf(first.writeConsistency));
+    }
   }
 
   start(): Promise<void> {
@@ -56,6 +69,9 @@ export class Supervisor {
       this.slots.push({ worker: null, statsSab: allocStats(this.shapes), restarts: 0, recentCrashes: [], listening: false, listenFailed: false });
       this.spawn(i);
     }
+    // The admin API is not needed to serve data: a port it cannot take is logged, not fatal.
+    this.admin = new AdminServer(this);
+    this.admin.listen().catch((err: Error) => this.opts.log.error({ err: err.message }, 'admin API disabled: cannot listen'));
     return ready;
   }
 
@@ -68,6 +84,7 @@ export class Supervisor {
       style: this.config.style,
       testHooks: this.opts.testHooks,
       statsSab: slot.statsSab,
+      controlSab: this.control.sab,
     };
     const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
     slot.worker = w;
@@ -149,6 +166,20 @@ export class Supervisor {
     return this.config;
   }
 
+  get log(): Logger {
+    return this.opts.log;
+  }
+
+  /** The pools and servers as the stats and control blocks lay them out. */
+  get poolShapes(): readonly PoolShape[] {
+    return this.shapes;
+  }
+
+  /** Per worker slot: running or not, and its restarts. */
+  workerSlots(): { id: number; alive: boolean; restarts: number }[] {
+    return this.slots.map((s, id) => ({ id, alive: s.worker !== null, restarts: s.restarts }));
+  }
+
   private onExit(id: number, w: Worker, code: number): void {
     const slot = this.slots[id];
     if (slot.worker !== w) return;
@@ -186,9 +217,10 @@ export class Supervisor {
   }
 
   /** SIGTERM: stop accepting, let in-flight requests finish (bounded), then stop the workers. */
-  async shutdown(deadlineMs = 10_000): Promise<void> {
+  async shutdown(deadlineMs = 5_000): Promise<void> {
     if (this.shuttingDown) return;
     this.shuttingDown = true;
+    void this.admin?.close();
     const exits = this.slots.map(
       (s) =>
         new Promise<void>((resolve) => {

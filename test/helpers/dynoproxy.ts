@@ -50,6 +50,14 @@ function listenPortOf(config: Record<string, PoolConfig>): number {
   return Number(match[1])
 }
 
+/** Puts the proxy's error/fatal log lines (and an unexpected exit) on stderr, so a failing run shows why. */
+function reportTrouble(output: string, unexpectedExit: ExitStatus | undefined, port: number): void {
+  const troubles = output.split('\n').filter((line) => /"level":(50|60)\b/.test(line))
+  if (troubles.length === 0 && unexpectedExit === undefined) return
+  const head = unexpectedExit === undefined ? '' : `exited on its own: ${JSON.stringify(unexpectedExit)}\n`
+  process.stderr.write(`--- dynoproxy :${port} reported trouble ---\n${head}${troubles.slice(-20).join('\n').slice(-8000)}\n`)
+}
+
 /**
  * Starts the proxy and waits until all its workers listen (its `listening` log line) and its ports accept connections.
  * Stopped in `t`'s teardown.
@@ -71,8 +79,11 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
     { cwd: REPO_ROOT, env: { ...process.env, ...opts.env } },
   )
   t.teardown(async () => {
-    await proc.stop()
+    const diedEarly = proc.hasExited
+    const status = await proc.stop()
     rmSync(dir, { recursive: true, force: true })
+    // A clean exit 0 before teardown is a test's own SIGTERM; anything else is news.
+    reportTrouble(proc.output(), diedEarly && status.code !== 0 ? status : undefined, port)
   })
   try {
     await waitFor(

@@ -33,7 +33,11 @@ export const LINE_CLOSE = 3; // the connection must be closed
 export class MemcacheRequest {
   /** CMD_* of the last frame; CMD_INVALID for a request memcached answers with errorMessage. */
   cmd = CMD_INVALID;
-  /** Keys: offsets into the buffer given to parse(). While a line is being classified they hold its tokens. */
+  /**
+   * Keys: offsets into the buffer given to parse(). For get/gets/gat/gats, buf[frameStart, keyOff[0]) is the
+   * command with its exptime, to rebuild per-server requests when splitting. While a line is being classified
+   * these arrays hold its tokens.
+   */
   keyCount = 0;
   keyOff: Int32Array;
   keyLen: Int32Array;

@@ -25,6 +25,8 @@
 // - A binary-protocol request (first byte 0x80 on a connection) closes the connection: we speak text only.
 // - The too-large limit is maxValueBytes of data; memcached's counts its item header and key too, so between its
 //   limit and ours memcached answers, and both discard the same bytes.
+// - When memcached refuses a multi-get for a long key it also drops the unsent replies of the requests before it
+//   in the same read; we answer every request.
 import { ERR_CLIENT, ERR_CLOSE } from './command-ids.ts';
 import { CLOSE_BINARY, CLOSE_LINE_TOO_LONG, MSG_BAD_DATA_CHUNK } from './errors.ts';
 import { classifyLine } from './command-line.ts';

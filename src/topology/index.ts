@@ -18,3 +18,9 @@ export {
   compareDynTokens, dynTokenKey, formatDynToken, hashToDynToken, NEGATIVE_SIGNUM, parseDynToken, tokenKeyOfHash,
 } from './dyn-token.ts';
 export { dispatchVnode, TokenRing } from './token-ring.ts';
+export type {
+  TopologyCapacity, TopologyNode, TopologyRack, TopologySnapshot,
+} from './topology-table.ts';
+export {
+  createTopologyBuffer, decodeTopology, NODE_STATE, TopologyReader, TopologyWriter,
+} from './topology-table.ts';

@@ -10,6 +10,8 @@ export interface WorkerData {
   testHooks: boolean;
   /** This worker slot's counters (stats/stats-table.ts); it outlives a crashed worker, so counters keep counting. */
   statsSab: SharedArrayBuffer;
+  /** The process-wide control block (stats/control-block.ts): node state, server overrides, this worker's probe slots. */
+  controlSab: SharedArrayBuffer;
 }
 
 export type ToWorker =

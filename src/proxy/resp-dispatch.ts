@@ -13,6 +13,7 @@ import { answerLocally } from './resp-local.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND } from './resp-replies.ts';
 import type { RespClient } from './resp-client.ts';
+import { nodeStateBlocks } from './node-state.ts';
 
 let testHooks = false;
 /** Command family of the request being dispatched (stats), indexed by CommandSpec.id. */
@@ -44,6 +45,7 @@ export function dispatchRequest(c: RespClient, buf: Buffer, start: number, end: 
     return txError(c, unknownCommandReply(p.argBuf, p.argOff, p.argLen, p.argc));
   }
   if (!arityOk(spec, p.argc)) return txError(c, wrongArityReply(spec.name));
+  if (nodeStateBlocks(c, spec, buf, start, end)) return;
   const pool = c.pool;
   const g = GROUP_OF[spec.id];
   pool.groupSt[g * 2]++;

@@ -1,4 +1,4 @@
-// Public face of stats: metric declarations, the per-worker counter blocks, histograms.
+// Public face of stats: metric declarations, the per-worker counter blocks, histograms, the control block.
 // Never does I/O; the admin API reads through the supervisor.
 import type { PoolConfig } from '../config/index.ts';
 import type { PoolShape } from './stats-table.ts';
@@ -6,6 +6,7 @@ import type { PoolShape } from './stats-table.ts';
 export * from './metrics.ts';
 export * from './stats-table.ts';
 export * from './histogram.ts';
+export * from './control-block.ts';
 
 export function poolShapes(pools: readonly PoolConfig[]): PoolShape[] {
   return pools.map((p) => ({ name: p.name, servers: p.servers.map((s) => s.name) }));

@@ -23,6 +23,12 @@ export const POOL_METRICS = [
   { name: 'requests_in_flight', kind: 'gauge', help: 'Client requests waiting for their reply' },
   { name: 'client_bytes_in_total', kind: 'counter', help: 'Bytes read from clients' },
   { name: 'client_bytes_out_total', kind: 'counter', help: 'Bytes written to clients' },
+  { name: 'read_requests_total', kind: 'counter', help: 'Client requests for the datastore that only read (Dynomite client_read_requests)' },
+  { name: 'write_requests_total', kind: 'counter', help: 'Client requests for the datastore that write (Dynomite client_write_requests)' },
+  { name: 'state_rejected_total', kind: 'counter', help: "Requests refused because of the node's state (STANDBY, WRITES_ONLY, RESUMING)" },
+  { name: 'writes_held_total', kind: 'counter', help: 'Writes held back while the node was WRITES_ONLY, to be sent at RESUMING' },
+  { name: 'writes_held_dropped_total', kind: 'counter', help: 'Writes refused while WRITES_ONLY because the hold queue was full' },
+  { name: 'writes_held', kind: 'gauge', help: 'Writes held now, waiting for RESUMING' },
 ] as const satisfies readonly MetricDecl[];
 
 /** Per backend server, per pool, per worker. */
@@ -38,9 +44,58 @@ export const SERVER_METRICS = [
   { name: 'server_bytes_in_total', kind: 'counter', help: 'Reply bytes read from the backend' },
 ] as const satisfies readonly MetricDecl[];
 
+/** Per command family, per pool: the two counters of stats-table.ts (G_REQUESTS, G_ERRORS). */
+export const COMMAND_FAMILY_METRICS = [
+  { name: 'command_requests_total', kind: 'counter', help: 'Client requests per command family' },
+  { name: 'command_errors_total', kind: 'counter', help: 'Error replies per command family' },
+] as const satisfies readonly MetricDecl[];
+
+/** Per data worker, written by the worker into the control block (stats/control-block.ts). */
+export const WORKER_METRICS = [
+  { name: 'worker_event_loop_delay_p50_seconds', kind: 'gauge', help: 'Event-loop delay of the worker, median over the last second' },
+  { name: 'worker_event_loop_delay_p99_seconds', kind: 'gauge', help: 'Event-loop delay of the worker, 99th percentile over the last second' },
+  { name: 'worker_event_loop_delay_max_seconds', kind: 'gauge', help: 'Event-loop delay of the worker, maximum over the last second' },
+  { name: 'worker_requests_allocated', kind: 'gauge', help: 'Request objects ever allocated by the worker (Dynomite alloc_msgs)' },
+  { name: 'worker_requests_free', kind: 'gauge', help: 'Request objects in the worker free list (Dynomite free_msgs)' },
+  { name: 'worker_heap_used_bytes', kind: 'gauge', help: 'V8 heap used by the worker' },
+  { name: 'worker_probe_timestamp_seconds', kind: 'gauge', help: 'When the worker last wrote these figures (Unix time)' },
+] as const satisfies readonly MetricDecl[];
+
+/** Per process, kept by the supervisor and the admin server. */
+export const NODE_METRICS = [
+  { name: 'node_state', kind: 'gauge', help: "1 for the node's current state (label state), 0 for the others" },
+  { name: 'worker_restarts_total', kind: 'counter', help: 'Data workers restarted after a crash' },
+  { name: 'workers', kind: 'gauge', help: 'Data workers alive' },
+  { name: 'admin_requests_total', kind: 'counter', help: 'Requests served by the admin API' },
+  { name: 'admin_rejected_total', kind: 'counter', help: 'Admin requests refused (rate limit, size, authorisation)' },
+  { name: 'uptime_seconds', kind: 'gauge', help: 'Seconds since the process started' },
+] as const satisfies readonly MetricDecl[];
+
+export interface HistogramDecl {
+  readonly name: string;
+  readonly help: string;
+  /** Upper bounds of the Prometheus buckets, in the metric's unit. */
+  readonly buckets: readonly number[];
+}
+
+/** Histograms: latency per pool (merged hdr histograms), request size per node (control block). */
+export const HISTOGRAM_METRICS = [
+  {
+    name: 'request_latency_seconds',
+    help: 'Client-observed latency of requests answered by a backend, per pool',
+    buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+  },
+  {
+    name: 'request_size_bytes',
+    help: 'Size of client requests as received (Dynomite payload_size)',
+    buckets: [16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216],
+  },
+] as const satisfies readonly HistogramDecl[];
+
 type Names<T extends readonly MetricDecl[]> = T[number]['name'];
 export type PoolMetric = Names<typeof POOL_METRICS>;
 export type ServerMetric = Names<typeof SERVER_METRICS>;
+export type WorkerMetric = Names<typeof WORKER_METRICS>;
 
 function slots<T extends readonly MetricDecl[]>(decls: T): Record<Names<T>, number> {
   const r: Record<string, number> = {};
@@ -51,3 +106,4 @@ function slots<T extends readonly MetricDecl[]>(decls: T): Record<Names<T>, numb
 /** Slot index of each metric inside its block. */
 export const P = slots(POOL_METRICS);
 export const S = slots(SERVER_METRICS);
+export const W = slots(WORKER_METRICS);

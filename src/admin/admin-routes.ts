@@ -1,0 +1,108 @@
+// Admin URL routing: a path -> the action it names, with its argument checked; Dynomite's paths, plus /metrics, /dashboard and /events.
+// Never performs the action and never answers 200 to a path it does not know (Dynomite answers "OK" to anything; we say 404 or 400).
+import { CONSISTENCIES, type Consistency } from '../config/index.ts';
+import type { NodeStateName } from '../stats/index.ts';
+import type { PeerVerb } from './node-control.ts';
+
+export type Action =
+  | { kind: 'info' | 'help' | 'ping' | 'describe' | 'cluster_describe' | 'get_consistency' | 'get_timeout_factor' | 'get_state' | 'metrics' | 'dashboard' | 'events'; mutates: false }
+  | { kind: 'set_consistency'; mutates: true; op: 'read' | 'write'; level: Consistency }
+  | { kind: 'set_timeout_factor'; mutates: true; value: number }
+  | { kind: 'set_state'; mutates: true; state: NodeStateName }
+  | { kind: 'peer'; mutates: true; verb: PeerVerb; name: string }
+  | { kind: 'log_level'; mutates: true; delta: number; value: number }
+  | { kind: 'historeset'; mutates: true }
+  | { kind: 'error'; mutates: false; status: 400 | 404; message: string };
+
+export const HELP_TEXT = [
+  '/info',
+  '/help',
+  '/ping',
+  '/describe',
+  '/cluster_describe',
+  '/get_consistency',
+  '/set_consistency/<read|write>/<dc_one|dc_quorum|dc_safe_quorum|dc_each_safe_quorum>',
+  '/get_timeout_factor',
+  '/set_timeout_factor/<1-10>',
+  '/state/<get_state|standby|writes_only|resuming|normal>',
+  '/peer/<up|down|reset>/<server name|all>',
+  '/loglevelup',
+  '/logleveldown',
+  '/setloglevel/<0-11>',
+  '/historeset',
+  '/metrics',
+  '/dashboard',
+  '/events',
+  '',
+  '',
+].join('\n');
+
+const SIMPLE: Record<string, Action> = {
+  '/': { kind: 'info', mutates: false },
+  '/info': { kind: 'info', mutates: false },
+  '/help': { kind: 'help', mutates: false },
+  '/ping': { kind: 'ping', mutates: false },
+  '/describe': { kind: 'describe', mutates: false },
+  '/cluster_describe': { kind: 'cluster_describe', mutates: false },
+  '/get_consistency': { kind: 'get_consistency', mutates: false },
+  '/get_timeout_factor': { kind: 'get_timeout_factor', mutates: false },
+  '/state/get_state': { kind: 'get_state', mutates: false },
+  '/metrics': { kind: 'metrics', mutates: false },
+  '/dashboard': { kind: 'dashboard', mutates: false },
+  '/events': { kind: 'events', mutates: false },
+  '/loglevelup': { kind: 'log_level', mutates: true, delta: 1, value: 0 },
+  '/logleveldown': { kind: 'log_level', mutates: true, delta: -1, value: 0 },
+  '/historeset': { kind: 'historeset', mutates: true },
+};
+
+const STATES: Record<string, NodeStateName> = { standby: 'STANDBY', writes_only: 'WRITES_ONLY', resuming: 'RESUMING', normal: 'NORMAL' };
+
+function bad(message: string): Action {
+  return { kind: 'error', mutates: false, status: 400, message };
+}
+
+export function route(rawPath: string): Action {
+  let path: string;
+  try {
+    path = decodeURIComponent(rawPath);
+  } catch {
+    return bad('malformed percent-encoding in the path');
+  }
+  if (path.length > 1 && path.endsWith('/')) path = path.slice(0, -1);
+  const simple = SIMPLE[path];
+  if (simple !== undefined) return simple;
+  const parts = path.split('/').slice(1);
+  switch (parts[0]) {
+    case 'set_consistency': {
+      const [, op, level] = parts;
+      if (parts.length !== 3 || (op !== 'read' && op !== 'write')) return bad('use /set_consistency/<read|write>/<level>');
+      // Dynomite compares the level case-insensitively (dn_strcasecmp).
+      const c = CONSISTENCIES.find((x) => x === level.toUpperCase());
+      if (c === undefined) return bad(`unknown consistency '${level}': one of ${CONSISTENCIES.map((x) => x.toLowerCase()).join(', ')}`);
+      return { kind: 'set_consistency', mutates: true, op, level: c };
+    }
+    case 'set_timeout_factor': {
+      const v = parts[1] ?? '';
+      if (parts.length !== 2 || !/^-?\d{1,9}$/.test(v)) return bad('use /set_timeout_factor/<integer 1-10>');
+      return { kind: 'set_timeout_factor', mutates: true, value: Number(v) };
+    }
+    case 'setloglevel': {
+      const v = parts[1] ?? '';
+      if (parts.length !== 2 || !/^\d{1,2}$/.test(v) || Number(v) > 11) return bad('use /setloglevel/<0-11> (Dynomite levels: 5 notice, 6 info, 7 debug, 8+ verbose)');
+      return { kind: 'log_level', mutates: true, delta: 0, value: Number(v) };
+    }
+    case 'state': {
+      const s = STATES[parts[1] ?? ''];
+      if (parts.length !== 2 || s === undefined) return { kind: 'error', mutates: false, status: 404, message: 'use /state/<get_state|standby|writes_only|resuming|normal>' };
+      return { kind: 'set_state', mutates: true, state: s };
+    }
+    case 'peer': {
+      const verb = parts[1];
+      const name = parts.slice(2).join('/');
+      if ((verb !== 'up' && verb !== 'down' && verb !== 'reset') || name === '') return bad('use /peer/<up|down|reset>/<server name|all>');
+      return { kind: 'peer', mutates: true, verb, name };
+    }
+    default:
+      return { kind: 'error', mutates: false, status: 404, message: `unknown path ${JSON.stringify(rawPath.slice(0, 200))}; see /help` };
+  }
+}

@@ -1,0 +1,226 @@
+// AdminServer: the HTTP admin and stats API on stats_listen (Dynomite's endpoints, /metrics, /dashboard, /events), on node:http in the main thread.
+// Never lets a request change the node without authorisation when it is reachable off loopback, and never reads a request body.
+//
+// Why node:http and not uWebSockets.js: the official package is not on the npm registry; the registry
+// copies either need glibc 2.38 (this Debian 12 has 2.36) or have no binary for Node 24's ABI (137)
+// and silently fall back to a pure-JS server. See README "Admin HTTP server".
+import http from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
+import type { Histogram } from '../stats/index.ts';
+import { newLatencyHistogram, POOL_METRICS, SERVER_METRICS, WORKER_METRICS, NODE_METRICS } from '../stats/index.ts';
+import type { AdminHost } from './admin-host.ts';
+import { NodeControl } from './node-control.ts';
+import { RateLimiter, type RateLimit } from './rate-limiter.ts';
+import { infoBody, clusterDescribeBody } from './info-body.ts';
+import { metricsText } from './prometheus-text.ts';
+import { LiveFeed } from './live-feed.ts';
+import { DASHBOARD_HTML } from './dashboard-page.ts';
+import { route, HELP_TEXT, type Action } from './admin-routes.ts';
+
+export interface AdminServerOptions {
+  rate?: RateLimit;
+  /** How long a merged latency histogram is reused by /info and /metrics (coalesces scrapes). */
+  latencyCacheMs?: number;
+  feedPeriodMs?: number;
+}
+
+const MAX_URL = 2048;
+const MAX_BODY = 1024;
+const OK = 'OK\r\n';
+const TEXT = 'text/plain; charset=utf-8';
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/** DYNOPROXY_ADMIN_RATE="perSecond[:burst]" overrides the per-address limit (benchmarks). */
+function rateFromEnv(): RateLimit | null {
+  const v = process.env['DYNOPROXY_ADMIN_RATE'];
+  if (v === undefined || v === '') return null;
+  const [a, b] = v.split(':').map(Number);
+  if (!(a > 0)) return null;
+  return { perSecond: a, burst: b > 0 ? b : a * 2 };
+}
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
+}
+
+export class AdminServer {
+  private readonly host: AdminHost;
+  readonly control: NodeControl;
+  private readonly feed: LiveFeed;
+  private readonly server: http.Server;
+  private readonly limiter: RateLimiter;
+  private readonly token: Buffer | null;
+  private readonly loopbackOnly: boolean;
+  private readonly latencyCacheMs: number;
+  private latencyCache: { at: number; value: Promise<Histogram[]> } | null = null;
+  private readonly scratch = newLatencyHistogram();
+  requests = 0;
+  rejected = 0;
+
+  constructor(host: AdminHost, opts: AdminServerOptions = {}) {
+    this.host = host;
+    this.control = new NodeControl(host);
+    this.feed = new LiveFeed(host, this.control, opts.feedPeriodMs ?? 1000);
+    this.limiter = new RateLimiter(rateFromEnv() ?? opts.rate ?? { perSecond: 200, burst: 400 });
+    this.latencyCacheMs = opts.latencyCacheMs ?? 200;
+    const pools = host.loadedConfig.pools;
+    const first = pools[0];
+    const token = first?.adminToken ?? null;
+    this.token = token === null ? null : Buffer.from(token, 'utf8');
+    this.loopbackOnly = first === undefined || isLoopbackHost(first.statsListen.host);
+    for (const p of pools.slice(1)) {
+      if (p.statsListen.host !== first?.statsListen.host || p.statsListen.port !== first.statsListen.port || p.adminToken !== first.adminToken) {
+        host.log.warn({ pool: p.name }, `one admin API per process: ${p.name}.stats_listen and admin_token are ignored, ${first?.name}'s are used`);
+      }
+    }
+    if (!this.loopbackOnly && this.token === null) {
+      host.log.warn('stats_listen is not a loopback address and admin_token is not set: state-changing admin endpoints are refused');
+    }
+    this.server = http.createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) =>
+      this.handle(req, res),
+    );
+    this.server.maxConnections = 128;
+  }
+
+  listen(): Promise<AddressInfo> {
+    const l = this.host.loadedConfig.pools[0]?.statsListen ?? { host: '127.0.0.1', port: 22222 };
+    return new Promise((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen({ host: l.host, port: l.port }, () => {
+        this.server.off('error', reject);
+        const a = this.server.address() as AddressInfo;
+        this.host.log.info({ admin: `${a.address}:${a.port}` }, 'admin API listening');
+        resolve(a);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    this.feed.close();
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      this.server.closeAllConnections();
+    });
+  }
+
+  /** Merged latency, shared by the scrapes of the next latencyCacheMs: each round asks every worker to encode its histograms. */
+  private latency(): Promise<Histogram[]> {
+    const now = Date.now();
+    const c = this.latencyCache;
+    if (c !== null && now - c.at < this.latencyCacheMs) return c.value;
+    const value = this.host.latency(false);
+    this.latencyCache = { at: now, value };
+    return value;
+  }
+
+  private reply(req: http.IncomingMessage, res: http.ServerResponse, status: number, body: string, type = TEXT, extra: Record<string, string> = {}): void {
+    if (status >= 400) this.rejected++;
+    const b = Buffer.from(body, 'utf8');
+    res.writeHead(status, { 'content-type': type, 'content-length': b.length, 'cache-control': 'no-store', ...extra });
+    res.end(req.method === 'HEAD' ? undefined : b);
+  }
+
+  private handle(req: http.IncomingMessage, res: http.ServerResponse): void {
+    const url = req.url ?? '/';
+    if (!this.limiter.take(req.socket.remoteAddress ?? '?', Date.now())) {
+      return this.reply(req, res, 429, 'ERR too many admin requests; slow down\r\n', TEXT, { 'retry-after': '1' });
+    }
+    if (url.length > MAX_URL) return this.reply(req, res, 414, 'ERR request line too long\r\n');
+    const length = Number(req.headers['content-length'] ?? 0);
+    if (length > MAX_BODY || (req.headers['transfer-encoding'] !== undefined && length === 0 && req.method !== 'GET')) {
+      res.setHeader('connection', 'close');
+      return this.reply(req, res, 413, 'ERR the admin API takes no request body\r\n');
+    }
+    req.resume();
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return this.reply(req, res, 405, 'ERR use GET (or POST for changes)\r\n', TEXT, { allow: 'GET, HEAD, POST' });
+    const path = url.split('?')[0];
+    const action = route(path);
+    if (action.kind === 'error') return this.reply(req, res, action.status, `ERR ${action.message}\r\n`);
+    if (action.mutates && !this.authorised(req, res)) return;
+    this.requests++;
+    this.run(action, req, res).catch((err: Error) => {
+      this.host.log.error({ err: err.message, path }, 'admin request failed');
+      if (!res.headersSent) this.reply(req, res, 500, `ERR ${err.message}\r\n`);
+      else res.end();
+    });
+  }
+
+  private authorised(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    if (this.token !== null) {
+      const h = req.headers['authorization'] ?? '';
+      const m = /^Bearer\s+(.+)$/i.exec(h);
+      const given = m === null ? Buffer.alloc(0) : Buffer.from(m[1].trim(), 'utf8');
+      if (given.length === this.token.length && timingSafeEqual(given, this.token)) return true;
+      this.reply(req, res, 401, 'ERR this endpoint changes the node: send Authorization: Bearer <admin_token>\r\n', TEXT, { 'www-authenticate': 'Bearer realm="dynoproxy"' });
+      return false;
+    }
+    if (this.loopbackOnly) return true;
+    this.reply(req, res, 403, 'ERR state changes are refused: stats_listen is not a loopback address and admin_token is not set\r\n');
+    return false;
+  }
+
+  private async run(a: Action, req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const ctl = this.control;
+    switch (a.kind) {
+      case 'info': {
+        const latency = await this.latency();
+        return this.reply(req, res, 200, infoBody({ host: this.host, control: ctl, latency, scratch: this.scratch, statsCount: this.requests }), JSON_TYPE);
+      }
+      case 'help':
+        return this.reply(req, res, 200, HELP_TEXT);
+      case 'ping':
+        return this.reply(req, res, 200, OK);
+      case 'describe':
+        return this.reply(req, res, 200, describeText());
+      case 'cluster_describe':
+        return this.reply(req, res, 200, clusterDescribeBody(this.host), JSON_TYPE);
+      case 'get_consistency':
+        return this.reply(req, res, 200, `Read Consistency: ${ctl.readConsistency}\r\nWrite Consistency: ${ctl.writeConsistency}\r\n`);
+      case 'set_consistency':
+        ctl.setConsistency(a.op, a.level);
+        return this.reply(req, res, 200, OK);
+      case 'get_timeout_factor':
+        return this.reply(req, res, 200, `Timeout factor: ${ctl.timeoutFactor}\n`);
+      case 'set_timeout_factor':
+        ctl.setTimeoutFactor(a.value);
+        return this.reply(req, res, 200, OK);
+      case 'get_state':
+        return this.reply(req, res, 200, `State: ${ctl.state}\n`);
+      case 'set_state':
+        ctl.setState(a.state);
+        return this.reply(req, res, 200, OK);
+      case 'peer': {
+        const n = ctl.peer(a.verb, a.name);
+        if (n === 0) return this.reply(req, res, 404, `ERR no backend server named '${a.name}' (this node has no peers yet; /peer acts on its servers, e.g. 127.0.0.1:6379, or all)\r\n`);
+        return this.reply(req, res, 200, OK);
+      }
+      case 'log_level':
+        ctl.setLogLevel(a.delta === 0 ? a.value : ctl.logLevel + a.delta);
+        return this.reply(req, res, 200, OK);
+      case 'historeset':
+        this.latencyCache = null;
+        await this.host.latency(true);
+        return this.reply(req, res, 200, OK);
+      case 'metrics': {
+        const latency = await this.latency();
+        const text = metricsText({ host: this.host, totals: this.host.counters(), latency, stateName: ctl.state, adminRequests: this.requests, adminRejected: this.rejected });
+        return this.reply(req, res, 200, text, 'text/plain; version=0.0.4; charset=utf-8');
+      }
+      case 'dashboard':
+        return this.reply(req, res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8', { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" });
+      case 'events':
+        if (!this.feed.subscribe(res)) this.reply(req, res, 503, 'ERR too many dashboard streams\r\n');
+        return;
+    }
+  }
+}
+
+/** Dynomite's --describe-stats, for the metrics this proxy keeps. */
+function describeText(): string {
+  const block = (title: string, list: readonly { name: string; help: string }[]): string =>
+    `${title}:\n${list.map((d) => `  ${d.name.padEnd(40)}"${d.help}"`).join('\n')}\n`;
+  return [block('pool stats', POOL_METRICS), block('server stats', SERVER_METRICS), block('worker stats', WORKER_METRICS), block('node stats', NODE_METRICS)].join('\n');
+}

@@ -1,0 +1,137 @@
+// GET /dashboard: one self-contained page (inline CSS, JS and SVG, nothing from a CDN) fed by the /events stream.
+// Never polls and never reloads: it renders each server-sent snapshot, and keeps the last 120 points per chart in memory.
+
+export const DASHBOARD_HTML = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>dynoproxy dashboard</title>
+<style>
+  :root { --bg:#0f1418; --card:#182028; --fg:#dfe7ee; --dim:#8a99a6; --ok:#3fb950; --warn:#d29922; --bad:#f85149; --line:#58a6ff; --line2:#bc8cff; }
+  * { box-sizing: border-box; }
+  body { margin:0; font:14px/1.4 system-ui, sans-serif; background:var(--bg); color:var(--fg); }
+  header { display:flex; gap:16px; align-items:center; padding:12px 20px; border-bottom:1px solid #26313b; }
+  header h1 { font-size:18px; margin:0; }
+  .badge { padding:2px 10px; border-radius:10px; font-weight:600; background:#26313b; }
+  .badge[data-state="NORMAL"], .st[data-state="up"] { color:var(--ok); }
+  .badge[data-state="STANDBY"], .st[data-state="down"] { color:var(--bad); }
+  .badge[data-state="WRITES_ONLY"], .badge[data-state="RESUMING"], .st[data-state="ejected"] { color:var(--warn); }
+  #conn { margin-left:auto; color:var(--dim); }
+  main { padding:16px 20px; display:grid; gap:16px; }
+  .card { background:var(--card); border-radius:8px; padding:14px 16px; }
+  .card h2 { margin:0 0 10px; font-size:15px; }
+  .figs { display:flex; flex-wrap:wrap; gap:22px; }
+  .fig b { display:block; font-size:22px; font-variant-numeric:tabular-nums; }
+  .fig span { color:var(--dim); font-size:12px; }
+  .charts { display:grid; grid-template-columns:repeat(auto-fit,minmax(280px,1fr)); gap:12px; margin-top:12px; }
+  svg { width:100%; height:90px; background:#121a20; border-radius:6px; }
+  table { border-collapse:collapse; width:100%; margin-top:10px; }
+  td, th { text-align:left; padding:4px 8px; border-bottom:1px solid #26313b; font-variant-numeric:tabular-nums; }
+  th { color:var(--dim); font-weight:500; }
+  .tree { color:var(--dim); }
+  .tree b { color:var(--fg); }
+</style>
+</head>
+<body>
+<header>
+  <h1>dynoproxy</h1>
+  <span id="node-name"></span>
+  <span class="badge" id="node-state" data-state="">…</span>
+  <span id="conn">connecting…</span>
+</header>
+<main>
+  <section class="card"><h2>Cluster</h2><div class="tree" id="tree"></div></section>
+  <div id="pools"></div>
+  <section class="card"><h2>Workers</h2><table id="workers"><thead><tr><th>worker</th><th>alive</th><th>restarts</th><th>event-loop delay p99</th></tr></thead><tbody></tbody></table></section>
+</main>
+<script>
+(() => {
+  const HISTORY = 120;
+  const series = new Map();
+  const $ = (sel, el) => (el || document).querySelector(sel);
+  const fmt = (n, d) => (n >= 1e6 ? (n / 1e6).toFixed(2) + 'M' : n >= 1e4 ? (n / 1e3).toFixed(1) + 'k' : n.toFixed(d === undefined ? 0 : d));
+  const us = (v) => (v >= 1000 ? (v / 1000).toFixed(2) + ' ms' : Math.round(v) + ' µs');
+  const esc = (s) => String(s).replace(/[&<>"]/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;' })[c]);
+
+  function push(key, v) {
+    let a = series.get(key);
+    if (!a) series.set(key, (a = []));
+    a.push(v);
+    if (a.length > HISTORY) a.shift();
+    return a;
+  }
+
+  function spark(svg, lines) {
+    const w = 300, h = 90;
+    let max = 1;
+    for (const l of lines) for (const v of l.data) if (v > max) max = v;
+    let out = '';
+    for (const l of lines) {
+      const pts = l.data.map((v, i) => ((i / (HISTORY - 1)) * w).toFixed(1) + ',' + (h - 4 - (v / max) * (h - 14)).toFixed(1)).join(' ');
+      out += '<polyline fill="none" stroke="' + l.color + '" stroke-width="1.5" points="' + pts + '"/>';
+    }
+    out += '<text x="4" y="12" fill="#8a99a6" font-size="10">max ' + esc(lines[0].unit(max)) + '</text>';
+    svg.setAttribute('viewBox', '0 0 ' + w + ' ' + h);
+    svg.setAttribute('preserveAspectRatio', 'none');
+    svg.innerHTML = out;
+  }
+
+  function poolCard(p) {
+    let el = document.querySelector('[data-pool="' + CSS.escape(p.name) + '"]');
+    if (!el) {
+      el = document.createElement('section');
+      el.className = 'card';
+      el.dataset.pool = p.name;
+      el.innerHTML = '<h2>pool ' + esc(p.name) + '</h2><div class="figs">' +
+        ['ops:ops/s', 'errors:errors/s', 'p50:p50', 'p99:p99', 'p999:p99.9', 'clients:clients', 'inflight:in flight', 'held:writes held']
+          .map((f) => { const [k, label] = f.split(':'); return '<div class="fig"><b class="' + k + '">0</b><span>' + label + '</span></div>'; }).join('') +
+        '</div><div class="charts"><svg class="chart-ops"></svg><svg class="chart-lat"></svg></div>' +
+        '<table class="servers"><thead><tr><th>server</th><th>state</th><th>ops/s</th><th>errors/s</th><th>connections</th></tr></thead><tbody></tbody></table>';
+      $('#pools').appendChild(el);
+    }
+    $('.ops', el).textContent = fmt(p.ops);
+    $('.errors', el).textContent = fmt(p.errorsPerSec, 1);
+    $('.p50', el).textContent = us(p.p50);
+    $('.p99', el).textContent = us(p.p99);
+    $('.p999', el).textContent = us(p.p999);
+    $('.clients', el).textContent = fmt(p.clients);
+    $('.inflight', el).textContent = fmt(p.inFlight);
+    $('.held', el).textContent = fmt(p.writesHeld);
+    spark($('.chart-ops', el), [
+      { data: push(p.name + ':ops', p.ops), color: 'var(--line)', unit: (v) => fmt(v) + ' ops/s' },
+      { data: push(p.name + ':err', p.errorsPerSec), color: 'var(--bad)', unit: (v) => fmt(v) },
+    ]);
+    spark($('.chart-lat', el), [
+      { data: push(p.name + ':p99', p.p99), color: 'var(--line2)', unit: us },
+      { data: push(p.name + ':p50', p.p50), color: 'var(--line)', unit: us },
+      { data: push(p.name + ':p999', p.p999), color: 'var(--warn)', unit: us },
+    ]);
+    $('.servers tbody', el).innerHTML = p.servers.map((s) =>
+      '<tr data-server="' + esc(s.name) + '" data-state="' + s.state + '"><td>' + esc(s.name) + '</td><td class="st" data-state="' + s.state + '">' + s.state +
+      '</td><td>' + fmt(s.ops) + '</td><td>' + fmt(s.errors, 1) + '</td><td>' + s.connections + '</td></tr>').join('');
+  }
+
+  function render(s) {
+    const st = $('#node-state');
+    st.textContent = s.node.state;
+    st.dataset.state = s.node.state;
+    $('#node-name').textContent = s.node.name;
+    const tokens = s.node.tokens.length ? s.node.tokens.join(', ') : 'none (standalone pool)';
+    $('#tree').innerHTML = 'datacenter <b>' + esc(s.node.dc) + '</b> › rack <b>' + esc(s.node.rack) + '</b> › node <b>' + esc(s.node.name) +
+      '</b> <span class="badge" data-state="' + esc(s.node.state) + '">' + esc(s.node.state) + '</span> · tokens ' + esc(tokens) +
+      ' · up ' + s.node.uptime + ' s · workers ' + s.node.workers + ' (restarts ' + s.node.workerRestarts + ')';
+    for (const p of s.pools) poolCard(p);
+    $('#workers tbody').innerHTML = s.workers.map((w) =>
+      '<tr><td>' + w.id + '</td><td>' + (w.alive ? 'yes' : 'no') + '</td><td>' + w.restarts + '</td><td>' + w.loopDelayP99Ms.toFixed(2) + ' ms</td></tr>').join('');
+    document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
+  }
+
+  const es = new EventSource('/events');
+  es.addEventListener('snapshot', (e) => { $('#conn').textContent = 'live'; render(JSON.parse(e.data)); });
+  es.onerror = () => { $('#conn').textContent = 'reconnecting…'; };
+})();
+</script>
+</body>
+</html>
+`;

@@ -1,0 +1,154 @@
+// Bodies of Dynomite's /info and /cluster_describe for this node, laid out the way Dynomite's dyn_stats.c writes them but always valid JSON.
+// Never invents a figure: what this node does not measure (mbufs, per-server read/write split) is left out or is the true zero of a node without peers.
+import os from 'node:os';
+import { POOL_METRICS, SERVER_METRICS, W, bucketMean, bucketPercentile, type Histogram, type PoolTotals } from '../stats/index.ts';
+import type { AdminHost } from './admin-host.ts';
+import type { NodeControl } from './node-control.ts';
+
+export const VERSION = '0.1.0';
+
+type Entry = [string, string | number | Entry[]];
+
+/** Dynomite's stats_add_string writes `"k":"v",`, stats_add_num `"k":n,\n`, nesting `"k": {`. */
+function render(entries: readonly Entry[]): string {
+  const parts: string[] = [];
+  for (const [k, v] of entries) {
+    if (typeof v === 'string') parts.push(`${JSON.stringify(k)}:${JSON.stringify(v)},`);
+    else if (typeof v === 'number') parts.push(`${JSON.stringify(k)}:${Number.isFinite(v) ? Math.round(v) : 0},\n`);
+    else parts.push(`${JSON.stringify(k)}: {${render(v)}},`);
+  }
+  const s = parts.join('');
+  // Dynomite's stats_end_nesting trims the comma before a closing brace.
+  return s.replace(/,(\n?)$/, '$1');
+}
+
+function latencyFigures(hists: readonly Histogram[], mergeInto: Histogram | null): Entry[] {
+  const h = mergeInto;
+  if (h !== null) for (const x of hists) h.add(x);
+  const q = (p: number): number => (h === null || h.totalCount === 0 ? 0 : h.getValueAtPercentile(p));
+  return [
+    ['latency_max', h === null || h.totalCount === 0 ? 0 : h.maxValue],
+    ['latency_999th', q(99.9)],
+    ['latency_99th', q(99)],
+    ['latency_95th', q(95)],
+    ['latency_mean', h === null || h.totalCount === 0 ? 0 : h.mean],
+  ];
+}
+
+function poolEntries(p: PoolTotals, statsCount: number): Entry[] {
+  const m = p.metrics;
+  const serversSum = (name: string): number => p.servers.reduce((a, s) => a + (s.metrics[name] ?? 0), 0);
+  // Dynomite's STATS_POOL_CODEC names, where this proxy counts the same thing.
+  const dyn: Entry[] = [
+    ['client_eof', Math.max(0, (m['client_connections_total'] ?? 0) - (m['client_connections'] ?? 0) - (m['client_protocol_errors_total'] ?? 0))],
+    ['client_err', m['client_protocol_errors_total'] ?? 0],
+    ['client_connections', m['client_connections'] ?? 0],
+    ['client_read_requests', m['read_requests_total'] ?? 0],
+    ['client_write_requests', m['write_requests_total'] ?? 0],
+    ['client_dropped_requests', m['state_rejected_total'] ?? 0],
+    ['server_ejects', serversSum('server_ejections_total')],
+    ['forward_error', serversSum('server_errors_total')],
+    ['fragments', m['requests_split_total'] ?? 0],
+    ['stats_count', statsCount],
+  ];
+  const ours: Entry[] = POOL_METRICS.map((d) => [d.name, m[d.name] ?? 0]);
+  const servers: Entry[] = p.servers.map((s) => {
+    const sm = s.metrics;
+    const dynS: Entry[] = [
+      ['server_err', sm['server_errors_total'] ?? 0],
+      ['server_timedout', sm['server_timeouts_total'] ?? 0],
+      ['server_connections', sm['server_connections'] ?? 0],
+      ['server_timedout_requests', sm['server_timeouts_total'] ?? 0],
+      ['in_queue', sm['server_in_flight'] ?? 0],
+    ];
+    return [s.name, [...dynS, ...SERVER_METRICS.map((d): Entry => [d.name, sm[d.name] ?? 0])]];
+  });
+  return [...dyn, ...ours, ...servers];
+}
+
+export interface InfoInputs {
+  host: AdminHost;
+  control: NodeControl;
+  latency: readonly Histogram[];
+  /** A fresh histogram to merge the pools into (the caller owns and may reuse it). */
+  scratch: Histogram;
+  statsCount: number;
+}
+
+/** GET /info (and GET /): Dynomite's header fields, then one object per pool with its servers inside. */
+export function infoBody(x: InfoInputs): string {
+  const { host } = x;
+  const first = host.loadedConfig.pools[0];
+  const now = Date.now();
+  const ctl = host.control;
+  const payload = ctl.payloadTotals();
+  let allocMsgs = 0;
+  let freeMsgs = 0;
+  for (let w = 0; w < host.workerCount; w++) {
+    const s = ctl.workerMetrics(w);
+    allocMsgs += s[W.worker_requests_allocated];
+    freeMsgs += s[W.worker_requests_free];
+  }
+  x.scratch.reset();
+  const header: Entry[] = [
+    ['service', 'dynoproxy'],
+    ['source', os.hostname()],
+    ['version', VERSION],
+    ['uptime', Math.floor((now - host.startedAt) / 1000)],
+    ['timestamp', Math.floor(now / 1000)],
+    ['rack', first?.rack ?? ''],
+    ['dc', first?.datacenter ?? ''],
+    ...latencyFigures(x.latency, x.scratch),
+    ['payload_size_max', maxBucket(payload)],
+    ['payload_size_999th', bucketPercentile(payload, 99.9)],
+    ['payload_size_99th', bucketPercentile(payload, 99)],
+    ['payload_size_95th', bucketPercentile(payload, 95)],
+    ['payload_size_mean', bucketMean(payload)],
+    // A node without peers has no cross-region or cross-zone traffic: these are true zeros until the cluster lands.
+    ['average_cross_region_rtt', 0],
+    ['99_cross_region_rtt', 0],
+    ['average_cross_zone_latency', 0],
+    ['99_cross_zone_latency', 0],
+    ['average_server_latency', 0],
+    ['99_server_latency', 0],
+    ['average_cross_region_queue_wait', 0],
+    ['99_cross_region_queue_wait', 0],
+    ['average_cross_zone_queue_wait', 0],
+    ['99_cross_zone_queue_wait', 0],
+    ['average_server_queue_wait', 0],
+    ['99_server_queue_wait', 0],
+    ['client_out_queue_99', 0],
+    ['server_in_queue_99', 0],
+    ['server_out_queue_99', 0],
+    ['dnode_client_out_queue_99', 0],
+    ['peer_in_queue_99', 0],
+    ['peer_out_queue_99', 0],
+    ['remote_peer_out_queue_99', 0],
+    ['remote_peer_in_queue_99', 0],
+    ['alloc_msgs', allocMsgs],
+    ['free_msgs', freeMsgs],
+    // No mbufs here: request bytes live in pooled Buffers, not Dynomite's fixed-size chains.
+    ['alloc_mbufs', 0],
+    ['free_mbufs', 0],
+    ['dyn_memory', process.memoryUsage().rss],
+    ['state', x.control.state],
+    ['workers', host.workerSlots().filter((s) => s.alive).length],
+    ['worker_restarts', host.workerRestarts],
+  ];
+  const pools: Entry[] = host.counters().map((p) => [p.name, poolEntries(p, x.statsCount)]);
+  return `{${render([...header, ...pools])}}\n`;
+}
+
+function maxBucket(b: Float64Array): number {
+  for (let i = b.length - 1; i >= 0; i--) if (b[i] > 0) return 2 ** i;
+  return 0;
+}
+
+/** GET /cluster_describe: Dynomite's dcs > racks > servers; a single node describes itself. */
+export function clusterDescribeBody(host: AdminHost): string {
+  const p = host.loadedConfig.pools[0];
+  if (p === undefined) return '{"dcs":[]}\n';
+  const token = p.tokens.length > 0 ? Number(p.tokens[0]) : 0;
+  const server = { name: (p.dynListen ?? p.listen).host, host: os.hostname(), port: p.dynListen?.port ?? p.dynPort, token };
+  return `${JSON.stringify({ dcs: [{ name: p.datacenter, racks: [{ name: p.rack, servers: [server] }] }] })}\n`;
+}

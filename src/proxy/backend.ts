@@ -16,6 +16,11 @@ export interface ReplyScanner {
   reset(): void;
   /** Protocols whose reply framing depends on the request (memcached) are told what comes next. */
   expect?(kind: number): void;
+  /** Framed links (dnode peers): the reply handed on is [replyStart, replyEnd) inside the frame, answering msgId. */
+  readonly framed?: boolean;
+  replyStart?: number;
+  replyEnd?: number;
+  msgId?: number;
 }
 
 export interface BackendHooks {
@@ -25,6 +30,8 @@ export interface BackendHooks {
   /** The error reply a client gets when the datastore fails (reason like "Connection refused"). */
   errorReply(reason: string): Uint8Array;
   onServerStateChange(server: BackendServer): void;
+  /** Peer links: write the frame header for a request of payloadLen bytes (msg ids count per connection). */
+  writeHeader?: (out: OutBuffer, msgId: number, req: Request, payloadLen: number) => void;
 }
 
 export interface BackendSettings {
@@ -51,6 +58,9 @@ export class BackendConnection {
   private readonly gather = new GatherBuffer();
   private readonly scanner: ReplyScanner;
   private readonly kinded: boolean;
+  private readonly framed: boolean;
+  private readonly header: BackendHooks['writeHeader'];
+  private nextMsgId = 1;
   /** Requests in flight, oldest first (a ring). */
   private ring: (Request | null)[] = new Array(64).fill(null);
   private head = 0;
@@ -60,6 +70,8 @@ export class BackendConnection {
     this.server = server;
     this.scanner = server.hooks.newScanner();
     this.kinded = typeof this.scanner.expect === 'function';
+    this.framed = this.scanner.framed === true;
+    this.header = server.hooks.writeHeader;
     const sock = net.connect({
       host: server.host,
       port: server.port,
@@ -93,6 +105,7 @@ export class BackendConnection {
   /** Queue a request's bytes; they leave in the worker's next batched flush. */
   send(req: Request, src: Uint8Array, start: number, end: number): void {
     this.push(req);
+    if (this.header !== undefined) this.header(this.out, (req.msgId = this.nextMsgId++), req, end - start);
     this.server.st[S.server_bytes_out_total] += end - start;
     this.out.append(src, start, end);
     if (!this.flushScheduled) scheduleBackendFlush(this);
@@ -108,6 +121,7 @@ export class BackendConnection {
   /** Queue a large request whose bytes the caller gives away (no staging copy). */
   sendOwned(req: Request, owned: Uint8Array): void {
     this.push(req);
+    if (this.header !== undefined) this.header(this.out, (req.msgId = this.nextMsgId++), req, owned.length);
     this.server.st[S.server_bytes_out_total] += owned.length;
     if (owned.length < DIRECT_WRITE_THRESHOLD) {
       this.out.appendBuffer(owned);
@@ -209,6 +223,15 @@ export class BackendConnection {
   private reply(buf: Uint8Array, start: number, end: number): void {
     const req = this.shift();
     if (req === null) return this.fail('Unexpected reply from the datastore');
+    if (this.framed) {
+      const sc = this.scanner as Required<ReplyScanner>;
+      if (sc.msgId !== req.msgId) {
+        releaseRequest(req);
+        return this.fail('Reply out of order on a peer link');
+      }
+      start = sc.replyStart;
+      end = sc.replyEnd;
+    }
     const isError = this.scanner.isError;
     if (req.kind === K_INTERNAL) {
       releaseRequest(req);

@@ -155,7 +155,7 @@ export abstract class ClientConnection implements ClientSession {
     }
     if (req === this.head) {
       if (buf[start] === 0x2d) this.countError(req);
-      this.out.append(buf, start, end);
+      this.emit(req, buf, start, end);
       this.pop();
       this.drain();
       return;
@@ -170,6 +170,11 @@ export abstract class ClientConnection implements ClientSession {
   requestFinished(req: Request): void {
     req.done = true;
     if (req === this.head) this.drain();
+  }
+
+  /** Stage one reply for the client (peer links prefix it with a frame header). */
+  protected emit(_req: Request, buf: Uint8Array, start: number, end: number): void {
+    this.out.append(buf, start, end);
   }
 
   private countError(req: Request): void {
@@ -191,13 +196,13 @@ export abstract class ClientConnection implements ClientSession {
   }
 
   /** Write every answered request at the head of the queue, in order. */
-  private drain(): void {
+  protected drain(): void {
     let req = this.head;
     while (req !== null && req.done) {
       const r = req.reply;
       if (r !== null) {
         if (r[0] === 0x2d) this.countError(req);
-        this.out.appendBuffer(r);
+        this.emit(req, r, 0, r.length);
       }
       this.pop();
       req = this.head;

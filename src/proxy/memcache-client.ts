@@ -160,7 +160,7 @@ export class MemcacheClient extends ClientConnection {
       if (first === null) first = s;
       else if (s !== first) same = false;
     }
-    if (first === null) return this.replyLocal(M.REPLY_ERROR);
+    if (first === null) return this.replyLocal(M.REPLY_END);
     if (same) return this.forward(first, buf, start, end, gathered, M.RK_RETRIEVAL, 0);
     const pieceOf = scratch.pieceOf;
     pieceOf.fill(-1, 0, servers.length);

@@ -105,3 +105,60 @@ export class FirstReplyMerge extends ErrorFirst {
     return this.first ?? OK;
   }
 }
+
+const NO_QUORUM = Buffer.from('-ERR Dynomite: Failed to achieve Quorum\r\n');
+
+/**
+ * DC_QUORUM / DC_SAFE_QUORUM over the owners in every local rack: answered as soon as a majority of racks
+ * succeeded (QUORUM) or returned the very same bytes (SAFE_QUORUM); SAFE fails when no majority can agree.
+ */
+export class QuorumMerge implements Merge {
+  private readonly total: number;
+  private readonly quorum: number;
+  private readonly safe: boolean;
+  private readonly replies: Buffer[] = [];
+  private readonly errors: Buffer[] = [];
+  private answer: Buffer | null = null;
+  decided = false;
+
+  constructor(total: number, safe: boolean) {
+    this.total = total;
+    this.quorum = (total >> 1) + 1;
+    this.safe = safe;
+  }
+
+  part(_index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+    const copy = copyOf(buf, start, end);
+    if (isError) this.errors.push(copy);
+    else this.replies.push(copy);
+    if (this.decided) return;
+    const answered = this.replies.length + this.errors.length;
+    if (!this.safe) {
+      if (this.replies.length >= this.quorum) this.decide(this.replies[0]);
+      else if (this.errors.length > this.total - this.quorum) this.decide(this.errors[0]);
+      return;
+    }
+    if (!isError) {
+      let same = 0;
+      for (const r of this.replies) if (r.equals(copy)) same++;
+      if (same >= this.quorum) return this.decide(copy);
+    }
+    // Can any group still reach a majority with the racks yet to answer?
+    let best = 0;
+    for (const r of this.replies) {
+      let n = 0;
+      for (const q of this.replies) if (q.equals(r)) n++;
+      if (n > best) best = n;
+    }
+    if (best + (this.total - answered) < this.quorum) this.decide(this.errors.length > 0 && this.replies.length === 0 ? this.errors[0] : NO_QUORUM);
+  }
+
+  private decide(answer: Buffer): void {
+    this.decided = true;
+    this.answer = answer;
+  }
+
+  finish(): Uint8Array {
+    return this.answer ?? this.replies[0] ?? this.errors[0] ?? NO_QUORUM;
+  }
+}

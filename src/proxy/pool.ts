@@ -18,6 +18,11 @@ import type { ClientConnection } from './client-connection.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
 import { afterIo } from './flush.ts';
+import { ClusterMap } from './cluster-map.ts';
+import type { ClusterRuntime } from './cluster-dispatch.ts';
+import { PeerClient } from './peer-client.ts';
+import { DnodeReplyScanner, writeRequestHeader } from './peer-link.ts';
+import { peerError as peerErrorReply } from '../protocol/resp/index.ts';
 import { P } from '../stats/metrics.ts';
 import { newLatencyHistogram, encodeHistogram, type Histogram } from '../stats/histogram.ts';
 
@@ -68,6 +73,10 @@ export class PoolRuntime {
   readonly router: Router;
   private readonly listener: net.Server;
   private readonly clients = new Set<ClientConnection>();
+  /** Cluster mode (dyn_listen set): the map, the links to the other nodes and the peer listener. */
+  readonly cluster: ClusterRuntime | null = null;
+  private readonly peerListener: net.Server | null = null;
+  private readonly peerClients = new Set<ClientConnection>();
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
   readonly st: Float64Array;
@@ -105,21 +114,66 @@ export class PoolRuntime {
         };
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
+    if (config.dynListen !== null && !this.memcache) {
+      this.cluster = this.buildCluster(config, slots);
+      this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
+        const pc = new PeerClient(sock, this, nextClientId++);
+        this.peerClients.add(pc);
+      });
+    }
     nextClientId = workerId * 1_000_000_000 + 1;
     this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
     this.listener.on('drop', () => this.st[P.client_rejected_total]++);
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
   }
 
-  listen(): Promise<void> {
-    const { host, port } = this.config.listen;
+  private buildCluster(config: PoolConfig, slots: PoolStatsSlots): ClusterRuntime {
+    const map = new ClusterMap(config);
+    const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
+    const router = (): Router => this.router;
+    const peers = map.nodes.map((n) => {
+      if (n.local) return null;
+      const sameDc = n.dc === map.localDc;
+      const hooks: BackendHooks = {
+        newScanner: () => new DnodeReplyScanner(maxPayload),
+        handshake: null,
+        errorReply: (reason) => peerErrorReply(reason),
+        onServerStateChange: () => {},
+        writeHeader: (out, msgId, req, len) => writeRequestHeader(out, msgId, req.forwardDc, sameDc, len),
+      };
+      const peerSettings = { ...this.settings, autoEjectHosts: false };
+      // Peer links count into a scratch block: the stats layout has datastore servers only (yet).
+      return new BackendServer(n.index, n.host, n.peerPort, n.name, 1, peerSettings, hooks, new Float64Array(slots.servers[0]?.length ?? 16));
+    });
+    const read = config.readConsistency;
+    const write = config.writeConsistency;
+    return {
+      map,
+      peers,
+      localServerFor: (buf, start, end) => (end > start ? router().serverFor(buf, start, end) : router().anyServer()),
+      readConsistency: () => read,
+      writeConsistency: () => write,
+      dropped: 0,
+    };
+  }
+
+  private listenOn(server: net.Server, host: string, port: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.listener.once('error', reject);
-      this.listener.listen({ host, port, reusePort: true, backlog: this.config.backlog }, () => {
-        this.listener.off('error', reject);
+      server.once('error', reject);
+      server.listen({ host, port, reusePort: true, backlog: this.config.backlog }, () => {
+        server.off('error', reject);
         resolve();
       });
-    }).then(() => {
+    });
+  }
+
+  listen(): Promise<void> {
+    const { host, port } = this.config.listen;
+    const dyn = this.config.dynListen;
+    return Promise.all([
+      this.listenOn(this.listener, host, port),
+      this.peerListener !== null && dyn !== null ? this.listenOn(this.peerListener, dyn.host, dyn.port) : Promise.resolve(),
+    ]).then(() => {
       if (this.config.preconnect) for (const s of this.servers) s.preconnect();
       const period = Math.max(10, Math.min(100, this.config.timeout > 0 ? this.config.timeout / 4 : 100));
       this.timer = setInterval(() => this.tick(), period);
@@ -140,6 +194,7 @@ export class PoolRuntime {
   }
 
   clientClosed(c: ClientConnection): void {
+    if (this.peerClients.delete(c)) return;
     if (this.clients.delete(c)) this.st[P.client_connections]--;
   }
 
@@ -154,6 +209,13 @@ export class PoolRuntime {
       s.checkTimeouts(now);
       if (s.maybeUneject(now)) changed = true;
       if (this.config.preconnect && !s.ejected) s.preconnect();
+    }
+    if (this.cluster !== null) {
+      for (const s of this.cluster.peers) {
+        if (s === null) continue;
+        s.checkTimeouts(now);
+        if (this.config.preconnect) s.preconnect();
+      }
     }
     if (changed) this.router.rebuild();
     afterIo();
@@ -170,6 +232,9 @@ export class PoolRuntime {
   drain(deadlineMs: number): Promise<void> {
     this.draining = true;
     this.listener.close();
+    this.peerListener?.close();
+    for (const c of this.peerClients) c.socket.destroy();
+    for (const s of this.cluster?.peers ?? []) s?.close();
     for (const c of this.clients) c.drainAndClose();
     const until = monotonicMs() + deadlineMs;
     return new Promise((resolve) => {

@@ -48,8 +48,10 @@ export interface ClientSession {
 /** Merges the replies of a split request's pieces into one client reply. */
 export interface Merge {
   part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void;
-  /** Called once every piece has answered: the merged reply bytes. */
+  /** Called once every piece has answered (or once `decided`): the merged reply bytes. */
   finish(): Uint8Array;
+  /** Quorum: the answer is known before every piece replied; the client gets it at once. */
+  readonly decided?: boolean;
 }
 
 export class Request {
@@ -78,6 +80,11 @@ export class Request {
   replyKind = 0;
   /** Replies the client must not see (memcached noreply / meta quiet mode): a DROP_* constant. */
   dropMode = 0;
+  /** Peer links: the dnode message id it went out with, and whether it is a write handed to another datacenter. */
+  msgId = 0;
+  forwardDc = false;
+  /** A split request already answered its client (quorum reached before every piece replied). */
+  answered = false;
 }
 
 const free: Request[] = [];
@@ -103,6 +110,9 @@ export function releaseRequest(r: Request): void {
   r.group = -1;
   r.replyKind = 0;
   r.dropMode = 0;
+  r.msgId = 0;
+  r.forwardDc = false;
+  r.answered = false;
   if (free.length < 65536) free.push(r);
 }
 
@@ -123,8 +133,12 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
     }
     case K_PART: {
       const p = req.parent as Request;
-      (p.merge as Merge).part(req.partIndex, buf, start, end, isError);
-      if (--p.pending === 0) finishComposite(p);
+      const m = p.merge as Merge;
+      m.part(req.partIndex, buf, start, end, isError);
+      p.pending--;
+      if (!p.answered && (p.pending === 0 || m.decided === true)) answerComposite(p);
+      // The pieces' collective reference.
+      if (p.pending === 0) releaseRequest(p);
       break;
     }
     default:
@@ -133,15 +147,14 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
   releaseRequest(req);
 }
 
-/** All pieces answered: build the merged reply and hand it to the client in order. */
-export function finishComposite(p: Request): void {
+/** Build the merged reply and hand it to the client in order (once). */
+function answerComposite(p: Request): void {
+  p.answered = true;
   const c = p.client;
   if (c !== null && !c.closed) {
     p.reply = (p.merge as Merge).finish();
     c.requestFinished(p);
   }
-  // The pieces' collective reference.
-  releaseRequest(p);
 }
 
 /** Complete a request with a reply the proxy made (errors, local answers). */

@@ -10,6 +10,7 @@ import { monotonicMs } from './clock.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
 import { answerLocally } from './resp-local.ts';
+import { clusterRoute } from './cluster-dispatch.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND } from './resp-replies.ts';
 import type { RespClient } from './resp-client.ts';
@@ -102,9 +103,7 @@ function sendRaw(c: RespClient, server: BackendServer, req: Request, buf: Buffer
   const p = c.parser;
   if (p.inline) {
     // Inline commands are re-encoded: backends get RESP only.
-    encReset();
-    encHeader(0x2a, p.argc);
-    for (let i = 0; i < p.argc; i++) encBulk(p.argBuf, p.argOff[i], p.argLen[i]);
+    encodeInline(p);
     return conn.send(req, scratch.enc, 0, scratch.encLen);
   }
   if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) {
@@ -112,6 +111,16 @@ function sendRaw(c: RespClient, server: BackendServer, req: Request, buf: Buffer
     return conn.sendOwned(req, c.takeGathered().subarray(start, end));
   }
   conn.send(req, buf, start, end);
+}
+
+function sameNodeError(spec: CommandSpec): Buffer {
+  return errReply(`ERR dynoproxy: the keys of '${spec.name.toUpperCase()}' map to different backends; put them under one hash tag, e.g. {user1}a and {user1}b`);
+}
+
+function encodeInline(p: RespClient['parser']): void {
+  encReset();
+  encHeader(0x2a, p.argc);
+  for (let i = 0; i < p.argc; i++) encBulk(p.argBuf, p.argOff[i], p.argLen[i]);
 }
 
 function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean, splittable: boolean): void {
@@ -122,6 +131,20 @@ function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: numbe
   const keyIdx = scratch.keyIdx;
   const n = keyIndexes(spec, p.argBuf, p.argOff, p.argLen, p.argc, keyIdx);
   if (n < 0) return c.replyLocal(keyErrorReply(n, spec, p.argBuf, p.argOff, p.argLen, p.argc));
+  const cl = c.pool.cluster;
+  if (cl !== null) {
+    let b: Uint8Array = buf;
+    let s = start;
+    let e = end;
+    if (p.inline) {
+      encodeInline(p);
+      b = Buffer.from(scratch.enc.subarray(0, scratch.encLen));
+      s = 0;
+      e = b.length;
+    }
+    if (!clusterRoute(c, cl, spec, p, n, b, s, e, splittable)) return c.replyLocal(sameNodeError(spec));
+    return;
+  }
   if (n === 0) {
     const s = router.anyServer();
     if (s === null) return c.replyLocal(NO_BACKEND);
@@ -139,11 +162,7 @@ function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: numbe
     else if (s !== first) same = false;
   }
   if (same) return forward(c, first as BackendServer, buf, start, end, gathered);
-  if (!splittable) {
-    return c.replyLocal(
-      errReply(`ERR dynoproxy: the keys of '${spec.name.toUpperCase()}' map to different backends; put them under one hash tag, e.g. {user1}a and {user1}b`),
-    );
-  }
+  if (!splittable) return c.replyLocal(sameNodeError(spec));
   split(c, spec, n);
 }
 

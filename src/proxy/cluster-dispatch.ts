@@ -1,0 +1,226 @@
+// Cluster routing (Dynomite's model): a key's owner in every rack; reads from the local rack's owner (or a quorum of local racks),
+// writes to the owner in every local rack and handed to one rack of each remote datacenter. Never blocks on replicas at DC_ONE.
+import { isWrite, type CommandSpec } from '../commands/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, K_INTERNAL_DISCARD, type Request, type Merge } from './request.ts';
+import type { BackendServer } from './backend.ts';
+import { monotonicMs } from './clock.ts';
+import { scratch, encReset, encHeader, encBulk } from './scratch.ts';
+import { ConcatMerge, SumMerge, AllOkMerge, QuorumMerge } from './merge.ts';
+import { errReply, storageErrorReply } from './resp-replies.ts';
+import { P } from '../stats/metrics.ts';
+import type { ClusterMap } from './cluster-map.ts';
+import type { RespClient } from './resp-client.ts';
+import type { Consistency } from '../config/index.ts';
+
+const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
+
+/** A cluster node's routing state inside one worker: the map and one link per other node. */
+export interface ClusterRuntime {
+  readonly map: ClusterMap;
+  /** Indexed by node: the link to that node, or null for this node (its own datastore). */
+  readonly peers: readonly (BackendServer | null)[];
+  /** Where a key lives on this node (its datastore servers). */
+  localServerFor(buf: Uint8Array, start: number, end: number): BackendServer | null;
+  readConsistency(): Consistency;
+  writeConsistency(): Consistency;
+  /** Writes for other racks or datacenters that could not be handed on (link down), for stats. */
+  dropped: number;
+}
+
+/** The arguments of one parsed request, detached from any client (a peer's forwarded write is routed the same way). */
+export interface Args {
+  readonly argBuf: Uint8Array;
+  readonly argOff: Int32Array;
+  readonly argLen: Int32Array;
+  readonly argc: number;
+}
+
+function target(cl: ClusterRuntime, node: number, a: Args, key: number): BackendServer | null {
+  const peer = cl.peers[node];
+  if (peer !== null) return peer;
+  return cl.localServerFor(a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]);
+}
+
+/** Hash every key once into scratch.owner's companion array. */
+function hashKeys(map: ClusterMap, a: Args, n: number): Float64Array {
+  if (hashes.length < n) hashes = new Float64Array(Math.max(n, hashes.length * 2));
+  const k = scratch.keyIdx;
+  for (let i = 0; i < n; i++) hashes[i] = map.keyHash(a.argBuf, a.argOff[k[i]], a.argOff[k[i]] + a.argLen[k[i]]);
+  return hashes;
+}
+let hashes = new Float64Array(1024);
+
+/** Whether every key has one owner in each of the racks. */
+function colocated(map: ClusterMap, racks: readonly number[], h: Float64Array, n: number): boolean {
+  for (const r of racks) {
+    const o = map.ownerInRack(r, h[0]);
+    for (let i = 1; i < n; i++) if (map.ownerInRack(r, h[i]) !== o) return false;
+  }
+  return true;
+}
+
+/** Send a request nobody waits for (a replica write); counted when the link is down. */
+function fireAndForget(cl: ClusterRuntime, server: BackendServer | null, bytes: Uint8Array, start: number, end: number, forwardDc: boolean): void {
+  const conn = server === null ? null : server.pick(monotonicMs());
+  if (conn === null) {
+    cl.dropped++;
+    return;
+  }
+  const req = acquireRequest(K_INTERNAL_DISCARD);
+  req.forwardDc = forwardDc;
+  conn.send(req, bytes, start, end);
+}
+
+/**
+ * Route a keyed request in cluster mode. `bytes[start,end)` is the request as RESP; its keys are scratch.keyIdx[0..n).
+ * Returns false when the keys cannot be served together (the caller answers with the same-node error).
+ */
+export function clusterRoute(c: RespClient, cl: ClusterRuntime, spec: CommandSpec, a: Args, n: number, bytes: Uint8Array, start: number, end: number, splittable: boolean): boolean {
+  const map = cl.map;
+  const write = isWrite(spec);
+  if (n === 0) {
+    // Keyless (EVAL with no keys ...): this node's datastore.
+    const s = cl.localServerFor(a.argBuf, 0, 0);
+    single(c, s, bytes, start, end);
+    return true;
+  }
+  const h = hashKeys(map, a, n);
+  const racks = write ? map.localRacks.concat(map.remoteDcRacks) : map.localRacks;
+  if (colocated(map, racks, h, n)) {
+    const level = write ? cl.writeConsistency() : cl.readConsistency();
+    const key = scratch.keyIdx[0];
+    const local = map.localRacks;
+    if (level === 'DC_ONE' || local.length === 1) {
+      single(c, target(cl, map.ownerInRack(local[0], h[0]), a, key), bytes, start, end);
+    } else {
+      quorum(c, cl, a, key, h[0], level !== 'DC_QUORUM', bytes, start, end);
+    }
+    if (write) {
+      const from = level === 'DC_ONE' || local.length === 1 ? 1 : local.length;
+      for (let i = from; i < local.length; i++) fireAndForget(cl, target(cl, map.ownerInRack(local[i], h[0]), a, key), bytes, start, end, false);
+      for (const r of map.remoteDcRacks) fireAndForget(cl, target(cl, map.ownerInRack(r, h[0]), a, key), bytes, start, end, true);
+    }
+    return true;
+  }
+  if (!splittable) return false;
+  splitAcrossNodes(c, cl, spec, a, n, h, write);
+  return true;
+}
+
+function single(c: RespClient, server: BackendServer | null, bytes: Uint8Array, start: number, end: number): void {
+  const req = acquireRequest(K_CLIENT);
+  req.startedAt = monotonicMs();
+  c.enqueue(req);
+  if (server === null) return completeLocally(req, PEER_DOWN);
+  const conn = server.pick(monotonicMs());
+  if (conn === null) return completeLocally(req, linkError(server));
+  conn.send(req, bytes, start, end);
+}
+
+function linkError(server: BackendServer): Uint8Array {
+  return server.hooks.writeHeader !== undefined ? errReply(`ERR Peer: ${server.lastError || 'Peer Node is not connected'}`) : storageErrorReply(server.lastError);
+}
+
+function quorum(c: RespClient, cl: ClusterRuntime, a: Args, key: number, hash: number, safe: boolean, bytes: Uint8Array, start: number, end: number): void {
+  const local = cl.map.localRacks;
+  const parent = composite(c, new QuorumMerge(local.length, safe), local.length);
+  const now = monotonicMs();
+  for (let i = 0; i < local.length; i++) {
+    const child = part(parent, i);
+    const server = target(cl, cl.map.ownerInRack(local[i], hash), a, key);
+    const conn = server === null ? null : server.pick(now);
+    if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
+    else conn.send(child, bytes, start, end);
+  }
+}
+
+function composite(c: RespClient, merge: Merge, pieces: number): Request {
+  const parent = acquireRequest(K_COMPOSITE);
+  parent.merge = merge;
+  parent.pending = pieces;
+  parent.refs = 1;
+  parent.startedAt = monotonicMs();
+  c.enqueue(parent);
+  return parent;
+}
+
+function part(parent: Request, index: number): Request {
+  const child = acquireRequest(K_PART);
+  child.parent = parent;
+  child.partIndex = index;
+  return child;
+}
+
+/** MGET/DEL/MSET... over keys owned by several nodes: one piece per owner in the local rack; writes also go, regrouped, to every other rack. */
+function splitAcrossNodes(c: RespClient, cl: ClusterRuntime, spec: CommandSpec, a: Args, n: number, h: Float64Array, write: boolean): void {
+  const map = cl.map;
+  const pairs = spec.route === 'split-pairs';
+  const owner = scratch.owner;
+  const local = map.localRacks[0];
+  for (let i = 0; i < n; i++) owner[i] = map.ownerInRack(local, h[i]);
+  const nodes = distinct(owner, n);
+  let merge: Merge;
+  if (spec.route === 'split-concat') {
+    const m = new ConcatMerge(nodes.length, n);
+    for (let i = 0; i < n; i++) m.keyPart[i] = nodes.indexOf(owner[i]);
+    merge = m;
+  } else merge = pairs ? new AllOkMerge() : new SumMerge();
+  c.pool.st[P.requests_split_total]++;
+  const parent = composite(c, merge, nodes.length);
+  const now = monotonicMs();
+  nodes.forEach((node, piece) => {
+    const child = part(parent, piece);
+    encodePiece(a, n, owner, node, pairs);
+    const server = target(cl, node, a, firstKeyOf(owner, n, node));
+    const conn = server === null ? null : server.pick(now);
+    if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
+    else conn.send(child, scratch.enc, 0, scratch.encLen);
+  });
+  if (write) replicatePieces(cl, a, n, h, pairs, map.localRacks.slice(1), map.remoteDcRacks);
+}
+
+/** A write split per owner, for racks nobody waits on (other local racks, and one rack per remote datacenter). */
+export function replicatePieces(cl: ClusterRuntime, a: Args, n: number, h: Float64Array, pairs: boolean, racks: readonly number[], remoteRacks: readonly number[]): void {
+  const owner = scratch.owner;
+  const all = [...racks.map((r) => [r, 0] as const), ...remoteRacks.map((r) => [r, 1] as const)];
+  for (const [rack, remote] of all) {
+    for (let i = 0; i < n; i++) owner[i] = cl.map.ownerInRack(rack, h[i]);
+    for (const node of distinct(owner, n)) {
+      encodePiece(a, n, owner, node, pairs);
+      fireAndForget(cl, target(cl, node, a, firstKeyOf(owner, n, node)), scratch.enc, 0, scratch.encLen, remote === 1);
+    }
+  }
+}
+
+function distinct(owner: Int32Array, n: number): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) if (!out.includes(owner[i])) out.push(owner[i]);
+  return out;
+}
+
+function firstKeyOf(owner: Int32Array, n: number, node: number): number {
+  for (let i = 0; i < n; i++) if (owner[i] === node) return scratch.keyIdx[i];
+  return scratch.keyIdx[0];
+}
+
+/** `<name> k1 [v1] k2 [v2] ...` for the keys owned by `node`, into scratch.enc. */
+function encodePiece(a: Args, n: number, owner: Int32Array, node: number, pairs: boolean): void {
+  let count = 0;
+  for (let i = 0; i < n; i++) if (owner[i] === node) count++;
+  encReset();
+  encHeader(0x2a, 1 + count * (pairs ? 2 : 1));
+  encBulk(a.argBuf, a.argOff[0], a.argLen[0]);
+  const k = scratch.keyIdx;
+  for (let i = 0; i < n; i++) {
+    if (owner[i] !== node) continue;
+    encBulk(a.argBuf, a.argOff[k[i]], a.argLen[k[i]]);
+    if (pairs) encBulk(a.argBuf, a.argOff[k[i] + 1], a.argLen[k[i] + 1]);
+  }
+}
+
+export { hashKeys };
+
+/** A replica write to one node of this datacenter (a peer fanning out what another datacenter forwarded). */
+export function fireAndForgetTo(cl: ClusterRuntime, node: number, a: Args, key: number, bytes: Uint8Array, start: number, end: number): void {
+  fireAndForget(cl, target(cl, node, a, key), bytes, start, end, false);
+}

@@ -1,0 +1,118 @@
+// ClusterMap: this node's view of the cluster (datacenters > racks > nodes, one token ring per rack), built from the pool's config.
+// Never allocates per lookup: owners are found through each rack's TokenRing over the key's hash.
+import { parseSeed, type PoolConfig } from '../config/index.ts';
+import { TokenRing, parseDynToken, hashFunction, hashTagRange, type HashFn } from '../topology/index.ts';
+
+export interface ClusterNode {
+  readonly index: number;
+  readonly name: string;
+  readonly host: string;
+  readonly peerPort: number;
+  readonly rack: string;
+  readonly dc: string;
+  readonly tokens: readonly string[];
+  readonly local: boolean;
+}
+
+export interface ClusterRack {
+  readonly index: number;
+  readonly name: string;
+  readonly dc: string;
+  readonly nodes: readonly number[];
+  readonly ring: TokenRing;
+}
+
+export class ClusterMap {
+  readonly nodes: ClusterNode[] = [];
+  readonly racks: ClusterRack[] = [];
+  readonly localNode: number;
+  readonly localDc: string;
+  /** Racks of this node's datacenter, this node's rack first. */
+  readonly localRacks: number[] = [];
+  /** For each other datacenter, the rack that receives our writes for it (the one named like ours, else its first). */
+  readonly remoteDcRacks: number[] = [];
+  private readonly hash: HashFn;
+  private readonly tagLeft: number;
+  private readonly tagRight: number;
+  private readonly range = new Int32Array(2);
+
+  constructor(config: PoolConfig) {
+    const listen = config.dynListen;
+    if (listen === null) throw new Error('a cluster node needs dyn_listen');
+    this.localDc = config.datacenter;
+    this.nodes.push({
+      index: 0,
+      name: `${listen.host}:${listen.port}`,
+      host: listen.host,
+      peerPort: listen.port,
+      rack: config.rack,
+      dc: config.datacenter,
+      tokens: config.tokens,
+      local: true,
+    });
+    for (const text of config.dynSeeds) {
+      const s = parseSeed(text);
+      this.nodes.push({
+        index: this.nodes.length,
+        name: s.name ?? `${s.host}:${s.port}`,
+        host: s.host,
+        peerPort: s.port,
+        rack: s.rack,
+        dc: s.datacenter,
+        tokens: s.tokens,
+        local: false,
+      });
+    }
+    this.localNode = 0;
+    const byRack = new Map<string, number[]>();
+    for (const n of this.nodes) {
+      const key = `${n.dc}\u0000${n.rack}`;
+      const list = byRack.get(key) ?? [];
+      list.push(n.index);
+      byRack.set(key, list);
+    }
+    for (const [key, members] of byRack) {
+      const [dc, name] = key.split('\u0000') as [string, string];
+      const tokens = [];
+      const owners = [];
+      for (const ni of members) {
+        for (const t of this.nodes[ni].tokens) {
+          tokens.push(parseDynToken(t));
+          owners.push(ni);
+        }
+      }
+      this.racks.push({ index: this.racks.length, name, dc, nodes: members, ring: new TokenRing(tokens, owners) });
+    }
+    const own = this.racks.find((r) => r.dc === config.datacenter && r.name === config.rack) as ClusterRack;
+    this.localRacks.push(own.index);
+    for (const r of this.racks) if (r.dc === config.datacenter && r !== own) this.localRacks.push(r.index);
+    const otherDcs = [...new Set(this.racks.filter((r) => r.dc !== config.datacenter).map((r) => r.dc))];
+    for (const dc of otherDcs) {
+      const racks = this.racks.filter((r) => r.dc === dc);
+      this.remoteDcRacks.push((racks.find((r) => r.name === config.rack) ?? racks[0]).index);
+    }
+    this.hash = hashFunction(config.hash);
+    this.tagLeft = config.hashTag !== null ? config.hashTag.charCodeAt(0) : -1;
+    this.tagRight = config.hashTag !== null ? config.hashTag.charCodeAt(1) : -1;
+  }
+
+  /** Dynomite's key hash: hash tag extraction, then the configured hash function. */
+  keyHash(buf: Uint8Array, start: number, end: number): number {
+    if (this.tagLeft >= 0) {
+      const r = this.range;
+      hashTagRange(buf, start, end, this.tagLeft, this.tagRight, r);
+      return this.hash(buf, r[0], r[1]);
+    }
+    return this.hash(buf, start, end);
+  }
+
+  /** The node owning a hash in one rack. */
+  ownerInRack(rack: number, hash: number): number {
+    return this.racks[rack].ring.lookup(hash);
+  }
+
+  /** Every rack of the other datacenters that belongs to `dc` (for a forwarded write to fan out in its own DC). */
+  racksOfDc(dc: string): number[] {
+    return this.racks.filter((r) => r.dc === dc).map((r) => r.index);
+  }
+}

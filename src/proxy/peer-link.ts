@@ -1,0 +1,63 @@
+// Peer links: what makes a BackendServer talk to another dynoproxy (or Dynomite) node — dnode framing around RESP requests and replies.
+// Never trusts a peer's stream: a frame that is not a response, or answers the wrong message id, closes that link.
+import {
+  DnodeParser, DnodeHeaderTemplate, DEFAULT_DNODE_LIMITS, DMSG_RES, DMSG_REQ, DMSG_REQ_FORWARD, DNODE_DATA_PLAIN, DNODE_VERSION,
+} from '../peer/index.ts';
+import type { ReplyScanner } from './backend.ts';
+import type { OutBuffer } from './out-buffer.ts';
+
+/** Reads the RES frames a peer sends back; the reply handed on is the RESP payload inside. */
+export class DnodeReplyScanner implements ReplyScanner {
+  private readonly parser: DnodeParser;
+  needed = 0;
+  isError = false;
+  readonly framed = true;
+  replyStart = 0;
+  replyEnd = 0;
+  msgId = 0;
+
+  constructor(maxPayload: number) {
+    this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: maxPayload });
+  }
+
+  scan(buf: Uint8Array, pos: number, end: number): number {
+    const p = this.parser;
+    const r = p.parse(buf, pos, end);
+    if (r > 0) {
+      if (p.type !== DMSG_RES || p.payloadLen === 0) return -1;
+      this.replyStart = p.payloadStart;
+      this.replyEnd = p.payloadStart + p.payloadLen;
+      this.isError = buf[p.payloadStart] === 0x2d;
+      this.msgId = p.msgId;
+      return r;
+    }
+    this.needed = p.needed;
+    return r;
+  }
+
+  reset(): void {
+    this.parser.reset();
+  }
+}
+
+const templates = [
+  [new DnodeHeaderTemplate(DMSG_REQ, 0, DNODE_VERSION, 0, DNODE_DATA_PLAIN), new DnodeHeaderTemplate(DMSG_REQ, 0, DNODE_VERSION, 1, DNODE_DATA_PLAIN)],
+  [
+    new DnodeHeaderTemplate(DMSG_REQ_FORWARD, 0, DNODE_VERSION, 0, DNODE_DATA_PLAIN),
+    new DnodeHeaderTemplate(DMSG_REQ_FORWARD, 0, DNODE_VERSION, 1, DNODE_DATA_PLAIN),
+  ],
+];
+const RES_TEMPLATE = new DnodeHeaderTemplate(DMSG_RES, 0, DNODE_VERSION, 1, DNODE_DATA_PLAIN);
+
+/** Write a request header (REQ, or REQ_FORWARD for a write handed to another datacenter) before its payload. */
+export function writeRequestHeader(out: OutBuffer, msgId: number, forward: boolean, sameDc: boolean, payloadLen: number): void {
+  const t = templates[forward ? 1 : 0][sameDc ? 1 : 0];
+  const b = out.reserve(t.length(msgId, payloadLen));
+  out.len = t.write(b, out.len, msgId, payloadLen);
+}
+
+/** Write a response header answering `msgId`. */
+export function writeResponseHeader(out: OutBuffer, msgId: number, payloadLen: number): void {
+  const b = out.reserve(RES_TEMPLATE.length(msgId, payloadLen));
+  out.len = RES_TEMPLATE.write(b, out.len, msgId, payloadLen);
+}

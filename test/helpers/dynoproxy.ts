@@ -132,10 +132,14 @@ export type StartProxiedRedisOptions = {
   env?: Record<string, string>
 }
 
-/** Default pool for tests: the contract's example, with a generous request timeout. */
-export function defaultPool(listenPort: number, backends: readonly RedisServer[]): PoolConfig {
+/**
+ * Default pool for tests: the contract's example, with a generous request timeout. Pass `statsPort` to give the
+ * admin API a port of its own (concurrent proxies would otherwise all try the default 22222).
+ */
+export function defaultPool(listenPort: number, backends: readonly RedisServer[], statsPort?: number): PoolConfig {
   return {
     listen: `127.0.0.1:${listenPort}`,
+    ...(statsPort === undefined ? {} : { stats_listen: `127.0.0.1:${statsPort}` }),
     servers: backends.map((b) => `127.0.0.1:${b.port}:1`),
     data_store: 0,
     hash: 'murmur',
@@ -158,7 +162,7 @@ export async function startProxiedRedis(t: Test, opts: StartProxiedRedisOptions)
     Array.from({ length: opts.backends }, () => startRedis(t, { args: opts.redisArgs, password: opts.redisPassword })),
   )
   const port = await freePort()
-  const pool = { ...defaultPool(port, backends), ...opts.pool }
+  const pool = { ...defaultPool(port, backends, await freePort()), ...opts.pool }
   if (process.env['DYNOPROXY_ITEST_TARGET'] === 'direct') {
     const b = backends[0]!
     const standIn: Dynoproxy = { port: b.port, pid: b.pid, configPath: '', stop: () => b.stop(), kill: (s) => b.kill(s), output: () => b.output(), exited: b.exited }

@@ -62,7 +62,10 @@ for (const distribution of ['ketama', 'modula'] as const) {
       const expected: number[][] = []
       for (const port of ports) expected.push(await placeVia(port))
       await twemproxy.stop()
-      const dynoproxy = await startDynoproxy(t, { config: yamlText, port: ports })
+      // Same pools plus an admin port of its own (nutcracker takes its stats port on the command line instead).
+      const statsListen = `127.0.0.1:${await freePort()}`
+      const dynoConfig = Object.fromEntries(Object.entries(config).map(([name, pool]) => [name, { ...pool, stats_listen: statsListen }]))
+      const dynoproxy = await startDynoproxy(t, { config: stringify(dynoConfig, { aliasDuplicateObjects: false }), port: ports })
       const got: number[][] = []
       for (const port of ports) got.push(await placeVia(port))
       await dynoproxy.stop()

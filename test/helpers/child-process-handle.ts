@@ -2,12 +2,25 @@
 // It must never leave a process behind: every child is killed when the test process exits, even on a crash.
 
 import { spawn } from 'node:child_process'
+import { rmSync } from 'node:fs'
 import type { ChildProcess, SpawnOptions } from 'node:child_process'
 
 export type ExitStatus = { code: number | null; signal: NodeJS.Signals | null }
 
 const OUTPUT_TAIL_BYTES = 64 * 1024
 const live = new Set<ChildProcess>()
+const tempDirs = new Set<string>()
+
+/** A temp dir removed at teardown normally, and at process exit if the test died before its teardown. */
+export function registerTempDir(dir: string): string {
+  tempDirs.add(dir)
+  return dir
+}
+
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true })
+  tempDirs.delete(dir)
+}
 
 function killAllNow(): void {
   for (const child of live) {
@@ -19,6 +32,8 @@ function killAllNow(): void {
     }
   }
   live.clear()
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true })
+  tempDirs.clear()
 }
 
 process.on('exit', killAllNow)

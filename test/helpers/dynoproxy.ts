@@ -1,13 +1,13 @@
 // Spawns the real dynoproxy CLI (src/cli.ts on the pinned Node) with a YAML config in a temp dir, for integration tests.
 // It must never start the proxy any other way than a user would, nor leave it running after the test.
 
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Test } from 'tap'
 import { stringify } from 'yaml'
-import { ChildProcessHandle } from './child-process-handle.ts'
+import { ChildProcessHandle, registerTempDir, removeTempDir } from './child-process-handle.ts'
 import type { ExitStatus } from './child-process-handle.ts'
 import { freePort } from './free-port.ts'
 import { startRedis } from './redis-server.ts'
@@ -69,7 +69,7 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
   if (given === undefined) throw new Error('startDynoproxy: pass `port` with YAML text')
   const ports = Array.isArray(given) ? given : [given]
   const port = ports[0]!
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-'))
+  const dir = registerTempDir(mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-')))
   const configPath = path.join(dir, 'dynoproxy.yml')
   writeFileSync(configPath, yamlText)
   const proc = new ChildProcessHandle(
@@ -81,7 +81,7 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
   t.teardown(async () => {
     const diedEarly = proc.hasExited
     const status = await proc.stop()
-    rmSync(dir, { recursive: true, force: true })
+    removeTempDir(dir)
     // A clean exit 0 before teardown is a test's own SIGTERM; anything else is news.
     reportTrouble(proc.output(), diedEarly && status.code !== 0 ? status : undefined, port)
   })

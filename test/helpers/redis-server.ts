@@ -1,11 +1,11 @@
 // Real redis-server processes on loopback for integration tests, started fresh and stopped in teardown.
 // It must never persist data or bind beyond 127.0.0.1, and never leave a server running after the test.
 
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Test } from 'tap'
-import { ChildProcessHandle } from './child-process-handle.ts'
+import { ChildProcessHandle, registerTempDir, removeTempDir } from './child-process-handle.ts'
 import type { ExitStatus } from './child-process-handle.ts'
 import { freePort } from './free-port.ts'
 import { RespConnection, callOnce } from './resp-connection.ts'
@@ -52,7 +52,7 @@ export async function startRedis(t: Test, opts: StartRedisOptions = {}): Promise
 }
 
 async function startOn(t: Test, port: number, opts: StartRedisOptions): Promise<RedisServer> {
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-redis-'))
+  const dir = registerTempDir(mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-redis-')))
   const proc = new ChildProcessHandle(`redis-server:${port}`, 'redis-server', [
     '--port', String(port),
     '--bind', '127.0.0.1',
@@ -66,7 +66,7 @@ async function startOn(t: Test, port: number, opts: StartRedisOptions): Promise<
   ])
   t.teardown(async () => {
     await proc.stop()
-    rmSync(dir, { recursive: true, force: true })
+    removeTempDir(dir)
   })
   const auth: CommandArg[][] = opts.password === undefined ? [] : [['AUTH', opts.password]]
   const call = async (...args: CommandArg[]): Promise<RespReply> => {

@@ -1,11 +1,11 @@
 // Spawns the real twemproxy (nutcracker) on loopback as a reference implementation for key placement.
 // It must never share its stats port with another instance: each gets its own free port.
 
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import type { Test } from 'tap'
-import { ChildProcessHandle } from './child-process-handle.ts'
+import { ChildProcessHandle, registerTempDir, removeTempDir } from './child-process-handle.ts'
 import { freePort } from './free-port.ts'
 import { GiveUp, canConnect, waitFor } from './wait-for.ts'
 
@@ -15,7 +15,7 @@ export type Twemproxy = { port: number; stop(): Promise<unknown>; output(): stri
 export async function startTwemproxy(t: Test, yamlText: string, listen: number | number[]): Promise<Twemproxy> {
   const ports = Array.isArray(listen) ? listen : [listen]
   const port = ports[0]!
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-nutcracker-'))
+  const dir = registerTempDir(mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-nutcracker-')))
   const configPath = path.join(dir, 'nutcracker.yml')
   writeFileSync(configPath, yamlText)
   const statsPort = await freePort()
@@ -27,7 +27,7 @@ export async function startTwemproxy(t: Test, yamlText: string, listen: number |
   ])
   t.teardown(async () => {
     await proc.stop()
-    rmSync(dir, { recursive: true, force: true })
+    removeTempDir(dir)
   })
   try {
     await waitFor(

@@ -10,6 +10,8 @@ export interface WorkerData {
   testHooks: boolean;
   /** This worker slot's counters (stats/stats-table.ts); it outlives a crashed worker, so counters keep counting. */
   statsSab: SharedArrayBuffer;
+  /** Cluster mode: this worker's ring of remote-DC writes for the cluster worker, and the peer liveness table. */
+  cluster: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null;
   /** The process-wide control block (stats/control-block.ts): node state, server overrides, this worker's probe slots. */
   controlSab: SharedArrayBuffer;
 }
@@ -25,3 +27,15 @@ export type FromWorker =
   | { type: 'drained'; workerId: number }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
   | { type: 'histograms'; workerId: number; reqId: number; latency: string[] };
+
+export interface ClusterWorkerData {
+  pool: PoolConfig;
+  /** One ring per data worker slot. */
+  rings: SharedArrayBuffer[];
+  peerStates: SharedArrayBuffer;
+}
+
+export type FromClusterWorker =
+  | { type: 'cluster-ready' }
+  | { type: 'peer-state'; node: number; name: string; up: boolean }
+  | { type: 'cluster-stats'; forwarded: number; dropped: number; queued: number };

@@ -11,6 +11,7 @@ import { P } from '../stats/metrics.ts';
 import type { ClusterMap } from './cluster-map.ts';
 import type { RespClient } from './resp-client.ts';
 import type { Consistency } from '../config/index.ts';
+import type { PeerStates, ReplicationRing } from '../peer/index.ts';
 
 const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
 
@@ -25,6 +26,10 @@ export interface ClusterRuntime {
   writeConsistency(): Consistency;
   /** Writes for other racks or datacenters that could not be handed on (link down), for stats. */
   dropped: number;
+  /** Liveness from the cluster worker's failure detector (and operator overrides); null without a cluster worker. */
+  readonly states: PeerStates | null;
+  /** Remote-DC writes go through the cluster worker, which batches them per remote node; null: sent directly. */
+  readonly ring: ReplicationRing | null;
 }
 
 /** The arguments of one parsed request, detached from any client (a peer's forwarded write is routed the same way). */
@@ -37,7 +42,7 @@ export interface Args {
 
 function target(cl: ClusterRuntime, node: number, a: Args, key: number): BackendServer | null {
   const peer = cl.peers[node];
-  if (peer !== null) return peer;
+  if (peer !== null) return cl.states !== null && cl.states.isDown(node) ? null : peer;
   return cl.localServerFor(a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]);
 }
 
@@ -57,6 +62,15 @@ function colocated(map: ClusterMap, racks: readonly number[], h: Float64Array, n
     for (let i = 1; i < n; i++) if (map.ownerInRack(r, h[i]) !== o) return false;
   }
   return true;
+}
+
+/** A write for another datacenter: queued for the cluster worker (batched per remote node), or sent directly without one. */
+function toRemoteDc(cl: ClusterRuntime, node: number, a: Args, key: number, bytes: Uint8Array, start: number, end: number): void {
+  if (cl.ring !== null) {
+    if (!cl.ring.push(node, bytes, start, end)) cl.dropped++;
+    return;
+  }
+  fireAndForget(cl, target(cl, node, a, key), bytes, start, end, true);
 }
 
 /** Send a request nobody waits for (a replica write); counted when the link is down. */
@@ -98,7 +112,7 @@ export function clusterRoute(c: RespClient, cl: ClusterRuntime, spec: CommandSpe
     if (write) {
       const from = level === 'DC_ONE' || local.length === 1 ? 1 : local.length;
       for (let i = from; i < local.length; i++) fireAndForget(cl, target(cl, map.ownerInRack(local[i], h[0]), a, key), bytes, start, end, false);
-      for (const r of map.remoteDcRacks) fireAndForget(cl, target(cl, map.ownerInRack(r, h[0]), a, key), bytes, start, end, true);
+      for (const r of map.remoteDcRacks) toRemoteDc(cl, map.ownerInRack(r, h[0]), a, key, bytes, start, end);
     }
     return true;
   }
@@ -187,7 +201,9 @@ export function replicatePieces(cl: ClusterRuntime, a: Args, n: number, h: Float
     for (let i = 0; i < n; i++) owner[i] = cl.map.ownerInRack(rack, h[i]);
     for (const node of distinct(owner, n)) {
       encodePiece(a, n, owner, node, pairs);
-      fireAndForget(cl, target(cl, node, a, firstKeyOf(owner, n, node)), scratch.enc, 0, scratch.encLen, remote === 1);
+      const key = firstKeyOf(owner, n, node);
+      if (remote === 1) toRemoteDc(cl, node, a, key, scratch.enc, 0, scratch.encLen);
+      else fireAndForget(cl, target(cl, node, a, key), scratch.enc, 0, scratch.encLen, false);
     }
   }
 }

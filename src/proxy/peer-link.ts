@@ -3,8 +3,10 @@
 import {
   DnodeParser, DnodeHeaderTemplate, DEFAULT_DNODE_LIMITS, DMSG_RES, DMSG_REQ, DMSG_REQ_FORWARD, DNODE_DATA_PLAIN, DNODE_VERSION,
 } from '../peer/index.ts';
-import type { ReplyScanner } from './backend.ts';
+import { BackendServer, type ReplyScanner, type BackendHooks, type BackendSettings } from './backend.ts';
 import type { OutBuffer } from './out-buffer.ts';
+import type { ClusterNode } from './cluster-map.ts';
+import { peerError } from '../protocol/resp/index.ts';
 
 /** Reads the RES frames a peer sends back; the reply handed on is the RESP payload inside. */
 export class DnodeReplyScanner implements ReplyScanner {
@@ -60,4 +62,21 @@ export function writeRequestHeader(out: OutBuffer, msgId: number, forward: boole
 export function writeResponseHeader(out: OutBuffer, msgId: number, payloadLen: number): void {
   const b = out.reserve(RES_TEMPLATE.length(msgId, payloadLen));
   out.len = RES_TEMPLATE.write(b, out.len, msgId, payloadLen);
+}
+
+const PEER_MAX_BACKOFF_MS = 500;
+
+/** A link to another node: a BackendServer speaking dnode (a peer is just another pool). */
+export function newPeerLink(node: ClusterNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array): BackendServer {
+  const hooks: BackendHooks = {
+    newScanner: () => new DnodeReplyScanner(maxPayload),
+    handshake: null,
+    errorReply: (reason) => peerError(reason || 'Peer Node is not connected'),
+    onServerStateChange: () => {},
+    writeHeader: (out, msgId, req, len) => writeRequestHeader(out, msgId, req.forwardDc, sameDc, len),
+  };
+  // Peers are never ejected from a ring: a dead owner fails its keys (Dynomite semantics), it does not move them.
+  // A restarted peer must get replica writes again within moments: its reconnect backoff stays short.
+  const s = { ...settings, autoEjectHosts: false, serverRetryTimeout: Math.min(settings.serverRetryTimeout, PEER_MAX_BACKOFF_MS) };
+  return new BackendServer(node.index, node.host, node.peerPort, node.name, 1, s, hooks, st);
 }

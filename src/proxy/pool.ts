@@ -21,8 +21,8 @@ import { afterIo } from './flush.ts';
 import { ClusterMap } from './cluster-map.ts';
 import type { ClusterRuntime } from './cluster-dispatch.ts';
 import { PeerClient } from './peer-client.ts';
-import { DnodeReplyScanner, writeRequestHeader } from './peer-link.ts';
-import { peerError as peerErrorReply } from '../protocol/resp/index.ts';
+import { newPeerLink } from './peer-link.ts';
+import { PeerStates, ReplicationRing } from '../peer/index.ts';
 import { P } from '../stats/metrics.ts';
 import { newLatencyHistogram, encodeHistogram, type Histogram } from '../stats/histogram.ts';
 
@@ -84,7 +84,14 @@ export class PoolRuntime {
   /** Client-observed latency (µs) of requests answered by a backend. */
   readonly latency: Histogram = newLatencyHistogram();
 
-  constructor(config: PoolConfig, workerId: number, workers: number, flavor: PlacementFlavor, slots: PoolStatsSlots) {
+  constructor(
+    config: PoolConfig,
+    workerId: number,
+    workers: number,
+    flavor: PlacementFlavor,
+    slots: PoolStatsSlots,
+    share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null = null,
+  ) {
     this.st = slots.pool;
     this.groupSt = slots.groups;
     this.st[P.client_connections] = 0;
@@ -115,7 +122,7 @@ export class PoolRuntime {
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null && !this.memcache) {
-      this.cluster = this.buildCluster(config, slots);
+      this.cluster = this.buildCluster(config, slots, share);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         const pc = new PeerClient(sock, this, nextClientId++);
         this.peerClients.add(pc);
@@ -127,24 +134,14 @@ export class PoolRuntime {
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
   }
 
-  private buildCluster(config: PoolConfig, slots: PoolStatsSlots): ClusterRuntime {
+  private buildCluster(config: PoolConfig, slots: PoolStatsSlots, share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null): ClusterRuntime {
     const map = new ClusterMap(config);
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
     const router = (): Router => this.router;
-    const peers = map.nodes.map((n) => {
-      if (n.local) return null;
-      const sameDc = n.dc === map.localDc;
-      const hooks: BackendHooks = {
-        newScanner: () => new DnodeReplyScanner(maxPayload),
-        handshake: null,
-        errorReply: (reason) => peerErrorReply(reason),
-        onServerStateChange: () => {},
-        writeHeader: (out, msgId, req, len) => writeRequestHeader(out, msgId, req.forwardDc, sameDc, len),
-      };
-      const peerSettings = { ...this.settings, autoEjectHosts: false };
-      // Peer links count into a scratch block: the stats layout has datastore servers only (yet).
-      return new BackendServer(n.index, n.host, n.peerPort, n.name, 1, peerSettings, hooks, new Float64Array(slots.servers[0]?.length ?? 16));
-    });
+    // Peer links count into a scratch block: the stats layout has datastore servers only (yet).
+    const peers = map.nodes.map((n) =>
+      n.local ? null : newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, new Float64Array(slots.servers[0]?.length ?? 16)),
+    );
     const read = config.readConsistency;
     const write = config.writeConsistency;
     return {
@@ -154,6 +151,8 @@ export class PoolRuntime {
       readConsistency: () => read,
       writeConsistency: () => write,
       dropped: 0,
+      states: share !== null ? new PeerStates(share.peerStates) : null,
+      ring: share !== null ? new ReplicationRing(share.ring) : null,
     };
   }
 

@@ -1,0 +1,89 @@
+// ClusterHost (main thread): creates the shared rings and peer table of a cluster node, runs the cluster worker and restarts it if it dies.
+// Never touches requests: it only owns the thread and the shared memory the data workers and the cluster worker meet in.
+import { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import type { LoadedConfig, PoolConfig } from '../config/index.ts';
+import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN } from '../peer/index.ts';
+import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
+
+/** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
+const RING_BYTES = 8 * 1024 * 1024;
+
+export class ClusterHost {
+  readonly pool: PoolConfig;
+  readonly rings: ReplicationRing[];
+  readonly states: PeerStates;
+  private readonly log: Logger;
+  private worker: Worker | null = null;
+  private stopping = false;
+  restarts = 0;
+  last: { forwarded: number; dropped: number; queued: number } = { forwarded: 0, dropped: 0, queued: 0 };
+
+  /** The cluster pool of a config (one with dyn_listen), or null: single-node configs run no cluster worker. */
+  static forConfig(config: LoadedConfig, workers: number, log: Logger): ClusterHost | null {
+    const pool = config.pools.find((p) => p.dynListen !== null && p.dataStore === 0);
+    return pool === undefined ? null : new ClusterHost(pool, workers, log);
+  }
+
+  constructor(pool: PoolConfig, workers: number, log: Logger) {
+    this.pool = pool;
+    this.log = log;
+    this.rings = Array.from({ length: workers }, () => ReplicationRing.create(RING_BYTES));
+    this.states = PeerStates.create(1 + pool.dynSeeds.length);
+  }
+
+  /** What data worker `id` gets: its own ring and the shared peer table. */
+  workerShare(id: number): { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } {
+    return { ring: this.rings[id].sab, peerStates: this.states.sab };
+  }
+
+  start(): void {
+    const data: ClusterWorkerData = { pool: this.pool, rings: this.rings.map((r) => r.sab), peerStates: this.states.sab };
+    const w = new Worker(new URL('./cluster-worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    this.worker = w;
+    w.on('message', (m: FromClusterWorker) => {
+      if (m.type === 'peer-state') this.log.info({ peer: m.name, up: m.up }, m.up ? 'peer up' : 'peer down');
+      else if (m.type === 'cluster-stats') this.last = { forwarded: m.forwarded, dropped: m.dropped, queued: m.queued };
+    });
+    w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));
+    w.on('exit', () => {
+      this.worker = null;
+      if (this.stopping) return;
+      this.restarts++;
+      setTimeout(() => {
+        if (!this.stopping) this.start();
+      }, 200);
+    });
+  }
+
+  /** Ask for fresh counters (answered asynchronously into `last`). */
+  refreshStats(): void {
+    this.worker?.postMessage({ type: 'stats' });
+  }
+
+  /** Operator override (admin /peer/up|down|reset/<name|all>): returns how many nodes matched. */
+  overridePeer(name: string, mode: 'up' | 'down' | 'reset'): number {
+    const o = mode === 'up' ? OVERRIDE_UP : mode === 'down' ? OVERRIDE_DOWN : OVERRIDE_NONE;
+    const names = [`${this.pool.dynListen?.host}:${this.pool.dynListen?.port}`, ...this.pool.dynSeeds.map((s) => s.split(':').slice(0, 2).join(':'))];
+    let n = 0;
+    names.forEach((nm, i) => {
+      if (i === 0) return;
+      if (name === 'all' || name === nm) {
+        this.states.setOverride(i, o);
+        n++;
+      }
+    });
+    return n;
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const w = this.worker;
+    if (w === null) return;
+    const exited = new Promise<void>((resolve) => w.once('exit', () => resolve()));
+    w.postMessage({ type: 'stop' });
+    const t = setTimeout(() => void w.terminate(), 1000);
+    await exited;
+    clearTimeout(t);
+  }
+}

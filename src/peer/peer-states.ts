@@ -1,0 +1,49 @@
+// PeerStates: each cluster node's liveness as the cluster worker's failure detector sees it, plus the operator's overrides, in one SharedArrayBuffer.
+// Never locks: one writer per word (the cluster worker for states, the supervisor for overrides); data workers read with Atomics.load per request.
+
+export const PEER_UNKNOWN = 0;
+export const PEER_UP = 1;
+export const PEER_DOWN = 2;
+
+export const OVERRIDE_NONE = 0;
+export const OVERRIDE_UP = 1;
+export const OVERRIDE_DOWN = 2;
+
+export class PeerStates {
+  readonly sab: SharedArrayBuffer;
+  readonly nodes: number;
+  private readonly a: Int32Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.sab = sab;
+    this.a = new Int32Array(sab);
+    this.nodes = this.a.length >> 1;
+  }
+
+  static create(nodes: number): PeerStates {
+    return new PeerStates(new SharedArrayBuffer(Math.max(1, nodes) * 2 * 4));
+  }
+
+  state(node: number): number {
+    return Atomics.load(this.a, node);
+  }
+
+  setState(node: number, s: number): void {
+    Atomics.store(this.a, node, s);
+  }
+
+  override(node: number): number {
+    return Atomics.load(this.a, this.nodes + node);
+  }
+
+  setOverride(node: number, o: number): void {
+    Atomics.store(this.a, this.nodes + node, o);
+  }
+
+  /** Whether requests for this node should fail at once (detected down, or marked down by an operator). */
+  isDown(node: number): boolean {
+    const o = Atomics.load(this.a, this.nodes + node);
+    if (o !== OVERRIDE_NONE) return o === OVERRIDE_DOWN;
+    return Atomics.load(this.a, node) === PEER_DOWN;
+  }
+}

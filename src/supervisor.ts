@@ -9,6 +9,7 @@ import { allocStats, poolShapes, sumStats, mergeHistograms, type PoolTotals, typ
 import { allocControl, ControlBlock, C_READ_CONSISTENCY, C_WRITE_CONSISTENCY } from './stats/index.ts';
 import { CONSISTENCIES } from './config/index.ts';
 import { AdminServer } from './admin/index.ts';
+import { ClusterHost } from './cluster/cluster-host.ts';
 
 export interface SupervisorOptions {
   configPath: string;
@@ -38,6 +39,8 @@ export class Supervisor {
   /** The stats block layout is fixed at start: a reload never changes the servers. */
   private readonly shapes: PoolShape[];
   private readonly slots: Slot[] = [];
+  /** Cluster mode: the cluster worker and the memory it shares with the data workers. */
+  readonly cluster: ClusterHost | null;
   /** Node state, consistency and server overrides for every worker; the admin API writes it. */
   readonly control: ControlBlock;
   readonly startedAt = Date.now();
@@ -52,6 +55,7 @@ export class Supervisor {
     this.config = config;
     this.workerCount = opts.workers === 'auto' ? autoWorkers() : opts.workers;
     this.shapes = poolShapes(config.pools);
+    this.cluster = ClusterHost.forConfig(config, this.workerCount, opts.log);
     this.control = new ControlBlock(allocControl(this.shapes, this.workerCount), this.shapes, this.workerCount);
     const first = config.pools[0];
     if (first !== undefined) {
@@ -65,6 +69,7 @@ export class Supervisor {
       this.readyResolve = resolve;
       this.readyReject = reject;
     });
+    this.cluster?.start();
     for (let i = 0; i < this.workerCount; i++) {
       this.slots.push({ worker: null, statsSab: allocStats(this.shapes), restarts: 0, recentCrashes: [], listening: false, listenFailed: false });
       this.spawn(i);
@@ -85,6 +90,7 @@ export class Supervisor {
       testHooks: this.opts.testHooks,
       statsSab: slot.statsSab,
       controlSab: this.control.sab,
+      cluster: this.cluster?.workerShare(id) ?? null,
     };
     const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
     slot.worker = w;
@@ -234,5 +240,7 @@ export class Supervisor {
     }, deadlineMs + 2000);
     await Promise.all(exits);
     clearTimeout(hard);
+    // Data workers are gone: what they queued for other datacenters leaves now, then the cluster worker stops.
+    await this.cluster?.stop();
   }
 }

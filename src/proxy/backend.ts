@@ -105,10 +105,17 @@ export class BackendConnection {
   /** Queue a request's bytes; they leave in the worker's next batched flush. */
   send(req: Request, src: Uint8Array, start: number, end: number): void {
     this.push(req);
-    if (this.header !== undefined) this.header(this.out, (req.msgId = this.nextMsgId++), req, end - start);
+    if (this.header !== undefined) this.header(this.out, (req.msgId = this.msgId()), req, end - start);
     this.server.st[S.server_bytes_out_total] += end - start;
     this.out.append(src, start, end);
     if (!this.flushScheduled) scheduleBackendFlush(this);
+  }
+
+  /** Per-link message ids; wrapped below 2^30 so V8 keeps them small integers (no heap number per header). */
+  private msgId(): number {
+    const id = this.nextMsgId;
+    this.nextMsgId = id >= 0x3fffffff ? 1 : id + 1;
+    return id;
   }
 
   /** More bytes of the request queued last (a rewritten line followed by its data block). */
@@ -121,7 +128,7 @@ export class BackendConnection {
   /** Queue a large request whose bytes the caller gives away (no staging copy). */
   sendOwned(req: Request, owned: Uint8Array): void {
     this.push(req);
-    if (this.header !== undefined) this.header(this.out, (req.msgId = this.nextMsgId++), req, owned.length);
+    if (this.header !== undefined) this.header(this.out, (req.msgId = this.msgId()), req, owned.length);
     this.server.st[S.server_bytes_out_total] += owned.length;
     if (owned.length < DIRECT_WRITE_THRESHOLD) {
       this.out.appendBuffer(owned);
@@ -366,6 +373,9 @@ export class BackendServer {
         this.st[S.server_ejections_total]++;
         this.hooks.onServerStateChange(this);
       }
+    } else if (reason === 'Connection timed out') {
+      // A slow datastore still accepts connections: reconnect at once, as twemproxy does, so each request waits out its own timeout.
+      this.retryAt = now;
     } else {
       // Back off exponentially so a dead datastore is not hammered, capped by server_retry_timeout.
       const backoff = Math.min(s.serverRetryTimeout, 50 * 2 ** Math.min(this.failures - 1, 10));

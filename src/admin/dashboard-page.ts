@@ -68,7 +68,8 @@ export const DASHBOARD_HTML = `<!doctype html>
     for (const l of lines) for (const v of l.data) if (v > max) max = v;
     let out = '';
     for (const l of lines) {
-      const pts = l.data.map((v, i) => ((i / (HISTORY - 1)) * w).toFixed(1) + ',' + (h - 4 - (v / max) * (h - 14)).toFixed(1)).join(' ');
+      const n = l.data.length;
+      const pts = l.data.map((v, i) => (w - ((n - 1 - i) / (HISTORY - 1)) * w).toFixed(1) + ',' + (h - 4 - (v / max) * (h - 14)).toFixed(1)).join(' ');
       out += '<polyline fill="none" stroke="' + l.color + '" stroke-width="1.5" points="' + pts + '"/>';
     }
     out += '<text x="4" y="12" fill="#8a99a6" font-size="10">max ' + esc(lines[0].unit(max)) + '</text>';

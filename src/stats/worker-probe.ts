@@ -14,15 +14,16 @@ export interface ProbeSources {
 /** Starts the probe; returns a stop function. */
 export function startWorkerProbe(block: ControlBlock, workerId: number, sources: ProbeSources, periodMs = 1000): () => void {
   const slots = block.workerMetrics(workerId);
-  const delay = monitorEventLoopDelay({ resolution: 10 });
+  const resolutionMs = 10;
+  const delay = monitorEventLoopDelay({ resolution: resolutionMs });
+  // The histogram records the time between the probe's timer ticks; the delay is what exceeds the resolution.
+  const late = (ns: number): number => (Number.isFinite(ns) ? Math.max(0, ns / 1e9 - resolutionMs / 1000) : 0);
   delay.enable();
   const tick = (): void => {
-    // Percentiles are in nanoseconds; an idle loop has no samples yet and reports NaN.
-    const p50 = delay.percentile(50);
-    slots[W.worker_event_loop_delay_p50_seconds] = Number.isFinite(p50) ? p50 / 1e9 : 0;
-    const p99 = delay.percentile(99);
-    slots[W.worker_event_loop_delay_p99_seconds] = Number.isFinite(p99) ? p99 / 1e9 : 0;
-    slots[W.worker_event_loop_delay_max_seconds] = Number.isFinite(delay.max) ? delay.max / 1e9 : 0;
+    // Nanoseconds; a histogram without samples yet reports NaN.
+    slots[W.worker_event_loop_delay_p50_seconds] = late(delay.percentile(50));
+    slots[W.worker_event_loop_delay_p99_seconds] = late(delay.percentile(99));
+    slots[W.worker_event_loop_delay_max_seconds] = late(delay.max);
     delay.reset();
     const rp = sources.requestPool();
     slots[W.worker_requests_allocated] = rp.allocated;

@@ -1,0 +1,42 @@
+// Admin URL routing: every Dynomite path maps to its action, bad arguments are 400, unknown paths 404, never a silent OK.
+// Pure: no server is started.
+
+import t from 'tap'
+import { route, HELP_TEXT } from '../../../src/admin/index.ts'
+
+t.test('read-only paths', async (t) => {
+  for (const [path, kind] of [
+    ['/', 'info'], ['/info', 'info'], ['/info/', 'info'], ['/help', 'help'], ['/ping', 'ping'], ['/describe', 'describe'],
+    ['/cluster_describe', 'cluster_describe'], ['/get_consistency', 'get_consistency'], ['/get_timeout_factor', 'get_timeout_factor'],
+    ['/state/get_state', 'get_state'], ['/metrics', 'metrics'], ['/dashboard', 'dashboard'], ['/events', 'events'],
+  ] as const) {
+    t.match(route(path), { kind, mutates: false }, path)
+  }
+})
+
+t.test('state-changing paths carry their argument and are marked as mutating', async (t) => {
+  t.same(route('/set_consistency/read/dc_safe_quorum'), { kind: 'set_consistency', mutates: true, op: 'read', level: 'DC_SAFE_QUORUM' })
+  t.same(route('/set_consistency/write/DC_Each_Safe_Quorum'), { kind: 'set_consistency', mutates: true, op: 'write', level: 'DC_EACH_SAFE_QUORUM' })
+  t.same(route('/set_timeout_factor/7'), { kind: 'set_timeout_factor', mutates: true, value: 7 })
+  t.same(route('/state/writes_only'), { kind: 'set_state', mutates: true, state: 'WRITES_ONLY' })
+  t.same(route('/state/resuming'), { kind: 'set_state', mutates: true, state: 'RESUMING' })
+  t.same(route('/peer/down/127.0.0.1:6379'), { kind: 'peer', mutates: true, verb: 'down', name: '127.0.0.1:6379' })
+  t.same(route('/peer/reset/all'), { kind: 'peer', mutates: true, verb: 'reset', name: 'all' })
+  t.same(route('/peer/up/a%20b'), { kind: 'peer', mutates: true, verb: 'up', name: 'a b' }, 'names are percent-decoded')
+  t.same(route('/loglevelup'), { kind: 'log_level', mutates: true, delta: 1, value: 0 })
+  t.same(route('/setloglevel/11'), { kind: 'log_level', mutates: true, delta: 0, value: 11 })
+  t.same(route('/historeset'), { kind: 'historeset', mutates: true })
+})
+
+t.test('bad arguments are 400, unknown paths and states 404', async (t) => {
+  for (const p of ['/set_consistency/read', '/set_consistency/read/dc_all', '/set_consistency/both/dc_one', '/set_timeout_factor/', '/set_timeout_factor/1.5',
+    '/setloglevel/12', '/setloglevel/x', '/peer/sideways/all', '/peer/down', '/peer/down/', '/%E0%A4%A']) {
+    t.match(route(p), { kind: 'error', status: 400 }, p)
+  }
+  for (const p of ['/standby', '/state/asleep', '/state', '/infos', '/metrics/x']) t.match(route(p), { kind: 'error', status: 404 }, p)
+})
+
+t.test('/help names every endpoint and ends like Dynomite\'s with a blank line', async (t) => {
+  for (const p of ['/info', '/cluster_describe', '/set_timeout_factor/<1-10>', '/peer/<up|down|reset>', '/setloglevel/<0-11>', '/metrics', '/dashboard']) t.ok(HELP_TEXT.includes(p), p)
+  t.ok(HELP_TEXT.endsWith('\n\n'))
+})

@@ -101,7 +101,7 @@ export function clusterRoute(c: RespClient, cl: ClusterRuntime, spec: CommandSpe
   const h = hashKeys(map, a, n);
   const racks = write ? map.localRacks.concat(map.remoteDcRacks) : map.localRacks;
   if (colocated(map, racks, h, n)) {
-    const level = write ? cl.writeConsistency() : cl.readConsistency();
+    const level = c.consistency ?? (write ? cl.writeConsistency() : cl.readConsistency());
     const key = scratch.keyIdx[0];
     const local = map.localRacks;
     if (level === 'DC_ONE' || local.length === 1) {
@@ -239,4 +239,12 @@ export { hashKeys };
 /** A replica write to one node of this datacenter (a peer fanning out what another datacenter forwarded). */
 export function fireAndForgetTo(cl: ClusterRuntime, node: number, a: Args, key: number, bytes: Uint8Array, start: number, end: number): void {
   fireAndForget(cl, target(cl, node, a, key), bytes, start, end, false);
+}
+
+/** SCRIPT LOAD / SCRIPT FLUSH ...: every other node gets it too (scripts must exist wherever EVALSHA lands). */
+export function broadcastToPeers(cl: ClusterRuntime, bytes: Uint8Array, start: number, end: number): void {
+  for (const peer of cl.peers) {
+    if (peer === null || (cl.states !== null && cl.states.isDown(peer.index))) continue;
+    fireAndForget(cl, peer, bytes, start, end, false);
+  }
 }

@@ -1,7 +1,8 @@
 // PoolRuntime: one configured pool inside one data worker: its listening socket, backends, router and clients.
 // Never blocks the event loop: timeouts, ejection and reconnects run from one coarse timer per pool.
 import net from 'node:net';
-import type { PoolConfig } from '../config/index.ts';
+import { CONSISTENCIES, type PoolConfig, type Consistency } from '../config/index.ts';
+import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY } from '../stats/control-block.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
 import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
 import { Router, type PlacementFlavor } from './router.ts';
@@ -91,6 +92,7 @@ export class PoolRuntime {
     flavor: PlacementFlavor,
     slots: PoolStatsSlots,
     share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null = null,
+    controlSab: SharedArrayBuffer | null = null,
   ) {
     this.st = slots.pool;
     this.groupSt = slots.groups;
@@ -122,7 +124,7 @@ export class PoolRuntime {
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null && !this.memcache) {
-      this.cluster = this.buildCluster(config, slots, share);
+      this.cluster = this.buildCluster(config, slots, share, controlSab);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         const pc = new PeerClient(sock, this, nextClientId++);
         this.peerClients.add(pc);
@@ -134,7 +136,12 @@ export class PoolRuntime {
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
   }
 
-  private buildCluster(config: PoolConfig, slots: PoolStatsSlots, share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null): ClusterRuntime {
+  private buildCluster(
+    config: PoolConfig,
+    slots: PoolStatsSlots,
+    share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null,
+    controlSab: SharedArrayBuffer | null,
+  ): ClusterRuntime {
     const map = new ClusterMap(config);
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
     const router = (): Router => this.router;
@@ -142,14 +149,16 @@ export class PoolRuntime {
     const peers = map.nodes.map((n) =>
       n.local ? null : newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, new Float64Array(slots.servers[0]?.length ?? 16)),
     );
-    const read = config.readConsistency;
-    const write = config.writeConsistency;
+    // The admin API (/set_consistency) changes these at runtime through the control block; the file gives the start.
+    const ctl = controlSab !== null ? new Int32Array(controlSab) : null;
+    const read = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_READ_CONSISTENCY)] : undefined) ?? config.readConsistency;
+    const write = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_WRITE_CONSISTENCY)] : undefined) ?? config.writeConsistency;
     return {
       map,
       peers,
       localServerFor: (buf, start, end) => (end > start ? router().serverFor(buf, start, end) : router().anyServer()),
-      readConsistency: () => read,
-      writeConsistency: () => write,
+      readConsistency: read,
+      writeConsistency: write,
       dropped: 0,
       states: share !== null ? new PeerStates(share.peerStates) : null,
       ring: share !== null ? new ReplicationRing(share.ring) : null,

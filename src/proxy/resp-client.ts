@@ -7,12 +7,15 @@ import { dispatchRequest } from './resp-dispatch.ts';
 import { protocolErrorReply } from './resp-replies.ts';
 import type { PoolRuntime } from './pool.ts';
 import type { TxState } from './resp-tx.ts';
+import type { Consistency } from '../config/index.ts';
 
 export class RespClient extends ClientConnection {
   readonly parser: RespRequestParser;
   authed: boolean;
   name: Buffer | null = null;
   tx: TxState | null = null;
+  /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */
+  consistency: Consistency | null = null;
 
   constructor(socket: Socket, pool: PoolRuntime, id: number) {
     super(socket, pool, id);

@@ -2,6 +2,7 @@
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
 import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } from '../commands/index.ts';
 import { P } from '../stats/metrics.ts';
+import { CONSISTENCIES } from '../config/index.ts';
 import { commandGroupIndex } from '../stats/stats-table.ts';
 import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, type Request, type Merge } from './request.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
@@ -10,9 +11,9 @@ import { monotonicMs } from './clock.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
 import { answerLocally } from './resp-local.ts';
-import { clusterRoute } from './cluster-dispatch.ts';
+import { clusterRoute, broadcastToPeers } from './cluster-dispatch.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
-import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND } from './resp-replies.ts';
+import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespClient } from './resp-client.ts';
 import { nodeStateBlocks } from './node-state.ts';
 
@@ -34,12 +35,31 @@ export function setTestHooks(on: boolean): void {
 }
 
 const CRASH = Buffer.from('dynoproxy.crash');
+/** Dynomite's per-connection consistency command: `DYNO_CONFIG:CONN_CONSISTENCY <level>`. */
+const DYNO_CONFIG = Buffer.from('dyno_config:conn_consistency');
+
+function isDynoConfig(p: RespClient['parser']): boolean {
+  const o = p.argOff[0];
+  for (let i = 0; i < DYNO_CONFIG.length; i++) if ((p.argBuf[o + i] | 0x20) !== (DYNO_CONFIG[i] | 0x20)) return false;
+  return true;
+}
+
+function connConsistency(c: RespClient): void {
+  const p = c.parser;
+  if (p.argc !== 2) return c.replyLocal(wrongArityReply('dyno_config:conn_consistency'));
+  const level = Buffer.from(p.argBuf.subarray(p.argOff[1], p.argOff[1] + p.argLen[1])).toString('latin1').toUpperCase();
+  const known = CONSISTENCIES.find((l) => l === level);
+  if (known === undefined) return c.replyLocal(errReply(`ERR invalid consistency level '${level}': use ${CONSISTENCIES.join(', ')}`));
+  c.consistency = known;
+  c.replyLocal(OK);
+}
 
 export function dispatchRequest(c: RespClient, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const p = c.parser;
   c.pool.st[P.requests_total]++;
   const spec = resolveCommand(p.argBuf, p.argOff, p.argLen, p.argc);
   if (spec === undefined) {
+    if (p.argLen[0] === DYNO_CONFIG.length && isDynoConfig(p)) return connConsistency(c);
     if (testHooks && p.argLen[0] === CRASH.length && Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[0], p.argLen[0]).toString('latin1').toLowerCase() === 'dynoproxy.crash') {
       throw new Error('DYNOPROXY.CRASH: worker crash requested by a test');
     }
@@ -76,6 +96,7 @@ export function routeCommand(c: RespClient, spec: CommandSpec, buf: Buffer, star
       return forward(c, s, buf, start, end, gathered);
     }
     case 'broadcast':
+      if (c.pool.cluster !== null && !c.parser.inline) broadcastToPeers(c.pool.cluster, buf, start, end);
       return broadcast(c, buf, start, end, new FirstReplyMerge());
     case 'broadcast-sum':
       return broadcast(c, buf, start, end, new SumMerge());

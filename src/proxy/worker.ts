@@ -17,7 +17,7 @@ function post(m: FromWorker): void {
 
 setTestHooks(data.testHooks);
 const statsView = new WorkerStatsView(data.statsSab, poolShapes(data.pools));
-const pools = data.pools.map((p, i) => new PoolRuntime(p, data.workerId, data.workers, data.style, statsView.pools[i], data.cluster));
+const pools = data.pools.map((p, i) => new PoolRuntime(p, data.workerId, data.workers, data.style, statsView.pools[i], data.cluster, data.controlSab));
 
 Promise.all(pools.map((p) => p.listen())).then(
   () => post({ type: 'listening', workerId: data.workerId }),

@@ -99,7 +99,7 @@ export function clusterRoute(c: RespClient, cl: ClusterRuntime, spec: CommandSpe
     return true;
   }
   const h = hashKeys(map, a, n);
-  const racks = write ? map.localRacks.concat(map.remoteDcRacks) : map.localRacks;
+  const racks = write ? map.writeRacks : map.localRacks;
   if (colocated(map, racks, h, n)) {
     const level = c.consistency ?? (write ? cl.writeConsistency() : cl.readConsistency());
     const key = scratch.keyIdx[0];

@@ -31,6 +31,8 @@ export class ClusterMap {
   readonly localRacks: number[] = [];
   /** For each other datacenter, the rack that receives our writes for it (the one named like ours, else its first). */
   readonly remoteDcRacks: number[] = [];
+  /** localRacks then remoteDcRacks: every rack a write goes to (precomputed: the request path does not concat). */
+  readonly writeRacks: number[] = [];
   private readonly hash: HashFn;
   private readonly tagLeft: number;
   private readonly tagRight: number;
@@ -91,6 +93,7 @@ export class ClusterMap {
       const racks = this.racks.filter((r) => r.dc === dc);
       this.remoteDcRacks.push((racks.find((r) => r.name === config.rack) ?? racks[0]).index);
     }
+    this.writeRacks.push(...this.localRacks, ...this.remoteDcRacks);
     this.hash = hashFunction(config.hash);
     this.tagLeft = config.hashTag !== null ? config.hashTag.charCodeAt(0) : -1;
     this.tagRight = config.hashTag !== null ? config.hashTag.charCodeAt(1) : -1;

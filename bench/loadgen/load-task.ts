@@ -1,0 +1,306 @@
+// Piscina task of the load generator: one thread's connections, closed or open loop, latencies into HDR histograms.
+// Never runs unbounded: every phase has a deadline, and every socket it opened is destroyed before it returns.
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import * as hdr from 'hdr-histogram-js';
+import type { Histogram } from 'hdr-histogram-js';
+import type { EndedBy, LoadTaskResult, LoadTaskSpec } from './load-spec.ts';
+import { SYNC_GO, SYNC_INT32_SLOTS, SYNC_READY, SYNC_START_AT } from './load-spec.ts';
+import { MemcacheReplyCounter, RespReplyCounter } from './reply-counters.ts';
+import type { ReplyCounter } from './reply-counters.ts';
+import { RequestRing } from './request-ring.ts';
+
+/** How long the main side may take to say go once every task is connected. */
+const GO_TIMEOUT_MS = 120_000;
+/** After the window ends, how long outstanding replies may take before they are written off. */
+const DRAIN_MS = 3000;
+/** Most requests one open-loop connection keeps in flight; beyond it they wait (and their latency grows). */
+const OPEN_LOOP_QUEUE = 4096;
+/** Every read lands in this buffer: the counters never keep a chunk, so one per thread is enough. */
+const readBuffer = Buffer.allocUnsafe(256 * 1024);
+
+export function newLatencyHistogram(): Histogram {
+  // ns, 3 significant digits, up to 2 minutes.
+  return hdr.build({ bitBucketSize: 32, lowestDiscernibleValue: 1, highestTrackableValue: 120e9, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+}
+
+class LoadConnection {
+  socket: Socket | null = null;
+  readonly counter: ReplyCounter;
+  /** Ring index of the next request to write. */
+  next: number;
+  alive = false;
+  // closed loop
+  outstanding = 0;
+  batchAt = 0;
+  // open loop: FIFO of intended and actual send times of requests in flight (and their count)
+  readonly intended: Float64Array;
+  readonly sent: Float64Array;
+  head = 0;
+  queued = 0;
+  nextIntended = 0;
+
+  constructor(spec: LoadTaskSpec, next: number) {
+    this.counter = spec.workload.protocol === 'resp' ? new RespReplyCounter() : new MemcacheReplyCounter();
+    this.next = next;
+    const cap = spec.mode === 'open' ? OPEN_LOOP_QUEUE : 0;
+    this.intended = new Float64Array(cap);
+    this.sent = new Float64Array(cap);
+  }
+}
+
+export default async function runLoadTask(spec: LoadTaskSpec): Promise<LoadTaskResult> {
+  const sync = new Int32Array(spec.sync, 0, SYNC_INT32_SLOTS);
+  const syncTime = new Float64Array(spec.sync);
+  const sleeper = new Int32Array(new SharedArrayBuffer(4));
+  const window = Math.max(1, spec.pipeline);
+  const ring = new RequestRing(spec.workload, window);
+  const latency = newLatencyHistogram();
+  const open = spec.mode === 'open';
+  const serviceLatency = open ? newLatencyHistogram() : null;
+  const sendLag = open ? newLatencyHistogram() : null;
+  const conns: LoadConnection[] = [];
+  const stride = Math.max(1, Math.floor(ring.slots / Math.max(1, spec.connections)));
+  for (let i = 0; i < spec.connections; i++) conns.push(new LoadConnection(spec, spec.keyOffset + i * stride));
+
+  let connectionErrors = 0;
+  let firstError: string | undefined;
+  let ops = 0;
+  let measureStart = Infinity;
+  let measureEnd = Infinity;
+  let stopped = false;
+  let windowEnd = 0;
+  let endedBy: EndedBy = 'time';
+  let inFlight = 0;
+  let maxBacklog = 0;
+  let wakeDrained: (() => void) | null = null;
+
+  const fail = (why: string): void => {
+    connectionErrors++;
+    firstError ??= why;
+  };
+  let wakeStopped: (() => void) | null = null;
+  const stop = (t: number, why: EndedBy): void => {
+    if (stopped) return;
+    stopped = true;
+    windowEnd = Math.min(t, measureEnd);
+    endedBy = why;
+    wakeStopped?.();
+  };
+
+  const sendBatch = (c: LoadConnection, t: number): void => {
+    c.socket!.write(ring.run(c.next, window));
+    c.next += window;
+    c.outstanding = window;
+    inFlight += window;
+    c.batchAt = t;
+  };
+
+  const onClosedReplies = (c: LoadConnection, n: number, t: number): void => {
+    c.outstanding -= n;
+    inFlight -= n;
+    if (t >= measureStart && !stopped) {
+      if (t >= measureEnd) stop(t, 'time');
+      else {
+        latency.recordValueWithCount(Math.round((t - c.batchAt) * 1e6), n);
+        ops += n;
+        if (ops >= spec.maxRequests) stop(t, 'count');
+      }
+    }
+    if (c.outstanding <= 0 && !stopped && t < measureEnd) sendBatch(c, t);
+  };
+
+  const onOpenReplies = (c: LoadConnection, n: number, t: number): void => {
+    const cap = c.intended.length;
+    for (let k = 0; k < n && c.queued > 0; k++) {
+      const intended = c.intended[c.head]!;
+      const sent = c.sent[c.head]!;
+      c.head = (c.head + 1) % cap;
+      c.queued--;
+      inFlight--;
+      if (intended >= measureStart && intended < measureEnd) {
+        latency.recordValue(Math.round((t - intended) * 1e6));
+        serviceLatency!.recordValue(Math.round((t - sent) * 1e6));
+        ops++;
+      }
+    }
+  };
+
+  const onData = (c: LoadConnection, buf: Uint8Array, len: number): void => {
+    const n = c.counter.feed(buf, 0, len);
+    if (c.counter.broken) {
+      fail('unparseable reply stream');
+      c.socket!.destroy();
+      return;
+    }
+    if (n === 0) return;
+    const t = performance.now();
+    if (open) onOpenReplies(c, n, t);
+    else onClosedReplies(c, n, t);
+    if (inFlight === 0 && stopped && wakeDrained !== null) wakeDrained();
+  };
+
+  // Connect everything before the clock starts; a listen backlog takes a few hundred at once.
+  const openOne = (c: LoadConnection): Promise<void> =>
+    new Promise((resolve) => {
+      let settled = false;
+      const socket = connect({
+        host: spec.host,
+        port: spec.port,
+        noDelay: true,
+        onread: { buffer: readBuffer, callback: (nread: number, buf: Uint8Array) => (onData(c, buf, nread), true) },
+      });
+      c.socket = socket;
+      const timer = setTimeout(() => done(`connect timeout after ${spec.connectTimeoutMs} ms`), spec.connectTimeoutMs);
+      const done = (err?: string): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        if (err === undefined) c.alive = true;
+        else {
+          fail(err);
+          socket.destroy();
+        }
+        resolve();
+      };
+      socket.once('connect', () => done());
+      socket.on('error', (err) => {
+        if (!settled) done(err.message);
+        else if (c.alive) fail(err.message);
+        c.alive = false;
+      });
+      socket.once('close', () => {
+        if (c.alive && !stopped) fail('connection closed by the server');
+        c.alive = false;
+        inFlight -= open ? c.queued : c.outstanding;
+        c.queued = 0;
+        c.outstanding = 0;
+      });
+    });
+  let nextToOpen = 0;
+  await Promise.all(Array.from({ length: Math.min(256, conns.length) }, async () => {
+    while (nextToOpen < conns.length) await openOne(conns[nextToOpen++]!);
+  }));
+  const connected = conns.filter((c) => c.alive).length;
+
+  Atomics.add(sync, SYNC_READY, 1);
+  const goDeadline = Date.now() + GO_TIMEOUT_MS;
+  while (Atomics.load(sync, SYNC_GO) === 0 && Date.now() < goDeadline) await sleep(1);
+  const go = Atomics.load(sync, SYNC_GO);
+  if (go === 1 && connected === conns.length) {
+    const startAt = syncTime[SYNC_START_AT]! - performance.timeOrigin;
+    const wait = startAt - performance.now();
+    if (wait > 0) await sleep(wait);
+    measureStart = startAt + spec.warmupMs;
+    measureEnd = measureStart + spec.durationMs;
+    if (open) await runOpenLoop();
+    else {
+      const t = performance.now();
+      for (const c of conns) if (c.alive) sendBatch(c, t);
+      // Until the window ends, or sooner when the count bound stops the run.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.max(0, measureEnd - performance.now()));
+        wakeStopped = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      stop(performance.now(), 'time');
+    }
+    if (inFlight > 0) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, DRAIN_MS);
+        wakeDrained = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+    }
+    if (open) writeOffUnanswered(performance.now());
+  } else {
+    stop(performance.now(), 'error');
+    firstError ??= go === 1 ? 'not every connection was established' : 'the run was called off before it started';
+  }
+  for (const c of conns) c.socket?.destroy();
+  if (connectionErrors > 0) endedBy = 'error';
+  return {
+    taskIndex: spec.taskIndex,
+    connections: conns.length,
+    connected,
+    ops,
+    errorReplies: conns.reduce((sum, c) => sum + c.counter.errors, 0),
+    elapsedMs: Number.isFinite(measureStart) ? Math.max(0, windowEnd - measureStart) : 0,
+    endedBy,
+    connectionErrors,
+    firstError,
+    latency: hdr.encodeIntoCompressedBase64(latency),
+    serviceLatency: serviceLatency === null ? undefined : hdr.encodeIntoCompressedBase64(serviceLatency),
+    sendLag: sendLag === null ? undefined : hdr.encodeIntoCompressedBase64(sendLag),
+    maxBacklog,
+  };
+
+  // Requests still unanswered (or never sent) when the drain ended: they count with the latency they had reached,
+  // a lower bound, so a stalled server cannot hide them (coordinated omission).
+  function writeOffUnanswered(t: number): void {
+    for (const c of conns) {
+      const cap = c.intended.length;
+      for (let k = 0; k < c.queued; k++) {
+        const intended = c.intended[(c.head + k) % cap]!;
+        if (intended >= measureStart && intended < measureEnd) latency.recordValue(Math.round((t - intended) * 1e6));
+      }
+      for (let due = c.nextIntended; due < measureEnd; due += conns.length * 1000 / spec.ratePerSec) {
+        if (due >= measureStart) latency.recordValue(Math.round((t - due) * 1e6));
+      }
+    }
+  }
+
+  async function runOpenLoop(): Promise<void> {
+    const interval = (conns.length * 1000) / spec.ratePerSec;
+    const tick = spec.pacingUs / 1000;
+    const start = measureStart - spec.warmupMs;
+    for (let i = 0; i < conns.length; i++) conns[i]!.nextIntended = start + (interval * i) / conns.length;
+    // Connections are due in turn (same interval, staggered starts), so each tick visits only those due.
+    let cursor = 0;
+    for (;;) {
+      const t = performance.now();
+      if (t >= measureEnd) break;
+      for (let visited = 0; visited < conns.length; visited++) {
+        const c = conns[cursor]!;
+        if (c.nextIntended > t) break;
+        if (c.alive) sendDue(c, t, interval);
+        cursor = cursor + 1 === conns.length ? 0 : cursor + 1;
+      }
+      if (tick > 0) {
+        // Sleep to the next tick of a fixed grid: no busy loop, and replies wait at most one tick to be read.
+        const left = tick - ((performance.now() - start) % tick);
+        Atomics.wait(sleeper, 0, 0, left);
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      } else {
+        await sleep(Math.max(0, conns[cursor]!.nextIntended - performance.now()));
+      }
+    }
+    stop(measureEnd, 'time');
+  }
+
+  function sendDue(c: LoadConnection, t: number, interval: number): void {
+    const cap = c.intended.length;
+    while (c.nextIntended <= t && c.queued < cap) {
+      let n = 0;
+      while (n < window && c.nextIntended <= t && c.queued < cap) {
+        const slot = (c.head + c.queued) % cap;
+        c.intended[slot] = c.nextIntended;
+        c.sent[slot] = t;
+        if (c.nextIntended >= measureStart) sendLag!.recordValue(Math.round((t - c.nextIntended) * 1e6));
+        c.queued++;
+        c.nextIntended += interval;
+        n++;
+      }
+      c.socket!.write(ring.run(c.next, n));
+      c.next += n;
+      inFlight += n;
+    }
+    const backlog = c.queued + Math.max(0, Math.floor((t - c.nextIntended) / interval));
+    if (backlog > maxBacklog) maxBacklog = backlog;
+  }
+}

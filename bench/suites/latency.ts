@@ -1,0 +1,142 @@
+// Suite "latency": open loop at half of direct Redis's measured closed-loop maximum; p99 each proxy adds over direct.
+// Never reports latency from the actual send time alone: the headline figures count from the intended send time.
+import { markdownTable } from '../lib/benchmarks-doc.ts';
+import { median } from '../lib/median.ts';
+import { latencyChart } from '../charts/suite-charts.ts';
+import type { BenchSuite, SuiteContext, SuiteOutcome } from './harness/suite-api.ts';
+import { closedScenario, fillForReads, startTargets, workload } from './harness/suite-api.ts';
+import { measureOnce, runInterleaved, summarizeRecords } from './harness/rounds.ts';
+import { chartLinks, fixed, int, machineLine, methodLines, provenance } from './harness/suite-report.ts';
+import type { RunRecord, Scenario, SuiteResults } from './harness/suite-types.ts';
+import { startBackend, stopTargets } from './harness/targets.ts';
+import type { LaunchContext } from '../lib/server-launchers.ts';
+
+/** The issue's bound on p99 added by the proxy, µs. */
+const ADDED_P99_TARGET_US = 200;
+const LOAD_FRACTION = 0.5;
+const MAX_PROBES = 3;
+
+export interface AddedLatency {
+  target: string;
+  /** Median over rounds of (target p99 - direct p99) in the same round, µs. */
+  addedP99Us: number;
+  addedP50Us: number;
+  met: boolean;
+}
+
+/** Paired per round, so a noisy round moves both sides of the difference. */
+export function addedLatency(runs: readonly RunRecord[], scenario: string): AddedLatency[] {
+  const mine = runs.filter((r) => r.scenario === scenario);
+  const targets = [...new Set(mine.map((r) => r.target))].filter((t) => t !== 'direct');
+  return targets.map((target) => {
+    const p99: number[] = [];
+    const p50: number[] = [];
+    for (const r of mine.filter((x) => x.target === target)) {
+      const d = mine.find((x) => x.target === 'direct' && x.round === r.round);
+      if (d === undefined) continue;
+      p99.push(r.latencyUs.p99 - d.latencyUs.p99);
+      p50.push(r.latencyUs.p50 - d.latencyUs.p50);
+    }
+    const added = median(p99);
+    return { target, addedP99Us: added, addedP50Us: median(p50), met: added <= ADDED_P99_TARGET_US };
+  });
+}
+
+export const latencySuite: BenchSuite = {
+  name: 'latency',
+  description: 'open loop (coordinated-omission corrected) at 50% of direct Redis max throughput: p99 added by each proxy',
+  defaults: { targets: 'direct,twemproxy,dynoproxy-w1', rounds: 5, warmupMs: 500, durationMs: 2000 },
+  async run(ctx: SuiteContext): Promise<SuiteOutcome> {
+    const launch: LaunchContext = { group: ctx.group, dir: ctx.dir };
+    const probe = closedScenario('resp', 'get', 64, 1, 50);
+    const backend = await startBackend(launch, 'redis');
+    try {
+      await fillForReads(backend, [probe]);
+      const targets = await startTargets(ctx, launch, backend, 'redis', ctx.options.targets);
+      try {
+        const direct = targets.find((t) => t.spec.kind === 'direct');
+        if (direct === undefined) throw new Error('the latency suite needs the direct target');
+        const probes: number[] = [];
+        for (let i = 0; i < MAX_PROBES; i++) {
+          const { report } = await measureOnce(ctx.gen, direct, backend, probe, { warmupMs: 250, durationMs: 1000 });
+          probes.push(report.opsPerSec);
+          ctx.log(`direct max probe ${i + 1}: ${Math.round(report.opsPerSec)} ops/s (GET 64 B, pipeline 1, 50 connections)`);
+        }
+        const directMax = median(probes);
+        const rate = Math.round(directMax * LOAD_FRACTION);
+        const scenario: Scenario = {
+          id: 'open-get-64-c50',
+          label: `GET 64 B, open loop at ${rate} requests/s, 50 connections`,
+          workload: workload('resp', 'get', 64),
+          connections: 50,
+          pipeline: 16,
+          mode: 'open',
+          ratePerSec: rate,
+        };
+        const runs = await runInterleaved(ctx.gen, targets, backend, [scenario], ctx.options, ctx.log);
+        const summary = summarizeRecords(runs, ctx.clockTicks);
+        const added = addedLatency(runs, scenario.id);
+        for (const a of added) ctx.log(`${a.target}: p99 added over direct ${a.addedP99Us.toFixed(0)} µs (target <= ${ADDED_P99_TARGET_US})`);
+        return {
+          backend: 'redis',
+          scenarios: [scenario],
+          runs,
+          summary,
+          findings: { directMaxProbes: probes, directMaxOpsPerSec: directMax, loadFraction: LOAD_FRACTION, ratePerSec: rate, added, targetUs: ADDED_P99_TARGET_US },
+        };
+      } finally {
+        await stopTargets(targets);
+      }
+    } finally {
+      await backend.process.stop();
+    }
+  },
+  charts(results: SuiteResults): Record<string, string> {
+    return { percentiles: latencyChart(results, results.scenarios[0]!.id) };
+  },
+  render(file: string, d: SuiteResults): string {
+    const f = d.findings as { directMaxOpsPerSec: number; ratePerSec: number; added: AddedLatency[]; targetUs: number; directMaxProbes: number[] };
+    const id = d.scenarios[0]!.id;
+    const rows = d.summary.filter((r) => r.scenario === id).map((r) => {
+      const mine = d.runs.filter((x) => x.scenario === id && x.target === r.target);
+      const a = f.added.find((x) => x.target === r.target);
+      return [
+        r.target,
+        int(r.opsPerSec),
+        fixed(r.latencyUs.p50, 0),
+        fixed(r.latencyUs.p90, 0),
+        fixed(r.latencyUs.p99, 0),
+        fixed(r.latencyUs.p999, 0),
+        fixed(r.latencyUs.max, 0),
+        fixed(median(mine.map((x) => x.serviceLatencyUs?.p99 ?? Number.NaN)), 0),
+        fixed(median(mine.map((x) => x.sendLagUs?.p99 ?? Number.NaN)), 0),
+        a === undefined ? '–' : `${fixed(a.addedP99Us, 0)} ${a.met ? '(met)' : '(NOT met)'}`,
+        `${Math.round(r.otherLoad * 100)}%`,
+      ];
+    });
+    return [
+      '## Latency: p99 added by each proxy at half of direct Redis\'s throughput (open loop)',
+      '',
+      provenance(file, d),
+      '',
+      machineLine(d),
+      `- Direct Redis's maximum here: ${int(f.directMaxOpsPerSec)} GET/s (closed loop, 64 B, pipeline 1, 50 connections; median of`,
+      `  ${f.directMaxProbes.map((p) => int(p)).join(', ')}). Every target then gets the same open-loop schedule: ${int(f.ratePerSec)} GET/s in all,`,
+      '  50 connections, each sending at evenly spaced intended times whatever the replies do.',
+      '- Latency counts from the **intended** send time (coordinated-omission corrected): a stall delays every request',
+      '  scheduled behind it, and they all count. "service p99" counts from the actual write, as a closed-loop tool',
+      `  would. The generator wakes on a fixed ${d.options.pacingUs ?? 100} µs tick (Atomics.wait) to send what is due, so each`,
+      '  request may leave up to a tick late and a reply may be read up to a tick late, for every target alike; "send',
+      '  lag p99" shows that error. "p99 added" is the median over rounds of (target p99 − direct p99) in the same round.',
+      ...methodLines(d),
+      '',
+      markdownTable(
+        ['target', 'ops/s', 'p50 µs', 'p90 µs', 'p99 µs', 'p99.9 µs', 'max µs', 'service p99 µs', 'send lag p99 µs', `p99 added µs (target ≤ ${f.targetUs})`, 'other load'],
+        rows,
+        ['l', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r', 'r'],
+      ),
+      '',
+      ...chartLinks(d),
+    ].join('\n');
+  },
+};

@@ -76,7 +76,7 @@ export class Supervisor {
     }
     // The admin API is not needed to serve data: a port it cannot take is logged, not fatal.
     this.admin = new AdminServer(this);
-    this.admin.listen().catch((err: Error) => this.opts.log.error({ err: err.message }, 'admin API disabled: cannot listen'));
+    this.admin.listen().catch((err: Error) => this.opts.log.warn({ err: err.message }, 'admin API disabled: cannot listen on stats_listen'));
     return ready;
   }
 

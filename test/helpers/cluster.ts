@@ -84,6 +84,8 @@ export class ClusterNode {
       config: { dyn_o_mite: this.config },
       port: [this.clientPort, this.peerPort],
       workers: this.workers,
+      // Several nodes start at once on a shared 2-core machine: give each far more than it needs alone.
+      startDeadlineMs: 45_000,
     })
   }
 
@@ -235,7 +237,7 @@ function clusterOf(nodes: ClusterNode[]): Cluster {
   }
   const keysOf = (node: ClusterNode, prefix: string, count = 1): string[] =>
     keysOwnedBy(rackNodes(node.dc, node.rack).map((m) => m.token), node.index, prefix, count)
-  const waitReady = async (deadlineMs = 20_000): Promise<void> => {
+  const waitReady = async (deadlineMs = 45_000): Promise<void> => {
     const running = nodes.filter((n) => n.running)
     await waitFor(
       () => {

@@ -92,7 +92,11 @@ export class Supervisor {
       controlSab: this.control.sab,
       cluster: this.cluster?.workerShare(id) ?? null,
     };
-    const w = new Worker(new URL('./proxy/worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    const w = new Worker(new URL('./boot-worker.ts', import.meta.url), {
+      workerData: { ...data, entry: new URL('./proxy/worker.ts', import.meta.url).href },
+      stdout: false,
+      stderr: false,
+    });
     slot.worker = w;
     slot.listening = false;
     w.on('message', (m: FromWorker) => this.onMessage(id, m));

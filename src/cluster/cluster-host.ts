@@ -39,7 +39,11 @@ export class ClusterHost {
 
   start(): void {
     const data: ClusterWorkerData = { pool: this.pool, rings: this.rings.map((r) => r.sab), peerStates: this.states.sab };
-    const w = new Worker(new URL('./cluster-worker.ts', import.meta.url), { workerData: data, stdout: false, stderr: false });
+    const w = new Worker(new URL('../boot-worker.ts', import.meta.url), {
+      workerData: { ...data, entry: new URL('./cluster-worker.ts', import.meta.url).href },
+      stdout: false,
+      stderr: false,
+    });
     this.worker = w;
     w.on('message', (m: FromClusterWorker) => {
       if (m.type === 'peer-state') this.log.info({ peer: m.name, up: m.up }, m.up ? 'peer up' : 'peer down');

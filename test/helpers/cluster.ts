@@ -25,6 +25,8 @@ export type StartClusterOptions = ClusterLayout & {
   timeoutMs?: number
   /** More pool keys, overriding the helper's. */
   pool?: Record<string, unknown>
+  /** Pool keys for one node, overriding everything else (e.g. a consistency level per node). */
+  nodePool?: (node: { dc: string; rack: string; index: number }) => Record<string, unknown>
 }
 
 type NodeSpot = { dc: string; rack: string; index: number; token: number; clientPort: number; peerPort: number; statsPort: number }
@@ -219,6 +221,7 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
       gos_interval: 200,
       stats_listen: `127.0.0.1:${s.statsPort}`,
       ...opts.pool,
+      ...opts.nodePool?.({ dc: s.dc, rack: s.rack, index: s.index }),
     }
     return new ClusterNode(t, s, redises[i]!, config, opts.workers ?? 1)
   })

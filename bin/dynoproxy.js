@@ -11,6 +11,8 @@ const cli = join(root, 'src', 'cli.ts');
 const [major, minor] = process.versions.node.split('.').map(Number);
 
 if (major > 22 || (major === 22 && minor >= 18)) {
+  // Before the first .ts module: with a warm cache Node never loads its TypeScript stripper here.
+  (await import('node:module')).default.enableCompileCache?.();
   await import(cli);
 } else {
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');

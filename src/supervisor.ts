@@ -92,7 +92,7 @@ export class Supervisor {
       controlSab: this.control.sab,
       cluster: this.cluster?.workerShare(id) ?? null,
     };
-    const w = new Worker(new URL('./boot-worker.ts', import.meta.url), {
+    const w = new Worker(new URL('./boot-worker.js', import.meta.url), {
       workerData: { ...data, entry: new URL('./proxy/worker.ts', import.meta.url).href },
       stdout: false,
       stderr: false,

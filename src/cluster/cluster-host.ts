@@ -39,7 +39,7 @@ export class ClusterHost {
 
   start(): void {
     const data: ClusterWorkerData = { pool: this.pool, rings: this.rings.map((r) => r.sab), peerStates: this.states.sab };
-    const w = new Worker(new URL('../boot-worker.ts', import.meta.url), {
+    const w = new Worker(new URL('../boot-worker.js', import.meta.url), {
       workerData: { ...data, entry: new URL('./cluster-worker.ts', import.meta.url).href },
       stdout: false,
       stderr: false,

@@ -6,8 +6,10 @@ import { startCluster, waitForValue } from '../helpers/cluster.ts'
 import type { ClusterNode } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
 
+// Two data workers per node: a forwarded request and its reply may cross connections accepted by different workers.
 const cluster = await startCluster(t, {
   dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 3 }, { name: 'rack2', nodes: 1 }] }],
+  workers: 2,
 })
 const rack1 = cluster.rackNodes('dc1', 'rack1')
 const rack2 = cluster.node('dc1', 'rack2', 0)

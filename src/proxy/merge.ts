@@ -1,7 +1,7 @@
 // Merges for split RESP requests: MGET (concat in key order), DEL/EXISTS (sum), MSET (all OK), broadcasts.
 // Never answers before every piece did; the first error of any piece is the client's answer, as twemproxy and Dynomite do.
 import type { Merge } from './request.ts';
-import { arrayElementBounds, readIntegerReply } from '../protocol/resp/index.ts';
+import { arrayElementBounds, readIntegerReply, ERR_NO_QUORUM } from '../protocol/resp/index.ts';
 
 const OK = Buffer.from('+OK\r\n');
 
@@ -106,7 +106,7 @@ export class FirstReplyMerge extends ErrorFirst {
   }
 }
 
-const NO_QUORUM = Buffer.from('-ERR Dynomite: Failed to achieve Quorum\r\n');
+const NO_QUORUM = ERR_NO_QUORUM;
 
 /**
  * DC_QUORUM / DC_SAFE_QUORUM over the owners in every local rack: answered as soon as a majority of racks

@@ -32,6 +32,8 @@ export class PeerClient extends ClientConnection {
   }
 
   protected emit(req: Request, buf: Uint8Array, start: number, end: number): void {
+    // The empty "reply" before closing a garbage stream is no message at all.
+    if (end === start) return;
     writeResponseHeader(this.out, req.msgId, end - start);
     this.out.append(buf, start, end);
   }

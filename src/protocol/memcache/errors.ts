@@ -61,7 +61,7 @@ export const SERVER_ERROR_PEER_HOST_DOWN = line('SERVER_ERROR Peer: Peer Node is
 export const SERVER_ERROR_PEER_NOT_CONNECTED = line('SERVER_ERROR Peer: Peer Node is not connected');
 export const SERVER_ERROR_PEER_CONNECTION_REFUSED = line('SERVER_ERROR Peer: Connection refused');
 export const SERVER_ERROR_PEER_CONNECTION_TIMED_OUT = line('SERVER_ERROR Peer: Connection timed out');
-export const SERVER_ERROR_NO_QUORUM = line('SERVER_ERROR dynoproxy: Failed to achieve Quorum');
+export const SERVER_ERROR_NO_QUORUM = line('SERVER_ERROR Dynomite: Failed to achieve Quorum');
 
 function sanitize(text: string): string {
   return text.replace(/[\r\n]/g, ' ');

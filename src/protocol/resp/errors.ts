@@ -38,7 +38,7 @@ export const ERR_PEER_HOST_DOWN = line('-ERR Peer: Peer Node is down');
 export const ERR_PEER_NOT_CONNECTED = line('-ERR Peer: Peer Node is not connected');
 export const ERR_PEER_CONNECTION_REFUSED = line('-ERR Peer: Connection refused');
 export const ERR_PEER_CONNECTION_TIMED_OUT = line('-ERR Peer: Connection timed out');
-export const ERR_NO_QUORUM = line('-ERR dynoproxy: Failed to achieve Quorum');
+export const ERR_NO_QUORUM = line('-ERR Dynomite: Failed to achieve Quorum');
 
 // strerror() wording for the errno codes Node reports on sockets, so "Storage:" / "Peer:" replies read like Dynomite's.
 const STRERROR: Readonly<Record<string, string>> = {

@@ -15,7 +15,7 @@ t.test('constant replies', async (t) => {
   t.equal(text(REPLY_END), 'END\r\n');
   t.equal(text(REPLY_MN), 'MN\r\n');
   t.equal(text(SERVER_ERROR_STORAGE_CONNECTION_REFUSED), 'SERVER_ERROR Storage: Connection refused\r\n');
-  t.equal(text(SERVER_ERROR_NO_QUORUM), 'SERVER_ERROR dynoproxy: Failed to achieve Quorum\r\n');
+  t.equal(text(SERVER_ERROR_NO_QUORUM), 'SERVER_ERROR Dynomite: Failed to achieve Quorum\r\n');
 });
 
 t.test('built replies', async (t) => {

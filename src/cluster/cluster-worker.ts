@@ -7,7 +7,7 @@ import { ClusterMap } from '../proxy/cluster-map.ts';
 import { newPeerLink } from '../proxy/peer-link.ts';
 import { acquireRequest, K_CLIENT, K_INTERNAL_DISCARD, type ClientSession, type Request } from '../proxy/request.ts';
 import type { BackendServer } from '../proxy/backend.ts';
-import { monotonicMs } from '../proxy/clock.ts';
+import { refreshClock } from '../proxy/clock.ts';
 import { afterIo } from '../proxy/flush.ts';
 import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
 
@@ -34,7 +34,7 @@ let dropped = 0;
 
 /** Hand every queued remote-DC write to its node's link; the links batch them into one write per loop turn. */
 function drainRings(): void {
-  const now = monotonicMs();
+  const now = refreshClock();
   for (const ring of rings) {
     ring.drain((node, buf, start, end) => {
       const link = links[node] ?? null;
@@ -93,7 +93,7 @@ class Probe implements ClientSession {
 const probes = map.nodes.map((n) => new Probe(n.index));
 
 function probeAll(): void {
-  const now = monotonicMs();
+  const now = refreshClock();
   for (const p of probes) {
     const link = links[p.node];
     if (link === null || link === undefined || p.inFlight) continue;
@@ -114,7 +114,7 @@ function probeAll(): void {
 const interval = Math.max(100, Math.min(pool.gossipInterval > 0 ? pool.gossipInterval : 1000, 1000));
 setInterval(probeAll, interval);
 setInterval(() => {
-  const now = monotonicMs();
+  const now = refreshClock();
   for (const l of links) l?.checkTimeouts(now);
 }, 100).unref();
 probeAll();

@@ -5,7 +5,7 @@ import { OutBuffer, DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
 import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
-import { monotonicMs } from './clock.ts';
+import { monotonicMs, refreshClock } from './clock.ts';
 import { S } from '../stats/metrics.ts';
 
 /** Finds reply boundaries (RESP or memcached); resumable across reads. */
@@ -181,6 +181,7 @@ export class BackendConnection {
 
   private onRead(n: number): boolean {
     if (this.state === ST_CLOSED) return false;
+    refreshClock();
     this.server.st[S.server_bytes_in_total] += n;
     this.consume(READ_BUF, 0, n);
     afterIo();

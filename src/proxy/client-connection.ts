@@ -6,7 +6,7 @@ import { OutBuffer } from './out-buffer.ts';
 import { Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession } from './request.ts';
 import { markClientDirty, afterIo } from './flush.ts';
 import { useStaticReadBuffer } from './static-read.ts';
-import { monotonicMs } from './clock.ts';
+import { monotonicMs, refreshClock } from './clock.ts';
 import { P } from '../stats/metrics.ts';
 import type { PoolRuntime } from './pool.ts';
 
@@ -64,6 +64,7 @@ export abstract class ClientConnection implements ClientSession {
 
   onData(chunk: Buffer, n: number): void {
     if (this.closing) return;
+    refreshClock();
     this.pool.st[P.client_bytes_in_total] += n;
     this.consume(chunk, 0, n);
     this.checkPressure();

@@ -1,6 +1,8 @@
 // Write batching for one worker: backend writes leave once per event-loop turn, client replies once per I/O callback.
 // Never writes per request: a request only marks its connection dirty.
 
+import { refreshClock } from './clock.ts';
+
 export interface Flushable {
   flushScheduled: boolean;
   flush(): void;
@@ -11,6 +13,7 @@ let backendImmediate = false;
 
 function flushBackends(): void {
   backendImmediate = false;
+  refreshClock();
   // A flush may queue more (a failure answered locally marks clients), so walk by index.
   for (let i = 0; i < backends.length; i++) backends[i].flush();
   backends.length = 0;

@@ -17,7 +17,7 @@ import {
 } from '../protocol/memcache/index.ts';
 import type { ClientConnection } from './client-connection.ts';
 import { storageErrorReply } from './resp-replies.ts';
-import { monotonicMs } from './clock.ts';
+import { refreshClock } from './clock.ts';
 import { afterIo } from './flush.ts';
 import { ClusterMap } from './cluster-map.ts';
 import type { ClusterRuntime } from './cluster-dispatch.ts';
@@ -211,7 +211,7 @@ export class PoolRuntime {
   }
 
   private tick(): void {
-    const now = monotonicMs();
+    const now = refreshClock();
     let changed = false;
     for (const s of this.servers) {
       s.checkTimeouts(now);
@@ -244,13 +244,13 @@ export class PoolRuntime {
     for (const c of this.peerClients) c.socket.destroy();
     for (const s of this.cluster?.peers ?? []) s?.close();
     for (const c of this.clients) c.drainAndClose();
-    const until = monotonicMs() + deadlineMs;
+    const until = refreshClock() + deadlineMs;
     return new Promise((resolve) => {
       const check = (): void => {
         // A client that got every answer need not close its side: drained means nothing left to write.
         let busy = false;
         for (const c of this.clients) if (c.queued > 0 || c.socket.writableLength > 0) busy = true;
-        if (!busy || monotonicMs() > until) {
+        if (!busy || refreshClock() > until) {
           for (const c of this.clients) c.socket.destroy();
           if (this.timer !== null) clearInterval(this.timer);
           for (const s of this.servers) s.close();

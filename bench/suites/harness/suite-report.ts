@@ -33,12 +33,15 @@ export function methodLines(d: SuiteResults): string[] {
     '  latency percentile are medians over rounds; (n%) is the ops/s spread, (max − min) / median.',
     '- CPU µs/request: utime + stime of the whole process from `/proc/<pid>/stat` at the two edges of each measured',
     `  window, pooled over rounds (1/${d.clockTicksPerSecond} s ticks). "backend CPU" is the datastore's own cost per request behind that target.`,
+    '- proxy RSS: VmRSS read after each run, largest over the rounds; a proxy keeps what earlier scenarios made it grow',
+    '  (nutcracker never returns its mbufs), so the 1000-connection and 4 KiB runs set it for every row after them.',
     '- "other load": median share of all cores used by processes outside the benchmark during the windows. Above a few',
     '  percent the row is noisy: the machine is shared with other engineers\' builds and tests.',
     ...(o.quiet.perRunMs > 0
       ? [`- Before each run the runner waited up to ${o.quiet.perRunMs / 1000} s (${o.quiet.totalMs / 1000} s in all) for other load to fall to ${Math.round(o.quiet.threshold * 100)}%; it waited ${waited.toFixed(0)} s in all.`]
       : []),
-    `- Produced by: \`${d.command}\``,
+    `- Produced by: \`${d.command}\`. Rerun the same way (\`npm run bench -- --help\` lists suites and options); add`,
+    `  \`--report-only\` to rewrite this block from the newest \`bench/results/*-loadgen-${d.suite}.json\`.`,
   ];
 }
 

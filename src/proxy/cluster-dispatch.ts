@@ -5,7 +5,7 @@ import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, K_INTER
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
 import { scratch, encReset, encHeader, encBulk } from './scratch.ts';
-import { ConcatMerge, SumMerge, AllOkMerge, QuorumMerge } from './merge.ts';
+import { ConcatMerge, SumMerge, AllOkMerge, QuorumMerge, EachDcQuorumMerge } from './merge.ts';
 import { errReply, storageErrorReply } from './resp-replies.ts';
 import { P } from '../stats/metrics.ts';
 import type { ClusterMap } from './cluster-map.ts';
@@ -104,6 +104,11 @@ export function clusterRoute(c: RespClient, cl: ClusterRuntime, spec: CommandSpe
     const level = c.consistency ?? (write ? cl.writeConsistency() : cl.readConsistency());
     const key = scratch.keyIdx[0];
     const local = map.localRacks;
+    if (level === 'DC_EACH_SAFE_QUORUM' && map.racksPerDc.length > 1) {
+      // Every rack of every datacenter answers this request itself: nothing is left to replicate.
+      eachDcQuorum(c, cl, a, key, h[0], bytes, start, end);
+      return true;
+    }
     if (level === 'DC_ONE' || local.length === 1) {
       single(c, target(cl, map.ownerInRack(local[0], h[0]), a, key), bytes, start, end);
     } else {
@@ -142,6 +147,20 @@ function quorum(c: RespClient, cl: ClusterRuntime, a: Args, key: number, hash: n
   for (let i = 0; i < local.length; i++) {
     const child = part(parent, i);
     const server = target(cl, cl.map.ownerInRack(local[i], hash), a, key);
+    const conn = server === null ? null : server.pick(now);
+    if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
+    else conn.send(child, bytes, start, end);
+  }
+}
+
+function eachDcQuorum(c: RespClient, cl: ClusterRuntime, a: Args, key: number, hash: number, bytes: Uint8Array, start: number, end: number): void {
+  const map = cl.map;
+  const racks = map.allRacksByDc;
+  const parent = composite(c, new EachDcQuorumMerge(map.dcOfRack, map.racksPerDc), racks.length);
+  const now = monotonicMs();
+  for (let i = 0; i < racks.length; i++) {
+    const child = part(parent, i);
+    const server = target(cl, map.ownerInRack(racks[i], hash), a, key);
     const conn = server === null ? null : server.pick(now);
     if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
     else conn.send(child, bytes, start, end);

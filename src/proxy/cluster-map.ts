@@ -33,6 +33,10 @@ export class ClusterMap {
   readonly remoteDcRacks: number[] = [];
   /** localRacks then remoteDcRacks: every rack a write goes to (precomputed: the request path does not concat). */
   readonly writeRacks: number[] = [];
+  /** DC_EACH_SAFE_QUORUM: every rack, local datacenter first, grouped by datacenter; dcOfRack[i] numbers its group. */
+  readonly allRacksByDc: number[] = [];
+  readonly dcOfRack: Int32Array;
+  readonly racksPerDc: number[] = [];
   private readonly hash: HashFn;
   private readonly tagLeft: number;
   private readonly tagRight: number;
@@ -94,6 +98,17 @@ export class ClusterMap {
       this.remoteDcRacks.push((racks.find((r) => r.name === config.rack) ?? racks[0]).index);
     }
     this.writeRacks.push(...this.localRacks, ...this.remoteDcRacks);
+    const dcs = [config.datacenter, ...otherDcs];
+    const dcIndex: number[] = [];
+    dcs.forEach((dc, d) => {
+      const racks = dc === config.datacenter ? this.localRacks : this.racks.filter((r) => r.dc === dc).map((r) => r.index);
+      for (const r of racks) {
+        this.allRacksByDc.push(r);
+        dcIndex.push(d);
+      }
+      this.racksPerDc.push(racks.length);
+    });
+    this.dcOfRack = Int32Array.from(dcIndex);
     this.hash = hashFunction(config.hash);
     this.tagLeft = config.hashTag !== null ? config.hashTag.charCodeAt(0) : -1;
     this.tagRight = config.hashTag !== null ? config.hashTag.charCodeAt(1) : -1;

@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import * as M from '../protocol/memcache/index.ts';
 import { ClientConnection } from './client-connection.ts';
-import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge } from './request.ts';
+import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge } from './request.ts';
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
@@ -38,6 +38,8 @@ export class MemcacheClient extends ClientConnection {
     this.pool.groupSt[GROUP * 2]++;
     switch (p.cmd) {
       case M.CMD_INVALID:
+        // memcached unlinks the key of a refused too-large value: the owner must not keep serving the old one.
+        if (p.errorMessage === M.MSG_TOO_LARGE && p.keyCount === 1) this.unlinkTooLarge(buf);
         return this.replyLocal(p.noreply ? EMPTY : M.requestErrorReply(p.errorMessage));
       case M.CMD_GET:
       case M.CMD_GETS:
@@ -51,7 +53,7 @@ export class MemcacheClient extends ClientConnection {
       case M.CMD_VERBOSITY:
         return this.replyLocal(p.noreply ? EMPTY : M.REPLY_OK);
       case M.CMD_STATS:
-        return this.replyLocal(this.stats());
+        return this.replyLocal(this.statsCommand(buf, start));
       case M.CMD_VERSION: {
         const s = this.pool.router.anyServer();
         if (s === null) return this.replyLocal(NO_BACKEND);
@@ -101,7 +103,7 @@ export class MemcacheClient extends ClientConnection {
   private forward(server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean, kind: number, drop: number): void {
     const req = this.newRequest(kind, drop);
     const conn = server.pick(monotonicMs());
-    if (conn === null) return completeLocally(req, M.storageError(server.lastError || 'ECONNREFUSED'));
+    if (conn === null) return completeLocally(req, M.storageError(server.lastError || 'ECONNREFUSED'), true);
     if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) return conn.sendOwned(req, this.takeGathered().subarray(start, end));
     conn.send(req, buf, start, end);
   }
@@ -113,7 +115,7 @@ export class MemcacheClient extends ClientConnection {
   private forwardWithout(server: BackendServer, buf: Buffer, start: number, end: number, cut: number, cutLen: number, kind: number, drop: number): void {
     const req = this.newRequest(kind, drop);
     const conn = server.pick(monotonicMs());
-    if (conn === null) return completeLocally(req, drop === DROP_ALL ? EMPTY : M.storageError(server.lastError || 'ECONNREFUSED'));
+    if (conn === null) return completeLocally(req, drop === DROP_ALL ? EMPTY : M.storageError(server.lastError || 'ECONNREFUSED'), true);
     if (cut < 0) return conn.send(req, buf, start, end);
     conn.send(req, buf, start, cut);
     conn.sendMore(buf, cut + cutLen, end);
@@ -182,7 +184,7 @@ export class MemcacheClient extends ClientConnection {
       const child = this.part(parent, piece, M.RK_RETRIEVAL);
       const conn = servers[si].pick(now);
       if (conn === null) {
-        completeLocally(child, M.storageError(servers[si].lastError || 'ECONNREFUSED'));
+        completeLocally(child, M.storageError(servers[si].lastError || 'ECONNREFUSED'), true);
         continue;
       }
       encReset();
@@ -230,7 +232,7 @@ export class MemcacheClient extends ClientConnection {
       const child = this.part(parent, i, M.RK_OK);
       const conn = live[i].pick(now);
       if (conn === null) {
-        completeLocally(child, M.storageError(live[i].lastError || 'ECONNREFUSED'));
+        completeLocally(child, M.storageError(live[i].lastError || 'ECONNREFUSED'), true);
         continue;
       }
       if (cut < 0) conn.send(child, buf, start, end);
@@ -239,6 +241,36 @@ export class MemcacheClient extends ClientConnection {
         conn.sendMore(buf, cut + NOREPLY.length, end);
       }
     }
+  }
+
+  /** `delete <key>` to the key's owner, reply dropped (the too-large value's key, as memcached unlinks it). */
+  private unlinkTooLarge(buf: Buffer): void {
+    const [kb, ks, ke] = this.keyRangeIn(buf);
+    const server = this.pool.router.serverFor(kb, ks, ke);
+    const conn = server === null ? null : server.pick(monotonicMs());
+    if (conn === null) return;
+    encReset();
+    encRaw(DELETE, 0, DELETE.length);
+    encRaw(buf, this.parser.keyOff[0], this.parser.keyOff[0] + this.parser.keyLen[0]);
+    encRaw(CRLF, 0, 2);
+    const req = acquireRequest(K_INTERNAL_DISCARD);
+    req.replyKind = M.RK_DELETE;
+    conn.send(req, scratch.enc, 0, scratch.encLen);
+  }
+
+  /**
+   * `stats` describes the proxy (its own STAT lines); `stats reset` answers RESET; any other argument is ERROR,
+   * as memcached answers unknown ones (slabs, items ... describe one memcached server: ask the backends).
+   */
+  private statsCommand(buf: Buffer, start: number): Buffer {
+    let i = start + 5;
+    const le = this.parser.lineEnd;
+    while (i < le && buf[i] === 0x20) i++;
+    let j = i;
+    while (j < le && buf[j] !== 0x20 && buf[j] !== 0x0d && buf[j] !== 0x0a) j++;
+    if (j === i) return this.stats();
+    if (j - i === 5 && buf.toString('latin1', i, j) === 'reset') return M.REPLY_RESET;
+    return M.REPLY_ERROR;
   }
 
   private stats(): Buffer {
@@ -260,4 +292,5 @@ export class MemcacheClient extends ClientConnection {
 }
 
 const CRLF = Buffer.from('\r\n');
+const DELETE = Buffer.from('delete ');
 const SPACE = Buffer.from(' ');

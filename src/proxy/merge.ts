@@ -158,7 +158,45 @@ export class QuorumMerge implements Merge {
     this.answer = answer;
   }
 
+  /** Decided on a reply a majority gave (not on an error or on the impossibility of a majority). */
+  get succeeded(): boolean {
+    return this.answer !== null && this.answer !== NO_QUORUM && this.answer[0] !== 0x2d;
+  }
+
   finish(): Uint8Array {
     return this.answer ?? this.replies[0] ?? this.errors[0] ?? NO_QUORUM;
+  }
+}
+
+/**
+ * DC_EACH_SAFE_QUORUM: a safe quorum among the racks of every datacenter. Pieces are numbered rack by rack;
+ * `dcOfPiece` says which datacenter each belongs to. The answer is the local datacenter's majority reply.
+ */
+export class EachDcQuorumMerge implements Merge {
+  private readonly groups: QuorumMerge[];
+  private readonly dcOfPiece: Int32Array;
+  decided = false;
+  private failed = false;
+
+  constructor(dcOfPiece: Int32Array, racksPerDc: readonly number[]) {
+    this.dcOfPiece = dcOfPiece;
+    this.groups = racksPerDc.map((n) => new QuorumMerge(n, true));
+  }
+
+  part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+    const g = this.groups[this.dcOfPiece[index]];
+    g.part(index, buf, start, end, isError);
+    if (this.decided) return;
+    if (g.decided && !g.succeeded) {
+      this.failed = true;
+      this.decided = true;
+      return;
+    }
+    if (this.groups.every((q) => q.decided)) this.decided = true;
+  }
+
+  finish(): Uint8Array {
+    if (this.failed) return ERR_NO_QUORUM;
+    return this.groups[0].finish();
   }
 }

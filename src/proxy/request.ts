@@ -158,8 +158,8 @@ function answerComposite(p: Request): void {
 }
 
 /** Complete a request with a reply the proxy made (errors, local answers). */
-export function completeLocally(req: Request, reply: Uint8Array): void {
+export function completeLocally(req: Request, reply: Uint8Array, isError = reply[0] === 0x2d): void {
   // Stands in for the backend's reference, which deliverReply drops.
   req.refs++;
-  deliverReply(req, reply, 0, reply.length, reply[0] === 0x2d);
+  deliverReply(req, reply, 0, reply.length, isError);
 }

@@ -13,7 +13,7 @@ import type { RespReply } from './resp-reply-reader.ts'
 import { GiveUp, waitFor } from './wait-for.ts'
 import { keyHash, keysOwnedBy, ownerIndex, rackTokens } from './cluster-ring.ts'
 
-export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM'
+export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM'
 
 export type ClusterLayout = { dcs: { name: string; racks: { name: string; nodes: number }[] }[] }
 

@@ -61,7 +61,7 @@ options:
   --rounds N        interleaved rounds (suite default)      --duration MS   measured window per run
   --warmup MS       unmeasured lead-in per run              --prime MS      one unmeasured run per scenario and target (300; 0 skips)
   --threads N       load generator threads (1)              --targets LIST  e.g. direct,twemproxy,dynoproxy-w1,dynoproxy-w2
-  --scenarios IDS   keep only these scenario ids            --pacing US     open-loop tick (100)
+  --scenarios IDS   keep only these scenario ids            --pacing US     open-loop tick (100; 0: on replies)
   --quick           fewer scenarios, 2 rounds of 500 ms     --report-only   rewrite the suite's BENCHMARKS.md block from bench/results/
   --no-report       keep BENCHMARKS.md as it is             --keep-tmp      keep configs and logs
   --quiet-threshold 0.1 --quiet-wait 5 (s per run) --quiet-budget 30 (s in all): wait for other load to drop before each run

@@ -16,7 +16,7 @@ export interface LoadRunOptions {
   mode: LoadMode;
   /** Open loop: total intended requests per second. */
   ratePerSec?: number;
-  /** Open loop: schedule tick in µs (0 = Node timers, ~1 ms granularity). */
+  /** Open loop: > 0 = fixed tick in µs (Atomics.wait; default 100, the most even here); 0 = send on reply arrivals and Node timers. */
   pacingUs?: number;
   warmupMs: number;
   durationMs: number;

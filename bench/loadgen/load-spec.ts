@@ -39,7 +39,10 @@ export interface LoadTaskSpec {
   mode: LoadMode;
   /** Open loop: requests per second this task intends to send, spread evenly over its connections. */
   ratePerSec: number;
-  /** Open loop: the thread sleeps at most this long between schedule checks (Atomics.wait), in µs. */
+  /**
+   * Open loop: 0 sends what is due whenever a reply arrives, with a Node timer (>= 1 ms) for quiet spells; > 0 wakes
+   * on a fixed grid of this many µs (Atomics.wait), more even but ~30 µs of CPU per tick.
+   */
   pacingUs: number;
   warmupMs: number;
   durationMs: number;

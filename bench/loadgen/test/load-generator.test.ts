@@ -85,6 +85,8 @@ t.test('redis', async (t) => {
     const r = await gen.run({ ...base, workload: resp('get'), connections: 10, pipeline: 8, mode: 'open', ratePerSec: 2000, durationMs: 1000 });
     t.ok(Math.abs(r.ops - 2000) <= 200, `${r.ops} replies for 2000 intended`);
     t.ok(r.sendLagUs !== null && r.serviceLatencyUs !== null);
+    const onReplies = await gen.run({ ...base, workload: resp('get'), connections: 10, pipeline: 8, mode: 'open', ratePerSec: 2000, durationMs: 1000, pacingUs: 0 });
+    t.ok(Math.abs(onReplies.ops - 2000) <= 200, `sending on replies and timers: ${onReplies.ops} replies for 2000 intended`);
   });
 
   await t.test('open loop counts a stall for every request scheduled behind it; closed loop does not', async (t) => {

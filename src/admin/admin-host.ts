@@ -17,4 +17,24 @@ export interface AdminHost {
   /** Per pool, latency histogram (µs) merged over the workers; reset=true starts them afresh. */
   latency(reset?: boolean): Promise<Histogram[]>;
   workerSlots(): { id: number; alive: boolean; restarts: number }[];
+  /** Cluster mode: the node's view of the cluster and the peer overrides; null on a single node. */
+  readonly cluster: AdminCluster | null;
+}
+
+export interface ClusterServer {
+  name: string;
+  host: string;
+  port: number;
+  token: number;
+  state: 'normal' | 'down' | 'unknown';
+  local: boolean;
+}
+
+export interface AdminCluster {
+  /** Dynomite's /cluster_describe shape: dcs > racks > servers. */
+  describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] };
+  /** /peer/up|down|reset/<host:port|all>: how many peers matched. */
+  overridePeer(name: string, verb: 'up' | 'down' | 'reset'): number;
+  /** Cross-datacenter replication: forwarded, dropped, queued (bytes). */
+  readonly replication: { forwarded: number; dropped: number; queued: number };
 }

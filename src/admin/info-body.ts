@@ -146,6 +146,7 @@ function maxBucket(b: Float64Array): number {
 
 /** GET /cluster_describe: Dynomite's dcs > racks > servers; a single node describes itself. */
 export function clusterDescribeBody(host: AdminHost): string {
+  if (host.cluster !== null) return `${JSON.stringify(host.cluster.describe())}\n`;
   const p = host.loadedConfig.pools[0];
   if (p === undefined) return '{"dcs":[]}\n';
   const token = p.tokens.length > 0 ? Number(p.tokens[0]) : 0;

@@ -126,7 +126,9 @@ export class NodeControl {
         n++;
       }),
     );
-    if (n > 0) this.host.log.info({ verb, name, servers: n }, 'backend override by the admin API');
+    // A cluster node's peers answer to the same verbs (by host:peer_port), on every worker at once.
+    if (this.host.cluster !== null) n += this.host.cluster.overridePeer(name, verb);
+    if (n > 0) this.host.log.info({ verb, name, servers: n }, 'backend or peer override by the admin API');
     return n;
   }
 

@@ -3,7 +3,9 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { LoadedConfig, PoolConfig } from '../config/index.ts';
-import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN } from '../peer/index.ts';
+import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP } from '../peer/index.ts';
+import { parseSeed } from '../config/index.ts';
+import type { ClusterServer } from '../admin/admin-host.ts';
 import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
@@ -58,6 +60,31 @@ export class ClusterHost {
         if (!this.stopping) this.start();
       }, 200);
     });
+  }
+
+  /** Dynomite's /cluster_describe: every node by datacenter and rack, with its first token and liveness. */
+  describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] } {
+    const p = this.pool;
+    const own = { host: p.dynListen?.host ?? p.listen.host, port: p.dynListen?.port ?? 0, rack: p.rack, datacenter: p.datacenter, tokens: p.tokens };
+    const nodes = [own, ...p.dynSeeds.map((s) => parseSeed(s))];
+    const dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] = [];
+    nodes.forEach((n, i) => {
+      let dc = dcs.find((d) => d.name === n.datacenter);
+      if (dc === undefined) dcs.push((dc = { name: n.datacenter, racks: [] }));
+      let rack = dc.racks.find((r) => r.name === n.rack);
+      if (rack === undefined) dc.racks.push((rack = { name: n.rack, servers: [] }));
+      const state = i === 0 ? 'normal' : this.states.isDown(i) ? 'down' : this.states.state(i) === PEER_UP ? 'normal' : 'unknown';
+      rack.servers.push({ name: `${n.host}:${n.port}`, host: n.host, port: n.port, token: Number(n.tokens[0] ?? 0), state, local: i === 0 });
+    });
+    return { dcs };
+  }
+
+  get replication(): { forwarded: number; dropped: number; queued: number } {
+    // Counters come from the cluster worker asynchronously (last answer); the ring depths are read live.
+    this.refreshStats();
+    let queued = 0;
+    for (const r of this.rings) queued += r.depth;
+    return { forwarded: this.last.forwarded, dropped: this.last.dropped, queued };
   }
 
   /** Ask for fresh counters (answered asynchronously into `last`). */

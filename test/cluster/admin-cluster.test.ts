@@ -1,0 +1,45 @@
+// Admin API on a cluster node: /cluster_describe lists every node by DC and rack with its liveness; /peer/down|up|reset steer routing at once.
+// It must never sleep: states are polled with deadlines.
+
+import t from 'tap'
+import { startCluster } from '../helpers/cluster.ts'
+import { plain } from '../helpers/resp-reply-reader.ts'
+import { waitFor } from '../helpers/wait-for.ts'
+
+const cluster = await startCluster(t, {
+  dcs: [
+    { name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }, { name: 'rack2', nodes: 1 }] },
+    { name: 'dc2', racks: [{ name: 'rack1', nodes: 1 }] },
+  ],
+})
+const a = cluster.node('dc1', 'rack1', 0)
+const sibling = cluster.node('dc1', 'rack1', 1)
+const admin = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${a.statsPort}${path}`)
+
+interface Described { dcs: { name: string; racks: { name: string; servers: { name: string; state: string; local: boolean }[] }[] }[] }
+
+t.test('/cluster_describe: every node, by datacenter and rack, with its state', async (t) => {
+  const body = (await (await admin('/cluster_describe')).json()) as Described
+  t.same(body.dcs.map((d) => d.name), ['dc1', 'dc2'])
+  const servers = body.dcs.flatMap((d) => d.racks.flatMap((r) => r.servers.map((s) => ({ ...s, where: `${d.name}/${r.name}` }))))
+  t.equal(servers.length, 4, 'four nodes')
+  t.equal(servers.filter((s) => s.local).length, 1, 'exactly one is this node')
+  await waitFor(async () => ((await (await admin('/cluster_describe')).json()) as Described).dcs.every((d) => d.racks.every((r) => r.servers.every((s) => s.state === 'normal'))), 15_000, 'every node normal')
+  t.pass('all normal once the failure detector has seen them')
+})
+
+t.test('/peer/down makes a peer\'s keys fail at once; /peer/reset brings it back', async (t) => {
+  const key = cluster.keysOwnedBy(sibling, 'adm:', 1)[0]!
+  t.same(plain(await a.call('SET', key, 'v')), { ok: 'OK' }, 'forwarded to the sibling while it is up')
+  const res = await admin(`/peer/down/${sibling.peerName}`)
+  t.equal(res.status, 200)
+  const started = Date.now()
+  t.match(plain(await a.call('GET', key)), { err: /^ERR Peer:/ }, 'its keys: -ERR Peer')
+  t.ok(Date.now() - started < 1000, 'at once, not after a timeout')
+  const body = (await (await admin('/cluster_describe')).json()) as Described
+  const state = body.dcs.flatMap((d) => d.racks.flatMap((r) => r.servers)).find((s) => s.name === sibling.peerName)?.state
+  t.equal(state, 'down', 'described as down')
+  t.equal((await admin('/peer/reset/all')).status, 200)
+  t.same(plain(await a.call('GET', key)), 'v', 'served again after reset')
+  t.equal((await admin('/peer/down/10.9.9.9:1')).status, 404, 'an unknown peer is a 404')
+})

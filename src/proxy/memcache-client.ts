@@ -11,12 +11,15 @@ import { scratch, ensureScratch, encReset, encRaw } from './scratch.ts';
 import { MemcacheGetMerge, MemcacheAllOkMerge } from './memcache-merge.ts';
 import { P } from '../stats/metrics.ts';
 import { commandGroupIndex } from '../stats/stats-table.ts';
+import { currentNodeState } from './node-state.ts';
+import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
 import type { PoolRuntime } from './pool.ts';
 
 const GROUP = commandGroupIndex('memcached');
 const NOREPLY = Buffer.from(' noreply');
 const EMPTY = Buffer.alloc(0);
 const NO_BACKEND = M.serverError('Storage: no datastore is available (all ejected)');
+const STATE_ERROR = M.serverError("Dynomite: Dynomite's current state does not allow this request");
 
 export class MemcacheClient extends ClientConnection {
   readonly parser: M.MemcacheRequestParser;
@@ -36,6 +39,7 @@ export class MemcacheClient extends ClientConnection {
     const st = this.pool.st;
     st[P.requests_total]++;
     this.pool.groupSt[GROUP * 2]++;
+    if (p.cmd !== M.CMD_INVALID && this.stateRefuses(p.cmd)) return this.replyLocal(p.noreply || p.quiet ? EMPTY : STATE_ERROR);
     switch (p.cmd) {
       case M.CMD_INVALID:
         // memcached unlinks the key of a refused too-large value: the owner must not keep serving the old one.
@@ -81,6 +85,22 @@ export class MemcacheClient extends ClientConnection {
       return this.forwardWithout(server, buf, start, end, this.quietFlagStart(buf), 2, kind, drop);
     }
     this.forward(server, buf, start, end, gathered, kind, 0);
+  }
+
+  /**
+   * Node states (admin /state): STANDBY refuses every datastore command, WRITES_ONLY and RESUMING refuse reads.
+   * memcached writes are not held in WRITES_ONLY (unlike RESP's): they go through.
+   */
+  private stateRefuses(cmd: number): boolean {
+    const s = currentNodeState(this.pool);
+    if (s === ST_NORMAL) return false;
+    if (cmd === M.CMD_QUIT || cmd === M.CMD_MN || cmd === M.CMD_VERSION || cmd === M.CMD_STATS || cmd === M.CMD_VERBOSITY) return false;
+    const read = M.isRetrieval(cmd) || cmd === M.CMD_MG || cmd === M.CMD_ME;
+    if (s === ST_STANDBY || read) {
+      this.pool.st[P.state_rejected_total]++;
+      return true;
+    }
+    return false;
   }
 
   /** Bytes the key hashes from: the decoded key for meta commands with the b flag, so placement matches plain keys. */

@@ -87,6 +87,16 @@ if (data !== null && data.controlSab !== undefined) {
 }
 
 /**
+ * The node state for protocols without held writes (memcached): STANDBY, WRITES_ONLY, RESUMING or NORMAL (ST_*).
+ */
+export function currentNodeState(pool: PoolRuntime): number {
+  if (ctl === null) return ST_NORMAL;
+  if (pool !== lastPool) notePool(pool);
+  if (Atomics.load(ctl.i32, C_SEQ) !== appliedSeq) applyControl();
+  return state;
+}
+
+/**
  * Called by dispatchRequest after the arity check. True when the request was answered or held here
  * (the caller returns); false to route it as usual.
  */
@@ -141,6 +151,8 @@ function refuse(c: RespClient, spec: CommandSpec, reply: Uint8Array): boolean {
 
 /** WRITES_ONLY: keep the write, with its place in the client's reply order, until RESUMING. */
 function hold(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number): boolean {
+  // Cluster nodes: a write's owners are on other nodes too, so it is not held here but routed (and replicated) as usual.
+  if (c.pool.cluster !== null) return false;
   if (spec.route !== 'single' && spec.route !== 'same-node') return refuse(c, spec, STATE_ERROR);
   const pool = c.pool;
   const p = c.parser;

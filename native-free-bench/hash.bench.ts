@@ -52,7 +52,7 @@ const header = ['hash'.padEnd(14), ...LENGTHS.map((l) => `${l}B ns/key`.padStart
 console.log(header);
 for (const name of HASH_NAMES) {
   const fn = hashFunction(name);
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a private copy of the loop per function
+   
   const pass = new Function('fn', 'buf', 'starts', 'len', PASS_SOURCE) as Pass;
   results[name] = {};
   const row = [name.padEnd(14)];

@@ -24,7 +24,7 @@ const PASS_SOURCE = `
 let sink = 0;
 
 function measure(dist: Distribution): number {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- a private copy of the loop per distribution
+   
   const pass = new Function('dist', 'hashes', PASS_SOURCE) as Pass;
   // Warm up long enough for the optimizing compiler to finish before the clock starts.
   const warmUntil = process.hrtime.bigint() + BigInt((CELL_MS / 3) * 1e6);

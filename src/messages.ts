@@ -11,7 +11,7 @@ export interface WorkerData {
   /** This worker slot's counters (stats/stats-table.ts); it outlives a crashed worker, so counters keep counting. */
   statsSab: SharedArrayBuffer;
   /** Cluster mode: this worker's ring of remote-DC writes for the cluster worker, and the peer liveness table. */
-  cluster: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null;
+  cluster: ClusterShare | null;
   /** The process-wide control block (stats/control-block.ts): node state, server overrides, this worker's probe slots. */
   controlSab: SharedArrayBuffer;
 }
@@ -27,6 +27,13 @@ export type FromWorker =
   | { type: 'drained'; workerId: number }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
   | { type: 'histograms'; workerId: number; reqId: number; latency: string[] };
+
+/** What a data worker shares with the cluster: its ring of remote-DC writes, peer liveness, the topology table. */
+export interface ClusterShare {
+  ring: SharedArrayBuffer;
+  peerStates: SharedArrayBuffer;
+  topology: SharedArrayBuffer;
+}
 
 export interface ClusterWorkerData {
   pool: PoolConfig;

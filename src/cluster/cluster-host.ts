@@ -6,7 +6,8 @@ import type { LoadedConfig, PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP } from '../peer/index.ts';
 import { parseSeed } from '../config/index.ts';
 import type { ClusterServer } from '../admin/admin-host.ts';
-import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, ClusterShare } from '../messages.ts';
+import { ClusterMap } from '../proxy/cluster-map.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
 const RING_BYTES = 8 * 1024 * 1024;
@@ -15,6 +16,7 @@ export class ClusterHost {
   readonly pool: PoolConfig;
   readonly rings: ReplicationRing[];
   readonly states: PeerStates;
+  readonly topology: SharedArrayBuffer;
   private readonly log: Logger;
   private worker: Worker | null = null;
   private stopping = false;
@@ -32,11 +34,13 @@ export class ClusterHost {
     this.log = log;
     this.rings = Array.from({ length: workers }, () => ReplicationRing.create(RING_BYTES));
     this.states = PeerStates.create(1 + pool.dynSeeds.length);
+    // The topology every data worker reads lock-free (seqlock): published once here from the configuration.
+    this.topology = new ClusterMap(pool).publishTable(pool.listen.port);
   }
 
   /** What data worker `id` gets: its own ring and the shared peer table. */
-  workerShare(id: number): { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } {
-    return { ring: this.rings[id].sab, peerStates: this.states.sab };
+  workerShare(id: number): ClusterShare {
+    return { ring: this.rings[id].sab, peerStates: this.states.sab, topology: this.topology };
   }
 
   start(): void {

@@ -1,7 +1,18 @@
 // ClusterMap: this node's view of the cluster (datacenters > racks > nodes, one token ring per rack), built from the pool's config.
 // Never allocates per lookup: owners are found through each rack's TokenRing over the key's hash.
 import { parseSeed, type PoolConfig } from '../config/index.ts';
-import { TokenRing, parseDynToken, hashFunction, hashTagRange, type HashFn } from '../topology/index.ts';
+import {
+  TokenRing,
+  parseDynToken,
+  hashFunction,
+  hashTagRange,
+  createTopologyBuffer,
+  TopologyWriter,
+  TopologyReader,
+  NODE_STATE,
+  type HashFn,
+  type TopologySnapshot,
+} from '../topology/index.ts';
 
 export interface ClusterNode {
   readonly index: number;
@@ -124,9 +135,50 @@ export class ClusterMap {
     return this.hash(buf, start, end);
   }
 
-  /** The node owning a hash in one rack. */
+  /** The shared topology table this map reads ownership from (lock-free, published by the supervisor), or null. */
+  private table: TopologyReader | null = null;
+
+  /** The node owning a hash in one rack: from the shared table when attached, else from this map's own rings. */
   ownerInRack(rack: number, hash: number): number {
+    const t = this.table;
+    if (t !== null) {
+      const o = t.ownerInRack(rack, hash);
+      if (o >= 0) return o;
+    }
     return this.racks[rack].ring.lookup(hash);
+  }
+
+  /** Read ownership from a SharedArrayBuffer table published from this same map (same rack and node numbering). */
+  attachTable(sab: SharedArrayBuffer): void {
+    this.table = new TopologyReader(sab);
+  }
+
+  /** This map as a topology table snapshot: racks and nodes keep their indexes. */
+  snapshot(clientPort: number): TopologySnapshot {
+    const dcs = [...new Set(this.racks.map((r) => r.dc))];
+    return {
+      datacenters: dcs,
+      racks: this.racks.map((r) => ({ name: r.name, dc: dcs.indexOf(r.dc) })),
+      nodes: this.nodes.map((n) => ({
+        host: n.host,
+        rack: this.racks.findIndex((r) => r.nodes.includes(n.index)),
+        clientPort: n.local ? clientPort : 0,
+        peerPort: n.peerPort,
+        state: NODE_STATE.NORMAL,
+        isLocal: n.local,
+        tokens: n.tokens.map((t) => parseDynToken(t)),
+      })),
+    };
+  }
+
+  /** A new SharedArrayBuffer table holding this map, for every data worker to read. */
+  publishTable(clientPort: number): SharedArrayBuffer {
+    const snap = this.snapshot(clientPort);
+    const tokens = snap.nodes.reduce((s, n) => s + n.tokens.length, 0);
+    const strings = Buffer.byteLength(snap.datacenters.join('') + snap.racks.map((r) => r.name).join('') + snap.nodes.map((n) => n.host).join(''));
+    const sab = createTopologyBuffer({ maxNodes: snap.nodes.length, maxTokens: Math.max(1, tokens), maxStringBytes: strings + 64 });
+    new TopologyWriter(sab).publish(snap);
+    return sab;
   }
 
   /** Every rack of the other datacenters that belongs to `dc` (for a forwarded write to fan out in its own DC). */

@@ -24,6 +24,7 @@ import type { ClusterRuntime } from './cluster-dispatch.ts';
 import { PeerClient } from './peer-client.ts';
 import { newPeerLink } from './peer-link.ts';
 import { PeerStates, ReplicationRing } from '../peer/index.ts';
+import type { ClusterShare } from '../messages.ts';
 import { P } from '../stats/metrics.ts';
 import { newLatencyHistogram, encodeHistogram, type Histogram } from '../stats/histogram.ts';
 
@@ -91,7 +92,7 @@ export class PoolRuntime {
     workers: number,
     flavor: PlacementFlavor,
     slots: PoolStatsSlots,
-    share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null = null,
+    share: ClusterShare | null = null,
     controlSab: SharedArrayBuffer | null = null,
   ) {
     this.st = slots.pool;
@@ -139,10 +140,11 @@ export class PoolRuntime {
   private buildCluster(
     config: PoolConfig,
     slots: PoolStatsSlots,
-    share: { ring: SharedArrayBuffer; peerStates: SharedArrayBuffer } | null,
+    share: ClusterShare | null,
     controlSab: SharedArrayBuffer | null,
   ): ClusterRuntime {
     const map = new ClusterMap(config);
+    if (share !== null) map.attachTable(share.topology);
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
     const router = (): Router => this.router;
     // Peer links count into a scratch block: the stats layout has datastore servers only (yet).

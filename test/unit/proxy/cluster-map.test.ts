@@ -60,3 +60,16 @@ t.test('a pool without dyn_listen is not a cluster node', async (t) => {
   const single = parseConfig('s:\n  listen: 127.0.0.1:9000\n  servers:\n  - 127.0.0.1:6379:1\n', 's.yml').pools[0];
   t.throws(() => new ClusterMap(single), /dyn_listen/);
 });
+
+t.test('ownership read from the shared topology table equals the map\'s own rings', async (t) => {
+  const sab = map.publishTable(9102);
+  const reader = new ClusterMap(pool);
+  reader.attachTable(sab);
+  let differ = 0;
+  for (let i = 0; i < 2000; i++) {
+    const key = Buffer.from(`tbl:${i}`);
+    const h = map.keyHash(key, 0, key.length);
+    for (const r of map.racks) if (reader.ownerInRack(r.index, h) !== map.racks[r.index].ring.lookup(h)) differ++;
+  }
+  t.equal(differ, 0, '2000 keys x every rack: same owner through the SharedArrayBuffer table');
+});

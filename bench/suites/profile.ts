@@ -13,8 +13,11 @@ import { measureOnce, summarizeRecords } from './harness/rounds.ts';
 import type { BenchSuite, SuiteContext, SuiteOutcome } from './harness/suite-api.ts';
 import { closedScenario, fillForReads, selectScenarios } from './harness/suite-api.ts';
 import { fixed, int, machineLine, provenance } from './harness/suite-report.ts';
-import type { RunRecord, SuiteResults } from './harness/suite-types.ts';
-import { startBackend, startDynoproxyWithNodeArgs } from './harness/targets.ts';
+import type { RunRecord, Scenario, SuiteResults } from './harness/suite-types.ts';
+import { countSyscalls } from './harness/syscall-count.ts';
+import type { SyscallCount } from './harness/syscall-count.ts';
+import { parseTargets, startBackend, startDynoproxyWithNodeArgs, startTarget, stopTargets } from './harness/targets.ts';
+import type { LiveTarget } from './harness/targets.ts';
 
 export interface ProfiledScenario {
   scenario: string;
@@ -22,6 +25,36 @@ export interface ProfiledScenario {
   /** Where the .cpuprofile files are (open them in Chrome DevTools or speedscope for flame graphs). */
   dir: string;
   profiles: ProfileSummary[];
+}
+
+export interface SyscallRun {
+  scenario: string;
+  target: string;
+  requests: number;
+  perRequest: number;
+  top: SyscallCount[];
+}
+
+/** Unprofiled proxies under strace -c for one run each: system calls per request, the cost DESIGN.md says dominates. */
+async function syscallRuns(ctx: SuiteContext, launch: LaunchContext, backend: LiveTarget['server'], scenarios: readonly Scenario[]): Promise<SyscallRun[]> {
+  const targets: LiveTarget[] = [];
+  const out: SyscallRun[] = [];
+  try {
+    for (const spec of parseTargets('twemproxy,dynoproxy-w1')) targets.push(await startTarget(launch, spec, backend, 'redis'));
+    for (const scenario of scenarios) {
+      for (const target of targets) {
+        const r = await countSyscalls(ctx.group, ctx.dir, `${target.spec.name}-${scenario.id}`, target.proxy!.process.pid, async () => {
+          const { report } = await measureOnce(ctx.gen, target, backend, scenario, { warmupMs: 0, durationMs: 1500 });
+          return report.ops;
+        });
+        ctx.log(`strace ${target.spec.name} ${scenario.id}: ${r.perRequest.toFixed(2)} syscalls/request (${r.top.slice(0, 4).map((c) => `${c.name} ${c.perRequest.toFixed(2)}`).join(', ')})`);
+        out.push({ scenario: scenario.id, target: target.spec.name, requests: r.requests, perRequest: r.perRequest, top: r.top });
+      }
+    }
+  } finally {
+    await stopTargets(targets);
+  }
+  return out;
 }
 
 export const profileSuite: BenchSuite = {
@@ -35,8 +68,10 @@ export const profileSuite: BenchSuite = {
     const backend = await startBackend(launch, 'redis');
     const runs: RunRecord[] = [];
     const profiled: ProfiledScenario[] = [];
+    let syscalls: SyscallRun[] = [];
     try {
       await fillForReads(backend, scenarios);
+      syscalls = await syscallRuns(ctx, launch, backend, scenarios);
       for (const scenario of scenarios) {
         const dir = join(outDir, scenario.id);
         mkdirSync(dir, { recursive: true });
@@ -68,11 +103,23 @@ export const profileSuite: BenchSuite = {
       await backend.process.stop();
     }
     ctx.log(`profiles kept in ${outDir}`);
-    return { backend: 'redis', scenarios, runs, summary: summarizeRecords(runs, ctx.clockTicks), findings: { profiled } };
+    return { backend: 'redis', scenarios, runs, summary: summarizeRecords(runs, ctx.clockTicks), findings: { profiled, syscalls } };
   },
   charts: () => ({}),
   render(file: string, d: SuiteResults): string {
-    const { profiled } = d.findings as { profiled: ProfiledScenario[] };
+    const { profiled, syscalls } = d.findings as { profiled: ProfiledScenario[]; syscalls?: SyscallRun[] };
+    const syscallTable = syscalls === undefined || syscalls.length === 0 ? [] : [
+      '### System calls per request (strace -c -f, one 1.5 s run each, unprofiled proxies)',
+      '',
+      'strace slows every call down, so throughput under it means nothing; the counts per request are what matter.',
+      '',
+      markdownTable(
+        ['scenario', 'target', 'requests', 'syscalls/request', 'most frequent (per request)'],
+        syscalls.map((r) => [r.scenario, r.target, int(r.requests), fixed(r.perRequest, 2), r.top.slice(0, 5).map((c) => `${c.name} ${fixed(c.perRequest, 2)}`).join(', ')]),
+        ['l', 'l', 'r', 'r', 'l'],
+      ),
+      '',
+    ];
     const sections = profiled.flatMap((p) => {
       const row = d.summary.find((r) => r.scenario === p.scenario);
       return p.profiles.filter((t) => t.threadId > 0 || p.profiles.length === 1).flatMap((t) => [
@@ -95,6 +142,7 @@ export const profileSuite: BenchSuite = {
       '  "(program)" is time in V8/libuv/native code outside JavaScript (syscalls included), "(garbage collector)" is GC.',
       `- Produced by: \`${d.command}\``,
       '',
+      ...syscallTable,
       ...sections,
     ].join('\n');
   },

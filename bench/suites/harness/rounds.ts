@@ -29,11 +29,21 @@ interface Sample {
   total: number;
 }
 
+function proxiesOf(target: LiveTarget): RunningServer[] {
+  return target.proxies ?? (target.proxy === undefined ? [] : [target.proxy]);
+}
+
+function backendsOf(target: LiveTarget, backend: RunningServer): RunningServer[] {
+  return target.backends ?? [backend];
+}
+
+const sumTicks = (servers: readonly RunningServer[]): number => servers.reduce((s, x) => s + readCpuTicks(x.process.pid), 0);
+
 function sample(target: LiveTarget, backend: RunningServer): Sample {
   const system = readSystemCpuTicks();
   return {
-    proxy: target.proxy === undefined ? 0 : readCpuTicks(target.proxy.process.pid),
-    backend: readCpuTicks(backend.process.pid),
+    proxy: sumTicks(proxiesOf(target)),
+    backend: sumTicks(backendsOf(target, backend)),
     self: readCpuTicks(process.pid),
     busy: system.busy,
     total: system.total,
@@ -41,8 +51,8 @@ function sample(target: LiveTarget, backend: RunningServer): Sample {
 }
 
 function assertAlive(target: LiveTarget, backend: RunningServer): void {
-  if (target.proxy !== undefined) assertServing(target.proxy);
-  assertServing(backend);
+  for (const p of proxiesOf(target)) assertServing(p);
+  for (const b of backendsOf(target, backend)) assertServing(b);
 }
 
 /** One measured load run on one target, with /proc read at the window's edges. */
@@ -92,7 +102,7 @@ export async function runInterleaved(
       for (const target of targets) await measureOnce(gen, target, backend, scenario, { warmupMs: 0, durationMs: options.primeMs, pacingUs: options.pacingUs });
     }
   }
-  const ownPids = [process.pid, backend.process.pid, ...targets.flatMap((t) => (t.proxy === undefined ? [] : [t.proxy.process.pid]))];
+  const ownPids = [process.pid, ...new Set(targets.flatMap((t) => [...proxiesOf(t), ...backendsOf(t, backend)]).map((s) => s.process.pid))];
   let quietBudgetMs = options.quiet.totalMs;
   const records: RunRecord[] = [];
   for (let round = 1; round <= options.rounds; round++) {

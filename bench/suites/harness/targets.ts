@@ -21,6 +21,10 @@ export interface LiveTarget {
   server: RunningServer;
   /** The proxy process whose CPU and memory are read; undefined for direct. */
   proxy: RunningServer | undefined;
+  /** A cluster: every proxy node (CPU summed; RSS of `proxy`, the one clients talk to). Default [proxy]. */
+  proxies?: RunningServer[];
+  /** A cluster's own datastores (CPU summed), instead of the suite's shared backend. */
+  backends?: RunningServer[];
 }
 
 export function parseTargets(list: string): TargetSpec[] {
@@ -78,5 +82,5 @@ export async function startTarget(ctx: LaunchContext, spec: TargetSpec, backend:
 }
 
 export async function stopTargets(targets: readonly LiveTarget[]): Promise<void> {
-  await Promise.all(targets.map((t) => t.proxy?.process.stop()));
+  await Promise.all(targets.flatMap((t) => [...(t.proxies ?? (t.proxy === undefined ? [] : [t.proxy])), ...(t.backends ?? [])]).map((s) => s.process.stop()));
 }

@@ -7,6 +7,7 @@ import { recommend } from '../sweep.ts';
 import { addedLatency } from '../latency.ts';
 import { summarizeProfile } from '../harness/cpu-profile.ts';
 import { renderBenchTable } from '../../../native-free-bench/run.ts';
+import { parseStraceSummary } from '../harness/syscall-count.ts';
 
 const lat = (p50: number, p99: number) => ({ count: 1, mean: p50, p50, p75: p50, p90: p99, p99, p999: p99, p9999: p99, max: p99 });
 
@@ -74,4 +75,16 @@ t.test('profile self time', async (t) => {
 t.test('micro table renderer', async (t) => {
   t.match(renderBenchTable({ results: [{ subject: 'a', ns: 1500 }] }), /\| subject \| ns \|\n\| --- \| ---: \|\n\| a \| 1,500 \|/);
   t.match(renderBenchTable({ unit: 'ns/key', results: { fnv: { 8: 13.5, 32: 40 } } }), /\| fnv \| 13\.5 \| 40 \|/);
+});
+
+t.test('strace -c summary', async (t) => {
+  const text = [
+    '% time     seconds  usecs/call     calls    errors syscall',
+    '------ ----------- ----------- --------- --------- ----------------',
+    ' 45.12    0.123456           2     61234           write',
+    ' 30.00    0.100000           1     60000      1200 read',
+    '------ ----------- ----------- --------- --------- ----------------',
+    '100.00    0.233456           1    121234      1200 total',
+  ].join('\n');
+  t.same(parseStraceSummary(text), [{ name: 'write', calls: 61234 }, { name: 'read', calls: 60000 }]);
 });

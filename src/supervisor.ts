@@ -18,9 +18,13 @@ export interface SupervisorOptions {
   testHooks: boolean;
 }
 
-/** `--workers auto`: one data worker per core (see BENCHMARKS.md for the sweep behind it). */
+/**
+ * `--workers auto`: one data worker per core but one, leaving a core to the datastore and the kernel's loopback work.
+ * The sweep in BENCHMARKS.md (2 cores, client and Redis on the same machine): 1 worker beat 2-4 by 15-30% at pipeline 1
+ * and tied them within 3% at pipeline 16.
+ */
 export function autoWorkers(): number {
-  return Math.max(1, availableParallelism());
+  return Math.max(1, availableParallelism() - 1);
 }
 
 interface Slot {

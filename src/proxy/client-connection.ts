@@ -188,7 +188,7 @@ export abstract class ClientConnection implements ClientSession {
     const req = this.head as Request;
     const pool = this.pool;
     pool.st[P.requests_in_flight]--;
-    if (req.startedAt !== 0) pool.latency.recordValue(Math.max(1, Math.round((monotonicMs() - req.startedAt) * 1000)));
+    if (req.startedAt !== 0) pool.latency.record((monotonicMs() - req.startedAt) * 1000);
     this.head = req.next;
     if (this.head === null) this.tail = null;
     this.queued--;

@@ -26,7 +26,7 @@ import { newPeerLink } from './peer-link.ts';
 import { PeerStates, ReplicationRing } from '../peer/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import { P } from '../stats/metrics.ts';
-import { newLatencyHistogram, encodeHistogram, type Histogram } from '../stats/histogram.ts';
+import { LatencyRecorder, encodeHistogram } from '../stats/histogram.ts';
 
 /** One pool's counters inside the worker's stats block. */
 export interface PoolStatsSlots {
@@ -84,7 +84,7 @@ export class PoolRuntime {
   readonly st: Float64Array;
   readonly groupSt: Float64Array;
   /** Client-observed latency (µs) of requests answered by a backend. */
-  readonly latency: Histogram = newLatencyHistogram();
+  readonly latency = new LatencyRecorder();
 
   constructor(
     config: PoolConfig,
@@ -267,8 +267,9 @@ export class PoolRuntime {
 
   /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
   latencySnapshot(reset: boolean): string {
-    const enc = encodeHistogram(this.latency);
-    if (reset) this.latency.reset();
+    const h = this.latency.flush();
+    const enc = encodeHistogram(h);
+    if (reset) h.reset();
     return enc;
   }
 }

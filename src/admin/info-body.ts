@@ -133,6 +133,10 @@ export function infoBody(x: InfoInputs): string {
     ['dyn_memory', process.memoryUsage().rss],
     ['state', x.control.state],
     ['workers', host.workerSlots().filter((s) => s.alive).length],
+    // Cross-datacenter replication through the cluster worker (0 on a single node).
+    ['cross_region_writes_forwarded', host.cluster?.replication.forwarded ?? 0],
+    ['cross_region_writes_dropped', host.cluster?.replication.dropped ?? 0],
+    ['cross_region_queue_bytes', host.cluster?.replication.queued ?? 0],
     ['worker_restarts', host.workerRestarts],
   ];
   const pools: Entry[] = host.counters().map((p) => [p.name, poolEntries(p, x.statsCount)]);

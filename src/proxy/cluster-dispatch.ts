@@ -25,7 +25,7 @@ export interface ClusterRuntime {
   readConsistency(): Consistency;
   writeConsistency(): Consistency;
   /** Writes for other racks or datacenters that could not be handed on (link down), for stats. */
-  dropped: number;
+  readonly st: Float64Array;
   /** Liveness from the cluster worker's failure detector (and operator overrides); null without a cluster worker. */
   readonly states: PeerStates | null;
   /** Remote-DC writes go through the cluster worker, which batches them per remote node; null: sent directly. */
@@ -67,7 +67,8 @@ function colocated(map: ClusterMap, racks: readonly number[], h: Float64Array, n
 /** A write for another datacenter: queued for the cluster worker (batched per remote node), or sent directly without one. */
 function toRemoteDc(cl: ClusterRuntime, node: number, a: Args, key: number, bytes: Uint8Array, start: number, end: number): void {
   if (cl.ring !== null) {
-    if (!cl.ring.push(node, bytes, start, end)) cl.dropped++;
+    if (cl.ring.push(node, bytes, start, end)) cl.st[P.remote_dc_writes_total]++;
+    else cl.st[P.replica_writes_dropped_total]++;
     return;
   }
   fireAndForget(cl, target(cl, node, a, key), bytes, start, end, true);
@@ -77,7 +78,7 @@ function toRemoteDc(cl: ClusterRuntime, node: number, a: Args, key: number, byte
 function fireAndForget(cl: ClusterRuntime, server: BackendServer | null, bytes: Uint8Array, start: number, end: number, forwardDc: boolean): void {
   const conn = server === null ? null : server.pick(monotonicMs());
   if (conn === null) {
-    cl.dropped++;
+    cl.st[P.replica_writes_dropped_total]++;
     return;
   }
   const req = acquireRequest(K_INTERNAL_DISCARD);

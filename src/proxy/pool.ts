@@ -161,7 +161,7 @@ export class PoolRuntime {
       localServerFor: (buf, start, end) => (end > start ? router().serverFor(buf, start, end) : router().anyServer()),
       readConsistency: read,
       writeConsistency: write,
-      dropped: 0,
+      st: this.st,
       states: share !== null ? new PeerStates(share.peerStates) : null,
       ring: share !== null ? new ReplicationRing(share.ring) : null,
     };

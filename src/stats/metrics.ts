@@ -28,6 +28,8 @@ export const POOL_METRICS = [
   { name: 'state_rejected_total', kind: 'counter', help: "Requests refused because of the node's state (STANDBY, WRITES_ONLY, RESUMING)" },
   { name: 'writes_held_total', kind: 'counter', help: 'Writes held back while the node was WRITES_ONLY, to be sent at RESUMING' },
   { name: 'writes_held_dropped_total', kind: 'counter', help: 'Writes refused while WRITES_ONLY because the hold queue was full' },
+  { name: 'replica_writes_dropped_total', kind: 'counter', help: 'Replica writes for other racks or datacenters not handed on (peer down, replication ring full)' },
+  { name: 'remote_dc_writes_total', kind: 'counter', help: 'Writes queued for other datacenters (through the cluster worker)' },
   { name: 'writes_held', kind: 'gauge', help: 'Writes held now, waiting for RESUMING' },
 ] as const satisfies readonly MetricDecl[];
 

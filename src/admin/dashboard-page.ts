@@ -41,7 +41,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   <span id="conn">connecting…</span>
 </header>
 <main>
-  <section class="card"><h2>Cluster</h2><div class="tree" id="tree"></div></section>
+  <section class="card"><h2>Cluster</h2><div class="tree" id="tree"></div>
+    <table id="ring" hidden><thead><tr><th>datacenter</th><th>rack</th><th>node</th><th>token range (prev, token]</th><th>state</th></tr></thead><tbody></tbody></table>
+    <div class="figs" id="replication" hidden></div></section>
   <div id="pools"></div>
   <section class="card"><h2>Workers</h2><table id="workers"><thead><tr><th>worker</th><th>alive</th><th>restarts</th><th>event-loop delay p99</th></tr></thead><tbody></tbody></table></section>
 </main>
@@ -113,6 +115,30 @@ export const DASHBOARD_HTML = `<!doctype html>
       '</td><td>' + fmt(s.ops) + '</td><td>' + fmt(s.errors, 1) + '</td><td>' + s.connections + '</td></tr>').join('');
   }
 
+  // Each rack is a ring: a node owns (previous token, its token], the lowest token wrapping around.
+  function renderCluster(c) {
+    const table = $('#ring');
+    const repl = $('#replication');
+    if (!c) { table.hidden = true; repl.hidden = true; return; }
+    const rows = [];
+    for (const dc of c.dcs) for (const rack of dc.racks) {
+      const sorted = rack.servers.slice().sort((a, b) => a.token - b.token);
+      sorted.forEach((n, i) => {
+        const prev = sorted[(i + sorted.length - 1) % sorted.length].token;
+        const range = sorted.length === 1 ? 'whole ring' : '(' + prev + ', ' + n.token + ']';
+        const st = n.state === 'normal' ? 'up' : n.state === 'down' ? 'down' : 'ejected';
+        rows.push('<tr data-node="' + esc(n.name) + '" data-state="' + st + '"><td>' + esc(dc.name) + '</td><td>' + esc(rack.name) + '</td><td>' + esc(n.name) +
+          (n.local ? ' (this node)' : '') + '</td><td>' + range + '</td><td class="st" data-state="' + st + '">' + esc(n.state) + '</td></tr>');
+      });
+    }
+    $('tbody', table).innerHTML = rows.join('');
+    table.hidden = false;
+    repl.hidden = false;
+    repl.innerHTML = '<div class="fig"><b>' + fmt(c.replication.queued) + '</b><span>cross-DC queue (bytes)</span></div>' +
+      '<div class="fig"><b>' + fmt(c.replication.forwarded) + '</b><span>cross-DC writes sent</span></div>' +
+      '<div class="fig"><b>' + fmt(c.replication.dropped) + '</b><span>cross-DC writes dropped</span></div>';
+  }
+
   function render(s) {
     const st = $('#node-state');
     st.textContent = s.node.state;
@@ -122,6 +148,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     $('#tree').innerHTML = 'datacenter <b>' + esc(s.node.dc) + '</b> › rack <b>' + esc(s.node.rack) + '</b> › node <b>' + esc(s.node.name) +
       '</b> <span class="badge" data-state="' + esc(s.node.state) + '">' + esc(s.node.state) + '</span> · tokens ' + esc(tokens) +
       ' · up ' + s.node.uptime + ' s · workers ' + s.node.workers + ' (restarts ' + s.node.workerRestarts + ')';
+    renderCluster(s.cluster);
     for (const p of s.pools) poolCard(p);
     $('#workers tbody').innerHTML = s.workers.map((w) =>
       '<tr><td>' + w.id + '</td><td>' + (w.alive ? 'yes' : 'no') + '</td><td>' + w.restarts + '</td><td>' + w.loopDelayP99Ms.toFixed(2) + ' ms</td></tr>').join('');

@@ -2,7 +2,7 @@
 // Never samples when nobody listens, and never holds more than MAX_SUBSCRIBERS streams: the dashboard must not cost the data plane.
 import type { ServerResponse } from 'node:http';
 import { newLatencyHistogram, W, type Histogram, type PoolTotals } from '../stats/index.ts';
-import type { AdminHost } from './admin-host.ts';
+import type { AdminHost, AdminCluster } from './admin-host.ts';
 import type { NodeControl } from './node-control.ts';
 
 export const MAX_SUBSCRIBERS = 16;
@@ -35,6 +35,8 @@ export interface Snapshot {
   node: { name: string; state: string; dc: string; rack: string; tokens: string[]; uptime: number; workers: number; workerRestarts: number };
   pools: PoolSnapshot[];
   workers: { id: number; alive: boolean; restarts: number; loopDelayP99Ms: number }[];
+  /** Cluster nodes: datacenters > racks > nodes with their liveness, and cross-DC replication figures; null on a single node. */
+  cluster: { dcs: ReturnType<AdminCluster['describe']>['dcs']; replication: AdminCluster['replication'] } | null;
 }
 
 export class LiveFeed {
@@ -141,7 +143,9 @@ export class LiveFeed {
     this.prev = { at, totals, hists: hists.map(copyHistogram) };
     const first = host.loadedConfig.pools[0];
     const slots = host.workerSlots();
+    const cluster = host.cluster === null ? null : { dcs: host.cluster.describe().dcs, replication: host.cluster.replication };
     return {
+      cluster,
       t: at,
       node: {
         name: first !== undefined ? `${first.listen.host}:${first.listen.port}` : '',

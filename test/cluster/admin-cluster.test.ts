@@ -1,6 +1,7 @@
 // Admin API on a cluster node: /cluster_describe lists every node by DC and rack with its liveness; /peer/down|up|reset steer routing at once.
 // It must never sleep: states are polled with deadlines.
 
+import { existsSync } from 'node:fs'
 import t from 'tap'
 import { startCluster } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
@@ -42,4 +43,25 @@ t.test('/peer/down makes a peer\'s keys fail at once; /peer/reset brings it back
   t.equal((await admin('/peer/reset/all')).status, 200)
   t.same(plain(await a.call('GET', key)), 'v', 'served again after reset')
   t.equal((await admin('/peer/down/10.9.9.9:1')).status, 404, 'an unknown peer is a 404')
+})
+
+t.test('dashboard: the cluster as datacenters > racks > nodes with token ranges; a node marked down shows as down', { skip: existsSync('/usr/bin/chromium') ? false : '/usr/bin/chromium is not installed' }, async (t) => {
+  const { chromium } = await import('playwright-core')
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+  })
+  t.teardown(() => browser.close())
+  const page = await browser.newPage()
+  await page.goto(`http://127.0.0.1:${a.statsPort}/dashboard`)
+  const rows = async (): Promise<string[]> => page.$$eval('#ring tbody tr', (trs) => trs.map((r) => `${r.getAttribute('data-node')}|${r.getAttribute('data-state')}|${r.children[3]?.textContent ?? ''}`))
+  // Waits are selectors: page-side functions would need DOM types and are blocked by the page's CSP.
+  await page.waitForSelector('#ring tbody tr:nth-child(4)', { timeout: 15_000 })
+  const first = await rows()
+  t.equal(first.length, 4, 'four nodes listed')
+  t.ok(first.some((r) => r.startsWith(`${sibling.peerName}|`) && /^\(\d+, \d+\]$/.test(r.split('|')[2]!)), 'rack1 nodes show their (prev, token] range')
+  await admin(`/peer/down/${sibling.peerName}`)
+  await page.waitForSelector(`#ring tr[data-node="${sibling.peerName}"][data-state="down"]`, { timeout: 15_000 })
+  t.pass('the node marked down is shown down without a reload')
+  await admin('/peer/reset/all')
 })

@@ -104,6 +104,8 @@ export function metricsText(x: MetricsInputs): string {
   for (const d of SERVER_METRICS) {
     w.family(d, d.kind);
     for (const p of totals) for (const s of p.servers) w.sample(d.name, { pool: p.name, server: s.name }, s.metrics[d.name] ?? 0);
+    // Links to other cluster nodes carry the same figures, labelled by peer.
+    for (const p of totals) for (const s of p.peers) w.sample(d.name, { pool: p.name, peer: s.name }, s.metrics[d.name] ?? 0);
   }
   const lat = histDecl('request_latency_seconds');
   w.family(lat, 'histogram');

@@ -33,6 +33,7 @@ export interface PoolStatsSlots {
   pool: Float64Array;
   groups: Float64Array;
   servers: Float64Array[];
+  peers: Float64Array[];
 }
 
 export interface PoolSettings extends BackendSettings {
@@ -147,9 +148,8 @@ export class PoolRuntime {
     if (share !== null) map.attachTable(share.topology);
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
     const router = (): Router => this.router;
-    // Peer links count into a scratch block: the stats layout has datastore servers only (yet).
     const peers = map.nodes.map((n) =>
-      n.local ? null : newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, new Float64Array(slots.servers[0]?.length ?? 16)),
+      n.local ? null : newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16)),
     );
     // The admin API (/set_consistency) changes these at runtime through the control block; the file gives the start.
     const ctl = controlSab !== null ? new Int32Array(controlSab) : null;

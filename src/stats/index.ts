@@ -9,5 +9,10 @@ export * from './histogram.ts';
 export * from './control-block.ts';
 
 export function poolShapes(pools: readonly PoolConfig[]): PoolShape[] {
-  return pools.map((p) => ({ name: p.name, servers: p.servers.map((s) => s.name) }));
+  return pools.map((p) => ({
+    name: p.name,
+    servers: p.servers.map((s) => s.name),
+    // A cluster node's peers, by host:port, in dyn_seeds order (node i + 1 of the cluster map).
+    peers: p.dynListen !== null && p.dataStore === 0 ? p.dynSeeds.map((s) => s.split(':').slice(0, 2).join(':')) : [],
+  }));
 }

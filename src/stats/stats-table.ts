@@ -19,11 +19,13 @@ export const G_ERRORS = 1;
 export interface PoolShape {
   name: string;
   servers: string[];
+  /** Cluster nodes: the other nodes (dyn_seeds order), counted with the same per-server metrics. */
+  peers?: string[];
 }
 
 export interface StatsLayout {
   size: number;
-  pools: { base: number; groupBase: number; serverBase: number[] }[];
+  pools: { base: number; groupBase: number; serverBase: number[]; peerBase: number[] }[];
 }
 
 export function statsLayout(pools: readonly PoolShape[]): StatsLayout {
@@ -39,7 +41,12 @@ export function statsLayout(pools: readonly PoolShape[]): StatsLayout {
       serverBase.push(o);
       o += SERVER_METRICS.length;
     }
-    out.push({ base, groupBase, serverBase });
+    const peerBase: number[] = [];
+    for (let i = 0; i < (p.peers?.length ?? 0); i++) {
+      peerBase.push(o);
+      o += SERVER_METRICS.length;
+    }
+    out.push({ base, groupBase, serverBase, peerBase });
   }
   return { size: o, pools: out };
 }
@@ -51,7 +58,7 @@ export function allocStats(pools: readonly PoolShape[]): SharedArrayBuffer {
 /** A worker's view of its own block, split per pool and per server. */
 export class WorkerStatsView {
   readonly all: Float64Array;
-  readonly pools: { pool: Float64Array; groups: Float64Array; servers: Float64Array[] }[];
+  readonly pools: { pool: Float64Array; groups: Float64Array; servers: Float64Array[]; peers: Float64Array[] }[];
 
   constructor(sab: SharedArrayBuffer, shapes: readonly PoolShape[]) {
     const layout = statsLayout(shapes);
@@ -60,6 +67,7 @@ export class WorkerStatsView {
       pool: this.all.subarray(l.base, l.base + POOL_METRICS.length),
       groups: this.all.subarray(l.groupBase, l.groupBase + COMMAND_GROUPS.length * GROUP_SLOTS),
       servers: shapes[i].servers.map((_, j) => this.all.subarray(l.serverBase[j], l.serverBase[j] + SERVER_METRICS.length)),
+      peers: l.peerBase.map((b) => this.all.subarray(b, b + SERVER_METRICS.length)),
     }));
   }
 }
@@ -69,6 +77,8 @@ export interface PoolTotals {
   metrics: Record<string, number>;
   groups: Record<string, { requests: number; errors: number }>;
   servers: { name: string; metrics: Record<string, number> }[];
+  /** Links to the other cluster nodes (empty on a single node). */
+  peers: { name: string; metrics: Record<string, number> }[];
 }
 
 /** Sum every worker's block (the supervisor's side). Gauges add up too: they are per-worker shares. */
@@ -89,6 +99,10 @@ export function sumStats(blocks: readonly SharedArrayBuffer[], shapes: readonly 
     servers: shapes[i].servers.map((name, j) => ({
       name,
       metrics: Object.fromEntries(SERVER_METRICS.map((m, k) => [m.name, sum(l.serverBase[j] + k)])),
+    })),
+    peers: (shapes[i].peers ?? []).map((name, j) => ({
+      name,
+      metrics: Object.fromEntries(SERVER_METRICS.map((m, k) => [m.name, sum(l.peerBase[j] + k)])),
     })),
   }));
 }

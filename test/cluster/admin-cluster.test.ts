@@ -45,6 +45,15 @@ t.test('/peer/down makes a peer\'s keys fail at once; /peer/reset brings it back
   t.equal((await admin('/peer/down/10.9.9.9:1')).status, 404, 'an unknown peer is a 404')
 })
 
+t.test('/metrics counts requests per peer link', async (t) => {
+  const key = cluster.keysOwnedBy(sibling, 'met:', 1)[0]!
+  for (let i = 0; i < 5; i++) await a.call('SET', key, String(i))
+  const text = await (await admin('/metrics')).text()
+  const line = text.split('\n').find((l) => l.startsWith('dynoproxy_server_requests_total{') && l.includes(`peer="${sibling.peerName}"`))
+  t.ok(line !== undefined, 'a peer-labelled request counter')
+  t.ok(Number(line?.split(' ').pop()) >= 5, `at least the 5 forwarded SETs (${line})`)
+})
+
 t.test('dashboard: the cluster as datacenters > racks > nodes with token ranges; a node marked down shows as down', { skip: existsSync('/usr/bin/chromium') ? false : '/usr/bin/chromium is not installed' }, async (t) => {
   const { chromium } = await import('playwright-core')
   const browser = await chromium.launch({

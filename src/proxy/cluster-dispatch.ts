@@ -1,10 +1,10 @@
 // Cluster routing (Dynomite's model): a key's owner in every rack; reads from the local rack's owner (or a quorum of local racks),
 // writes to the owner in every local rack and handed to one rack of each remote datacenter. Never blocks on replicas at DC_ONE.
 import { isWrite, type CommandSpec } from '../commands/index.ts';
-import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, K_INTERNAL_DISCARD, type Request, type Merge } from './request.ts';
+import { acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, type Request, type Merge } from './request.ts';
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
-import { scratch, encReset, encHeader, encBulk } from './scratch.ts';
+import { scratch, encodeKeyPiece, type Args } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge, QuorumMerge, EachDcQuorumMerge } from './merge.ts';
 import { errReply, storageErrorReply } from './resp-replies.ts';
 import { P } from '../stats/metrics.ts';
@@ -32,13 +32,6 @@ export interface ClusterRuntime {
   readonly ring: ReplicationRing | null;
 }
 
-/** The arguments of one parsed request, detached from any client (a peer's forwarded write is routed the same way). */
-export interface Args {
-  readonly argBuf: Uint8Array;
-  readonly argOff: Int32Array;
-  readonly argLen: Int32Array;
-  readonly argc: number;
-}
 
 function target(cl: ClusterRuntime, node: number, a: Args, key: number): BackendServer | null {
   const peer = cl.peers[node];
@@ -146,7 +139,7 @@ function quorum(c: RespClient, cl: ClusterRuntime, a: Args, key: number, hash: n
   const parent = composite(c, new QuorumMerge(local.length, safe), local.length);
   const now = monotonicMs();
   for (let i = 0; i < local.length; i++) {
-    const child = part(parent, i);
+    const child = newPart(parent, i);
     const server = target(cl, cl.map.ownerInRack(local[i], hash), a, key);
     const conn = server === null ? null : server.pick(now);
     if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
@@ -160,7 +153,7 @@ function eachDcQuorum(c: RespClient, cl: ClusterRuntime, a: Args, key: number, h
   const parent = composite(c, new EachDcQuorumMerge(map.dcOfRack, map.racksPerDc), racks.length);
   const now = monotonicMs();
   for (let i = 0; i < racks.length; i++) {
-    const child = part(parent, i);
+    const child = newPart(parent, i);
     const server = target(cl, map.ownerInRack(racks[i], hash), a, key);
     const conn = server === null ? null : server.pick(now);
     if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
@@ -169,20 +162,7 @@ function eachDcQuorum(c: RespClient, cl: ClusterRuntime, a: Args, key: number, h
 }
 
 function composite(c: RespClient, merge: Merge, pieces: number): Request {
-  const parent = acquireRequest(K_COMPOSITE);
-  parent.merge = merge;
-  parent.pending = pieces;
-  parent.refs = 1;
-  parent.startedAt = monotonicMs();
-  c.enqueue(parent);
-  return parent;
-}
-
-function part(parent: Request, index: number): Request {
-  const child = acquireRequest(K_PART);
-  child.parent = parent;
-  child.partIndex = index;
-  return child;
+  return newComposite(c, merge, pieces, -1, monotonicMs());
 }
 
 /** MGET/DEL/MSET... over keys owned by several nodes: one piece per owner in the local rack; writes also go, regrouped, to every other rack. */
@@ -203,8 +183,8 @@ function splitAcrossNodes(c: RespClient, cl: ClusterRuntime, spec: CommandSpec, 
   const parent = composite(c, merge, nodes.length);
   const now = monotonicMs();
   nodes.forEach((node, piece) => {
-    const child = part(parent, piece);
-    encodePiece(a, n, owner, node, pairs);
+    const child = newPart(parent, piece);
+    encodeKeyPiece(a, n, owner, node, pairs);
     const server = target(cl, node, a, firstKeyOf(owner, n, node));
     const conn = server === null ? null : server.pick(now);
     if (conn === null) completeLocally(child, server === null ? PEER_DOWN : linkError(server));
@@ -220,7 +200,7 @@ export function replicatePieces(cl: ClusterRuntime, a: Args, n: number, h: Float
   for (const [rack, remote] of all) {
     for (let i = 0; i < n; i++) owner[i] = cl.map.ownerInRack(rack, h[i]);
     for (const node of distinct(owner, n)) {
-      encodePiece(a, n, owner, node, pairs);
+      encodeKeyPiece(a, n, owner, node, pairs);
       const key = firstKeyOf(owner, n, node);
       if (remote === 1) toRemoteDc(cl, node, a, key, scratch.enc, 0, scratch.encLen);
       else fireAndForget(cl, target(cl, node, a, key), scratch.enc, 0, scratch.encLen, false);
@@ -239,20 +219,6 @@ function firstKeyOf(owner: Int32Array, n: number, node: number): number {
   return scratch.keyIdx[0];
 }
 
-/** `<name> k1 [v1] k2 [v2] ...` for the keys owned by `node`, into scratch.enc. */
-function encodePiece(a: Args, n: number, owner: Int32Array, node: number, pairs: boolean): void {
-  let count = 0;
-  for (let i = 0; i < n; i++) if (owner[i] === node) count++;
-  encReset();
-  encHeader(0x2a, 1 + count * (pairs ? 2 : 1));
-  encBulk(a.argBuf, a.argOff[0], a.argLen[0]);
-  const k = scratch.keyIdx;
-  for (let i = 0; i < n; i++) {
-    if (owner[i] !== node) continue;
-    encBulk(a.argBuf, a.argOff[k[i]], a.argLen[k[i]]);
-    if (pairs) encBulk(a.argBuf, a.argOff[k[i] + 1], a.argLen[k[i] + 1]);
-  }
-}
 
 export { hashKeys };
 

@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import * as M from '../protocol/memcache/index.ts';
 import { ClientConnection } from './client-connection.ts';
-import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge } from './request.ts';
+import { acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge } from './request.ts';
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
@@ -201,7 +201,7 @@ export class MemcacheClient extends ClientConnection {
     for (let si = 0; si < servers.length; si++) {
       const piece = pieceOf[si];
       if (piece < 0) continue;
-      const child = this.part(parent, piece, M.RK_RETRIEVAL);
+      const child = newPart(parent, piece, M.RK_RETRIEVAL);
       const conn = servers[si].pick(now);
       if (conn === null) {
         completeLocally(child, M.storageError(servers[si].lastError || 'ECONNREFUSED'), true);
@@ -222,22 +222,7 @@ export class MemcacheClient extends ClientConnection {
   }
 
   private composite(merge: Merge, pieces: number): Request {
-    const parent = acquireRequest(K_COMPOSITE);
-    parent.merge = merge;
-    parent.pending = pieces;
-    parent.refs = 1;
-    parent.startedAt = monotonicMs();
-    parent.group = GROUP;
-    this.enqueue(parent);
-    return parent;
-  }
-
-  private part(parent: Request, index: number, kind: number): Request {
-    const child = acquireRequest(K_PART);
-    child.parent = parent;
-    child.partIndex = index;
-    child.replyKind = kind;
-    return child;
+    return newComposite(this, merge, pieces, GROUP, monotonicMs());
   }
 
   /** flush_all goes to every backend; OK when all said OK (noreply: nothing). */
@@ -249,7 +234,7 @@ export class MemcacheClient extends ClientConnection {
     const cut = p.noreply ? this.noreplyTokenStart(buf) : -1;
     const now = monotonicMs();
     for (let i = 0; i < live.length; i++) {
-      const child = this.part(parent, i, M.RK_OK);
+      const child = newPart(parent, i, M.RK_OK);
       const conn = live[i].pick(now);
       if (conn === null) {
         completeLocally(child, M.storageError(live[i].lastError || 'ECONNREFUSED'), true);

@@ -163,3 +163,25 @@ export function completeLocally(req: Request, reply: Uint8Array, isError = reply
   req.refs++;
   deliverReply(req, reply, 0, reply.length, isError);
 }
+
+/** A split request's parent, queued in its client's reply order; `pieces` is how many parts will answer. */
+export function newComposite(client: { enqueue(req: Request): void }, merge: Merge, pieces: number, group: number, now: number): Request {
+  const parent = acquireRequest(K_COMPOSITE);
+  parent.merge = merge;
+  parent.pending = pieces;
+  // The pieces' collective reference (dropped when the last one answered).
+  parent.refs = 1;
+  parent.startedAt = now;
+  parent.group = group;
+  client.enqueue(parent);
+  return parent;
+}
+
+/** One piece of a split request; its reply goes to the parent's merge. */
+export function newPart(parent: Request, index: number, replyKind = 0): Request {
+  const child = acquireRequest(K_PART);
+  child.parent = parent;
+  child.partIndex = index;
+  child.replyKind = replyKind;
+  return child;
+}

@@ -4,11 +4,11 @@ import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } f
 import { P } from '../stats/metrics.ts';
 import { CONSISTENCIES } from '../config/index.ts';
 import { commandGroupIndex } from '../stats/stats-table.ts';
-import { acquireRequest, completeLocally, K_CLIENT, K_COMPOSITE, K_PART, type Request, type Merge } from './request.ts';
+import { acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
-import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
+import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
 import { answerLocally } from './resp-local.ts';
 import { clusterRoute, broadcastToPeers } from './cluster-dispatch.ts';
@@ -191,7 +191,6 @@ function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: numbe
 function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
   const p = c.parser;
   const servers = c.pool.servers;
-  const keyIdx = scratch.keyIdx;
   const owner = scratch.owner;
   const pieceOf = scratch.pieceOf;
   pieceOf.fill(-1, 0, servers.length);
@@ -208,39 +207,20 @@ function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
   } else {
     merge = new SumMerge();
   }
-  const parent = acquireRequest(K_COMPOSITE);
-  parent.merge = merge;
-  parent.pending = pieces;
-  parent.refs = 1;
   const now = monotonicMs();
-  parent.startedAt = now;
-  parent.group = currentGroup;
+  const parent = newComposite(c, merge, pieces, currentGroup, now);
   c.pool.st[P.requests_split_total]++;
-  c.enqueue(parent);
-  const argBuf = p.argBuf;
   for (let si = 0; si < servers.length; si++) {
     const piece = pieceOf[si];
     if (piece < 0) continue;
-    let count = 0;
-    for (let i = 0; i < nKeys; i++) if (owner[i] === si) count++;
-    const child = acquireRequest(K_PART);
-    child.parent = parent;
-    child.partIndex = piece;
+    const child = newPart(parent, piece);
     const server = servers[si];
     const conn = server.pick(now);
     if (conn === null) {
       completeLocally(child, storageErrorReply(server.lastError));
       continue;
     }
-    encReset();
-    encHeader(0x2a, 1 + count * (pairs ? 2 : 1));
-    encBulk(argBuf, p.argOff[0], p.argLen[0]);
-    for (let i = 0; i < nKeys; i++) {
-      if (owner[i] !== si) continue;
-      const k = keyIdx[i];
-      encBulk(argBuf, p.argOff[k], p.argLen[k]);
-      if (pairs) encBulk(argBuf, p.argOff[k + 1], p.argLen[k + 1]);
-    }
+    encodeKeyPiece(p, nKeys, owner, si, pairs);
     conn.send(child, scratch.enc, 0, scratch.encLen);
   }
 }
@@ -249,15 +229,6 @@ function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
 function broadcast(c: RespClient, buf: Buffer, start: number, end: number, merge: Merge): void {
   const live = c.pool.router.liveServers;
   if (live.length === 0) return c.replyLocal(NO_BACKEND);
-  const parent = acquireRequest(K_COMPOSITE);
-  parent.merge = merge;
-  parent.pending = live.length;
-  parent.refs = 1;
-  c.enqueue(parent);
-  for (let i = 0; i < live.length; i++) {
-    const child = acquireRequest(K_PART);
-    child.parent = parent;
-    child.partIndex = i;
-    sendRaw(c, live[i], child, buf, start, end, false);
-  }
+  const parent = newComposite(c, merge, live.length, currentGroup, monotonicMs());
+  for (let i = 0; i < live.length; i++) sendRaw(c, live[i], newPart(parent, i), buf, start, end, false);
 }

@@ -78,3 +78,29 @@ export function encBulk(src: Uint8Array, start: number, len: number): void {
   b[o++] = 10;
   scratch.encLen = o;
 }
+
+/** The arguments of a parsed request (a RESP parser, or anything shaped like one). */
+export interface Args {
+  readonly argBuf: Uint8Array;
+  readonly argOff: Int32Array;
+  readonly argLen: Int32Array;
+  readonly argc: number;
+}
+
+/**
+ * `<name> k1 [v1] k2 [v2] ...` into scratch.enc for the keys (scratch.keyIdx[0..n)) whose owner[i] is `which`:
+ * one piece of a split MGET/DEL/MSET, keeping the client's own command name bytes.
+ */
+export function encodeKeyPiece(a: Args, n: number, owner: Int32Array, which: number, pairs: boolean): void {
+  let count = 0;
+  for (let i = 0; i < n; i++) if (owner[i] === which) count++;
+  encReset();
+  encHeader(0x2a, 1 + count * (pairs ? 2 : 1));
+  encBulk(a.argBuf, a.argOff[0], a.argLen[0]);
+  const k = scratch.keyIdx;
+  for (let i = 0; i < n; i++) {
+    if (owner[i] !== which) continue;
+    encBulk(a.argBuf, a.argOff[k[i]], a.argLen[k[i]]);
+    if (pairs) encBulk(a.argBuf, a.argOff[k[i] + 1], a.argLen[k[i] + 1]);
+  }
+}

@@ -13,6 +13,9 @@ const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
 
 /** Proxy-answered commands that Redis also accepts inside MULTI and that need no connection state. */
 const FORWARDABLE_IN_TX = new Set(['ping', 'echo', 'time']);
+const CLUSTER_TX = R.errReply(
+  'ERR dynoproxy: MULTI/EXEC is not supported on a cluster node (as in Dynomite); use EVAL with the keys under one hash tag',
+);
 
 export class TxState {
   count = 0;
@@ -43,6 +46,8 @@ export function isTxControl(spec: CommandSpec): boolean {
 
 export function txBegin(c: RespClient): void {
   if (c.tx !== null) return c.replyLocal(R.errReply('ERR MULTI calls can not be nested'));
+  // A transaction's replicas would be applied one command at a time on other racks: refused, as Dynomite does.
+  if (c.pool.cluster !== null) return c.replyLocal(CLUSTER_TX);
   c.tx = new TxState();
   c.replyLocal(R.OK);
 }

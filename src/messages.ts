@@ -26,7 +26,7 @@ export type FromWorker =
   | { type: 'listen-failed'; workerId: number; code: string; message: string }
   | { type: 'drained'; workerId: number }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
-  | { type: 'histograms'; workerId: number; reqId: number; latency: string[] };
+  | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] };
 
 /** What a data worker shares with the cluster: its ring of remote-DC writes, peer liveness, the topology table. */
 export interface ClusterShare {

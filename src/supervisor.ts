@@ -130,6 +130,7 @@ export class Supervisor {
         const pending = this.histogramRequests.get(m.reqId);
         if (pending !== undefined) {
           pending.replies.push(m.latency);
+          pending.cross.push(...m.cross);
           if (pending.replies.length >= pending.expected) pending.done();
         }
         break;
@@ -139,7 +140,9 @@ export class Supervisor {
     }
   }
 
-  private histogramRequests = new Map<number, { expected: number; replies: string[][]; done: () => void }>();
+  private histogramRequests = new Map<number, { expected: number; replies: string[][]; cross: [string, string][]; done: () => void }>();
+  /** Peer round trips (µs) merged at the last latency() call: same-DC peers (zone) and other DCs (region); null on a single node. */
+  crossLatency: { zone: Histogram; region: Histogram } | null = null;
   private nextReqId = 1;
 
   /** Counters summed over every worker (a worker that crashed keeps its counts: the block belongs to the slot). */
@@ -155,11 +158,13 @@ export class Supervisor {
     const live = this.slots.filter((s) => s.worker !== null);
     const reqId = this.nextReqId++;
     const replies: string[][] = [];
+    const cross: [string, string][] = [];
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, timeoutMs);
       this.histogramRequests.set(reqId, {
         expected: live.length,
         replies,
+        cross,
         done: () => {
           clearTimeout(timer);
           resolve();
@@ -169,6 +174,7 @@ export class Supervisor {
       if (live.length === 0) resolve();
     });
     this.histogramRequests.delete(reqId);
+    if (this.cluster !== null) this.crossLatency = { zone: mergeHistograms(cross.map((c) => c[0])), region: mergeHistograms(cross.map((c) => c[1])) };
     return this.shapes.map((_, i) => mergeHistograms(replies.map((r) => r[i] ?? '')));
   }
 

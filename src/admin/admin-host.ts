@@ -19,6 +19,8 @@ export interface AdminHost {
   workerSlots(): { id: number; alive: boolean; restarts: number }[];
   /** Cluster mode: the node's view of the cluster and the peer overrides; null on a single node. */
   readonly cluster: AdminCluster | null;
+  /** Peer round trips (µs) as of the last latency() call; null on a single node. */
+  readonly crossLatency: { zone: Histogram; region: Histogram } | null;
 }
 
 export interface ClusterServer {

@@ -22,6 +22,14 @@ function render(entries: readonly Entry[]): string {
   return s.replace(/,(\n?)$/, '$1');
 }
 
+function mean(h: Histogram | undefined): number {
+  return h === undefined || h.totalCount === 0 ? 0 : Math.round(h.mean);
+}
+
+function p99(h: Histogram | undefined): number {
+  return h === undefined || h.totalCount === 0 ? 0 : h.getValueAtPercentile(99);
+}
+
 function latencyFigures(hists: readonly Histogram[], mergeInto: Histogram | null): Entry[] {
   const h = mergeInto;
   if (h !== null) for (const x of hists) h.add(x);
@@ -104,11 +112,11 @@ export function infoBody(x: InfoInputs): string {
     ['payload_size_99th', bucketPercentile(payload, 99)],
     ['payload_size_95th', bucketPercentile(payload, 95)],
     ['payload_size_mean', bucketMean(payload)],
-    // A node without peers has no cross-region or cross-zone traffic: these are true zeros until the cluster lands.
-    ['average_cross_region_rtt', 0],
-    ['99_cross_region_rtt', 0],
-    ['average_cross_zone_latency', 0],
-    ['99_cross_zone_latency', 0],
+    // Round trips over peer links (µs): other datacenters (region) and other racks of ours (zone); 0 on a single node.
+    ['average_cross_region_rtt', mean(host.crossLatency?.region)],
+    ['99_cross_region_rtt', p99(host.crossLatency?.region)],
+    ['average_cross_zone_latency', mean(host.crossLatency?.zone)],
+    ['99_cross_zone_latency', p99(host.crossLatency?.zone)],
     ['average_server_latency', 0],
     ['99_server_latency', 0],
     ['average_cross_region_queue_wait', 0],

@@ -7,6 +7,7 @@ import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } fro
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S } from '../stats/metrics.ts';
+import type { LatencyRecorder } from '../stats/histogram.ts';
 
 /** Finds reply boundaries (RESP or memcached); resumable across reads. */
 export interface ReplyScanner {
@@ -239,6 +240,8 @@ export class BackendConnection {
       }
       start = sc.replyStart;
       end = sc.replyEnd;
+      const lat = this.server.latency;
+      if (lat !== null) lat.record((monotonicMs() - req.sentAt) * 1000);
     }
     const isError = this.scanner.isError;
     if (req.kind === K_INTERNAL) {
@@ -309,6 +312,8 @@ export class BackendServer {
   lastError = '';
   /** This server's counters in the worker's stats block (stats/metrics.ts SERVER_METRICS). */
   readonly st: Float64Array;
+  /** Peer links: where their round trips are recorded (cross-zone or cross-region), else null. */
+  latency: LatencyRecorder | null = null;
 
   constructor(index: number, host: string, port: number, name: string, weight: number, settings: BackendSettings, hooks: BackendHooks, st: Float64Array) {
     this.st = st;

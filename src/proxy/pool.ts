@@ -86,6 +86,9 @@ export class PoolRuntime {
   readonly groupSt: Float64Array;
   /** Client-observed latency (µs) of requests answered by a backend. */
   readonly latency = new LatencyRecorder();
+  /** Round trips to peers of this datacenter (Dynomite's cross-zone) and of other datacenters (cross-region), µs. */
+  readonly crossZone = new LatencyRecorder();
+  readonly crossRegion = new LatencyRecorder();
 
   constructor(
     config: PoolConfig,
@@ -148,9 +151,12 @@ export class PoolRuntime {
     if (share !== null) map.attachTable(share.topology);
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
     const router = (): Router => this.router;
-    const peers = map.nodes.map((n) =>
-      n.local ? null : newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16)),
-    );
+    const peers = map.nodes.map((n) => {
+      if (n.local) return null;
+      const link = newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16));
+      link.latency = n.dc === map.localDc ? this.crossZone : this.crossRegion;
+      return link;
+    });
     // The admin API (/set_consistency) changes these at runtime through the control block; the file gives the start.
     const ctl = controlSab !== null ? new Int32Array(controlSab) : null;
     const read = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_READ_CONSISTENCY)] : undefined) ?? config.readConsistency;
@@ -266,6 +272,17 @@ export class PoolRuntime {
   }
 
   /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
+  /** Cross-zone and cross-region round-trip histograms, encoded like latencySnapshot. */
+  crossSnapshot(reset: boolean): [string, string] {
+    const out: [string, string] = ['', ''];
+    [this.crossZone, this.crossRegion].forEach((r, i) => {
+      const h = r.flush();
+      out[i] = encodeHistogram(h);
+      if (reset) h.reset();
+    });
+    return out;
+  }
+
   latencySnapshot(reset: boolean): string {
     const h = this.latency.flush();
     const enc = encodeHistogram(h);

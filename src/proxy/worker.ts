@@ -43,7 +43,13 @@ port.on('message', (m: ToWorker) => {
       }
       break;
     case 'histograms':
-      post({ type: 'histograms', workerId: data.workerId, reqId: m.reqId, latency: pools.map((p) => p.latencySnapshot(m.reset)) });
+      post({
+        type: 'histograms',
+        workerId: data.workerId,
+        reqId: m.reqId,
+        latency: pools.map((p) => p.latencySnapshot(m.reset)),
+        cross: pools.map((p) => p.crossSnapshot(m.reset)),
+      });
       break;
   }
 });

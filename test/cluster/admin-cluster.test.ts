@@ -52,6 +52,8 @@ t.test('/metrics counts requests per peer link', async (t) => {
   const line = text.split('\n').find((l) => l.startsWith('dynoproxy_server_requests_total{') && l.includes(`peer="${sibling.peerName}"`))
   t.ok(line !== undefined, 'a peer-labelled request counter')
   t.ok(Number(line?.split(' ').pop()) >= 5, `at least the 5 forwarded SETs (${line})`)
+  const info = (await (await admin('/info')).json()) as Record<string, number>
+  t.ok(info['99_cross_zone_latency']! > 0 && info['average_cross_zone_latency']! > 0, `/info measures round trips to peers of this DC (${info['99_cross_zone_latency']} µs)`)
 })
 
 t.test('dashboard: the cluster as datacenters > racks > nodes with token ranges; a node marked down shows as down', { skip: existsSync('/usr/bin/chromium') ? false : '/usr/bin/chromium is not installed' }, async (t) => {

@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
@@ -12,6 +12,7 @@ import {
   buildKetama, buildModula, ketamaServerName, twemproxyHashFunction, twemproxyHashTagRange,
 } from '../../../src/topology/index.ts';
 import type { Distribution, ServerWeight, TwemproxyHashName } from '../../../src/topology/index.ts';
+import { freePort } from '../../helpers/free-port.ts';
 
 
 const NUTCRACKER = ['/usr/sbin/nutcracker', '/usr/bin/nutcracker', '/usr/local/bin/nutcracker'].find(existsSync);
@@ -36,18 +37,6 @@ interface Pool {
   keyCount: number;
   hashTag?: string;
   port: number;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 /** Minimal RESP reply reader: returns the parsed value and the offset after it, or undefined if incomplete. */

@@ -9,6 +9,15 @@ import { fileURLToPath } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const base = Number(process.env.DEMO_BASE_PORT ?? 8100);
+if (!Number.isInteger(base) || base < 1024 || base > 65535 - 40) {
+  process.stderr.write(`demo: DEMO_BASE_PORT must be a whole number from 1024 to ${65535 - 40} (got ${process.env.DEMO_BASE_PORT})\n`);
+  process.exit(2);
+}
+const workers = process.env.DEMO_WORKERS ?? '1';
+if (!/^([1-9][0-9]?|auto)$/.test(workers)) {
+  process.stderr.write(`demo: DEMO_WORKERS must be auto or 1..99 (got ${workers})\n`);
+  process.exit(2);
+}
 const TOKEN = '101134286';
 
 interface DemoNode {
@@ -117,7 +126,7 @@ async function main(): Promise<void> {
   for (const n of nodes) {
     const file = path.join(dir, `${n.name}.yml`);
     writeFileSync(file, config(n));
-    const p = spawn(node, [path.join(root, 'src', 'cli.ts'), '-c', file, '--workers', process.env.DEMO_WORKERS ?? '1'], {
+    const p = spawn(node, [path.join(root, 'src', 'cli.ts'), '-c', file, '--workers', workers], {
       stdio: ['ignore', 'inherit', 'inherit'],
       env: { ...process.env, DYNOPROXY_LOG_LEVEL: process.env.DYNOPROXY_LOG_LEVEL ?? 'warn' },
     });

@@ -7,6 +7,7 @@ import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } fro
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S } from '../stats/metrics.ts';
+import { strerror } from '../protocol/resp/errors.ts';
 import type { LatencyRecorder } from '../stats/histogram.ts';
 
 /** Finds reply boundaries (RESP or memcached); resumable across reads. */
@@ -93,10 +94,6 @@ export class BackendConnection {
       const req = acquireRequest(K_INTERNAL);
       this.send(req, hs, 0, hs.length);
     }
-  }
-
-  get inFlight(): number {
-    return this.count;
   }
 
   get closed(): boolean {
@@ -277,21 +274,9 @@ export class BackendConnection {
   }
 }
 
+/** strerror() wording (one table, protocol/resp/errors.ts), so "-ERR Storage: ..." reads like Dynomite's. */
 function describeSocketError(err: NodeJS.ErrnoException): string {
-  switch (err.code) {
-    case 'ECONNREFUSED':
-      return 'Connection refused';
-    case 'ECONNRESET':
-      return 'Connection reset by peer';
-    case 'ETIMEDOUT':
-      return 'Connection timed out';
-    case 'EPIPE':
-      return 'Broken pipe';
-    case 'EHOSTUNREACH':
-      return 'No route to host';
-    default:
-      return err.message;
-  }
+  return err.code !== undefined ? strerror(err.code) : err.message;
 }
 
 /** One datastore as seen by one worker: its connections, failure count and ejection. */
@@ -406,16 +391,6 @@ export class BackendServer {
     for (const c of this.conns) {
       if (c !== null && !c.closed && c.oldestAge(now) > t) c.fail('Connection timed out');
     }
-  }
-
-  get connections(): readonly (BackendConnection | null)[] {
-    return this.conns;
-  }
-
-  inFlight(): number {
-    let n = 0;
-    for (const c of this.conns) if (c !== null) n += c.inFlight;
-    return n;
   }
 
   close(): void {

@@ -180,9 +180,4 @@ export class ClusterMap {
     new TopologyWriter(sab).publish(snap);
     return sab;
   }
-
-  /** Every rack of the other datacenters that belongs to `dc` (for a forwarded write to fan out in its own DC). */
-  racksOfDc(dc: string): number[] {
-    return this.racks.filter((r) => r.dc === dc).map((r) => r.index);
-  }
 }

@@ -1,7 +1,7 @@
 // BackendServer / BackendConnection: persistent pipelined connections from one worker to one datastore.
 // Never lets a reply reach the wrong request: a connection that times out, breaks or sends garbage fails every request in flight and is replaced.
 import net from 'node:net';
-import { OutBuffer, DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
+import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
 import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
@@ -46,6 +46,7 @@ export interface BackendSettings {
 
 /** One read buffer per worker for every backend socket: replies are consumed before the callback returns. */
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
+registerReadBuffer(READ_BUF);
 
 const ST_CONNECTING = 0;
 const ST_READY = 1;

@@ -2,7 +2,7 @@
 // Never lets a slow or hostile client grow memory without bound, and never writes a reply out of request order.
 import type { Socket } from 'node:net';
 import { GatherBuffer } from './gather.ts';
-import { OutBuffer } from './out-buffer.ts';
+import { OutBuffer, registerReadBuffer } from './out-buffer.ts';
 import { Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession } from './request.ts';
 import { markClientDirty, afterIo } from './flush.ts';
 import { useStaticReadBuffer } from './static-read.ts';
@@ -25,6 +25,7 @@ export interface FrameParser {
 
 /** One read buffer per worker for every client socket: each read is consumed (or copied) before the callback returns. */
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
+registerReadBuffer(READ_BUF);
 const CLIENT = Symbol('dynoproxy.client');
 
 function onStaticRead(this: Socket, n: number): boolean {
@@ -214,7 +215,7 @@ export abstract class ClientConnection implements ClientSession {
   flush(): void {
     this.flushScheduled = false;
     if (this.closed) return;
-    this.pool.st[P.client_bytes_out_total] += this.out.len;
+    this.pool.st[P.client_bytes_out_total] += this.out.size;
     this.out.flush(this.socket, this.queued === 0);
     if (this.closing && this.head === null) {
       this.socket.end();

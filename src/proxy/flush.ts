@@ -2,6 +2,7 @@
 // Never writes per request: a request only marks its connection dirty.
 
 import { refreshClock } from './clock.ts';
+import { settleDeferred } from './out-buffer.ts';
 
 export interface Flushable {
   flushScheduled: boolean;
@@ -41,6 +42,8 @@ export function markClientDirty(c: Flushable): void {
 
 /** End of an I/O callback: write every client's staged replies. */
 export function afterIo(): void {
+  // The read buffer this callback read into is reused by the next one: copy what points into it first.
+  settleDeferred();
   for (let i = 0; i < clients.length; i++) clients[i].flush();
   clients.length = 0;
 }

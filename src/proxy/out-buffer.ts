@@ -1,5 +1,6 @@
 // OutBuffer: an append-only byte staging area for one socket, flushed with one write per batch.
 // Never allocates while its chunk can be reused; a chunk handed to a socket write that did not complete at once is abandoned to that write, never touched again.
+// Never keeps a deferred range past settleDeferred(), which every I/O callback calls before its read buffer is reused.
 import type { Socket } from 'node:net';
 
 const CHUNK = 16 * 1024;
@@ -23,12 +24,60 @@ function giveChunk(c: Buffer): void {
   if (c.length === CHUNK && freeChunks.length < MAX_FREE) freeChunks.push(c);
 }
 
+/**
+ * The per-worker static read buffers. Their bytes stay untouched until the I/O callback that read them
+ * ends, so a range of one is appended by reference and copied once at the end of the callback: a
+ * pipelined batch of requests (or of one client's replies) that lies contiguous in the read buffer is
+ * then copied in one call instead of one per request.
+ */
+let stable0: Uint8Array | null = null;
+let stable1: Uint8Array | null = null;
+
+export function registerReadBuffer(buf: Uint8Array): void {
+  if (stable0 === null || stable0 === buf) stable0 = buf;
+  else if (stable1 === null || stable1 === buf) stable1 = buf;
+  else throw new Error('out-buffer: at most two static read buffers per worker');
+}
+
+/** OutBuffers holding a deferred range. */
+const deferred: OutBuffer[] = [];
+
+/** Copy every deferred range into its buffer. Called at the end of each I/O callback (flush.ts afterIo). */
+export function settleDeferred(): void {
+  for (let i = 0; i < deferred.length; i++) {
+    const o = deferred[i];
+    o.listed = false;
+    o.settle();
+  }
+  deferred.length = 0;
+}
+
 export class OutBuffer {
   buf: Buffer | null = null;
+  /** Bytes copied into `buf`; a deferred range (below) follows them. */
   len = 0;
+  private dSrc: Uint8Array | null = null;
+  private dStart = 0;
+  private dEnd = 0;
+  listed = false;
+
+  /** Bytes staged, the deferred range included. */
+  get size(): number {
+    return this.len + this.dEnd - this.dStart;
+  }
+
+  /** Copy the deferred range (if any) into the buffer. */
+  settle(): void {
+    const src = this.dSrc;
+    if (src === null) return;
+    this.dSrc = null;
+    this.copyIn(src, this.dStart, this.dEnd);
+    this.dStart = this.dEnd = 0;
+  }
 
   /** Make room for n more bytes and return the buffer to write into at `this.len`. */
   reserve(n: number): Buffer {
+    if (this.dSrc !== null) this.settle();
     let b = this.buf;
     if (b === null) {
       b = takeChunk(n);
@@ -49,6 +98,26 @@ export class OutBuffer {
   }
 
   append(src: Uint8Array, start: number, end: number): void {
+    if (src === stable0 || src === stable1) {
+      if (src === this.dSrc && start === this.dEnd) {
+        this.dEnd = end;
+        return;
+      }
+      if (this.dSrc !== null) this.settle();
+      this.dSrc = src;
+      this.dStart = start;
+      this.dEnd = end;
+      if (!this.listed) {
+        this.listed = true;
+        deferred.push(this);
+      }
+      return;
+    }
+    if (this.dSrc !== null) this.settle();
+    this.copyIn(src, start, end);
+  }
+
+  private copyIn(src: Uint8Array, start: number, end: number): void {
     const n = end - start;
     const b = this.reserve(n);
     if (n < 64) {
@@ -70,6 +139,7 @@ export class OutBuffer {
    * (or returned to the free list when `release`); otherwise the chunk now belongs to the pending write.
    */
   flush(socket: Socket, release: boolean): void {
+    if (this.dSrc !== null) this.settle();
     const b = this.buf;
     if (b === null || this.len === 0) {
       if (b !== null && release) this.drop();
@@ -96,6 +166,8 @@ export class OutBuffer {
   }
 
   drop(): void {
+    this.dSrc = null;
+    this.dStart = this.dEnd = 0;
     if (this.buf !== null) giveChunk(this.buf);
     this.buf = null;
     this.len = 0;

@@ -39,17 +39,19 @@ export function registerReadBuffer(buf: Uint8Array): void {
   else throw new Error('out-buffer: at most two static read buffers per worker');
 }
 
-/** OutBuffers holding a deferred range. */
-const deferred: OutBuffer[] = [];
+/** OutBuffers holding a deferred range (emptied by count, as flush.ts's lists are). */
+const deferred: (OutBuffer | null)[] = [];
+let nDeferred = 0;
 
 /** Copy every deferred range into its buffer. Called at the end of each I/O callback (flush.ts afterIo). */
 export function settleDeferred(): void {
-  for (let i = 0; i < deferred.length; i++) {
-    const o = deferred[i];
+  for (let i = 0; i < nDeferred; i++) {
+    const o = deferred[i] as OutBuffer;
+    deferred[i] = null;
     o.listed = false;
     o.settle();
   }
-  deferred.length = 0;
+  nDeferred = 0;
 }
 
 export class OutBuffer {
@@ -109,7 +111,7 @@ export class OutBuffer {
       this.dEnd = end;
       if (!this.listed) {
         this.listed = true;
-        deferred.push(this);
+        deferred[nDeferred++] = this;
       }
       return;
     }

@@ -16,7 +16,7 @@ export interface LoadRunOptions {
   mode: LoadMode;
   /** Open loop: total intended requests per second. */
   ratePerSec?: number;
-  /** Open loop: > 0 = fixed tick in µs (Atomics.wait; default 100, the most even here); 0 = send on reply arrivals and Node timers. */
+  /** Open loop: > 0 = sends on a fixed tick of this many µs from a ticker thread (default 100; replies are read as they arrive); 0 = send on reply arrivals and Node timers. */
   pacingUs?: number;
   warmupMs: number;
   durationMs: number;

@@ -40,8 +40,8 @@ export interface LoadTaskSpec {
   /** Open loop: requests per second this task intends to send, spread evenly over its connections. */
   ratePerSec: number;
   /**
-   * Open loop: 0 sends what is due whenever a reply arrives, with a Node timer (>= 1 ms) for quiet spells; > 0 wakes
-   * on a fixed grid of this many µs (Atomics.wait), more even but ~30 µs of CPU per tick.
+   * Open loop: 0 sends what is due whenever a reply arrives, with a Node timer (>= 1 ms) for quiet spells; > 0 sends
+   * on a fixed grid of this many µs, ticked by a helper thread (a message per tick), while replies are read as they arrive.
    */
   pacingUs: number;
   warmupMs: number;

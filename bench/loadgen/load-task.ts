@@ -1,6 +1,8 @@
 // Piscina task of the load generator: one thread's connections, closed or open loop, latencies into HDR histograms.
 // Never runs unbounded: every phase has a deadline, and every socket it opened is destroyed before it returns.
 import { connect } from 'node:net';
+import { MessageChannel, Worker } from 'node:worker_threads';
+import type { MessagePort } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as hdr from 'hdr-histogram-js';
@@ -19,6 +21,70 @@ const DRAIN_MS = 3000;
 const OPEN_LOOP_QUEUE = 4096;
 /** Every read lands in this buffer: the counters never keep a chunk, so one per thread is enough. */
 const readBuffer = Buffer.allocUnsafe(256 * 1024);
+
+// Open-loop pacing: a ticker thread posts a message on a fixed grid of pacingUs. The sending thread never blocks, so
+// replies are read the moment they arrive; sends wait for the next tick (at most pacingUs late, every target alike).
+// Ticker slots (Int32 0 = state: 0 wait, 1 tick, 2 stop; Float64 1 = grid origin and 2 = end, both in epoch ms).
+const TICKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { port, ctl, tickMs } = workerData;
+const state = new Int32Array(ctl, 0, 1);
+const times = new Float64Array(ctl);
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+while (Atomics.load(state, 0) === 0) Atomics.wait(state, 0, 0, 1000);
+const origin = times[1];
+const end = times[2];
+for (;;) {
+  if (Atomics.load(state, 0) !== 1) break;
+  const now = performance.timeOrigin + performance.now();
+  if (now >= end) break;
+  port.postMessage(0);
+  Atomics.wait(sleeper, 0, 0, tickMs - ((now - origin) % tickMs));
+}
+port.close();
+`;
+
+interface Ticker {
+  worker: Worker;
+  port: MessagePort;
+  ctl: SharedArrayBuffer;
+  /** Settles when the thread has exited (it may leave on its own at the window's end, before stopTicker). */
+  exited: Promise<void>;
+}
+
+/** Start the ticker thread (it waits for startTicker) and resolve once it runs. */
+async function spawnTicker(tickMs: number, onTick: () => void): Promise<Ticker> {
+  const ctl = new SharedArrayBuffer(24);
+  const { port1, port2 } = new MessageChannel();
+  port1.on('message', onTick);
+  const worker = new Worker(TICKER_SOURCE, { eval: true, workerData: { port: port2, ctl, tickMs }, transferList: [port2] });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    worker.once('online', () => resolve());
+    worker.once('error', reject);
+  });
+  return { worker, port: port1, ctl, exited };
+}
+
+function startTicker(t: Ticker, originEpochMs: number, endEpochMs: number): void {
+  const times = new Float64Array(t.ctl);
+  times[1] = originEpochMs;
+  times[2] = endEpochMs;
+  const state = new Int32Array(t.ctl, 0, 1);
+  Atomics.store(state, 0, 1);
+  Atomics.notify(state, 0);
+}
+
+async function stopTicker(t: Ticker): Promise<void> {
+  const state = new Int32Array(t.ctl, 0, 1);
+  Atomics.store(state, 0, 2);
+  Atomics.notify(state, 0);
+  t.port.close();
+  // It leaves within one tick; terminate is the bound.
+  const timer = setTimeout(() => void t.worker.terminate(), 1000);
+  await t.exited;
+  clearTimeout(timer);
+}
 
 export function newLatencyHistogram(): Histogram {
   // ns, 3 significant digits, up to 2 minutes.
@@ -53,7 +119,6 @@ class LoadConnection {
 export default async function runLoadTask(spec: LoadTaskSpec): Promise<LoadTaskResult> {
   const sync = new Int32Array(spec.sync, 0, SYNC_INT32_SLOTS);
   const syncTime = new Float64Array(spec.sync);
-  const sleeper = new Int32Array(new SharedArrayBuffer(4));
   const window = Math.max(1, spec.pipeline);
   const ring = new RequestRing(spec.workload, window);
   const latency = newLatencyHistogram();
@@ -191,6 +256,7 @@ export default async function runLoadTask(spec: LoadTaskSpec): Promise<LoadTaskR
   }));
   const connected = conns.filter((c) => c.alive).length;
 
+  const ticker = open && spec.pacingUs > 0 ? await spawnTicker(spec.pacingUs / 1000, onTick) : null;
   Atomics.add(sync, SYNC_READY, 1);
   const goDeadline = Date.now() + GO_TIMEOUT_MS;
   while (Atomics.load(sync, SYNC_GO) === 0 && Date.now() < goDeadline) await sleep(1);
@@ -229,6 +295,7 @@ export default async function runLoadTask(spec: LoadTaskSpec): Promise<LoadTaskR
     stop(performance.now(), 'error');
     firstError ??= go === 1 ? 'not every connection was established' : 'the run was called off before it started';
   }
+  if (ticker !== null) await stopTicker(ticker);
   for (const c of conns) c.socket?.destroy();
   if (connectionErrors > 0) endedBy = 'error';
   return {
@@ -263,26 +330,32 @@ export default async function runLoadTask(spec: LoadTaskSpec): Promise<LoadTaskR
   }
 
   async function runOpenLoop(): Promise<void> {
-    const tick = spec.pacingUs / 1000;
     const start = measureStart - spec.warmupMs;
     for (let i = 0; i < conns.length; i++) conns[i]!.nextIntended = start + (interval * i) / conns.length;
     openLoopRunning = true;
-    for (;;) {
-      const t = performance.now();
-      if (t >= measureEnd) break;
-      sendAllDue(t);
-      if (tick > 0) {
-        // Sleep to the next tick of a fixed grid: replies wait at most one tick to be read (costs ~30 µs CPU a tick).
-        const left = tick - ((performance.now() - start) % tick);
-        Atomics.wait(sleeper, 0, 0, left);
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      } else {
-        // Replies arriving meanwhile send what is due (onData); the timer (>= 1 ms in Node) covers a quiet spell.
+    if (ticker !== null) {
+      // Sends leave on the ticker's grid (onTick); replies are read as they arrive.
+      sendAllDue(performance.now());
+      startTicker(ticker, performance.timeOrigin + start, performance.timeOrigin + measureEnd);
+      // Node's timers count whole milliseconds and may fire a little early: sleep until the window has ended.
+      while (performance.now() < measureEnd) await sleep(Math.max(1, measureEnd - performance.now()));
+    } else {
+      // Replies arriving meanwhile send what is due (onData); the timer (>= 1 ms in Node) covers a quiet spell.
+      for (;;) {
+        const t = performance.now();
+        if (t >= measureEnd) break;
+        sendAllDue(t);
         await sleep(Math.max(0, conns[cursor]!.nextIntended - performance.now()));
       }
     }
     openLoopRunning = false;
     stop(measureEnd, 'time');
+  }
+
+  function onTick(): void {
+    if (!openLoopRunning) return;
+    const t = performance.now();
+    if (t < measureEnd) sendAllDue(t);
   }
 
   // Connections are due in turn (same interval, staggered starts), so a pass visits only those due.

@@ -168,7 +168,7 @@ export const latencySuite: BenchSuite = {
       '  50 connections, each sending at evenly spaced intended times whatever the replies do.',
       '- Latency counts from the **intended** send time (coordinated-omission corrected): a stall delays every request',
       '  scheduled behind it, and they all count. "service p99" counts from the actual write, as a closed-loop tool',
-      `  would. ${(d.options.pacingUs ?? 0) > 0 ? `The generator wakes on a fixed ${d.options.pacingUs} µs tick (Atomics.wait) to send what is due, so a request may` : 'The generator sends what is due whenever a reply arrives, else on a Node timer (>= 1 ms), so a request may'}`,
+      `  would. ${(d.options.pacingUs ?? 0) > 0 ? `The generator sends what is due on a fixed ${d.options.pacingUs} µs tick (a ticker thread; replies are read as they arrive), so a request may` : 'The generator sends what is due whenever a reply arrives, else on a Node timer (>= 1 ms), so a request may'}`,
       '  leave late, for every target alike (the lateness counts in its latency); "send',
       '  lag p99" shows how late. "p99 added" is the median over rounds of (target p99 − direct p99) in the same round.',
       ...methodLines(d),

@@ -50,6 +50,9 @@ function methodSection(d: RedisBenchmarkResults): string {
     '  right before and after each run, pooled over the rounds (sum of CPU / sum of requests), so the',
     `  1/${d.clockTicksPerSecond} s tick averages out. It includes each run's connection setup.`,
     '  "redis CPU" is Redis\'s own cost per request behind that target: batching in a proxy lowers it.',
+    '  "client CPU" is redis-benchmark\'s (a reaped child\'s utime + stime); "chain CPU" is client + proxy + Redis.',
+    '  With all three on the same cores, the ratio of two targets\' throughput follows the inverse ratio of',
+    '  their chain CPU: that is the bound a proxy meets here, whatever it does with its own share.',
     '- RSS: the largest VmRSS of the proxy read after any run.',
     '- "other load": median share of all cores that processes outside the benchmark (other engineers\'',
     '  builds, tests) used during the runs, from `/proc/stat`. Above a few percent, treat the row as noisy.',
@@ -61,6 +64,12 @@ function methodSection(d: RedisBenchmarkResults): string {
         ]),
     `- Produced by: \`${d.command}\``,
   ].join('\n');
+}
+
+/** CPU of every process a request passes through: client + proxy + Redis. */
+function chainCpu(s: ThroughputSummary | undefined): number | undefined {
+  if (s === undefined) return undefined;
+  return s.clientCpuUsPerRequest + (s.proxyCpuUsPerRequest ?? 0) + s.redisCpuUsPerRequest;
 }
 
 function pair(get: number | null | undefined, set: number | null | undefined, digits: number): string {
@@ -77,7 +86,7 @@ function pipelineTable(summary: readonly ThroughputSummary[], pipeline: number):
   const header = ['target', 'GET rps', 'SET rps'];
   if (hasDirect) header.push('vs direct GET / SET');
   if (hasTwemproxy) header.push('vs twemproxy GET / SET');
-  header.push('proxy CPU µs/req GET / SET', 'redis CPU µs/req GET / SET', 'proxy RSS MiB', 'p50 / p99 ms GET', 'other load % GET / SET');
+  header.push('proxy CPU µs/req GET / SET', 'redis CPU µs/req GET / SET', 'client CPU µs/req GET / SET', 'chain CPU µs/req GET / SET', 'proxy RSS MiB', 'p50 / p99 ms GET', 'other load % GET / SET');
   const ratio = (target: string, base: string, test: string): number | undefined => {
     const a = find(target, test);
     const b = find(base, test);
@@ -95,6 +104,8 @@ function pipelineTable(summary: readonly ThroughputSummary[], pipeline: number):
     cells.push(
       pair(get?.proxyCpuUsPerRequest, set?.proxyCpuUsPerRequest, 2),
       pair(get?.redisCpuUsPerRequest, set?.redisCpuUsPerRequest, 2),
+      pair(get?.clientCpuUsPerRequest, set?.clientCpuUsPerRequest, 2),
+      pair(chainCpu(get), chainCpu(set), 2),
       rss < 0 ? '–' : mib(rss),
       pair(get?.p50LatencyMs, get?.p99LatencyMs, 3),
       pair(get === undefined ? undefined : get.otherLoad * 100, set === undefined ? undefined : set.otherLoad * 100, 0),

@@ -72,7 +72,13 @@ t.test('report: ratios against direct and twemproxy, idle table, rerun section',
   t.equal(cells[4], '0.75 / 0.80', 'vs direct GET / SET');
   t.equal(cells[5], '1.50 / 1.60', 'vs twemproxy GET / SET');
   t.equal(cells[6], '7.50 / 7.20', 'proxy CPU µs/request GET / SET');
-  t.equal(cells[10], '1 / 1', 'other load % GET / SET');
+  const num = (c: string): number[] => c.split(' / ').map(Number);
+  const [proxyGet] = num(cells[6]!);
+  const [redisGet] = num(cells[7]!);
+  const [clientGet] = num(cells[8]!);
+  t.ok(clientGet! > 0, `client CPU ${cells[8]}`);
+  t.equal(num(cells[9]!)[0], Number((proxyGet! + redisGet! + clientGet!).toFixed(2)), 'chain CPU = proxy + redis + client');
+  t.equal(cells[12], '1 / 1', 'other load % GET / SET');
   t.match(md, /\| dynoproxy-w1 \| 1 \| 40\.0 \| 42\.0 \| 2\.0 \| 2\.0 \| 2\.05 \| 1,000 \/ 0 \/ 0 \|/, 'idle row: 2 MiB over 1000 connections');
   t.match(md, /commit `0123456789`/);
   t.match(md, /### How to rerun/);

@@ -4,6 +4,7 @@
 // Why node:http and not uWebSockets.js: the official package is not on the npm registry; the registry
 // copies either need glibc 2.38 (this Debian 12 has 2.36) or have no binary for Node 24's ABI (137)
 // and silently fall back to a pure-JS server. See README "Admin HTTP server".
+import { isLoopbackHost } from '../config/index.ts';
 import http from 'node:http';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
@@ -40,10 +41,7 @@ function rateFromEnv(): RateLimit | null {
   return { perSecond: a, burst: b > 0 ? b : a * 2 };
 }
 
-export function isLoopbackHost(host: string): boolean {
-  const h = host.toLowerCase();
-  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
-}
+export { isLoopbackHost };
 
 export class AdminServer {
   private readonly host: AdminHost;

@@ -27,7 +27,7 @@ const settings = {
   autoEjectHosts: false,
 };
 const maxPayload = Math.min(pool.maxRequestBytes, 0x7fffffff);
-const links: (BackendServer | null)[] = map.nodes.map((n) => (n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, new Float64Array(16))));
+const links: (BackendServer | null)[] = map.nodes.map((n) => (n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, new Float64Array(16), () => pool.peerSecret)));
 
 let forwarded = 0;
 let dropped = 0;

@@ -71,6 +71,8 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     writeConsistency: get('writeConsistency', COMMON_DEFAULTS.writeConsistency),
     requirepass: get<string | null>('requirepass', COMMON_DEFAULTS.requirepass),
     clientConnections: get('clientConnections', COMMON_DEFAULTS.clientConnections),
+    peerSecret: peerSecretOf(get<string | undefined>('peerSecret', undefined), get<string | null>('requirepass', COMMON_DEFAULTS.requirepass)),
+    maxPeerConnections: get('maxPeerConnections', COMMON_DEFAULTS.maxPeerConnections),
     maxRequestBytes: get('maxRequestBytes', COMMON_DEFAULTS.maxRequestBytes),
     clientMaxInflight: get('clientMaxInflight', COMMON_DEFAULTS.clientMaxInflight),
     clientMaxBufferedBytes: get('clientMaxBufferedBytes', COMMON_DEFAULTS.clientMaxBufferedBytes),
@@ -94,6 +96,12 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
   };
   checkKeyRelations(draft, pool, file);
   return pool;
+}
+
+/** `peer_secret` if given ("" means none), else requirepass: a node that makes clients log in makes peers too. */
+function peerSecretOf(given: string | undefined, requirepass: string | null): string | null {
+  if (given === undefined) return requirepass;
+  return given === '' ? null : given;
 }
 
 /** twemproxy conf_validate_server(): two servers with one name would share ketama points. */

@@ -54,6 +54,16 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   const drafts = rawPools.map((raw) => readPool(raw, file, lineOf, warnings));
   const pools = drafts.map((draft) => buildPool(draft, style, file));
   checkPools(drafts, pools, style, file);
+  for (const pool of pools) {
+    const dyn = pool.dynListen;
+    if (dyn !== null && pool.peerSecret === null && !isLoopbackHost(dyn.host)) {
+      warnings.push(
+        `${file}: ${pool.name}.dyn_listen: SECURITY: the peer port ${dyn.host}:${dyn.port} is not loopback and has no peer_secret ` +
+          '(nor requirepass): anyone who can reach it can read and write the datastore. Running in Dynomite compatibility mode; ' +
+          'set peer_secret on every node unless this is a mixed cluster with Dynomite nodes on a trusted network.',
+      );
+    }
+  }
   return { pools, warnings, style };
 }
 
@@ -181,4 +191,10 @@ function parseText(
     if (error instanceof ValueProblem) throw fail(error.message, rule.secret ? null : text);
     throw error;
   }
+}
+
+/** 127.0.0.0/8, ::1 and localhost: only this machine can connect. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase();
+  return h === 'localhost' || h === '::1' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::ffff:127.0.0.1';
 }

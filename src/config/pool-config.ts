@@ -97,6 +97,10 @@ export interface PoolConfig {
   writeConsistency: Consistency;
   /** Password clients must AUTH with (`requirepass`, Dynomite `redis_requirepass`, twemproxy `redis_auth`). */
   requirepass: string | null;
+  /** Secret peers prove they know before the peer port serves them (`peer_secret`, default requirepass); null = none. */
+  peerSecret: string | null;
+  /** Connections the peer port accepts at once, per process (split over the data workers). */
+  maxPeerConnections: number;
   /** Max client connections; 0 = unlimited by config. */
   clientConnections: number;
   /** Largest single request accepted, bytes. */

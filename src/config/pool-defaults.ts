@@ -85,6 +85,8 @@ export const COMMON_DEFAULTS = {
   reconIvFile: 'conf/recon_iv.pem', // D: RECON_IV_FILE
   readRepairsEnabled: false, // D (later dyn_core.c reads pool.read_repairs_enabled, off unless set)
   requirepass: null,
+  // Ours: each node opens (workers x connections + 1) links to every other node; 1024 covers ~100 nodes of 4 workers.
+  maxPeerConnections: 1024,
   adminToken: null,
   // Ours. Redis' own proto-max-bulk-len default is 512 MiB: a request Redis would take, we take.
   maxRequestBytes: 512 * 1024 * 1024,

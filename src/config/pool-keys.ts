@@ -155,6 +155,9 @@ const rules: Array<[string, KeyRule]> = [
   // Ours.
   ['requirepass', { field: 'requirepass', secret: true, parse: nonEmpty }],
   ['admin_token', { field: 'adminToken', secret: true, parse: nonEmpty }],
+  // "" turns peer authentication off where requirepass would otherwise supply it (mixed clusters with Dynomite).
+  ['peer_secret', { field: 'peerSecret', secret: true, parse: (text) => text }],
+  ['max_peer_connections', { field: 'maxPeerConnections', parse: integer(1, 65535) }],
   ['max_request_bytes', { field: 'maxRequestBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['client_max_inflight', { field: 'clientMaxInflight', parse: integer(1, MAX_INT32) }],
   ['client_max_buffered_bytes', { field: 'clientMaxBufferedBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],

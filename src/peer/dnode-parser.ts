@@ -67,9 +67,9 @@ export class DnodeParser {
   needed = 0;
   errorMessage = '';
 
-  private readonly maxPayload: number;
+  private maxPayload: number;
   private readonly maxData: number;
-  private readonly payloadDigits: number;
+  private payloadDigits: number;
   private readonly dataDigits: number;
   private readonly allowEncrypted: boolean;
   /** > 0 while a frame whose header was read waits for its payload: the header's length. */
@@ -89,6 +89,12 @@ export class DnodeParser {
 
   reset(): void {
     this.headerLen = 0;
+  }
+
+  /** Change the payload bound between frames (a peer port reads only small frames until the peer authenticated). */
+  limitPayload(maxPayloadBytes: number): void {
+    this.maxPayload = Math.min(Math.max(0, Math.floor(maxPayloadBytes)), 0x7fffffff);
+    this.payloadDigits = String(this.maxPayload).length;
   }
 
   /**

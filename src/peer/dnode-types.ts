@@ -16,6 +16,12 @@ export const GOSSIP_DIGEST_ACK = 11;
 export const GOSSIP_DIGEST_ACK2 = 12;
 export const GOSSIP_SHUTDOWN = 13;
 
+// dynoproxy's own types (peer authentication, src/peer/peer-auth.ts), far above Dynomite's so they never collide.
+export const PEER_AUTH_CHALLENGE = 200;
+export const PEER_AUTH_PROOF = 201;
+export const PEER_AUTH_OK = 202;
+export const PEER_AUTH_REFUSED = 203;
+
 const TYPE_NAMES = [
   'DMSG_UNKNOWN', 'DMSG_DEBUG', 'DMSG_PARSE_ERROR', 'DMSG_REQ', 'DMSG_REQ_FORWARD', 'DMSG_RES', 'CRYPTO_HANDSHAKE',
   'GOSSIP_SYN', 'GOSSIP_SYN_REPLY', 'GOSSIP_ACK', 'GOSSIP_DIGEST_SYN', 'GOSSIP_DIGEST_ACK', 'GOSSIP_DIGEST_ACK2',
@@ -24,6 +30,7 @@ const TYPE_NAMES = [
 
 /** For logs and the admin API; an unknown number is shown as such rather than refused. */
 export function dnodeTypeName(type: number): string {
+  if (type >= PEER_AUTH_CHALLENGE && type <= PEER_AUTH_REFUSED) return ['PEER_AUTH_CHALLENGE', 'PEER_AUTH_PROOF', 'PEER_AUTH_OK', 'PEER_AUTH_REFUSED'][type - PEER_AUTH_CHALLENGE];
   return type >= 0 && type < TYPE_NAMES.length ? TYPE_NAMES[type] : `DMSG_TYPE_${type}`;
 }
 

@@ -23,6 +23,15 @@ export interface ReplyScanner {
   replyStart?: number;
   replyEnd?: number;
   msgId?: number;
+  /** Framed links: the frame's type; while `handshaking`, authentication frames are accepted as well as replies. */
+  type?: number;
+  handshaking?: boolean;
+}
+
+/** A link's authentication exchange (peer links with peer_secret): run before any request leaves. */
+export interface LinkAuth {
+  /** One frame from the other side: bytes to send, true when done, or why the link fails. */
+  step(type: number, payload: Uint8Array): Uint8Array | true | string;
 }
 
 export interface BackendHooks {
@@ -32,6 +41,8 @@ export interface BackendHooks {
   /** The error reply a client gets when the datastore fails (reason like "Connection refused"). */
   errorReply(reason: string): Uint8Array;
   onServerStateChange(server: BackendServer): void;
+  /** Peer links with a secret: a new exchange per connection; requests wait until it completes. */
+  newAuth?: () => LinkAuth | null;
   /** Peer links: write the frame header for a request of payloadLen bytes (msg ids count per connection). */
   writeHeader?: (out: OutBuffer, msgId: number, req: Request, payloadLen: number) => void;
 }
@@ -48,6 +59,7 @@ export interface BackendSettings {
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
 registerReadBuffer(READ_BUF);
 
+const AUTH_TIMEOUT_MS = 5000;
 const ST_CONNECTING = 0;
 const ST_READY = 1;
 const ST_CLOSED = 2;
@@ -64,6 +76,9 @@ export class BackendConnection {
   private readonly framed: boolean;
   private readonly header: BackendHooks['writeHeader'];
   private nextMsgId = 1;
+  /** Non-null until the link proved itself (peer_secret); nothing queued is written before. */
+  private auth: LinkAuth | null;
+  private readonly openedAt = monotonicMs();
   /** Requests in flight, oldest first (a ring). */
   private ring: (Request | null)[] = new Array(64).fill(null);
   private head = 0;
@@ -75,6 +90,8 @@ export class BackendConnection {
     this.kinded = typeof this.scanner.expect === 'function';
     this.framed = this.scanner.framed === true;
     this.header = server.hooks.writeHeader;
+    this.auth = server.hooks.newAuth?.() ?? null;
+    if (this.auth !== null) this.scanner.handshaking = true;
     const sock = net.connect({
       host: server.host,
       port: server.port,
@@ -99,6 +116,10 @@ export class BackendConnection {
 
   get closed(): boolean {
     return this.state === ST_CLOSED;
+  }
+
+  get authenticating(): boolean {
+    return this.auth !== null;
   }
 
   /** Queue a request's bytes; they leave in the worker's next batched flush. */
@@ -129,7 +150,7 @@ export class BackendConnection {
     this.push(req);
     if (this.header !== undefined) this.header(this.out, (req.msgId = this.msgId()), req, owned.length);
     this.server.st[S.server_bytes_out_total] += owned.length;
-    if (owned.length < DIRECT_WRITE_THRESHOLD) {
+    if (owned.length < DIRECT_WRITE_THRESHOLD || this.auth !== null) {
       this.out.appendBuffer(owned);
       if (!this.flushScheduled) scheduleBackendFlush(this);
       return;
@@ -139,7 +160,7 @@ export class BackendConnection {
 
   flush(): void {
     this.flushScheduled = false;
-    if (this.state !== ST_CLOSED) this.out.flush(this.socket, this.count === 0);
+    if (this.state !== ST_CLOSED && this.auth === null) this.out.flush(this.socket, this.count === 0);
   }
 
   private push(req: Request): void {
@@ -174,6 +195,7 @@ export class BackendConnection {
 
   /** Age of the oldest request in flight, or -1. */
   oldestAge(now: number): number {
+    if (this.auth !== null) return now - this.openedAt;
     if (this.count === 0) return -1;
     return now - (this.ring[this.head] as Request).sentAt;
   }
@@ -228,6 +250,7 @@ export class BackendConnection {
   }
 
   private reply(buf: Uint8Array, start: number, end: number): void {
+    if (this.auth !== null) return this.authStep(buf);
     const req = this.shift();
     if (req === null) return this.fail('Unexpected reply from the datastore');
     if (this.framed) {
@@ -249,6 +272,19 @@ export class BackendConnection {
     }
     this.server.succeeded();
     deliverReply(req, buf, start, end, isError);
+  }
+
+  private authStep(buf: Uint8Array): void {
+    const sc = this.scanner as Required<ReplyScanner>;
+    const r = (this.auth as LinkAuth).step(sc.type, buf.subarray(sc.replyStart, sc.replyEnd));
+    if (typeof r === 'string') return this.fail(r);
+    if (r === true) {
+      this.auth = null;
+      sc.handshaking = false;
+      if (this.out.size > 0) scheduleBackendFlush(this);
+      return;
+    }
+    this.socket.write(r);
   }
 
   /** Fail every request in flight with the datastore error and retire this connection. */
@@ -388,9 +424,12 @@ export class BackendServer {
   /** Fail requests older than the timeout (twemproxy semantics: the connection is closed). */
   checkTimeouts(now: number): void {
     const t = this.settings.timeout;
-    if (t <= 0) return;
     for (const c of this.conns) {
-      if (c !== null && !c.closed && c.oldestAge(now) > t) c.fail('Connection timed out');
+      if (c === null || c.closed) continue;
+      // An authentication exchange is bounded even where requests may wait forever (timeout 0).
+      if (c.authenticating) {
+        if (c.oldestAge(now) > (t > 0 ? t : AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)');
+      } else if (t > 0 && c.oldestAge(now) > t) c.fail('Connection timed out');
     }
   }
 

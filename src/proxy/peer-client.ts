@@ -1,7 +1,15 @@
 // PeerClient: a connection accepted on dyn_listen from another node: dnode REQ / REQ_FORWARD frames in, RES frames out (same msg id).
-// Never routes a peer's request back into the cluster, except a write forwarded from another datacenter, which it fans out to its own DC's racks.
+// Never routes a peer's request back into the cluster, except a write forwarded from another datacenter, which it fans out to its own DC's racks;
+// never serves a peer that has not proved it knows peer_secret (when set), and never sends the datastore a command that could change what the
+// backend connection, shared with every client of this worker, does for anyone else (only keyed datastore commands pass the gate).
 import type { Socket } from 'node:net';
-import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD } from '../peer/index.ts';
+import {
+  DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL,
+} from '../peer/index.ts';
+import type { CommandSpec } from '../commands/index.ts';
+import { currentNodeState, STATE_ERROR } from './node-state.ts';
+import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
+import { P } from '../stats/metrics.ts';
 import { RespRequestParser } from '../protocol/resp/index.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite } from '../commands/index.ts';
 import { ClientConnection } from './client-connection.ts';
@@ -15,15 +23,66 @@ import type { PoolRuntime } from './pool.ts';
 
 const EMPTY = Buffer.alloc(0);
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
+/** A peer that has not authenticated by then is disconnected. */
+const AUTH_TIMEOUT_MS = 5000;
+
+/**
+ * What the peer port serves: commands the table routes by key (with at least one key), the broadcasts a
+ * coordinator sends every node (SCRIPT LOAD / FLUSH, FUNCTION ...), and PING (failure detection). Never
+ * connection state (MULTI, SELECT, CLIENT, HELLO, SUBSCRIBE ...), never what the table refuses (FLUSHALL,
+ * CONFIG, DEBUG, KEYS, blocking forms ...), never keyless commands.
+ */
+function peerAllows(spec: CommandSpec, keys: number): boolean {
+  switch (spec.route) {
+    case 'single':
+    case 'same-node':
+    case 'split-concat':
+    case 'split-sum':
+    case 'split-pairs':
+      return keys > 0;
+    case 'broadcast':
+      return true;
+    default:
+      return spec.name === 'ping';
+  }
+}
+
+function peerRefusal(spec: CommandSpec): Buffer {
+  const name = spec.parent !== undefined ? `${spec.parent.name} ${spec.name}` : spec.name;
+  return errReply(`ERR Peer: ${name.toUpperCase()} is not served on the peer port (only keyed datastore commands)`);
+}
 
 export class PeerClient extends ClientConnection {
   readonly parser: DnodeParser;
   private readonly inner: RespRequestParser;
+  private readonly maxPayload: number;
+  /** Non-null until the peer proved it knows peer_secret; until then only one small auth frame is read. */
+  private auth: PeerAuthServer | null = null;
 
   constructor(socket: Socket, pool: PoolRuntime, id: number) {
     super(socket, pool, id);
-    this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: Math.min(pool.config.maxRequestBytes, 0x7fffffff) });
+    this.maxPayload = Math.min(pool.config.maxRequestBytes, 0x7fffffff);
+    this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: this.maxPayload });
     this.inner = new RespRequestParser(pool.respLimits);
+    pool.st[P.peer_connections_total]++;
+    const secret = pool.config.peerSecret;
+    if (secret !== null) {
+      const auth = new PeerAuthServer(secret);
+      this.auth = auth;
+      this.parser.limitPayload(PEER_AUTH_MAX_PAYLOAD);
+      socket.write(auth.challenge());
+      setTimeout(() => {
+        if (this.auth !== null && !this.closed) this.refuse();
+      }, AUTH_TIMEOUT_MS).unref();
+    }
+  }
+
+  /** Not authenticated: the refusal frame, then the connection closes; nothing of the peer's was served. */
+  private refuse(): void {
+    this.pool.st[P.peer_auth_failures_total]++;
+    this.auth = null;
+    this.socket.write(PEER_AUTH_REFUSAL);
+    this.drainAndClose();
   }
 
   protected protocolErrorReply(): Uint8Array {
@@ -40,6 +99,15 @@ export class PeerClient extends ClientConnection {
 
   protected frame(buf: Buffer, _start: number, _end: number): void {
     const d = this.parser;
+    const auth = this.auth;
+    if (auth !== null) {
+      const ok = auth.answer(d.type, buf.subarray(d.payloadStart, d.payloadStart + d.payloadLen));
+      if (ok === null) return this.refuse();
+      this.auth = null;
+      this.parser.limitPayload(this.maxPayload);
+      this.socket.write(ok);
+      return;
+    }
     // Gossip and anything else are not requests: the cluster worker owns membership.
     if (d.type !== DMSG_REQ && d.type !== DMSG_REQ_FORWARD) return;
     this.request(buf, d.payloadStart, d.payloadStart + d.payloadLen, d.msgId, d.type === DMSG_REQ_FORWARD);
@@ -62,7 +130,18 @@ export class PeerClient extends ClientConnection {
     if (spec === undefined || !arityOk(spec, q.argc)) return this.answer(msgId, BAD_REQUEST);
     const pool = this.pool;
     ensureScratch(q.argc, pool.servers.length);
-    const n = Math.max(0, keyIndexes(spec, q.argBuf, q.argOff, q.argLen, q.argc, scratch.keyIdx));
+    const n = keyIndexes(spec, q.argBuf, q.argOff, q.argLen, q.argc, scratch.keyIdx);
+    if (!peerAllows(spec, n)) {
+      pool.st[P.peer_requests_refused_total]++;
+      return this.answer(msgId, peerRefusal(spec));
+    }
+    // Node state applies to peers as to clients: STANDBY serves nothing, WRITES_ONLY and RESUMING no reads.
+    // A peer's write is applied, not held: the coordinator already answered its client (replication is asynchronous).
+    const state = spec.name === 'ping' ? ST_NORMAL : currentNodeState(pool);
+    if (state !== ST_NORMAL && (state === ST_STANDBY || !isWrite(spec))) {
+      pool.st[P.state_rejected_total]++;
+      return this.answer(msgId, STATE_ERROR);
+    }
     const k = scratch.keyIdx[0];
     const server = n > 0 ? pool.router.serverFor(q.argBuf, q.argOff[k], q.argOff[k] + q.argLen[k]) : pool.router.anyServer();
     const req = acquireRequest(K_CLIENT);

@@ -7,6 +7,7 @@ import { BackendServer, type ReplyScanner, type BackendHooks, type BackendSettin
 import type { OutBuffer } from './out-buffer.ts';
 import type { ClusterNode } from './cluster-map.ts';
 import { peerError } from '../protocol/resp/index.ts';
+import { isPeerAuthType, PeerAuthClient } from '../peer/index.ts';
 
 /** Reads the RES frames a peer sends back; the reply handed on is the RESP payload inside. */
 export class DnodeReplyScanner implements ReplyScanner {
@@ -17,6 +18,8 @@ export class DnodeReplyScanner implements ReplyScanner {
   replyStart = 0;
   replyEnd = 0;
   msgId = 0;
+  type = 0;
+  handshaking = false;
 
   constructor(maxPayload: number) {
     this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: maxPayload });
@@ -26,7 +29,8 @@ export class DnodeReplyScanner implements ReplyScanner {
     const p = this.parser;
     const r = p.parse(buf, pos, end);
     if (r > 0) {
-      if (p.type !== DMSG_RES || p.payloadLen === 0) return -1;
+      if (p.type !== DMSG_RES ? !this.handshaking || !isPeerAuthType(p.type) : p.payloadLen === 0) return -1;
+      this.type = p.type;
       this.replyStart = p.payloadStart;
       this.replyEnd = p.payloadStart + p.payloadLen;
       this.isError = buf[p.payloadStart] === 0x2d;
@@ -67,9 +71,15 @@ export function writeResponseHeader(out: OutBuffer, msgId: number, payloadLen: n
 const PEER_MAX_BACKOFF_MS = 500;
 
 /** A link to another node: a BackendServer speaking dnode (a peer is just another pool). */
-export function newPeerLink(node: ClusterNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array): BackendServer {
+export function newPeerLink(
+  node: ClusterNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array, secret: () => string | null,
+): BackendServer {
   const hooks: BackendHooks = {
     newScanner: () => new DnodeReplyScanner(maxPayload),
+    newAuth: () => {
+      const s = secret();
+      return s === null ? null : new PeerAuthClient(s);
+    },
     handshake: null,
     errorReply: (reason) => peerError(reason || 'Peer Node is not connected'),
     onServerStateChange: () => {},

@@ -131,9 +131,17 @@ export class PoolRuntime {
     if (config.dynListen !== null && !this.memcache) {
       this.cluster = this.buildCluster(config, slots, share, controlSab);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
+        if (this.draining) {
+          this.st[P.peer_connections_rejected_total]++;
+          sock.destroy();
+          return;
+        }
         const pc = new PeerClient(sock, this, nextClientId++);
         this.peerClients.add(pc);
       });
+      // The kernel spreads peer connections over the workers like client ones: each takes its share of the cap.
+      this.peerListener.maxConnections = Math.max(1, Math.ceil(config.maxPeerConnections / Math.max(1, workers)));
+      this.peerListener.on('drop', () => this.st[P.peer_connections_rejected_total]++);
     }
     nextClientId = workerId * 1_000_000_000 + 1;
     this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
@@ -153,7 +161,7 @@ export class PoolRuntime {
     const router = (): Router => this.router;
     const peers = map.nodes.map((n) => {
       if (n.local) return null;
-      const link = newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16));
+      const link = newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16), () => this.config.peerSecret);
       link.latency = n.dc === map.localDc ? this.crossZone : this.crossRegion;
       return link;
     });

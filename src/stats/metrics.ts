@@ -31,6 +31,10 @@ export const POOL_METRICS = [
   { name: 'replica_writes_dropped_total', kind: 'counter', help: 'Replica writes for other racks or datacenters not handed on (peer down, replication ring full)' },
   { name: 'remote_dc_writes_total', kind: 'counter', help: 'Writes queued for other datacenters (through the cluster worker)' },
   { name: 'writes_held', kind: 'gauge', help: 'Writes held now, waiting for RESUMING' },
+  { name: 'peer_connections_total', kind: 'counter', help: 'Connections accepted on the peer port (dyn_listen)' },
+  { name: 'peer_connections_rejected_total', kind: 'counter', help: 'Peer-port connections refused at max_peer_connections or while draining' },
+  { name: 'peer_auth_failures_total', kind: 'counter', help: 'Peer-port connections closed for failing or not attempting authentication (peer_secret)' },
+  { name: 'peer_requests_refused_total', kind: 'counter', help: 'Peer requests refused by the peer-port command gate (not a keyed datastore command)' },
 ] as const satisfies readonly MetricDecl[];
 
 /** Per backend server, per pool, per worker. */

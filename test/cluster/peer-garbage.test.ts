@@ -115,3 +115,15 @@ t.test('many garbage connections at once do not disturb the node', async (t) => 
   await stillServing(t, 'a burst of garbage')
   t.ok(target.running && target.proxy !== null, 'the node process is still the one we started')
 })
+
+t.test('without a secret (loopback, Dynomite compatibility) the peer port still serves keyed datastore commands only', async (t) => {
+  const refused = ['*1\r\n$8\r\nFLUSHALL\r\n', '*1\r\n$5\r\nMULTI\r\n', '*2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n', '*3\r\n$6\r\nCLIENT\r\n$5\r\nREPLY\r\n$3\r\nOFF\r\n']
+  await target.redis.call('SET', targetKey, 'kept')
+  for (const [i, payload] of refused.entries()) {
+    const out = await sendRaw(target.peerPort, dnodeFrame(20 + i, DMSG_REQ, payload), 5000, (b) => b.includes('\r\n-ERR') && b.toString().endsWith('\r\n'))
+    t.match(out.received.toString('latin1'), new RegExp(`^ *\\$2014\\$ ${20 + i} ${DMSG_RES} [^\\r]*\\r\\n-ERR Peer: .* is not served on the peer port`), `${payload.split('\r\n')[2]} refused`)
+  }
+  t.same(plain(await target.redis.call('GET', targetKey)), 'kept', 'the datastore was not flushed')
+  t.same(plain(await target.call('SET', targetKey, 'after')), { ok: 'OK' }, 'the next client SET is not +QUEUED')
+  t.same(plain(await target.redis.call('GET', targetKey)), 'after', 'and lands in db 0')
+})

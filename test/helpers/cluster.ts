@@ -25,6 +25,8 @@ export type StartClusterOptions = ClusterLayout & {
   timeoutMs?: number
   /** More pool keys, overriding the helper's. */
   pool?: Record<string, unknown>
+  /** Every node's redis-server requires this password (`requirepass` on the nodes is then the caller's). */
+  redisPassword?: string
   /** Pool keys for one node, overriding everything else (e.g. a consistency level per node). */
   nodePool?: (node: { dc: string; rack: string; index: number }) => Record<string, unknown>
 }
@@ -123,8 +125,16 @@ export class ClusterNode {
   }
 
   /** One command through this node on a fresh connection. */
-  call(...args: CommandArg[]): Promise<RespReply> {
-    return callOnce(this.clientPort, args)
+  async call(...args: CommandArg[]): Promise<RespReply> {
+    const pass = this.config['requirepass']
+    if (typeof pass !== 'string') return callOnce(this.clientPort, args)
+    const conn = await RespConnection.connect(this.clientPort, { deadlineMs: 5000 })
+    try {
+      await conn.call(['AUTH', pass], 5000)
+      return await conn.call(args, 5000)
+    } finally {
+      conn.destroy()
+    }
   }
 
   /** A client connection to this node, closed in teardown. */
@@ -198,7 +208,7 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
     s.peerPort = ports[3 * i + 1]!
     s.statsPort = ports[3 * i + 2]!
   })
-  const redises = await Promise.all(spots.map(() => startRedis(t)))
+  const redises = await Promise.all(spots.map(() => startRedis(t, opts.redisPassword === undefined ? {} : { password: opts.redisPassword, args: ['--requirepass', opts.redisPassword] })))
   const level = consistencyOf(opts)
   const nodes = spots.map((s, i) => {
     const config: Record<string, unknown> = {

@@ -27,6 +27,8 @@ const common = {
   readConsistency: 'DC_ONE',
   writeConsistency: 'DC_ONE',
   requirepass: null,
+  peerSecret: null,
+  maxPeerConnections: 1024,
   clientConnections: 0,
   maxRequestBytes: 512 * 1024 * 1024,
   clientMaxInflight: 10000,

@@ -57,6 +57,8 @@ const dynomiteEveryKey = yaml(
   '  max_request_bytes: 1048576',
   '  client_max_inflight: 64',
   '  client_max_buffered_bytes: 2097152',
+  '  peer_secret: p33rs',
+  '  max_peer_connections: 64',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -119,6 +121,8 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     readConsistency: 'DC_SAFE_QUORUM',
     writeConsistency: 'DC_EACH_SAFE_QUORUM',
     requirepass: 's3cret',
+    peerSecret: 'p33rs',
+    maxPeerConnections: 64,
     clientConnections: 500,
     maxRequestBytes: 1048576,
     clientMaxInflight: 64,
@@ -173,6 +177,23 @@ t.test('the fixtures above cover every key the loader knows', async (t) => {
   }
   t.same([...KEY_RULES.keys()].filter((key) => !used.has(key)), [], 'known keys no fixture sets');
   t.same([...used].filter((key) => !KEY_RULES.has(key)), [], 'fixture keys the loader does not know');
+});
+
+t.test('peer_secret defaults to requirepass; "" turns it off; a public peer port without one is a loud warning', async (t) => {
+  const base = ['p:', '  listen: 127.0.0.1:8102', '  dyn_listen: 127.0.0.1:8101', '  tokens: 1', '  servers:', '  - 127.0.0.1:6379:1'];
+  const pool = (...extra: string[]) => parseConfig(yaml(...base, ...extra), 'a.yml');
+  t.equal(pool().pools[0]!.peerSecret, null);
+  t.equal(pool('  requirepass: pw').pools[0]!.peerSecret, 'pw');
+  t.equal(pool('  requirepass: pw', '  peer_secret: other').pools[0]!.peerSecret, 'other');
+  t.equal(pool('  requirepass: pw', '  peer_secret: ""').pools[0]!.peerSecret, null);
+  t.equal(pool().pools[0]!.maxPeerConnections, 1024);
+  t.same(pool().warnings, [], 'a loopback peer port without a secret is fine');
+  const open = parseConfig(yaml(...base.map((l) => l.replace('dyn_listen: 127.0.0.1', 'dyn_listen: 0.0.0.0'))), 'a.yml');
+  t.equal(open.warnings.length, 1);
+  t.match(open.warnings[0], /SECURITY: the peer port 0\.0\.0\.0:8101 is not loopback and has no peer_secret/);
+  const closed = parseConfig(yaml(...base.map((l) => l.replace('dyn_listen: 127.0.0.1', 'dyn_listen: 0.0.0.0')), '  peer_secret: s'), 'a.yml');
+  t.same(closed.warnings, []);
+  t.throws(() => pool('  max_peer_connections: 0'), /max_peer_connections/);
 });
 
 t.test('aliases: requirepass, redis_requirepass and redis_auth are one setting', async (t) => {

@@ -6,7 +6,7 @@ export {
   GOSSIP_ACK, GOSSIP_DIGEST_ACK, GOSSIP_DIGEST_ACK2, GOSSIP_DIGEST_SYN, GOSSIP_SHUTDOWN, GOSSIP_SYN,
   GOSSIP_SYN_REPLY, PEER_AUTH_CHALLENGE, PEER_AUTH_OK, PEER_AUTH_PROOF, PEER_AUTH_REFUSED,
 } from './dnode-types.ts';
-export { PeerAuthClient, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, encodeAuthFrame, isPeerAuthType } from './peer-auth.ts';
+export { PeerAuthClient, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_TIMEOUT_MS, PEER_AUTH_REFUSAL, encodeAuthFrame, isPeerAuthType } from './peer-auth.ts';
 export {
   DEFAULT_DNODE_LIMITS, DNODE_ERROR, DNODE_INCOMPLETE, DnodeParser, MAX_DNODE_MSG_ID, type DnodeLimits,
 } from './dnode-parser.ts';

@@ -15,6 +15,8 @@ import { DNODE_VERSION, PEER_AUTH_CHALLENGE, PEER_AUTH_OK, PEER_AUTH_PROOF, PEER
 const CHALLENGE_PREFIX = 'dynoproxy-peer-auth 1 ';
 const NONCE_HEX = 32;
 const PROOF_HEX = 64;
+/** An exchange not finished by then fails: the server refuses the peer, the client fails its link. */
+export const PEER_AUTH_TIMEOUT_MS = 5000;
 /** Longest payload an auth frame may have: the server reads no more than this from a stranger. */
 export const PEER_AUTH_MAX_PAYLOAD = 256;
 const DATA = Uint8Array.of(0x61);

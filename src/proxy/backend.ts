@@ -7,6 +7,7 @@ import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } fro
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S } from '../stats/metrics.ts';
+import { PEER_AUTH_TIMEOUT_MS } from '../peer/index.ts';
 import { strerror } from '../protocol/resp/errors.ts';
 import type { LatencyRecorder } from '../stats/histogram.ts';
 
@@ -59,7 +60,6 @@ export interface BackendSettings {
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
 registerReadBuffer(READ_BUF);
 
-const AUTH_TIMEOUT_MS = 5000;
 const ST_CONNECTING = 0;
 const ST_READY = 1;
 const ST_CLOSED = 2;
@@ -428,7 +428,7 @@ export class BackendServer {
       if (c === null || c.closed) continue;
       // An authentication exchange is bounded even where requests may wait forever (timeout 0).
       if (c.authenticating) {
-        if (c.oldestAge(now) > (t > 0 ? t : AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)');
+        if (c.oldestAge(now) > (t > 0 ? t : PEER_AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)');
       } else if (t > 0 && c.oldestAge(now) > t) c.fail('Connection timed out');
     }
   }

@@ -4,7 +4,7 @@
 // backend connection, shared with every client of this worker, does for anyone else (only keyed datastore commands pass the gate).
 import type { Socket } from 'node:net';
 import {
-  DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL,
+  DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS,
 } from '../peer/index.ts';
 import type { CommandSpec } from '../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from './node-state.ts';
@@ -23,8 +23,6 @@ import type { PoolRuntime } from './pool.ts';
 
 const EMPTY = Buffer.alloc(0);
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
-/** A peer that has not authenticated by then is disconnected. */
-const AUTH_TIMEOUT_MS = 5000;
 
 /**
  * What the peer port serves: commands the table routes by key (with at least one key), the broadcasts a
@@ -73,7 +71,7 @@ export class PeerClient extends ClientConnection {
       socket.write(auth.challenge());
       setTimeout(() => {
         if (this.auth !== null && !this.closed) this.refuse();
-      }, AUTH_TIMEOUT_MS).unref();
+      }, PEER_AUTH_TIMEOUT_MS).unref();
     }
   }
 

@@ -40,6 +40,10 @@ export interface ClusterWorkerData {
   /** One ring per data worker slot. */
   rings: SharedArrayBuffer[];
   peerStates: SharedArrayBuffer;
+  /** The topology table: the cluster worker is its only writer. */
+  topology: SharedArrayBuffer;
+  /** The cluster worker's own counters (its peer links), shaped like a data worker's block for this one pool. */
+  statsSab: SharedArrayBuffer;
 }
 
 export type FromClusterWorker =

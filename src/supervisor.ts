@@ -73,11 +73,14 @@ export class Supervisor {
       this.readyResolve = resolve;
       this.readyReject = reject;
     });
-    this.cluster?.start();
     for (let i = 0; i < this.workerCount; i++) {
       this.slots.push({ worker: null, statsSab: allocStats(this.shapes), restarts: 0, recentCrashes: [], listening: false, listenFailed: false });
-      this.spawn(i);
     }
+    // Data workers route with the topology table from their first request: the cluster worker publishes it first.
+    const published = this.cluster?.start() ?? Promise.resolve();
+    void published.then(() => {
+      for (let i = 0; i < this.workerCount; i++) this.spawn(i);
+    });
     // The admin API is not needed to serve data: a port it cannot take is logged, not fatal.
     this.admin = new AdminServer(this);
     this.admin.listen().catch((err: Error) => this.opts.log.warn({ err: err.message }, 'admin API disabled: cannot listen on stats_listen'));
@@ -147,10 +150,23 @@ export class Supervisor {
 
   /** Counters summed over every worker (a worker that crashed keeps its counts: the block belongs to the slot). */
   counters(): PoolTotals[] {
-    return sumStats(
-      this.slots.map((s) => s.statsSab),
-      this.shapes,
-    );
+    const blocks = this.slots.map((s) => s.statsSab);
+    const totals = sumStats(blocks, this.shapes);
+    // The cluster worker's links (remote-DC writes) count in its own block, shaped for the cluster pool alone.
+    const c = this.cluster;
+    if (c !== null) {
+      const i = this.config.pools.indexOf(c.pool);
+      const extra = sumStats([c.statsSab], poolShapes([c.pool]))[0];
+      const mine = totals[i];
+      if (mine !== undefined && extra !== undefined) {
+        mine.peers.forEach((p, j) => {
+          const x = extra.peers[j];
+          for (const k of Object.keys(p.metrics)) p.metrics[k] += x.metrics[k] ?? 0;
+          for (const k of Object.keys(p.failures)) p.failures[k] += x.failures[k] ?? 0;
+        });
+      }
+    }
+    return totals;
   }
 
   /** Per pool, the latency histogram merged over the live workers (bounded wait: a busy worker is left out). */

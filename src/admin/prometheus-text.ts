@@ -7,6 +7,7 @@ import {
   NODE_STATES,
   POOL_METRICS,
   SERVER_METRICS,
+  REPLICA_FAILURES_METRIC,
   WORKER_METRICS,
   PAYLOAD_BUCKETS,
   type Histogram,
@@ -107,6 +108,8 @@ export function metricsText(x: MetricsInputs): string {
     // Links to other cluster nodes carry the same figures, labelled by peer.
     for (const p of totals) for (const s of p.peers) w.sample(d.name, { pool: p.name, peer: s.name }, s.metrics[d.name] ?? 0);
   }
+  w.family(REPLICA_FAILURES_METRIC, REPLICA_FAILURES_METRIC.kind);
+  for (const p of totals) for (const s of p.peers) for (const [code, v] of Object.entries(s.failures)) w.sample(REPLICA_FAILURES_METRIC.name, { pool: p.name, peer: s.name, code }, v);
   const lat = histDecl('request_latency_seconds');
   w.family(lat, 'histogram');
   totals.forEach((p, i) => {

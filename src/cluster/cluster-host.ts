@@ -4,10 +4,11 @@ import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { LoadedConfig, PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP } from '../peer/index.ts';
-import { parseSeed } from '../config/index.ts';
+import { topologyFromConfig, createClusterTable } from '../config/index.ts';
+import { decodeTopology, formatDynToken } from '../topology/index.ts';
+import { allocStats, poolShapes } from '../stats/index.ts';
 import type { ClusterServer } from '../admin/admin-host.ts';
 import type { ClusterWorkerData, FromClusterWorker, ClusterShare } from '../messages.ts';
-import { ClusterMap } from '../proxy/cluster-map.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
 const RING_BYTES = 8 * 1024 * 1024;
@@ -34,23 +35,37 @@ export class ClusterHost {
     this.log = log;
     this.rings = Array.from({ length: workers }, () => ReplicationRing.create(RING_BYTES));
     this.states = PeerStates.create(1 + pool.dynSeeds.length);
-    // The topology every data worker reads lock-free (seqlock): published once here from the configuration.
-    this.topology = new ClusterMap(pool).publishTable(pool.listen.port);
+    // The topology every data worker reads lock-free (seqlock); the cluster worker publishes into it before data workers start.
+    this.topology = createClusterTable(topologyFromConfig(pool));
+    // Shaped like a data worker's block for this pool alone, so its rows are the pool's peers.
+    this.statsSab = allocStats(poolShapes([pool]));
   }
+
+  /** The cluster worker's counters (its peer links: remote-DC writes, their failures by code). */
+  readonly statsSab: SharedArrayBuffer;
 
   /** What data worker `id` gets: its own ring and the shared peer table. */
   workerShare(id: number): ClusterShare {
     return { ring: this.rings[id].sab, peerStates: this.states.sab, topology: this.topology };
   }
 
-  start(): void {
-    const data: ClusterWorkerData = { pool: this.pool, rings: this.rings.map((r) => r.sab), peerStates: this.states.sab };
+  /** Resolves once the cluster worker published the topology (data workers read it from their first request). */
+  start(): Promise<void> {
+    const data: ClusterWorkerData = {
+      pool: this.pool, rings: this.rings.map((r) => r.sab), peerStates: this.states.sab, topology: this.topology, statsSab: this.statsSab,
+    };
     const w = new Worker(new URL('../boot-worker.js', import.meta.url), {
       workerData: { ...data, entry: new URL('./cluster-worker.ts', import.meta.url).href },
       stdout: false,
       stderr: false,
     });
     this.worker = w;
+    const ready = new Promise<void>((resolve) => {
+      w.on('message', (m: FromClusterWorker) => {
+        if (m.type === 'cluster-ready') resolve();
+      });
+      w.once('exit', () => resolve());
+    });
     w.on('message', (m: FromClusterWorker) => {
       if (m.type === 'peer-state') this.log.info({ peer: m.name, up: m.up }, m.up ? 'peer up' : 'peer down');
       else if (m.type === 'cluster-stats') this.last = { forwarded: m.forwarded, dropped: m.dropped, queued: m.queued };
@@ -61,26 +76,27 @@ export class ClusterHost {
       if (this.stopping) return;
       this.restarts++;
       setTimeout(() => {
-        if (!this.stopping) this.start();
+        if (!this.stopping) void this.start();
       }, 200);
     });
+    return ready;
   }
 
-  /** Dynomite's /cluster_describe: every node by datacenter and rack, with its first token and liveness. */
+  /** Dynomite's /cluster_describe: every node of the published topology by datacenter and rack, with its first token and liveness. */
   describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] } {
-    const p = this.pool;
-    const own = { host: p.dynListen?.host ?? p.listen.host, port: p.dynListen?.port ?? 0, rack: p.rack, datacenter: p.datacenter, tokens: p.tokens };
-    const nodes = [own, ...p.dynSeeds.map((s) => parseSeed(s))];
-    const dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] = [];
-    nodes.forEach((n, i) => {
-      let dc = dcs.find((d) => d.name === n.datacenter);
-      if (dc === undefined) dcs.push((dc = { name: n.datacenter, racks: [] }));
-      let rack = dc.racks.find((r) => r.name === n.rack);
-      if (rack === undefined) dc.racks.push((rack = { name: n.rack, servers: [] }));
-      const state = i === 0 ? 'normal' : this.states.isDown(i) ? 'down' : this.states.state(i) === PEER_UP ? 'normal' : 'unknown';
-      rack.servers.push({ name: `${n.host}:${n.port}`, host: n.host, port: n.port, token: Number(n.tokens[0] ?? 0), state, local: i === 0 });
+    const snap = decodeTopology(this.topology);
+    const dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] = snap.datacenters.map((name) => ({ name, racks: [] }));
+    const racks = snap.racks.map((r) => {
+      const rack = { name: r.name, servers: [] as ClusterServer[] };
+      dcs[r.dc].racks.push(rack);
+      return rack;
     });
-    return { dcs };
+    snap.nodes.forEach((n, i) => {
+      const state = n.isLocal ? 'normal' : this.states.isDown(i) ? 'down' : this.states.state(i) === PEER_UP ? 'normal' : 'unknown';
+      const token = n.tokens.length > 0 ? Number(formatDynToken(n.tokens[0])) : 0;
+      racks[n.rack].servers.push({ name: `${n.host}:${n.peerPort}`, host: n.host, port: n.peerPort, token, state, local: n.isLocal });
+    });
+    return { dcs: dcs.filter((d) => d.racks.length > 0) };
   }
 
   get replication(): { forwarded: number; dropped: number; queued: number } {

@@ -1,11 +1,13 @@
 // Cluster worker thread: failure detection of every other node, and batched cross-datacenter replication drained from the data workers' rings.
 // Never sits on the client request path: data workers hand it remote-DC writes through bounded rings and read peer states lock-free.
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PoolConfig } from '../config/index.ts';
+import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, PEER_UP, PEER_DOWN } from '../peer/index.ts';
-import { ClusterMap } from '../proxy/cluster-map.ts';
+import { ClusterView, TopologyWriter } from '../topology/index.ts';
+import { F_NONE, F_ERROR_REPLY, F_PEER_DOWN } from '../protocol/failure/index.ts';
+import { S, S_REPLICA_FAILURES, WorkerStatsView, poolShapes } from '../stats/index.ts';
 import { newPeerLink } from '../proxy/peer-link.ts';
-import { acquireRequest, K_CLIENT, K_INTERNAL_DISCARD, type ClientSession, type Request } from '../proxy/request.ts';
+import { acquireRequest, K_CLIENT, K_REPLICA, type ClientSession, type Request } from '../proxy/request.ts';
 import type { BackendServer } from '../proxy/backend.ts';
 import { refreshClock } from '../proxy/clock.ts';
 import { afterIo } from '../proxy/flush.ts';
@@ -16,7 +18,12 @@ const port = parentPort;
 if (port === null) throw new Error('dynoproxy: cluster/cluster-worker.ts must run in a worker thread');
 
 const pool: PoolConfig = data.pool;
-const map = new ClusterMap(pool);
+// The cluster worker is the topology table's only writer: it publishes the configured cluster at start (and again after a
+// restart, as a new version; data workers keep their links, which are keyed by node identity). Membership changes republish here.
+const snapshot = topologyFromConfig(pool);
+new TopologyWriter(data.topology).publish(snapshot);
+const map = new ClusterView(snapshot);
+const names = map.nodes.map((n) => `${n.host}:${n.peerPort}`);
 const states = new PeerStates(data.peerStates);
 const rings = data.rings.map((sab) => new ReplicationRing(sab));
 const settings = {
@@ -27,25 +34,31 @@ const settings = {
   autoEjectHosts: false,
 };
 const maxPayload = Math.min(pool.maxRequestBytes, 0x7fffffff);
-const links: (BackendServer | null)[] = map.nodes.map((n) => (n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, new Float64Array(16), () => pool.peerSecret)));
+// The links' counters (requests, failures by code) live in a stats block the supervisor sums with the data workers'.
+const peerSlots = new WorkerStatsView(data.statsSab, poolShapes([pool])).pools[0].peers;
+const links: (BackendServer | null)[] = map.nodes.map((n) =>
+  n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret),
+);
 
 let forwarded = 0;
 let dropped = 0;
 
 /** Hand every queued remote-DC write to its node's link; the links batch them into one write per loop turn. */
 function drainRings(): void {
-  const now = refreshClock();
+  refreshClock();
   for (const ring of rings) {
     ring.drain((node, buf, start, end) => {
       const link = links[node] ?? null;
-      const conn = link === null || states.isDown(node) ? null : link.pick(now);
-      if (conn === null) {
+      if (link === null || states.isDown(node)) {
         dropped++;
+        if (link !== null) link.st[S_REPLICA_FAILURES + F_PEER_DOWN]++;
         return;
       }
-      const req = acquireRequest(K_INTERNAL_DISCARD);
+      const req = acquireRequest(K_REPLICA);
       req.forwardDc = true;
-      conn.send(req, buf, start, end);
+      req.replicaSt = link.st;
+      link.st[S.replica_writes_total]++;
+      link.send(req, buf, start, end);
       forwarded++;
     });
   }
@@ -79,12 +92,11 @@ class Probe implements ClientSession {
   constructor(node: number) {
     this.node = node;
   }
-  replyArrived(_req: Request, buf: Uint8Array, start: number, end: number): void {
+  replyArrived(req: Request): void {
     this.inFlight = false;
-    // The link's own failure text means the node did not answer; anything else came from the node.
-    const text = Buffer.from(buf.subarray(start, Math.min(end, start + 12))).toString('latin1');
-    const next = text.startsWith('-ERR Peer:') ? PEER_DOWN : PEER_UP;
-    if (states.state(this.node) !== next) post({ type: 'peer-state', node: this.node, name: map.nodes[this.node].name, up: next === PEER_UP });
+    // A failure of the link itself means the node did not answer; any reply, an error reply included, came from the node.
+    const next = req.failure === F_NONE || req.failure === F_ERROR_REPLY ? PEER_UP : PEER_DOWN;
+    if (states.state(this.node) !== next) post({ type: 'peer-state', node: this.node, name: names[this.node], up: next === PEER_UP });
     states.setState(this.node, next);
   }
   requestFinished(): void {}
@@ -98,16 +110,11 @@ function probeAll(): void {
     const link = links[p.node];
     if (link === null || link === undefined || p.inFlight) continue;
     link.checkTimeouts(now);
-    const conn = link.pick(now);
-    if (conn === null) {
-      if (states.state(p.node) !== PEER_DOWN) post({ type: 'peer-state', node: p.node, name: map.nodes[p.node].name, up: false });
-      states.setState(p.node, PEER_DOWN);
-      continue;
-    }
     const req = acquireRequest(K_CLIENT);
     req.client = p;
     p.inFlight = true;
-    conn.send(req, PING, 0, PING.length);
+    // A link in backoff fails the probe at once (replyArrived with its failure code): the node is marked down.
+    link.send(req, PING, 0, PING.length);
   }
 }
 

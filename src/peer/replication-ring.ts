@@ -50,6 +50,11 @@ export class ReplicationRing {
     return Atomics.load(this.h, H_PUSHED);
   }
 
+  /** The largest payload a record may carry: bigger writes must go another way (they would never fit). */
+  get maxPayload(): number {
+    return this.capacity / 2 - REC_HEADER;
+  }
+
   /** Bytes waiting for the consumer. */
   get depth(): number {
     return (Atomics.load(this.h, H_TAIL) - Atomics.load(this.h, H_HEAD)) | 0;

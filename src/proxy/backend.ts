@@ -3,12 +3,13 @@
 import net from 'node:net';
 import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
-import { Request, deliverReply, releaseRequest, acquireRequest, K_INTERNAL } from './request.ts';
+import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S } from '../stats/metrics.ts';
 import { PEER_AUTH_TIMEOUT_MS } from '../peer/index.ts';
 import { strerror } from '../protocol/resp/errors.ts';
+import { F_AUTH, F_CONNECTION, F_PROTOCOL, F_TIMEOUT } from '../protocol/failure/index.ts';
 import type { LatencyRecorder } from '../stats/histogram.ts';
 
 /** Finds reply boundaries (RESP or memcached); resumable across reads. */
@@ -104,9 +105,9 @@ export class BackendConnection {
     sock.on('connect', () => {
       if (this.state === ST_CONNECTING) this.state = ST_READY;
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err)));
-    sock.on('close', () => this.fail('Connection closed'));
-    sock.on('end', () => this.fail('Connection closed by the datastore'));
+    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err), F_CONNECTION));
+    sock.on('close', () => this.fail('Connection closed', F_CONNECTION));
+    sock.on('end', () => this.fail('Connection closed by the datastore', F_CONNECTION));
     const hs = server.hooks.handshake;
     if (hs !== null) {
       const req = acquireRequest(K_INTERNAL);
@@ -224,7 +225,7 @@ export class BackendConnection {
           pos += take;
           continue;
         }
-        if (r < 0) return this.fail('Protocol error from the datastore');
+        if (r < 0) return this.fail('Protocol error from the datastore', F_PROTOCOL);
         this.reply(g.buf as Buffer, 0, r);
         if (this.state === ST_CLOSED) return;
         // Bytes of this read beyond the reply are parsed in place below.
@@ -243,7 +244,7 @@ export class BackendConnection {
         pos = r;
         continue;
       }
-      if (r < 0) return this.fail('Protocol error from the datastore');
+      if (r < 0) return this.fail('Protocol error from the datastore', F_PROTOCOL);
       g.append(buf, pos, end, sc.needed);
       return;
     }
@@ -252,12 +253,12 @@ export class BackendConnection {
   private reply(buf: Uint8Array, start: number, end: number): void {
     if (this.auth !== null) return this.authStep(buf);
     const req = this.shift();
-    if (req === null) return this.fail('Unexpected reply from the datastore');
+    if (req === null) return this.fail('Unexpected reply from the datastore', F_PROTOCOL);
     if (this.framed) {
       const sc = this.scanner as Required<ReplyScanner>;
       if (sc.msgId !== req.msgId) {
         releaseRequest(req);
-        return this.fail('Reply out of order on a peer link');
+        return this.fail('Reply out of order on a peer link', F_PROTOCOL);
       }
       start = sc.replyStart;
       end = sc.replyEnd;
@@ -267,7 +268,7 @@ export class BackendConnection {
     const isError = this.scanner.isError;
     if (req.kind === K_INTERNAL) {
       releaseRequest(req);
-      if (isError) return this.fail('Authentication failed');
+      if (isError) return this.fail('Authentication failed', F_AUTH);
       return;
     }
     this.server.succeeded();
@@ -277,7 +278,7 @@ export class BackendConnection {
   private authStep(buf: Uint8Array): void {
     const sc = this.scanner as Required<ReplyScanner>;
     const r = (this.auth as LinkAuth).step(sc.type, buf.subarray(sc.replyStart, sc.replyEnd));
-    if (typeof r === 'string') return this.fail(r);
+    if (typeof r === 'string') return this.fail(r, F_AUTH);
     if (r === true) {
       this.auth = null;
       sc.handshaking = false;
@@ -288,7 +289,7 @@ export class BackendConnection {
   }
 
   /** Fail every request in flight with the datastore error and retire this connection. */
-  fail(reason: string): void {
+  fail(reason: string, failure: number): void {
     if (this.state === ST_CLOSED) return;
     this.state = ST_CLOSED;
     this.server.st[S.server_connections]--;
@@ -298,8 +299,11 @@ export class BackendConnection {
     this.scanner.reset();
     const reply = this.server.hooks.errorReply(reason);
     let req: Request | null;
-    while ((req = this.shift()) !== null) deliverReply(req, reply, 0, reply.length, true);
-    this.server.connectionFailed(this, reason);
+    while ((req = this.shift()) !== null) {
+      req.failure = failure;
+      deliverReply(req, reply, 0, reply.length, true);
+    }
+    this.server.connectionFailed(this, failure, reason);
     afterIo();
   }
 
@@ -332,6 +336,8 @@ export class BackendServer {
   retryAt = 0;
   ejected = false;
   lastError = '';
+  /** The failure code (protocol/failures.ts) of lastError. */
+  lastFailure = F_CONNECTION;
   /** This server's counters in the worker's stats block (stats/metrics.ts SERVER_METRICS). */
   readonly st: Float64Array;
   /** Peer links: where their round trips are recorded (cross-zone or cross-region), else null. */
@@ -350,6 +356,16 @@ export class BackendServer {
     this.settings = settings;
     this.hooks = hooks;
     this.conns = new Array(Math.max(1, settings.serverConnections)).fill(null);
+  }
+
+  /**
+   * upstream.send: queue `req` on one of this server's connections, or fail it at once with this server's failure
+   * code and error reply (backoff, ejection). Routing never picks connections by hand.
+   */
+  send(req: Request, src: Uint8Array, start: number, end: number): void {
+    const conn = this.pick(monotonicMs());
+    if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
+    conn.send(req, src, start, end);
   }
 
   /** A connection to send on, or null when the server is failing (caller answers with `lastError`). */
@@ -385,12 +401,13 @@ export class BackendServer {
     }
   }
 
-  connectionFailed(conn: BackendConnection, reason: string): void {
+  connectionFailed(conn: BackendConnection, failure: number, reason: string): void {
     for (let i = 0; i < this.conns.length; i++) if (this.conns[i] === conn) this.conns[i] = null;
     this.failures++;
     this.st[S.server_errors_total]++;
-    if (reason === 'Connection timed out') this.st[S.server_timeouts_total]++;
+    if (failure === F_TIMEOUT) this.st[S.server_timeouts_total]++;
     this.lastError = reason;
+    this.lastFailure = failure;
     const s = this.settings;
     const now = monotonicMs();
     if (s.autoEjectHosts && this.failures >= s.serverFailureLimit) {
@@ -401,7 +418,7 @@ export class BackendServer {
         this.st[S.server_ejections_total]++;
         this.hooks.onServerStateChange(this);
       }
-    } else if (reason === 'Connection timed out') {
+    } else if (failure === F_TIMEOUT) {
       // A slow datastore still accepts connections: reconnect at once, as twemproxy does, so each request waits out its own timeout.
       this.retryAt = now;
     } else {
@@ -428,8 +445,8 @@ export class BackendServer {
       if (c === null || c.closed) continue;
       // An authentication exchange is bounded even where requests may wait forever (timeout 0).
       if (c.authenticating) {
-        if (c.oldestAge(now) > (t > 0 ? t : PEER_AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)');
-      } else if (t > 0 && c.oldestAge(now) > t) c.fail('Connection timed out');
+        if (c.oldestAge(now) > (t > 0 ? t : PEER_AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)', F_AUTH);
+      } else if (t > 0 && c.oldestAge(now) > t) c.fail('Connection timed out', F_TIMEOUT);
     }
   }
 

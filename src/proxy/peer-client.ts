@@ -16,7 +16,7 @@ import { ClientConnection } from './client-connection.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
 import { writeResponseHeader } from './peer-link.ts';
 import { scratch, ensureScratch } from './scratch.ts';
-import { hashKeys, replicatePieces, fireAndForgetTo } from './cluster-dispatch.ts';
+import { hashKeys, replicatePieces, replicateInLocalDc } from './cluster-dispatch.ts';
 import { errReply, storageErrorReply, NO_BACKEND } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
 import type { PoolRuntime } from './pool.ts';
@@ -155,13 +155,12 @@ export class PeerClient extends ClientConnection {
     // A write handed over by another datacenter reaches the other racks of this one from here.
     const cl = pool.cluster;
     if (!forwarded || cl === null || !isWrite(spec) || n === 0) return;
-    const others = cl.map.localRacks.slice(1);
-    if (others.length === 0) return;
-    const h = hashKeys(cl.map, q, n);
+    if (cl.current().localRacks.length === 1) return;
+    const h = hashKeys(cl, q, n);
     if (spec.route === 'split-concat' || spec.route === 'split-sum' || spec.route === 'split-pairs') {
-      replicatePieces(cl, q, n, h, spec.route === 'split-pairs', others, []);
+      replicatePieces(cl, q, n, h, spec.route === 'split-pairs', true);
     } else {
-      for (const r of others) fireAndForgetTo(cl, cl.map.ownerInRack(r, h[0]), q, k, buf, ps, pe);
+      replicateInLocalDc(cl, q, k, h[0], buf, ps, pe);
     }
   }
 }

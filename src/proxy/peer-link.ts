@@ -5,7 +5,7 @@ import {
 } from '../peer/index.ts';
 import { BackendServer, type ReplyScanner, type BackendHooks, type BackendSettings } from './backend.ts';
 import type { OutBuffer } from './out-buffer.ts';
-import type { ClusterNode } from './cluster-map.ts';
+import type { ViewNode } from '../topology/index.ts';
 import { peerError } from '../protocol/resp/index.ts';
 import { isPeerAuthType, PeerAuthClient } from '../peer/index.ts';
 
@@ -72,7 +72,7 @@ const PEER_MAX_BACKOFF_MS = 500;
 
 /** A link to another node: a BackendServer speaking dnode (a peer is just another pool). */
 export function newPeerLink(
-  node: ClusterNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array, secret: () => string | null,
+  node: ViewNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array, secret: () => string | null,
 ): BackendServer {
   const hooks: BackendHooks = {
     newScanner: () => new DnodeReplyScanner(maxPayload),
@@ -88,5 +88,5 @@ export function newPeerLink(
   // Peers are never ejected from a ring: a dead owner fails its keys (Dynomite semantics), it does not move them.
   // A restarted peer must get replica writes again within moments: its reconnect backoff stays short.
   const s = { ...settings, autoEjectHosts: false, serverRetryTimeout: Math.min(settings.serverRetryTimeout, PEER_MAX_BACKOFF_MS) };
-  return new BackendServer(node.index, node.host, node.peerPort, node.name, 1, s, hooks, st);
+  return new BackendServer(node.index, node.host, node.peerPort, `${node.host}:${node.peerPort}`, 1, s, hooks, st);
 }

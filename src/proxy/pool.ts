@@ -1,8 +1,7 @@
 // PoolRuntime: one configured pool inside one data worker: its listening socket, backends, router and clients.
 // Never blocks the event loop: timeouts, ejection and reconnects run from one coarse timer per pool.
 import net from 'node:net';
-import { CONSISTENCIES, type PoolConfig, type Consistency } from '../config/index.ts';
-import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY } from '../stats/control-block.ts';
+import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
 import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
 import { Router, type PlacementFlavor } from './router.ts';
@@ -19,11 +18,9 @@ import type { ClientConnection } from './client-connection.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { refreshClock } from './clock.ts';
 import { afterIo } from './flush.ts';
-import { ClusterMap } from './cluster-map.ts';
-import type { ClusterRuntime } from './cluster-dispatch.ts';
+import { ClusterRuntime } from './cluster-runtime.ts';
 import { PeerClient } from './peer-client.ts';
 import { newPeerLink } from './peer-link.ts';
-import { PeerStates, ReplicationRing } from '../peer/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import { P } from '../stats/metrics.ts';
 import { LatencyRecorder, encodeHistogram } from '../stats/histogram.ts';
@@ -155,30 +152,20 @@ export class PoolRuntime {
     share: ClusterShare | null,
     controlSab: SharedArrayBuffer | null,
   ): ClusterRuntime {
-    const map = new ClusterMap(config);
-    if (share !== null) map.attachTable(share.topology);
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
-    const router = (): Router => this.router;
-    const peers = map.nodes.map((n) => {
-      if (n.local) return null;
-      const link = newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16), () => this.config.peerSecret);
-      link.latency = n.dc === map.localDc ? this.crossZone : this.crossRegion;
-      return link;
-    });
-    // The admin API (/set_consistency) changes these at runtime through the control block; the file gives the start.
-    const ctl = controlSab !== null ? new Int32Array(controlSab) : null;
-    const read = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_READ_CONSISTENCY)] : undefined) ?? config.readConsistency;
-    const write = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_WRITE_CONSISTENCY)] : undefined) ?? config.writeConsistency;
-    return {
-      map,
-      peers,
-      localServerFor: (buf, start, end) => (end > start ? router().serverFor(buf, start, end) : router().anyServer()),
-      readConsistency: read,
-      writeConsistency: write,
-      st: this.st,
-      states: share !== null ? new PeerStates(share.peerStates) : null,
-      ring: share !== null ? new ReplicationRing(share.ring) : null,
-    };
+    return new ClusterRuntime(
+      () => this.config,
+      share,
+      controlSab,
+      this.st,
+      slots.peers,
+      (node, sameDc, st) => {
+        const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret);
+        link.latency = sameDc ? this.crossZone : this.crossRegion;
+        return link;
+      },
+      (buf, start, end) => (end > start ? this.router.serverFor(buf, start, end) : this.router.anyServer()),
+    );
   }
 
   private listenOn(server: net.Server, host: string, port: number): Promise<void> {
@@ -235,8 +222,7 @@ export class PoolRuntime {
       if (this.config.preconnect && !s.ejected) s.preconnect();
     }
     if (this.cluster !== null) {
-      for (const s of this.cluster.peers) {
-        if (s === null) continue;
+      for (const s of this.cluster.allLinks()) {
         s.checkTimeouts(now);
         if (this.config.preconnect) s.preconnect();
       }
@@ -258,7 +244,7 @@ export class PoolRuntime {
     this.listener.close();
     this.peerListener?.close();
     for (const c of this.peerClients) c.socket.destroy();
-    for (const s of this.cluster?.peers ?? []) s?.close();
+    if (this.cluster !== null) for (const s of this.cluster.allLinks()) s.close();
     for (const c of this.clients) c.drainAndClose();
     const until = refreshClock() + deadlineMs;
     return new Promise((resolve) => {

@@ -1,5 +1,7 @@
 // Request: one client request (or one piece of a split request) on its way through a worker; pooled.
 // Never holds a reference to a socket read buffer after the read callback returns: replies kept for later are copies.
+import { F_NONE, F_ERROR_REPLY } from '../protocol/failure/index.ts';
+import { S_REPLICA_FAILURES } from '../stats/index.ts';
 
 /** Reply goes to the client connection in request order. */
 export const K_CLIENT = 0;
@@ -11,6 +13,8 @@ export const K_INTERNAL = 2;
 export const K_COMPOSITE = 3;
 /** Reply is dropped (the MULTI and +QUEUED answers of a transaction sent at EXEC). */
 export const K_INTERNAL_DISCARD = 4;
+/** A replica write nobody waits for: its reply is dropped, but a failure is counted on `replicaSt` by code. */
+export const K_REPLICA = 5;
 
 /** Reply dropping for memcached requests sent without their noreply / q (so every request gets a reply). */
 export const DROP_NONE = 0;
@@ -85,6 +89,10 @@ export class Request {
   forwardDc = false;
   /** A split request already answered its client (quorum reached before every piece replied). */
   answered = false;
+  /** Why it failed (protocol/failures.ts F_*), set by whoever failed it before the error reply is delivered; F_NONE otherwise. */
+  failure = F_NONE;
+  /** K_REPLICA: the target's stats block, where a failure is counted by code. */
+  replicaSt: Float64Array | null = null;
 }
 
 const free: Request[] = [];
@@ -113,6 +121,8 @@ export function releaseRequest(r: Request): void {
   r.msgId = 0;
   r.forwardDc = false;
   r.answered = false;
+  r.failure = F_NONE;
+  r.replicaSt = null;
   if (free.length < 65536) free.push(r);
 }
 
@@ -141,6 +151,9 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
       if (p.pending === 0) releaseRequest(p);
       break;
     }
+    case K_REPLICA:
+      if (isError && req.replicaSt !== null) req.replicaSt[S_REPLICA_FAILURES + (req.failure === F_NONE ? F_ERROR_REPLY : req.failure)]++;
+      break;
     default:
       break;
   }
@@ -155,6 +168,12 @@ function answerComposite(p: Request): void {
     p.reply = (p.merge as Merge).finish();
     c.requestFinished(p);
   }
+}
+
+/** Fail a request before it was sent (peer down, no connection, queue full): its failure code, then the error reply. */
+export function failRequest(req: Request, failure: number, reply: Uint8Array): void {
+  req.failure = failure;
+  completeLocally(req, reply, true);
 }
 
 /** Complete a request with a reply the proxy made (errors, local answers). */

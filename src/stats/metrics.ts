@@ -1,5 +1,6 @@
 // Every counter and gauge dynoproxy keeps, declared once as data; slot layouts, /stats and /metrics derive from it.
 // Never holds values: this is the schema only.
+import { FAILURE_CODES } from '../protocol/failure/index.ts';
 
 export type MetricKind = 'counter' | 'gauge';
 
@@ -48,7 +49,22 @@ export const SERVER_METRICS = [
   { name: 'server_in_flight', kind: 'gauge', help: 'Requests sent and not yet answered' },
   { name: 'server_bytes_out_total', kind: 'counter', help: 'Request bytes written to the backend' },
   { name: 'server_bytes_in_total', kind: 'counter', help: 'Reply bytes read from the backend' },
+  { name: 'replica_writes_total', kind: 'counter', help: 'Replica writes sent to this peer that nobody waits for (other racks, other datacenters)' },
 ] as const satisfies readonly MetricDecl[];
+
+/**
+ * Per backend server and per peer link, after SERVER_METRICS: replica writes that failed, one slot per failure code
+ * (protocol/failures.ts; label `code`). A replica's error reply or timeout is never discarded uncounted.
+ */
+export const REPLICA_FAILURES_METRIC = {
+  name: 'replica_write_failures_total',
+  kind: 'counter',
+  help: 'Replica writes to this peer that failed, by failure code (error reply, timeout, peer down, queue full ...)',
+} as const satisfies MetricDecl;
+/** Slot of failure code f in a server block: S_REPLICA_FAILURES + f. */
+export const S_REPLICA_FAILURES = SERVER_METRICS.length;
+/** Slots of one server or peer block. */
+export const SERVER_BLOCK_SLOTS = SERVER_METRICS.length + FAILURE_CODES.length;
 
 /** Per command family, per pool: the two counters of stats-table.ts (G_REQUESTS, G_ERRORS). */
 export const COMMAND_FAMILY_METRICS = [

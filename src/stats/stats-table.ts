@@ -1,7 +1,8 @@
 // The per-worker counters block: one SharedArrayBuffer per data worker, written only by that worker, summed by the supervisor on demand.
 // Never locks and never allocates on update: a counter is one Float64Array slot (aligned 8-byte stores are not torn on the platforms we run on).
 import { ALL_COMMANDS } from '../commands/index.ts';
-import { POOL_METRICS, SERVER_METRICS } from './metrics.ts';
+import { POOL_METRICS, SERVER_METRICS, SERVER_BLOCK_SLOTS, S_REPLICA_FAILURES } from './metrics.ts';
+import { FAILURE_CODES } from '../protocol/failure/index.ts';
 
 /** Command families counted per pool: Redis' groups, plus memcached's. */
 export const COMMAND_GROUPS: readonly string[] = [...new Set(ALL_COMMANDS.map((c) => c.group).filter((g) => g !== '')), 'memcached'].sort();
@@ -39,12 +40,12 @@ export function statsLayout(pools: readonly PoolShape[]): StatsLayout {
     const serverBase: number[] = [];
     for (let i = 0; i < p.servers.length; i++) {
       serverBase.push(o);
-      o += SERVER_METRICS.length;
+      o += SERVER_BLOCK_SLOTS;
     }
     const peerBase: number[] = [];
     for (let i = 0; i < (p.peers?.length ?? 0); i++) {
       peerBase.push(o);
-      o += SERVER_METRICS.length;
+      o += SERVER_BLOCK_SLOTS;
     }
     out.push({ base, groupBase, serverBase, peerBase });
   }
@@ -66,8 +67,8 @@ export class WorkerStatsView {
     this.pools = layout.pools.map((l, i) => ({
       pool: this.all.subarray(l.base, l.base + POOL_METRICS.length),
       groups: this.all.subarray(l.groupBase, l.groupBase + COMMAND_GROUPS.length * GROUP_SLOTS),
-      servers: shapes[i].servers.map((_, j) => this.all.subarray(l.serverBase[j], l.serverBase[j] + SERVER_METRICS.length)),
-      peers: l.peerBase.map((b) => this.all.subarray(b, b + SERVER_METRICS.length)),
+      servers: shapes[i].servers.map((_, j) => this.all.subarray(l.serverBase[j], l.serverBase[j] + SERVER_BLOCK_SLOTS)),
+      peers: l.peerBase.map((b) => this.all.subarray(b, b + SERVER_BLOCK_SLOTS)),
     }));
   }
 }
@@ -78,7 +79,7 @@ export interface PoolTotals {
   groups: Record<string, { requests: number; errors: number }>;
   servers: { name: string; metrics: Record<string, number> }[];
   /** Links to the other cluster nodes (empty on a single node). */
-  peers: { name: string; metrics: Record<string, number> }[];
+  peers: { name: string; metrics: Record<string, number>; failures: Record<string, number> }[];
 }
 
 /** Sum every worker's block (the supervisor's side). Gauges add up too: they are per-worker shares. */
@@ -103,6 +104,8 @@ export function sumStats(blocks: readonly SharedArrayBuffer[], shapes: readonly 
     peers: (shapes[i].peers ?? []).map((name, j) => ({
       name,
       metrics: Object.fromEntries(SERVER_METRICS.map((m, k) => [m.name, sum(l.peerBase[j] + k)])),
+      // DYN_ERR_NONE (slot 0) is never counted.
+      failures: Object.fromEntries(FAILURE_CODES.slice(1).map((c, k) => [c, sum(l.peerBase[j] + S_REPLICA_FAILURES + k + 1)])),
     })),
   }));
 }

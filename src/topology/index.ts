@@ -24,3 +24,8 @@ export type {
 export {
   createTopologyBuffer, decodeTopology, NODE_STATE, TopologyReader, TopologyWriter,
 } from './topology-table.ts';
+export { KeyHasher } from './key-hasher.ts';
+export {
+  ClusterView, ReplicaSet, SCOPE_LOCAL_RACK, SCOPE_LOCAL_DC, SCOPE_ALL, TIER_LOCAL_RACK, TIER_LOCAL_DC, TIER_REMOTE, TIER_REMOTE_FALLBACK,
+} from './cluster-view.ts';
+export type { ViewNode, ViewRack } from './cluster-view.ts';

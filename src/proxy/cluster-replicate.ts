@@ -1,0 +1,54 @@
+// Replica writes: fire-and-forget sends to the other racks and datacenters that nobody waits for, each failure counted per peer and per code.
+// Never blocks a client on a replica and never drops one silently: a refused, timed-out or unsendable replica write is counted where /metrics shows it.
+import { acquireRequest, K_REPLICA } from './request.ts';
+import { F_PEER_DOWN, F_QUEUE_FULL } from '../protocol/failure/index.ts';
+import { P, S, S_REPLICA_FAILURES } from '../stats/index.ts';
+import type { ReplicaSet } from '../topology/index.ts';
+import type { BackendServer } from './backend.ts';
+import type { ClusterRuntime } from './cluster-runtime.ts';
+
+/** A replica write that never left: counted on the pool and on the target's link by code. */
+function dropped(cl: ClusterRuntime, node: number, failure: number): void {
+  cl.st[P.replica_writes_dropped_total]++;
+  const link = cl.links[node];
+  if (link !== null && link !== undefined) link.st[S_REPLICA_FAILURES + failure]++;
+}
+
+/**
+ * One replica write to `node` through `server` (null: the node is down). A write for another datacenter goes through the
+ * cluster worker's ring (batched per remote node) when it fits a ring record; a bigger one leaves on this worker's own link.
+ */
+export function replicateTo(cl: ClusterRuntime, node: number, server: BackendServer | null, bytes: Uint8Array, start: number, end: number, remoteDc: boolean): void {
+  if (server === null) return dropped(cl, node, F_PEER_DOWN);
+  const ring = cl.ring;
+  if (remoteDc && ring !== null && end - start <= ring.maxPayload) {
+    if (ring.push(node, bytes, start, end)) cl.st[P.remote_dc_writes_total]++;
+    else dropped(cl, node, F_QUEUE_FULL);
+    return;
+  }
+  if (remoteDc) cl.st[P.remote_dc_writes_total]++;
+  const req = acquireRequest(K_REPLICA);
+  req.forwardDc = remoteDc;
+  req.replicaSt = server.st;
+  server.st[S.replica_writes_total]++;
+  server.send(req, bytes, start, end);
+}
+
+/**
+ * The write for one remote datacenter, whose candidates start at set index `i` (its preferred rack's owner, then the
+ * owners in its other racks): the first that is up takes it. Returns the index after that datacenter's candidates.
+ */
+export function replicateToDc(cl: ClusterRuntime, set: ReplicaSet, i: number, bytes: Uint8Array, start: number, end: number): number {
+  const group = set.group[i];
+  let j = i;
+  let sent = false;
+  for (; j < set.count && set.group[j] === group; j++) {
+    if (sent) continue;
+    const node = set.node[j];
+    if (cl.isDown(node)) continue;
+    replicateTo(cl, node, cl.links[node] ?? null, bytes, start, end, true);
+    sent = true;
+  }
+  if (!sent) dropped(cl, set.node[i], F_PEER_DOWN);
+  return j;
+}

@@ -1,0 +1,135 @@
+// ClusterRuntime: a cluster node's routing state inside one data worker — the ClusterView decoded from the shared topology table,
+// one link per other node keyed by node identity (never by seed index), peer liveness and the replication ring. Allocates only when the table's version moves.
+import { CONSISTENCIES, createClusterTable, topologyFromConfig, type Consistency, type PoolConfig } from '../config/index.ts';
+import { ClusterView, KeyHasher, ReplicaSet, TopologyReader, TopologyWriter } from '../topology/index.ts';
+import { PeerStates, ReplicationRing } from '../peer/index.ts';
+import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY, SERVER_BLOCK_SLOTS } from '../stats/index.ts';
+import type { ClusterShare } from '../messages.ts';
+import type { BackendServer } from './backend.ts';
+
+/** Makes the link to one node (peer-link.ts newPeerLink, bound to the pool's settings). */
+export type LinkFactory = (node: ClusterView['nodes'][number], sameDc: boolean, st: Float64Array) => BackendServer;
+
+export class ClusterRuntime {
+  /** The view requests are routed with; replaced (never mutated) when the table's version moves. */
+  view: ClusterView;
+  /** By node index of `view`: the link to that node, or null for this node (its own datastore). */
+  links: (BackendServer | null)[] = [];
+  readonly hasher: KeyHasher;
+  /** replicasFor's output for the request being routed (one per worker: routing is synchronous). */
+  readonly replicas = new ReplicaSet();
+  /** The pool's counters (replica drops, remote-DC writes ...). */
+  readonly st: Float64Array;
+  /** Liveness from the cluster worker's failure detector (and operator overrides); null without a cluster worker. */
+  readonly states: PeerStates | null;
+  /** Remote-DC writes go through the cluster worker, which batches them per remote node; null: sent directly. */
+  readonly ring: ReplicationRing | null;
+  private readonly reader: TopologyReader;
+  private readonly byId = new Map<string, BackendServer>();
+  /** Stats blocks of the configured peers, by identity (the /metrics rows follow dyn_seeds). */
+  private readonly peerSt = new Map<string, Float64Array>();
+  private readonly makeLink: LinkFactory;
+  private readonly config: () => PoolConfig;
+  private readonly ctl: Int32Array | null;
+  /** Where a key lives on this node (its datastore servers). */
+  readonly localServerFor: (buf: Uint8Array, start: number, end: number) => BackendServer | null;
+
+  constructor(
+    config: () => PoolConfig,
+    share: ClusterShare | null,
+    controlSab: SharedArrayBuffer | null,
+    st: Float64Array,
+    peerSlots: readonly Float64Array[],
+    makeLink: LinkFactory,
+    localServerFor: (buf: Uint8Array, start: number, end: number) => BackendServer | null,
+  ) {
+    const c = config();
+    this.config = config;
+    this.st = st;
+    this.makeLink = makeLink;
+    this.localServerFor = localServerFor;
+    this.hasher = new KeyHasher(c.hash, c.hashTag);
+    this.states = share !== null ? new PeerStates(share.peerStates) : null;
+    this.ring = share !== null ? new ReplicationRing(share.ring) : null;
+    this.ctl = controlSab !== null ? new Int32Array(controlSab) : null;
+    // Without a cluster worker (a pool run alone, in tests) this worker publishes the configured topology for itself.
+    let table = share?.topology;
+    if (table === undefined) {
+      const snap = topologyFromConfig(c);
+      table = createClusterTable(snap);
+      new TopologyWriter(table).publish(snap);
+    }
+    this.reader = new TopologyReader(table);
+    const configured = new ClusterView(topologyFromConfig(c));
+    configured.nodes.forEach((n) => {
+      if (!n.local && peerSlots[n.index - 1] !== undefined) this.peerSt.set(n.id, peerSlots[n.index - 1]);
+    });
+    this.view = new ClusterView(this.reader.snapshot());
+    this.relink();
+  }
+
+  /** The view for the request being routed: re-read when the table's version moved (requests in flight keep what they hold). */
+  current(): ClusterView {
+    const r = this.reader;
+    r.refresh();
+    if (r.version !== this.view.version) {
+      this.view = new ClusterView(r.snapshot());
+      this.relink();
+    }
+    return this.view;
+  }
+
+  /** Links follow identities: a node that stays keeps its link (and its connections), one that left is closed. */
+  private relink(): void {
+    const view = this.view;
+    const seen = new Set<string>();
+    this.links = view.nodes.map((n) => {
+      if (n.local) return null;
+      seen.add(n.id);
+      let link = this.byId.get(n.id);
+      if (link === undefined) {
+        link = this.makeLink(n, n.dc === view.localDc, this.peerSt.get(n.id) ?? new Float64Array(SERVER_BLOCK_SLOTS));
+        this.byId.set(n.id, link);
+      }
+      return link;
+    });
+    for (const [id, link] of this.byId) {
+      if (seen.has(id)) continue;
+      link.close();
+      this.byId.delete(id);
+    }
+  }
+
+  /** Requests for this node fail at once (detected down, or marked down by an operator). */
+  isDown(node: number): boolean {
+    return this.states !== null && this.states.isDown(node);
+  }
+
+  /** Where a request for `node` goes: its link (null while it is down), or this node's datastore server for the key. */
+  upstream(node: number, buf: Uint8Array, start: number, end: number): BackendServer | null {
+    const link = this.links[node];
+    if (link === null) return end > start ? this.localServerFor(buf, start, end) : this.localServerFor(buf, 0, 0);
+    if (link === undefined || this.isDown(node)) return null;
+    return link;
+  }
+
+  keyHash(buf: Uint8Array, start: number, end: number): number {
+    return this.hasher.keyHash(buf, start, end);
+  }
+
+  /** The admin API (/set_consistency) changes these at runtime through the control block; the file gives the start. */
+  readConsistency(): Consistency {
+    const ctl = this.ctl;
+    return (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_READ_CONSISTENCY)] : undefined) ?? this.config().readConsistency;
+  }
+
+  writeConsistency(): Consistency {
+    const ctl = this.ctl;
+    return (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_WRITE_CONSISTENCY)] : undefined) ?? this.config().writeConsistency;
+  }
+
+  /** Every link, for timers and shutdown. */
+  allLinks(): IterableIterator<BackendServer> {
+    return this.byId.values();
+  }
+}

@@ -1,0 +1,108 @@
+// ClusterView: racks and owners decoded from the topology table built from a node's config, and replicasFor's order and fallbacks.
+// Pure: builds views from YAML text and tables in memory, starts nothing.
+import t from 'tap';
+import { parseConfig, topologyFromConfig, createClusterTable } from '../../../src/config/index.ts';
+import {
+  ClusterView, ReplicaSet, KeyHasher, TokenRing, TopologyReader, TopologyWriter, parseDynToken, hashFunction,
+  SCOPE_LOCAL_RACK, SCOPE_LOCAL_DC, SCOPE_ALL, TIER_LOCAL_RACK, TIER_LOCAL_DC, TIER_REMOTE, TIER_REMOTE_FALLBACK,
+} from '../../../src/topology/index.ts';
+
+const yaml = `
+n:
+  datacenter: dc1
+  rack: r2
+  listen: 127.0.0.1:9102
+  dyn_listen: 127.0.0.1:9101
+  tokens: '2147483648'
+  servers:
+  - 127.0.0.1:6379:1
+  hash_tag: "{}"
+  dyn_seeds:
+  - 127.0.0.1:9201:r2:dc1:4294967295
+  - 127.0.0.1:9301:r1:dc1:1000
+  - 127.0.0.1:9401:r1:dc1:3000000000
+  - 127.0.0.1:9501:rx:dc2:5
+  - 127.0.0.1:9601:r2:dc2:7
+  - 127.0.0.1:9701:r9:dc3:11
+`;
+
+const pool = parseConfig(yaml, 'cluster.yml').pools[0];
+const snap = topologyFromConfig(pool);
+const table = createClusterTable(snap);
+new TopologyWriter(table).publish(snap);
+const view = new ClusterView(new TopologyReader(table).snapshot());
+const hasher = new KeyHasher(pool.hash, pool.hashTag);
+const rackName = (r: number): string => `${view.datacenters[view.racks[r].dc]}/${view.racks[r].name}`;
+
+t.equal(view.nodes.length, 7, 'this node and six seeds');
+t.ok(view.nodes[0].local, 'node 0 is this node');
+t.equal(view.version, 1, 'the first published version');
+t.same(Array.from(view.localRacks, rackName), ['dc1/r2', 'dc1/r1'], 'local racks: our own first');
+t.same(view.remoteRacks.map((rs) => Array.from(rs, rackName)), [['dc2/r2', 'dc2/rx'], ['dc3/r9']], 'remote DCs: the rack named like ours first, then the others');
+t.same(view.racksPerDc, [2, 2, 1]);
+t.equal(view.nodes[2].id, 'dc1/r1/127.0.0.1:9301/1000', 'identity: dc, rack, address, first token');
+
+t.test('ownership in each rack is the token ring of its nodes', async (t) => {
+  const murmur = hashFunction('murmur');
+  const r1 = new TokenRing([parseDynToken('1000'), parseDynToken('3000000000')], [2, 3]);
+  const r2 = new TokenRing([parseDynToken('2147483648'), parseDynToken('4294967295')], [0, 1]);
+  for (let i = 0; i < 500; i++) {
+    const key = Buffer.from(`key:${i}`);
+    const h = hasher.keyHash(key, 0, key.length);
+    if (h !== murmur(key, 0, key.length)) t.fail(`hash of ${key} differs from murmur`);
+    if (view.ownerInRack(view.localRacks[1], h) !== r1.lookup(h)) t.fail(`r1 owner of ${key}`);
+    if (view.ownerInRack(view.localRacks[0], h) !== r2.lookup(h)) t.fail(`r2 owner of ${key}`);
+  }
+  t.pass('500 keys placed as the rings say');
+});
+
+t.test('replicasFor: owner first, then the other local racks, then each remote DC with its fallbacks', async (t) => {
+  const set = new ReplicaSet(1);
+  for (let i = 0; i < 300; i++) {
+    const key = Buffer.from(`rf:${i}`);
+    const h = hasher.keyHash(key, 0, key.length);
+    t.equal(view.replicasFor(h, SCOPE_LOCAL_RACK, set), 1);
+    t.equal(set.node[0], view.ownerInRack(view.localRacks[0], h));
+    t.equal(set.tier[0], TIER_LOCAL_RACK);
+    t.equal(view.replicasFor(h, SCOPE_LOCAL_DC, set), 2);
+    t.same([set.node[1], set.tier[1], set.group[1]], [view.ownerInRack(view.localRacks[1], h), TIER_LOCAL_DC, 0]);
+    t.equal(view.replicasFor(h, SCOPE_ALL, set), 5);
+    const want = [
+      [view.ownerInRack(view.remoteRacks[0][0], h), TIER_REMOTE, 1],
+      [view.ownerInRack(view.remoteRacks[0][1], h), TIER_REMOTE_FALLBACK, 1],
+      [view.ownerInRack(view.remoteRacks[1][0], h), TIER_REMOTE, 2],
+    ];
+    t.same([2, 3, 4].map((j) => [set.node[j], set.tier[j], set.group[j]]), want);
+    if (t.passing() === false) break;
+  }
+});
+
+t.test('hash tags: {user1}a and {user1}b share owners in every rack', async (t) => {
+  const a = Buffer.from('{user1}a');
+  const b = Buffer.from('{user1}b');
+  const ha = hasher.keyHash(a, 0, a.length);
+  const hb = hasher.keyHash(b, 0, b.length);
+  t.equal(ha, hb);
+  for (const r of view.racks) t.equal(view.ownerInRack(r.index, ha), view.ownerInRack(r.index, hb), `rack ${rackName(r.index)}`);
+});
+
+t.test('a pool without dyn_listen is not a cluster node', async (t) => {
+  const single = parseConfig('s:\n  listen: 127.0.0.1:9000\n  servers:\n  - 127.0.0.1:6379:1\n', 's.yml').pools[0];
+  t.throws(() => topologyFromConfig(single), /dyn_listen/);
+});
+
+t.test('a republished table is a new version with the same identities', async (t) => {
+  const w = new TopologyWriter(table);
+  w.publish(snap);
+  const reader = new TopologyReader(table);
+  const v2 = new ClusterView(reader.snapshot());
+  t.equal(v2.version, 2);
+  t.same(v2.nodes.map((n) => n.id), view.nodes.map((n) => n.id));
+  let differ = 0;
+  for (let i = 0; i < 2000; i++) {
+    const key = Buffer.from(`tbl:${i}`);
+    const h = hasher.keyHash(key, 0, key.length);
+    for (const r of view.racks) if (v2.ownerInRack(r.index, h) !== reader.ownerInRack(r.index, h)) differ++;
+  }
+  t.equal(differ, 0, '2000 keys x every rack: the view and the lock-free table reader agree');
+});

@@ -368,6 +368,13 @@ export class BackendServer {
     conn.send(req, src, start, end);
   }
 
+  /** upstream.send for a large request whose bytes the caller gives away (no staging copy). */
+  sendOwned(req: Request, owned: Uint8Array): void {
+    const conn = this.pick(monotonicMs());
+    if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
+    conn.sendOwned(req, owned);
+  }
+
   /** A connection to send on, or null when the server is failing (caller answers with `lastError`). */
   pick(now: number): BackendConnection | null {
     const conns = this.conns;

@@ -19,12 +19,12 @@ import { ControlBlock, C_SEQ, C_STATE, ST_NORMAL, ST_RESUMING, ST_STANDBY, paylo
 import { poolShapes } from '../stats/index.ts';
 import { startWorkerProbe } from '../stats/worker-probe.ts';
 import type { WorkerData } from '../messages.ts';
-import { acquireRequest, releaseRequest, completeLocally, requestPoolStats, K_CLIENT, type Request } from './request.ts';
+import { acquireRequest, releaseRequest, requestPoolStats, K_CLIENT, type Request } from './request.ts';
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
 import { afterIo } from './flush.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
-import { errReply, storageErrorReply } from './resp-replies.ts';
+import { errReply } from './resp-replies.ts';
 import { isTxControl, txError } from './resp-tx.ts';
 import type { RespClient } from './resp-client.ts';
 import type { PoolRuntime } from './pool.ts';
@@ -204,14 +204,11 @@ function hold(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end:
 function flushHeld(): void {
   const n = heldReq.length;
   if (n === 0) return;
-  const now = monotonicMs();
   for (let i = 0; i < n; i++) {
     const req = heldReq[i];
     const server = heldServer[i];
     heldPool[i].st[P.writes_held]--;
-    const conn = server.pick(now);
-    if (conn === null) completeLocally(req, storageErrorReply(server.lastError));
-    else conn.send(req, heldBytes[i], 0, heldBytes[i].length);
+    server.send(req, heldBytes[i], 0, heldBytes[i].length);
     releaseRequest(req);
   }
   heldReq.length = 0;

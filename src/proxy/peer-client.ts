@@ -17,7 +17,7 @@ import { acquireRequest, completeLocally, K_CLIENT, type Request } from './reque
 import { writeResponseHeader } from './peer-link.ts';
 import { scratch, ensureScratch } from './scratch.ts';
 import { hashKeys, replicatePieces, replicateInLocalDc } from './cluster-dispatch.ts';
-import { errReply, storageErrorReply, NO_BACKEND } from './resp-replies.ts';
+import { errReply, NO_BACKEND } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
 import type { PoolRuntime } from './pool.ts';
 
@@ -147,11 +147,7 @@ export class PeerClient extends ClientConnection {
     req.startedAt = monotonicMs();
     this.enqueue(req);
     if (server === null) completeLocally(req, NO_BACKEND);
-    else {
-      const conn = server.pick(monotonicMs());
-      if (conn === null) completeLocally(req, storageErrorReply(server.lastError));
-      else conn.send(req, buf, ps, pe);
-    }
+    else server.send(req, buf, ps, pe);
     // A write handed over by another datacenter reaches the other racks of this one from here.
     const cl = pool.cluster;
     if (!forwarded || cl === null || !isWrite(spec) || n === 0) return;

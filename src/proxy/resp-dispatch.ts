@@ -4,7 +4,7 @@ import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } f
 import { P } from '../stats/metrics.ts';
 import { CONSISTENCIES } from '../config/index.ts';
 import { commandGroupIndex } from '../stats/stats-table.ts';
-import { acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
+import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
 import type { BackendServer } from './backend.ts';
 import { monotonicMs } from './clock.ts';
@@ -13,7 +13,7 @@ import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
 import { answerLocally } from './resp-local.ts';
 import { clusterRoute, broadcastToPeers } from './cluster-dispatch.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
-import { unknownCommandReply, wrongArityReply, refusedReply, storageErrorReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
+import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespClient } from './resp-client.ts';
 import { nodeStateBlocks } from './node-state.ts';
 
@@ -119,19 +119,17 @@ export function forward(c: RespClient, server: BackendServer, buf: Buffer, start
 }
 
 function sendRaw(c: RespClient, server: BackendServer, req: Request, buf: Buffer, start: number, end: number, gathered: boolean): void {
-  const conn = server.pick(monotonicMs());
-  if (conn === null) return completeLocally(req, storageErrorReply(server.lastError));
   const p = c.parser;
   if (p.inline) {
     // Inline commands are re-encoded: backends get RESP only.
     encodeInline(p);
-    return conn.send(req, scratch.enc, 0, scratch.encLen);
+    return server.send(req, scratch.enc, 0, scratch.encLen);
   }
   if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) {
     // A large request gathered across reads: hand its buffer to the backend instead of copying it.
-    return conn.sendOwned(req, c.takeGathered().subarray(start, end));
+    return server.sendOwned(req, c.takeGathered().subarray(start, end));
   }
-  conn.send(req, buf, start, end);
+  server.send(req, buf, start, end);
 }
 
 function sameNodeError(spec: CommandSpec): Buffer {
@@ -213,15 +211,8 @@ function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
   for (let si = 0; si < servers.length; si++) {
     const piece = pieceOf[si];
     if (piece < 0) continue;
-    const child = newPart(parent, piece);
-    const server = servers[si];
-    const conn = server.pick(now);
-    if (conn === null) {
-      completeLocally(child, storageErrorReply(server.lastError));
-      continue;
-    }
     encodeKeyPiece(p, nKeys, owner, si, pairs);
-    conn.send(child, scratch.enc, 0, scratch.encLen);
+    servers[si].send(newPart(parent, piece), scratch.enc, 0, scratch.encLen);
   }
 }
 

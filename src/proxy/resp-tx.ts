@@ -12,6 +12,9 @@ import type { RespClient } from './resp-client.ts';
 
 export { TxState };
 
+/** MULTI and EXEC around the queued commands. */
+const TX_BLOCK_OVERHEAD = MULTI.length + EXEC.length;
+
 /** Proxy-answered commands that Redis also accepts inside MULTI and that need no connection state. */
 const FORWARDABLE_IN_TX = new Set(['ping', 'echo', 'time']);
 
@@ -71,7 +74,9 @@ export function txQueue(c: RespClient, spec: CommandSpec, buf: Buffer, start: nu
     s = 0;
     e = scratch.encLen;
   }
-  if (tx.len + (e - s) > limits.maxTxBytes) return txError(c, R.txTooManyBytes(limits.maxTxBytes));
+  // On a cluster node the block may travel to a peer as one request: it must also fit the peers' max_request_bytes.
+  const maxBytes = cl === null ? limits.maxTxBytes : Math.min(limits.maxTxBytes, limits.maxRequestBytes - TX_BLOCK_OVERHEAD);
+  if (tx.len + (e - s) > maxBytes) return txError(c, R.txTooManyBytes(maxBytes));
   tx.append(src, s, e);
   c.replyLocal(R.QUEUED);
 }

@@ -80,8 +80,8 @@ export const KEYSPACE_COMMANDS: readonly CommandRow[] = [
   ]),
   ...inGroup('transactions', [
     c('discard', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'drops the transaction queued in the proxy' }),
-    c('exec', 1, 'noscript loading stale', NONE, 'proxy', { note: 'sends the queued commands as one MULTI/EXEC block to the one backend that owns all their keys' }),
-    c('multi', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'the proxy queues the transaction; every key in it must map to one backend' }),
+    c('exec', 1, 'noscript loading stale', NONE, 'proxy', { note: 'sends the queued commands as one MULTI/EXEC block to the one backend that owns all their keys; on a cluster node to their owner (one dnode request to a peer), replicated as one block' }),
+    c('multi', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'the proxy queues the transaction (at most max_tx_commands commands, max_tx_bytes bytes); every key in it must map to one backend, or on a cluster node to one owner in each rack' }),
     c('unwatch', 1, 'noscript loading stale fast', NONE, 'proxy', { note: '+OK: WATCH is refused, so there is nothing to unwatch' }),
     no('watch', -2, 'noscript loading stale fast', range(1, -1, 1), 'WATCH is not supported through dynoproxy: backend connections are shared, so a watch would be cancelled by other clients\' transactions'),
   ]),

@@ -76,6 +76,8 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     maxRequestBytes: get('maxRequestBytes', COMMON_DEFAULTS.maxRequestBytes),
     clientMaxInflight: get('clientMaxInflight', COMMON_DEFAULTS.clientMaxInflight),
     clientMaxBufferedBytes: get('clientMaxBufferedBytes', COMMON_DEFAULTS.clientMaxBufferedBytes),
+    maxTxCommands: get('maxTxCommands', COMMON_DEFAULTS.maxTxCommands),
+    maxTxBytes: get('maxTxBytes', COMMON_DEFAULTS.maxTxBytes),
     secureServerOption: get('secureServerOption', COMMON_DEFAULTS.secureServerOption),
     gossipInterval: get('gossipInterval', COMMON_DEFAULTS.gossipInterval),
     enableGossip: get('enableGossip', COMMON_DEFAULTS.enableGossip),

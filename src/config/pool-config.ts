@@ -109,6 +109,10 @@ export interface PoolConfig {
   clientMaxInflight: number;
   /** Per-client buffered request/reply bytes before reading pauses. */
   clientMaxBufferedBytes: number;
+  /** Commands one MULTI transaction may queue (in the proxy, and in a peer's MULTI block). */
+  maxTxCommands: number;
+  /** Bytes of queued commands one MULTI transaction may hold. */
+  maxTxBytes: number;
   secureServerOption: SecureServerOption;
   /** Gossip round period, ms (`gos_interval`). */
   gossipInterval: number;

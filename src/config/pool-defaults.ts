@@ -93,4 +93,7 @@ export const COMMON_DEFAULTS = {
   // Ours. Bounds what one pipelining client can make the proxy hold before its reads pause.
   clientMaxInflight: 10_000,
   clientMaxBufferedBytes: 64 * 1024 * 1024,
+  // Ours. A transaction is held whole in the proxy until EXEC: bounded like a pipelining client.
+  maxTxCommands: 10_000,
+  maxTxBytes: 64 * 1024 * 1024,
 } as const;

@@ -161,6 +161,8 @@ const rules: Array<[string, KeyRule]> = [
   ['max_request_bytes', { field: 'maxRequestBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['client_max_inflight', { field: 'clientMaxInflight', parse: integer(1, MAX_INT32) }],
   ['client_max_buffered_bytes', { field: 'clientMaxBufferedBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
+  ['max_tx_commands', { field: 'maxTxCommands', parse: integer(1, MAX_INT32) }],
+  ['max_tx_bytes', { field: 'maxTxBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
 ];
 
 export const KEY_RULES: ReadonlyMap<string, KeyRule> = new Map(rules);

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
-import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL } from './request.ts';
+import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S } from '../stats/metrics.ts';
@@ -373,6 +373,22 @@ export class BackendServer {
     const conn = this.pick(monotonicMs());
     if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
     conn.sendOwned(req, owned);
+  }
+
+  /**
+   * upstream.send for a transaction: `buf[start, end)` is MULTI, commands, EXEC, with `ends` where MULTI and each command
+   * end. All of it goes on one pipelined connection, so no other request lands inside it; the +OK and +QUEUED replies are
+   * dropped and `execReq` gets EXEC's reply.
+   */
+  sendBlock(execReq: Request, buf: Uint8Array, start: number, ends: readonly number[], end: number): void {
+    const conn = this.pick(monotonicMs());
+    if (conn === null) return failRequest(execReq, this.lastFailure, this.hooks.errorReply(this.lastError));
+    let from = start;
+    for (const e of ends) {
+      conn.send(acquireRequest(K_INTERNAL_DISCARD), buf, from, e);
+      from = e;
+    }
+    conn.send(execReq, buf, from, end);
   }
 
   /** A connection to send on, or null when the server is failing (caller answers with `lastError`). */

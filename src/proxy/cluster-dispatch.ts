@@ -10,7 +10,7 @@ import { errReply } from './resp-replies.ts';
 import { F_PEER_DOWN } from '../protocol/failure/index.ts';
 import { P } from '../stats/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
-import { replicateTo, replicateToDc } from './cluster-replicate.ts';
+import { replicateTo, replicateRest } from './cluster-replicate.ts';
 
 export type { ClusterRuntime } from './cluster-runtime.ts';
 
@@ -74,7 +74,7 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
       quorum(c, cl, set, locals, a, key, level !== 'DC_QUORUM', bytes, start, end);
       answered = locals;
     }
-    if (write) replicateRest(cl, set, answered, a, key, bytes, start, end);
+    if (write) replicateRest(cl, set, answered, bytes, start, end);
     return true;
   }
   if (!splittable) return false;
@@ -94,19 +94,6 @@ function clientRequest(c: RespClientLike): Request {
   req.startedAt = monotonicMs();
   c.enqueue(req);
   return req;
-}
-
-/** The replicas of `set` after the first `from` (which answered the client): other local racks, then one rack per remote datacenter. */
-function replicateRest(cl: ClusterRuntime, set: ReplicaSet, from: number, a: Args, key: number, bytes: Uint8Array, start: number, end: number): void {
-  let i = from;
-  while (i < set.count) {
-    if (set.group[i] === 0) {
-      replicateTo(cl, set.node[i], cl.upstream(set.node[i], a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]), bytes, start, end, false);
-      i++;
-      continue;
-    }
-    i = replicateToDc(cl, set, i, bytes, start, end);
-  }
 }
 
 function quorum(c: RespClientLike, cl: ClusterRuntime, set: ReplicaSet, locals: number, a: Args, key: number, safe: boolean, bytes: Uint8Array, start: number, end: number): void {
@@ -185,15 +172,6 @@ function distinct(owner: Int32Array, n: number): number[] {
 function firstKeyOf(owner: Int32Array, n: number, node: number): number {
   for (let i = 0; i < n; i++) if (owner[i] === node) return scratch.keyIdx[i];
   return scratch.keyIdx[0];
-}
-
-/** The owners of a forwarded write in this datacenter's other racks (a peer fanning out what another datacenter handed it). */
-export function replicateInLocalDc(cl: ClusterRuntime, a: Args, key: number, hash: number, bytes: Uint8Array, start: number, end: number): void {
-  const view = cl.current();
-  for (let r = 1; r < view.localRacks.length; r++) {
-    const node = view.ownerInRack(view.localRacks[r], hash);
-    replicateTo(cl, node, cl.upstream(node, a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]), bytes, start, end, false);
-  }
 }
 
 /** SCRIPT LOAD / SCRIPT FLUSH ...: every other node gets it too (scripts must exist wherever EVALSHA lands). */

@@ -34,6 +34,34 @@ export function replicateTo(cl: ClusterRuntime, node: number, server: BackendSer
   server.send(req, bytes, start, end);
 }
 
+/** A peer of another rack (never this node) as a replica target: its link, or null while it is down. */
+function peerTarget(cl: ClusterRuntime, node: number): BackendServer | null {
+  return cl.isDown(node) ? null : (cl.links[node] ?? null);
+}
+
+/**
+ * The replicas of `set` after the first `from` (which answered the client): the other local racks' owners, then one rack
+ * per remote datacenter (its next rack where the chosen one is down). Every one of them is another node.
+ */
+export function replicateRest(cl: ClusterRuntime, set: ReplicaSet, from: number, bytes: Uint8Array, start: number, end: number): void {
+  let i = from;
+  while (i < set.count) {
+    if (set.group[i] === 0) {
+      replicateTo(cl, set.node[i], peerTarget(cl, set.node[i]), bytes, start, end, false);
+      i++;
+    } else i = replicateToDc(cl, set, i, bytes, start, end);
+  }
+}
+
+/** The owners of `hash` in this datacenter's other racks (a peer fanning out a write another datacenter handed it). */
+export function replicateToLocalRacks(cl: ClusterRuntime, hash: number, bytes: Uint8Array, start: number, end: number): void {
+  const view = cl.current();
+  for (let r = 1; r < view.localRacks.length; r++) {
+    const node = view.ownerInRack(view.localRacks[r], hash);
+    replicateTo(cl, node, peerTarget(cl, node), bytes, start, end, false);
+  }
+}
+
 /**
  * The write for one remote datacenter, whose candidates start at set index `i` (its preferred rack's owner, then the
  * owners in its other racks): the first that is up takes it. Returns the index after that datacenter's candidates.
@@ -46,7 +74,7 @@ export function replicateToDc(cl: ClusterRuntime, set: ReplicaSet, i: number, by
     if (sent) continue;
     const node = set.node[j];
     if (cl.isDown(node)) continue;
-    replicateTo(cl, node, cl.links[node] ?? null, bytes, start, end, true);
+    replicateTo(cl, node, peerTarget(cl, node), bytes, start, end, true);
     sent = true;
   }
   if (!sent) dropped(cl, set.node[i], F_PEER_DOWN);

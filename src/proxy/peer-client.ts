@@ -1,7 +1,8 @@
 // PeerClient: a connection accepted on dyn_listen from another node: dnode REQ / REQ_FORWARD frames in, RES frames out (same msg id).
 // Never routes a peer's request back into the cluster, except a write forwarded from another datacenter, which it fans out to its own DC's racks;
 // never serves a peer that has not proved it knows peer_secret (when set), and never sends the datastore a command that could change what the
-// backend connection, shared with every client of this worker, does for anyone else (only keyed datastore commands pass the gate).
+// backend connection, shared with every client of this worker, does for anyone else (only keyed datastore commands pass the gate;
+// MULTI only as a whole MULTI..EXEC block in one frame, peer-tx.ts).
 import type { Socket } from 'node:net';
 import {
   DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS,
@@ -16,7 +17,9 @@ import { ClientConnection } from './client-connection.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
 import { writeResponseHeader } from './peer-link.ts';
 import { scratch, ensureScratch } from './scratch.ts';
-import { hashKeys, replicatePieces, replicateInLocalDc } from './cluster-dispatch.ts';
+import { hashKeys, replicatePieces } from './cluster-dispatch.ts';
+import { replicateToLocalRacks } from './cluster-replicate.ts';
+import { servePeerTxBlock } from './peer-tx.ts';
 import { errReply, NO_BACKEND } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
 import type { PoolRuntime } from './pool.ts';
@@ -27,7 +30,7 @@ const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
 /**
  * What the peer port serves: commands the table routes by key (with at least one key), the broadcasts a
  * coordinator sends every node (SCRIPT LOAD / FLUSH, FUNCTION ...), and PING (failure detection). Never
- * connection state (MULTI, SELECT, CLIENT, HELLO, SUBSCRIBE ...), never what the table refuses (FLUSHALL,
+ * connection state (MULTI outside a whole block, SELECT, CLIENT, HELLO, SUBSCRIBE ...), never what the table refuses (FLUSHALL,
  * CONFIG, DEBUG, KEYS, blocking forms ...), never keyless commands.
  */
 function peerAllows(spec: CommandSpec, keys: number): boolean {
@@ -111,7 +114,7 @@ export class PeerClient extends ClientConnection {
     this.request(buf, d.payloadStart, d.payloadStart + d.payloadLen, d.msgId, d.type === DMSG_REQ_FORWARD);
   }
 
-  private answer(msgId: number, reply: Uint8Array): void {
+  answer(msgId: number, reply: Uint8Array): void {
     const req = acquireRequest(K_CLIENT);
     req.msgId = msgId;
     req.reply = reply;
@@ -123,9 +126,15 @@ export class PeerClient extends ClientConnection {
   private request(buf: Buffer, ps: number, pe: number, msgId: number, forwarded: boolean): void {
     const q = this.inner;
     q.reset();
-    if (q.parse(buf, ps, pe) !== pe || q.argc === 0) return this.answer(msgId, BAD_REQUEST);
+    const first = q.parse(buf, ps, pe);
+    if (first <= 0 || q.argc === 0) return this.answer(msgId, BAD_REQUEST);
     const spec = resolveCommand(q.argBuf, q.argOff, q.argLen, q.argc);
     if (spec === undefined || !arityOk(spec, q.argc)) return this.answer(msgId, BAD_REQUEST);
+    if (first !== pe) {
+      // One payload, several commands: only a whole MULTI..EXEC block (a coordinator's transaction) is served so.
+      if (spec.name === 'multi') return servePeerTxBlock(this, q, buf, ps, first, pe, msgId, forwarded);
+      return this.answer(msgId, BAD_REQUEST);
+    }
     const pool = this.pool;
     ensureScratch(q.argc, pool.servers.length);
     const n = keyIndexes(spec, q.argBuf, q.argOff, q.argLen, q.argc, scratch.keyIdx);
@@ -156,7 +165,7 @@ export class PeerClient extends ClientConnection {
     if (spec.route === 'split-concat' || spec.route === 'split-sum' || spec.route === 'split-pairs') {
       replicatePieces(cl, q, n, h, spec.route === 'split-pairs', true);
     } else {
-      replicateInLocalDc(cl, q, k, h[0], buf, ps, pe);
+      replicateToLocalRacks(cl, h[0], buf, ps, pe);
     }
   }
 }

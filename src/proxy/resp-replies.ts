@@ -68,3 +68,40 @@ export function storageErrorReply(reason: string): Buffer {
   }
   return r;
 }
+
+// ---- Transactions (resp-tx.ts, cluster-tx.ts, peer-tx.ts) ----
+export const TX_ONE_BACKEND = E.errorReply(
+  'ERR dynoproxy: every key of a MULTI transaction must map to one backend; put them under one hash tag, e.g. {user1}a and {user1}b',
+);
+export const TX_ONE_NODE = E.errorReply(
+  'ERR dynoproxy: every key of a MULTI transaction must be owned by one node in each rack; put them under one hash tag, e.g. {user1}a and {user1}b',
+);
+
+function commandName(spec: CommandSpec): string {
+  return spec.name.replace('|', ' ').toUpperCase();
+}
+
+export function txProxyAnswered(spec: CommandSpec): Buffer {
+  return E.errorReply(`ERR dynoproxy: '${commandName(spec)}' is answered by the proxy and cannot be part of MULTI`);
+}
+
+export function txBroadcast(spec: CommandSpec): Buffer {
+  return E.errorReply(`ERR dynoproxy: '${commandName(spec)}' goes to every backend and cannot be part of MULTI`);
+}
+
+export function txKeyless(spec: CommandSpec): Buffer {
+  return E.errorReply(`ERR dynoproxy: '${commandName(spec)}' has no key to place it by and cannot be part of MULTI on a cluster node`);
+}
+
+export function txTooManyCommands(max: number): Buffer {
+  return E.errorReply(`ERR dynoproxy: a MULTI transaction may queue at most ${max} commands (max_tx_commands); EXEC will discard it`);
+}
+
+export function txTooManyBytes(max: number): Buffer {
+  return E.errorReply(`ERR dynoproxy: a MULTI transaction may queue at most ${max} bytes of commands (max_tx_bytes); EXEC will discard it`);
+}
+
+/** A peer's MULTI block refused as a whole (nothing of it reached the datastore). */
+export function peerTxRefused(reason: string): Buffer {
+  return E.errorReply(`ERR Peer: MULTI block refused: ${reason}`);
+}

@@ -1,43 +1,21 @@
-// MULTI/EXEC through a sharding proxy: commands are queued in the proxy, then sent as one MULTI..EXEC block to the one backend that owns every key.
-// Never splits a transaction over backends: a command whose keys live elsewhere is refused and the transaction aborts at EXEC, as Redis does for queue-time errors.
-import { keyIndexes, type CommandSpec } from '../commands/index.ts';
-import { acquireRequest, completeLocally, K_CLIENT, K_INTERNAL_DISCARD } from './request.ts';
-import type { BackendServer } from './backend.ts';
-import { monotonicMs } from './clock.ts';
+// MULTI/EXEC through a sharding proxy: commands are queued in the proxy, then sent as one MULTI..EXEC block to the one backend (or, on a
+// cluster node, the one owner in each rack) that owns every key. Never splits a transaction over owners and never sends anything before EXEC:
+// a command whose keys live elsewhere is refused and the transaction aborts at EXEC, as Redis does for queue-time errors.
+import { keyIndexes, isWrite, type CommandSpec } from '../commands/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT } from './request.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
 import * as R from './resp-replies.ts';
+import { TxState, MULTI, EXEC } from './tx-block.ts';
+import { clusterTxPlace, clusterTxExec } from './cluster-tx.ts';
 import type { RespClient } from './resp-client.ts';
 
-const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
-const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');
+export { TxState };
+
+/** MULTI and EXEC around the queued commands. */
+const TX_BLOCK_OVERHEAD = MULTI.length + EXEC.length;
 
 /** Proxy-answered commands that Redis also accepts inside MULTI and that need no connection state. */
 const FORWARDABLE_IN_TX = new Set(['ping', 'echo', 'time']);
-const CLUSTER_TX = R.errReply(
-  'ERR dynoproxy: MULTI/EXEC is not supported on a cluster node (as in Dynomite); use EVAL with the keys under one hash tag',
-);
-
-export class TxState {
-  count = 0;
-  dirty = false;
-  server: BackendServer | null = null;
-  buf = Buffer.allocUnsafe(4096);
-  len = 0;
-  ends: number[] = [];
-
-  append(src: Uint8Array, start: number, end: number): void {
-    const n = end - start;
-    if (this.len + n > this.buf.length) {
-      const nb = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.len + n));
-      this.buf.copy(nb, 0, 0, this.len);
-      this.buf = nb;
-    }
-    this.buf.set(src.subarray(start, end), this.len);
-    this.len += n;
-    this.ends.push(this.len);
-    this.count++;
-  }
-}
 
 export function isTxControl(spec: CommandSpec): boolean {
   const n = spec.name;
@@ -46,46 +24,59 @@ export function isTxControl(spec: CommandSpec): boolean {
 
 export function txBegin(c: RespClient): void {
   if (c.tx !== null) return c.replyLocal(R.errReply('ERR MULTI calls can not be nested'));
-  // A transaction's replicas would be applied one command at a time on other racks: refused, as Dynomite does.
-  if (c.pool.cluster !== null) return c.replyLocal(CLUSTER_TX);
   c.tx = new TxState();
   c.replyLocal(R.OK);
 }
 
-/** A queue-time error: the client sees it now and EXEC aborts, as in Redis. */
+/** A queue-time error: the client sees it now and EXEC aborts, as in Redis; nothing queued is kept. */
 export function txError(c: RespClient, reply: Uint8Array): void {
-  if (c.tx !== null) c.tx.dirty = true;
+  if (c.tx !== null) c.tx.drop();
   c.replyLocal(reply);
 }
 
 export function txQueue(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number): void {
   const tx = c.tx as TxState;
   const p = c.parser;
+  const limits = c.pool.config;
+  // Counted before anything else: a client queueing without end is refused past the bound whatever it sends.
+  if (++tx.count > limits.maxTxCommands) return txError(c, R.txTooManyCommands(limits.maxTxCommands));
   if (spec.route === 'refused') return txError(c, R.refusedReply(spec));
-  if (spec.route === 'proxy' && !FORWARDABLE_IN_TX.has(spec.name)) {
-    return txError(c, R.errReply(`ERR dynoproxy: '${spec.name.replace('|', ' ').toUpperCase()}' is answered by the proxy and cannot be part of MULTI`));
-  }
-  if (spec.route === 'broadcast' || spec.route === 'broadcast-sum') {
-    return txError(c, R.errReply(`ERR dynoproxy: '${spec.name.replace('|', ' ').toUpperCase()}' goes to every backend and cannot be part of MULTI`));
-  }
+  if (spec.route === 'proxy' && !FORWARDABLE_IN_TX.has(spec.name)) return txError(c, R.txProxyAnswered(spec));
+  if (spec.route === 'broadcast' || spec.route === 'broadcast-sum') return txError(c, R.txBroadcast(spec));
   ensureScratch(p.argc, c.pool.servers.length);
   const n = keyIndexes(spec, p.argBuf, p.argOff, p.argLen, p.argc, scratch.keyIdx);
   if (n < 0) return txError(c, R.keyErrorReply(n, spec, p.argBuf, p.argOff, p.argLen, p.argc));
-  for (let i = 0; i < n; i++) {
-    const k = scratch.keyIdx[i];
-    const s = c.pool.router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);
-    if (s === null) return txError(c, R.NO_BACKEND);
-    if (tx.server === null) tx.server = s;
-    else if (tx.server !== s) {
-      return txError(c, R.errReply('ERR dynoproxy: every key of a MULTI transaction must map to one backend; put them under one hash tag, e.g. {user1}a and {user1}b'));
+  const cl = c.pool.cluster;
+  if (cl !== null) {
+    const refusal = clusterTxPlace(cl, tx, spec, p, n);
+    if (refusal !== null) return txError(c, refusal);
+  } else {
+    for (let i = 0; i < n; i++) {
+      const k = scratch.keyIdx[i];
+      const s = c.pool.router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);
+      if (s === null) return txError(c, R.NO_BACKEND);
+      if (tx.server === null) tx.server = s;
+      else if (tx.server !== s) return txError(c, R.TX_ONE_BACKEND);
     }
   }
+  if (isWrite(spec)) tx.write = true;
+  // A transaction already refused is discarded at EXEC: its later commands are checked, answered, and not kept.
+  if (tx.dirty) return c.replyLocal(R.QUEUED);
+  let src: Uint8Array = buf;
+  let s = start;
+  let e = end;
   if (p.inline) {
     encReset();
     encHeader(0x2a, p.argc);
     for (let i = 0; i < p.argc; i++) encBulk(p.argBuf, p.argOff[i], p.argLen[i]);
-    tx.append(scratch.enc, 0, scratch.encLen);
-  } else tx.append(buf, start, end);
+    src = scratch.enc;
+    s = 0;
+    e = scratch.encLen;
+  }
+  // On a cluster node the block may travel to a peer as one request: it must also fit the peers' max_request_bytes.
+  const maxBytes = cl === null ? limits.maxTxBytes : Math.min(limits.maxTxBytes, limits.maxRequestBytes - TX_BLOCK_OVERHEAD);
+  if (tx.len + (e - s) > maxBytes) return txError(c, R.txTooManyBytes(maxBytes));
+  tx.append(src, s, e);
   c.replyLocal(R.QUEUED);
 }
 
@@ -95,20 +86,14 @@ export function txExec(c: RespClient): void {
   c.tx = null;
   if (tx.dirty) return c.replyLocal(R.EXECABORT);
   if (tx.count === 0) return c.replyLocal(R.EMPTY_ARRAY);
+  const cl = c.pool.cluster;
+  if (cl !== null) return clusterTxExec(c, cl, tx);
   const server = tx.server ?? c.pool.router.anyServer();
   const execReq = acquireRequest(K_CLIENT);
   c.enqueue(execReq);
   if (server === null) return completeLocally(execReq, R.NO_BACKEND);
-  const conn = server.pick(monotonicMs());
-  if (conn === null) return completeLocally(execReq, R.storageErrorReply(server.lastError));
   // One contiguous block on one pipelined connection: no other client's request can land inside it.
-  conn.send(acquireRequest(K_INTERNAL_DISCARD), MULTI, 0, MULTI.length);
-  let from = 0;
-  for (const e of tx.ends) {
-    conn.send(acquireRequest(K_INTERNAL_DISCARD), tx.buf, from, e);
-    from = e;
-  }
-  conn.send(execReq, EXEC, 0, EXEC.length);
+  server.sendBlock(execReq, tx.block(), 0, tx.blockEnds(), MULTI.length + tx.len + EXEC.length);
 }
 
 export function txDiscard(c: RespClient, reply = false): void {

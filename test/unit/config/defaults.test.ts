@@ -33,6 +33,8 @@ const common = {
   maxRequestBytes: 512 * 1024 * 1024,
   clientMaxInflight: 10000,
   clientMaxBufferedBytes: 64 * 1024 * 1024,
+  maxTxCommands: 10000,
+  maxTxBytes: 64 * 1024 * 1024,
   secureServerOption: 'none',
   gossipInterval: 30000,
   enableGossip: false,

@@ -77,6 +77,8 @@ const invalid: Array<[string, string, string]> = [
   ['max_request_bytes', '0', 'must be from 1 to 9007199254740991'],
   ['client_max_inflight', '0', 'must be from 1 to 2147483647'],
   ['client_max_buffered_bytes', '64MB', 'must be a whole number'],
+  ['max_tx_commands', '0', 'must be from 1 to 2147483647'],
+  ['max_tx_bytes', '-1', 'must not be negative'],
 ];
 
 t.test('each invalid value: ConfigError at its line, naming pool, key and value', async (t) => {

@@ -59,6 +59,8 @@ const dynomiteEveryKey = yaml(
   '  client_max_buffered_bytes: 2097152',
   '  peer_secret: p33rs',
   '  max_peer_connections: 64',
+  '  max_tx_commands: 500',
+  '  max_tx_bytes: 65536',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -127,6 +129,8 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     maxRequestBytes: 1048576,
     clientMaxInflight: 64,
     clientMaxBufferedBytes: 2097152,
+    maxTxCommands: 500,
+    maxTxBytes: 65536,
     secureServerOption: 'none',
     gossipInterval: 999,
     enableGossip: true,

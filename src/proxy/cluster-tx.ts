@@ -1,0 +1,97 @@
+// MULTI/EXEC on a cluster node: every key of a transaction shares one owner in each rack; at EXEC the block goes whole to the owner(s)
+// that answer (by consistency level) and, fire-and-forget, to the owners that replicate. Never sends a command of a transaction before EXEC,
+// never splits a block: a peer owner gets it as ONE dnode request, which its peer server runs as one contiguous MULTI..EXEC.
+import { type CommandSpec } from '../commands/index.ts';
+import { SCOPE_ALL } from '../topology/index.ts';
+import { F_PEER_DOWN } from '../protocol/failure/index.ts';
+import { acquireRequest, completeLocally, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
+import { monotonicMs } from './clock.ts';
+import { scratch, type Args } from './scratch.ts';
+import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
+import type { TxState } from './tx-block.ts';
+import * as R from './resp-replies.ts';
+import type { ClusterRuntime } from './cluster-runtime.ts';
+import { replicateRest } from './cluster-replicate.ts';
+import type { RespClient } from './resp-client.ts';
+
+const PEER_DOWN = R.errReply('ERR Peer: Peer Node is not connected');
+
+/**
+ * Queue time: place one command of a transaction. Its keys must share the transaction's owner in every rack a write
+ * reaches (the colocation rule of cluster routing), so the block can run whole on one node per rack. Returns the
+ * refusal, or null. Keyless datastore commands cannot be placed (which node would run them is not the block's).
+ */
+export function clusterTxPlace(cl: ClusterRuntime, tx: TxState, spec: CommandSpec, a: Args, n: number): Uint8Array | null {
+  if (n === 0) return spec.route === 'proxy' ? null : R.txKeyless(spec);
+  const view = cl.current();
+  const racks = view.allRacksByDc;
+  const k = scratch.keyIdx;
+  for (let i = 0; i < n; i++) {
+    const off = a.argOff[k[i]];
+    const h = cl.keyHash(a.argBuf, off, off + a.argLen[k[i]]);
+    if (Number.isNaN(tx.hash)) {
+      tx.hash = h;
+      tx.key = Buffer.from(a.argBuf.subarray(off, off + a.argLen[k[i]]));
+      continue;
+    }
+    if (h === tx.hash) continue;
+    for (let r = 0; r < racks.length; r++) if (view.ownerInRack(racks[r], h) !== view.ownerInRack(racks[r], tx.hash)) return R.TX_ONE_NODE;
+  }
+  return null;
+}
+
+/**
+ * EXEC: the block to the owner in the local rack (DC_ONE), the local racks' owners (DC_QUORUM, DC_SAFE_QUORUM: their
+ * EXEC replies merged by QuorumMerge) or every rack's owner (DC_EACH_SAFE_QUORUM); a write also goes, as one block, to
+ * the owners that did not answer: the other local racks and one rack per remote datacenter, as cluster routing does.
+ */
+export function clusterTxExec(c: RespClient, cl: ClusterRuntime, tx: TxState): void {
+  const block = tx.block();
+  const ends = tx.blockEnds();
+  const view = cl.current();
+  if (tx.key === null) {
+    // Nothing keyed (PING, ECHO, TIME only): this node's datastore answers; nothing to replicate.
+    return sendTo(cl, view.localNode, clientRequest(c), block, ends, null);
+  }
+  const hash = tx.hash;
+  const level = c.consistency ?? (tx.write ? cl.writeConsistency() : cl.readConsistency());
+  const locals = view.localRacks.length;
+  if (level === 'DC_EACH_SAFE_QUORUM' && view.racksPerDc.length > 1) {
+    // Every rack of every datacenter answers this block itself: nothing is left to replicate.
+    const racks = view.allRacksByDc;
+    const parent = newComposite(c, new EachDcQuorumMerge(view.dcGroupOfRack, view.racksPerDc), racks.length, -1, monotonicMs());
+    for (let i = 0; i < racks.length; i++) sendTo(cl, view.ownerInRack(racks[i], hash), newPart(parent, i), block, ends, tx.key);
+    return;
+  }
+  const set = cl.replicas;
+  view.replicasFor(hash, SCOPE_ALL, set);
+  let answered = 1;
+  if (level === 'DC_ONE' || locals === 1) sendTo(cl, set.node[0], clientRequest(c), block, ends, tx.key);
+  else {
+    const merge: Merge = new QuorumMerge(locals, level !== 'DC_QUORUM');
+    const parent = newComposite(c, merge, locals, -1, monotonicMs());
+    for (let i = 0; i < locals; i++) sendTo(cl, set.node[i], newPart(parent, i), block, ends, tx.key);
+    answered = locals;
+  }
+  // A read-only transaction changes nothing the replicas would need.
+  if (tx.write) replicateRest(cl, set, answered, block, 0, block.length);
+}
+
+function clientRequest(c: RespClient): Request {
+  const req = acquireRequest(K_CLIENT);
+  req.startedAt = monotonicMs();
+  c.enqueue(req);
+  return req;
+}
+
+/** The block to one node: this node's datastore as MULTI, commands, EXEC on one connection, or a peer as one dnode request. */
+function sendTo(cl: ClusterRuntime, node: number, req: Request, block: Buffer, ends: number[], key: Buffer | null): void {
+  if (cl.links[node] === null) {
+    const server = key === null ? cl.localServerFor(block, 0, 0) : cl.localServerFor(key, 0, key.length);
+    if (server === null) return completeLocally(req, R.NO_BACKEND);
+    return server.sendBlock(req, block, 0, ends, block.length);
+  }
+  const peer = cl.upstream(node, block, 0, 0);
+  if (peer === null) return failRequest(req, F_PEER_DOWN, PEER_DOWN);
+  peer.send(req, block, 0, block.length);
+}

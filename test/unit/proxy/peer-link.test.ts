@@ -113,7 +113,7 @@ t.test('a reply for a request whose client went away reaches nobody; the next cl
 })
 
 t.test('a late reply to a timed-out request does not reach the request that reuses its msg id on the new link', async (t) => {
-  const m = await node(t, (req) => (req.argv[1]?.toString() === 'slow' ? { reply: resp.bulk('slow'), delayMs: 400 } : echoHandler(req)))
+  const m = await node(t, (req) => (req.argv[1]?.toString() === 'slow' ? { reply: resp.bulk('slow'), delayMs: 1500 } : echoHandler(req)))
   const s = link(t, m.port, 100)
   ticker(t, [s])
   const session = new FakeSession()

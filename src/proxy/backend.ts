@@ -252,14 +252,14 @@ export class BackendConnection {
 
   private reply(buf: Uint8Array, start: number, end: number): void {
     if (this.auth !== null) return this.authStep(buf);
-    const req = this.shift();
-    if (req === null) return this.fail('Unexpected reply from the datastore', F_PROTOCOL);
+    if (this.count === 0) return this.fail('Unexpected reply from the datastore', F_PROTOCOL);
+    // Checked before the request leaves the ring, so fail() answers it with the others instead of leaving its client waiting.
+    if (this.framed && (this.scanner as Required<ReplyScanner>).msgId !== (this.ring[this.head] as Request).msgId) {
+      return this.fail('Reply out of order on a peer link', F_PROTOCOL);
+    }
+    const req = this.shift() as Request;
     if (this.framed) {
       const sc = this.scanner as Required<ReplyScanner>;
-      if (sc.msgId !== req.msgId) {
-        releaseRequest(req);
-        return this.fail('Reply out of order on a peer link', F_PROTOCOL);
-      }
       start = sc.replyStart;
       end = sc.replyEnd;
       const lat = this.server.latency;

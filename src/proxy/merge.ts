@@ -48,11 +48,15 @@ export class ConcatMerge extends ErrorFirst {
     const parts = this.parts;
     const bounds: Int32Array[] = [];
     let total = 0;
+    // A piece must answer exactly the keys it asked for: a short or long array would leave the reply short or padded with unwritten bytes.
+    const asked = new Int32Array(parts.length);
+    for (let i = 0; i < nKeys; i++) asked[this.keyPart[i]]++;
     for (let p = 0; p < parts.length; p++) {
       const b = parts[p] as Buffer;
       const out = new Int32Array(nKeys + 1);
       const n = arrayElementBounds(b, 0, b.length, out);
       if (n < 0) return Buffer.from('-ERR dynoproxy: a backend answered a split MGET with a non-array reply\r\n');
+      if (n !== asked[p]) return Buffer.from('-ERR dynoproxy: a backend answered a split MGET with the wrong number of values\r\n');
       bounds.push(out);
       total += out[n] - out[0];
     }

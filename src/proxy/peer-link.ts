@@ -6,12 +6,13 @@ import {
 import { BackendServer, type ReplyScanner, type BackendHooks, type BackendSettings } from './backend.ts';
 import type { OutBuffer } from './out-buffer.ts';
 import type { ViewNode } from '../topology/index.ts';
-import { peerError } from '../protocol/resp/index.ts';
+import { peerError, RespReplyScanner } from '../protocol/resp/index.ts';
 import { isPeerAuthType, PeerAuthClient } from '../peer/index.ts';
 
 /** Reads the RES frames a peer sends back; the reply handed on is the RESP payload inside. */
 export class DnodeReplyScanner implements ReplyScanner {
   private readonly parser: DnodeParser;
+  private readonly payloadScanner = new RespReplyScanner();
   needed = 0;
   isError = false;
   readonly framed = true;
@@ -29,7 +30,7 @@ export class DnodeReplyScanner implements ReplyScanner {
     const p = this.parser;
     const r = p.parse(buf, pos, end);
     if (r > 0) {
-      if (p.type !== DMSG_RES ? !this.handshaking || !isPeerAuthType(p.type) : p.payloadLen === 0) return -1;
+      if (p.type !== DMSG_RES ? !this.handshaking || !isPeerAuthType(p.type) : !this.oneReply(buf, p.payloadStart, p.payloadStart + p.payloadLen)) return -1;
       this.type = p.type;
       this.replyStart = p.payloadStart;
       this.replyEnd = p.payloadStart + p.payloadLen;
@@ -39,6 +40,13 @@ export class DnodeReplyScanner implements ReplyScanner {
     }
     this.needed = p.needed;
     return r;
+  }
+
+  /** A RES payload is handed to a RESP client as is: it must be exactly one RESP reply (not memcached bytes, not two replies). */
+  private oneReply(buf: Uint8Array, start: number, end: number): boolean {
+    const rs = this.payloadScanner;
+    rs.reset();
+    return end > start && rs.scan(buf, start, end) === end;
   }
 
   reset(): void {

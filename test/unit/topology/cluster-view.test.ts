@@ -106,3 +106,50 @@ t.test('a republished table is a new version with the same identities', async (t
   }
   t.equal(differ, 0, '2000 keys x every rack: the view and the lock-free table reader agree');
 });
+
+t.test('three datacenters: rack order for reads, writes and each-DC quorum, and owners at hand-computed token edges', async (t) => {
+  const three = parseConfig(`
+n:
+  datacenter: dc1
+  rack: r2
+  listen: 127.0.0.1:9100
+  dyn_listen: 127.0.0.1:9101
+  tokens: '2147483648'
+  servers:
+  - 127.0.0.1:6379:1
+  dyn_seeds:
+  - 127.0.0.1:9201:r1:dc1:100
+  - 127.0.0.1:9202:r1:dc1:3000000000,1500000000
+  - 127.0.0.1:9301:r3:dc1:4000000000
+  - 127.0.0.1:9401:ra:dc2:10
+  - 127.0.0.1:9402:r2:dc2:20
+  - 127.0.0.1:9501:rz:dc3:5
+  - 127.0.0.1:9102:r2:dc1:1000
+`, 'three.yml').pools[0]
+  const s3 = topologyFromConfig(three)
+  const tb = createClusterTable(s3)
+  new TopologyWriter(tb).publish(s3)
+  const m = new ClusterView(new TopologyReader(tb).snapshot())
+  const name = (r: number): string => `${m.datacenters[m.racks[r]!.dc]}/${m.racks[r]!.name}`
+  t.same(m.racks.map((r) => name(r.index)), ['dc1/r2', 'dc1/r1', 'dc1/r3', 'dc2/ra', 'dc2/r2', 'dc3/rz'], 'racks numbered in order of appearance')
+  t.same(m.racks[0]!.nodes, [0, 7], 'the local rack holds this node and the seed in it')
+  t.same(Array.from(m.localRacks, name), ['dc1/r2', 'dc1/r1', 'dc1/r3'], 'local racks: ours first, then the others in order')
+  t.same(m.remoteRacks.map((rs) => Array.from(rs, name)), [['dc2/r2', 'dc2/ra'], ['dc3/rz']], 'each remote DC: the rack named like ours, else its first, then its others')
+  t.same(Array.from(m.allRacksByDc, name), ['dc1/r2', 'dc1/r1', 'dc1/r3', 'dc2/r2', 'dc2/ra', 'dc3/rz'], 'each-DC quorum: every rack, local DC first')
+  t.same([...m.dcGroupOfRack], [0, 0, 0, 1, 1, 2])
+  t.same(m.racksPerDc, [3, 2, 1])
+
+  // A token is the inclusive upper end of its range; above the largest or at/below the smallest wraps to the smallest.
+  const edges: [number, number, number][] = [
+    // rack, hash, owner
+    [0, 0, 7], [0, 1000, 7], [0, 1001, 0], [0, 2147483648, 0], [0, 2147483649, 7], [0, 4294967295, 7],
+    [1, 0, 1], [1, 100, 1], [1, 101, 2], [1, 1500000000, 2], [1, 1500000001, 2], [1, 3000000000, 2], [1, 3000000001, 1],
+    [2, 0, 3], [2, 4000000000, 3], [2, 4294967295, 3],
+    [3, 11, 4], [4, 21, 5], [5, 6, 6],
+  ]
+  const reader = new TopologyReader(tb)
+  for (const [rack, hash, owner] of edges) {
+    t.equal(m.ownerInRack(rack, hash), owner, `${name(rack)} hash ${hash}: node ${owner}`)
+    t.equal(reader.ownerInRack(rack, hash), owner, `${name(rack)} hash ${hash}: same through the shared table`)
+  }
+})

@@ -5,7 +5,7 @@ export { ConfigError } from './config-error.ts';
 export { loadConfig } from './load-config.ts';
 export { parseConfig, isLoopbackHost } from './parse-config.ts';
 export { parseSeed } from './parse-address.ts';
-export { CONSISTENCIES, DISTRIBUTIONS, SECURE_SERVER_OPTIONS } from './pool-config.ts';
+export { CONSISTENCIES, DISTRIBUTIONS, SECURE_SERVER_OPTIONS, PEER_COMPATS } from './pool-config.ts';
 export type {
   ConfigStyle,
   Consistency,
@@ -15,6 +15,7 @@ export type {
   HashName,
   HostPort,
   LoadedConfig,
+  PeerCompat,
   PoolConfig,
   SecureServerOption,
   ServerConf,

@@ -1,6 +1,6 @@
 // ClusterMap: this node's view of the cluster (datacenters > racks > nodes, one token ring per rack), built from the pool's config.
 // Never allocates per lookup: owners are found through each rack's TokenRing over the key's hash.
-import { parseSeed, type PoolConfig } from '../config/index.ts';
+import { parseSeed, type PeerCompat, type PoolConfig } from '../config/index.ts';
 import {
   TokenRing,
   parseDynToken,
@@ -23,6 +23,8 @@ export interface ClusterNode {
   readonly dc: string;
   readonly tokens: readonly string[];
   readonly local: boolean;
+  /** What the node runs: a Dynomite node gets no authentication exchange and only what its parser accepts. */
+  readonly compat: PeerCompat;
 }
 
 export interface ClusterRack {
@@ -48,6 +50,9 @@ export class ClusterMap {
   readonly allRacksByDc: number[] = [];
   readonly dcOfRack: Int32Array;
   readonly racksPerDc: number[] = [];
+  /** 1 for each node that runs Dynomite, by node index (read per request only when hasDynomite). */
+  readonly dynomite: Uint8Array;
+  readonly hasDynomite: boolean;
   private readonly hash: HashFn;
   private readonly tagLeft: number;
   private readonly tagRight: number;
@@ -66,6 +71,7 @@ export class ClusterMap {
       dc: config.datacenter,
       tokens: config.tokens,
       local: true,
+      compat: 'dynoproxy',
     });
     for (const text of config.dynSeeds) {
       const s = parseSeed(text);
@@ -78,8 +84,11 @@ export class ClusterMap {
         dc: s.datacenter,
         tokens: s.tokens,
         local: false,
+        compat: s.compat ?? config.peerCompat,
       });
     }
+    this.dynomite = Uint8Array.from(this.nodes, (n) => (n.compat === 'dynomite' ? 1 : 0));
+    this.hasDynomite = this.dynomite.includes(1);
     this.localNode = 0;
     const byRack = new Map<string, number[]>();
     for (const n of this.nodes) {

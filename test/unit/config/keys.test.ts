@@ -59,6 +59,7 @@ const dynomiteEveryKey = yaml(
   '  client_max_buffered_bytes: 2097152',
   '  peer_secret: p33rs',
   '  max_peer_connections: 64',
+  '  peer_compat: dynoproxy',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -122,6 +123,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     writeConsistency: 'DC_EACH_SAFE_QUORUM',
     requirepass: 's3cret',
     peerSecret: 'p33rs',
+    peerCompat: 'dynoproxy',
     maxPeerConnections: 64,
     clientConnections: 500,
     maxRequestBytes: 1048576,

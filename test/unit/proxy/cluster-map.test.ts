@@ -73,3 +73,16 @@ t.test('ownership read from the shared topology table equals the map\'s own ring
   }
   t.equal(differ, 0, '2000 keys x every rack: same owner through the SharedArrayBuffer table');
 });
+
+t.test('peer_compat: a seed\'s own option, else the pool\'s; this node is dynoproxy', async (t) => {
+  t.same(map.nodes.map((n) => n.compat), ['dynoproxy', 'dynoproxy', 'dynoproxy', 'dynoproxy', 'dynoproxy', 'dynoproxy'], 'by default every node');
+  t.equal(map.hasDynomite, false);
+  const mixed = yaml.replace('  - 127.0.0.1:9301:r1:dc1:1000', '  - 127.0.0.1:9301:r1:dc1:1000 peer_compat=dynomite');
+  const m1 = new ClusterMap(parseConfig(mixed, 'cluster.yml').pools[0]);
+  t.same(m1.nodes.map((n) => n.compat), ['dynoproxy', 'dynoproxy', 'dynomite', 'dynoproxy', 'dynoproxy', 'dynoproxy']);
+  t.same([...m1.dynomite], [0, 0, 1, 0, 0, 0]);
+  t.equal(m1.hasDynomite, true);
+  const all = mixed.replace('  hash_tag: "{}"', '  hash_tag: "{}"\n  peer_compat: dynomite').replace('9601:r2:dc2:7', '9601:r2:dc2:7 peer_compat=dynoproxy');
+  const m2 = new ClusterMap(parseConfig(all, 'cluster.yml').pools[0]);
+  t.same(m2.nodes.map((n) => n.compat), ['dynoproxy', 'dynomite', 'dynomite', 'dynomite', 'dynomite', 'dynoproxy'], 'the pool\'s default, a seed overriding it');
+});

@@ -27,7 +27,9 @@ const settings = {
   autoEjectHosts: false,
 };
 const maxPayload = Math.min(pool.maxRequestBytes, 0x7fffffff);
-const links: (BackendServer | null)[] = map.nodes.map((n) => (n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, new Float64Array(16), () => pool.peerSecret)));
+const links: (BackendServer | null)[] = map.nodes.map((n) =>
+  n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, new Float64Array(16), () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link })),
+);
 
 let forwarded = 0;
 let dropped = 0;

@@ -30,6 +30,18 @@ export interface ClusterRuntime {
   readonly states: PeerStates | null;
   /** Remote-DC writes go through the cluster worker, which batches them per remote node; null: sent directly. */
   readonly ring: ReplicationRing | null;
+  /** Keeps what a Dynomite peer cannot parse from being sent (dynomite-gate.ts); null when no node runs Dynomite. */
+  dynomite: DynomiteCheck | null;
+}
+
+/** What routing asks of the Dynomite gate (dynomite-gate.ts implements it). */
+export interface DynomiteCheck {
+  /** -1: route on as is; else the request was answered or routed in a rewritten form (1), or its keys cannot be served together (0). */
+  admit(c: RespClient, spec: CommandSpec, a: Args, n: number, splittable: boolean): number;
+  /** True when a broadcast was refused (and answered) because a Dynomite peer cannot parse it. */
+  refusesBroadcast(c: RespClient, spec: CommandSpec, a: Args): boolean;
+  /** The peer server's fan-out of a forwarded write: false when it fits Dynomite as is, else done (rewritten or skipping Dynomite owners). */
+  fanOutForwarded(spec: CommandSpec, a: Args, n: number, racks: readonly number[], bytes: Uint8Array, start: number, end: number): boolean;
 }
 
 
@@ -84,6 +96,8 @@ function fireAndForget(cl: ClusterRuntime, server: BackendServer | null, bytes: 
  * Returns false when the keys cannot be served together (the caller answers with the same-node error).
  */
 export function clusterRoute(c: RespClient, cl: ClusterRuntime, spec: CommandSpec, a: Args, n: number, bytes: Uint8Array, start: number, end: number, splittable: boolean): boolean {
+  const gate = cl.dynomite === null ? -1 : cl.dynomite.admit(c, spec, a, n, splittable);
+  if (gate >= 0) return gate === 1;
   const map = cl.map;
   const write = isWrite(spec);
   if (n === 0) {

@@ -23,6 +23,9 @@ import { ClusterMap } from './cluster-map.ts';
 import type { ClusterRuntime } from './cluster-dispatch.ts';
 import { PeerClient } from './peer-client.ts';
 import { newPeerLink } from './peer-link.ts';
+import { reportPeerLinkClosed } from './worker-events.ts';
+import { DynomiteGate } from './dynomite-gate.ts';
+import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import { PeerStates, ReplicationRing } from '../peer/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import { P } from '../stats/metrics.ts';
@@ -65,6 +68,14 @@ function authCommand(pass: string): Buffer {
 
 let nextClientId = 1;
 
+function dynomiteAddressList(map: ClusterMap): net.BlockList | null {
+  const hosts = map.nodes.filter((n) => n.compat === 'dynomite' && net.isIP(n.host) !== 0).map((n) => n.host);
+  if (hosts.length === 0) return null;
+  const list = new net.BlockList();
+  for (const h of hosts) list.addAddress(h, net.isIPv4(h) ? 'ipv4' : 'ipv6');
+  return list;
+}
+
 export class PoolRuntime {
   config: PoolConfig;
   settings: PoolSettings;
@@ -80,6 +91,8 @@ export class PoolRuntime {
   readonly cluster: ClusterRuntime | null = null;
   private readonly peerListener: net.Server | null = null;
   private readonly peerClients = new Set<ClientConnection>();
+  /** Addresses of the seeds that run Dynomite: with peer_secret set, their connections are served without the exchange. */
+  private readonly dynomiteAddresses: net.BlockList | null = null;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
   readonly st: Float64Array;
@@ -130,6 +143,7 @@ export class PoolRuntime {
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null && !this.memcache) {
       this.cluster = this.buildCluster(config, slots, share, controlSab);
+      this.dynomiteAddresses = dynomiteAddressList(this.cluster.map);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         if (this.draining) {
           this.st[P.peer_connections_rejected_total]++;
@@ -161,7 +175,8 @@ export class PoolRuntime {
     const router = (): Router => this.router;
     const peers = map.nodes.map((n) => {
       if (n.local) return null;
-      const link = newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, slots.peers[n.index - 1] ?? new Float64Array(16), () => this.config.peerSecret);
+      const st = slots.peers[n.index - 1] ?? new Float64Array(16);
+      const link = newPeerLink(n, n.dc === map.localDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed);
       link.latency = n.dc === map.localDc ? this.crossZone : this.crossRegion;
       return link;
     });
@@ -169,7 +184,7 @@ export class PoolRuntime {
     const ctl = controlSab !== null ? new Int32Array(controlSab) : null;
     const read = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_READ_CONSISTENCY)] : undefined) ?? config.readConsistency;
     const write = (): Consistency => (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_WRITE_CONSISTENCY)] : undefined) ?? config.writeConsistency;
-    return {
+    const runtime: ClusterRuntime = {
       map,
       peers,
       localServerFor: (buf, start, end) => (end > start ? router().serverFor(buf, start, end) : router().anyServer()),
@@ -178,7 +193,22 @@ export class PoolRuntime {
       st: this.st,
       states: share !== null ? new PeerStates(share.peerStates) : null,
       ring: share !== null ? new ReplicationRing(share.ring) : null,
+      dynomite: null,
     };
+    // Dynomite refuses keys as long as its buffer (mbuf_size less its header): this file's mbuf_size is taken as theirs.
+    if (map.hasDynomite) runtime.dynomite = new DynomiteGate(runtime, config.mbufSize - DYNOMITE_MBUF_HEADER_MARGIN - 1);
+    return runtime;
+  }
+
+  /**
+   * Whether a peer-port connection comes from a seed that runs Dynomite, which cannot answer our authentication exchange.
+   * The config requires those seeds to be IP addresses shared with no dynoproxy seed (build-pool.ts), so the address decides.
+   */
+  fromDynomiteSeed(remote: string | undefined): boolean {
+    const list = this.dynomiteAddresses;
+    if (list === null || remote === undefined) return false;
+    const v4 = remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+    return list.check(v4, net.isIPv4(v4) ? 'ipv4' : 'ipv6');
   }
 
   private listenOn(server: net.Server, host: string, port: number): Promise<void> {

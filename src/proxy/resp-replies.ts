@@ -19,6 +19,7 @@ export const errReply = E.errorReply;
 export const wrongArityReply = E.wrongArity;
 export const protocolErrorReply = E.protocolError;
 export const proxyError = E.proxyError;
+export const dynomiteRefusedReply = E.dynomiteRefused;
 
 export function bulkReply(s: string | Uint8Array): Buffer {
   const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;

@@ -1,6 +1,24 @@
 // Every message posted between the supervisor and its worker threads, as one discriminated union.
 // Never posts class instances or Errors: structured clone would strip them to plain objects.
-import type { PoolConfig } from './config/index.ts';
+import type { PeerCompat, PoolConfig } from './config/index.ts';
+
+/** A peer link that failed or was closed by the other side, for the supervisor's log (worker threads have no logger). */
+export interface PeerLinkClosed {
+  pool: string;
+  /** The peer as its seed names it (host:port or its name). */
+  peer: string;
+  compat: PeerCompat;
+  /** Why: the socket error, "closed by the peer", a timeout, garbage on the link ... */
+  cause: string;
+  /** What may explain it, when something does (a Dynomite peer and its parser), or null. */
+  hint: string | null;
+  /** Requests that were waiting on the link and were failed with it. */
+  inFlight: number;
+  /** Whether the link had connected (false: the connection attempt itself failed). */
+  connected: boolean;
+  /** Closes with the same cause not logged since the last line (rate limit). */
+  repeats: number;
+}
 
 export interface WorkerData {
   workerId: number;
@@ -25,6 +43,7 @@ export type FromWorker =
   | { type: 'listening'; workerId: number }
   | { type: 'listen-failed'; workerId: number; code: string; message: string }
   | { type: 'drained'; workerId: number }
+  | { type: 'peer-link-closed'; workerId: number; link: PeerLinkClosed }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
   | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] };
 
@@ -49,4 +68,5 @@ export interface ClusterWorkerData {
 export type FromClusterWorker =
   | { type: 'cluster-ready' }
   | { type: 'peer-state'; node: number; name: string; up: boolean }
+  | { type: 'peer-link-closed'; link: PeerLinkClosed }
   | { type: 'cluster-stats'; forwarded: number; dropped: number; queued: number };

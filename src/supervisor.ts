@@ -129,6 +129,9 @@ export class Supervisor {
           this.readyReject = null;
         }
         break;
+      case 'peer-link-closed':
+        this.opts.log.warn({ worker: id, ...m.link }, 'peer link closed');
+        break;
       case 'histograms': {
         const pending = this.histogramRequests.get(m.reqId);
         if (pending !== undefined) {

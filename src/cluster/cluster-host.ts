@@ -68,6 +68,7 @@ export class ClusterHost {
     });
     w.on('message', (m: FromClusterWorker) => {
       if (m.type === 'peer-state') this.log.info({ peer: m.name, up: m.up }, m.up ? 'peer up' : 'peer down');
+      else if (m.type === 'peer-link-closed') this.log.warn({ worker: 'cluster', ...m.link }, 'peer link closed')
       else if (m.type === 'cluster-stats') this.last = { forwarded: m.forwarded, dropped: m.dropped, queued: m.queued };
     });
     w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));

@@ -37,7 +37,9 @@ const maxPayload = Math.min(pool.maxRequestBytes, 0x7fffffff);
 // The links' counters (requests, failures by code) live in a stats block the supervisor sums with the data workers'.
 const peerSlots = new WorkerStatsView(data.statsSab, poolShapes([pool])).pools[0].peers;
 const links: (BackendServer | null)[] = map.nodes.map((n) =>
-  n.local ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret),
+  n.local
+    ? null
+    : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link })),
 );
 
 let forwarded = 0;

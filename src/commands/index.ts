@@ -8,3 +8,8 @@ export { COMMANDS, ALL_COMMANDS, specById, findCommand, resolveCommand, arityOk,
 export { keyIndexes, refusalFor, keyErrorMessage, splitStep, legacyKeyRange, parseInteger, KEYS_MALFORMED, KEYS_REFUSED } from './key-indexes.ts';
 export { unknownCommandError, wrongArityError } from './command-errors.ts';
 export { renderCommandsDoc } from './commands-doc.ts';
+export {
+  DYNOMITE_CLASSES, DYNOMITE_REWRITES, DYN_FITS, DYN_REWRITE, DYN_REFUSED, DYNOMITE_DEFAULT_MAX_KEY_BYTES, DYNOMITE_MBUF_HEADER_MARGIN,
+  dynomiteFit, dynomiteRewriteOf, dynomiteRefusal, dynomiteClassOf,
+} from './dynomite-compat.ts';
+export type { DynomiteRewrite, DynomiteClassName } from './dynomite-compat.ts';

@@ -1,8 +1,10 @@
 // buildPool: one pool's parsed values + its style's defaults -> PoolConfig, with the rules that tie keys together.
 // Must never guess a missing required value (listen, servers): it names the key and stops.
 
+import { isIP } from 'node:net';
 import { valueError } from './config-error.ts';
-import type { ConfigStyle, HostPort, PoolConfig, ServerConf } from './pool-config.ts';
+import { parseSeed } from './parse-address.ts';
+import type { ConfigStyle, DynSeed, HostPort, PoolConfig, ServerConf } from './pool-config.ts';
 import { COMMON_DEFAULTS, DYNOMITE_DEFAULTS, TWEMPROXY_DEFAULTS } from './pool-defaults.ts';
 import type { DraftField } from './pool-keys.ts';
 
@@ -72,6 +74,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     requirepass: get<string | null>('requirepass', COMMON_DEFAULTS.requirepass),
     clientConnections: get('clientConnections', COMMON_DEFAULTS.clientConnections),
     peerSecret: peerSecretOf(get<string | undefined>('peerSecret', undefined), get<string | null>('requirepass', COMMON_DEFAULTS.requirepass)),
+    peerCompat: get('peerCompat', COMMON_DEFAULTS.peerCompat),
     maxPeerConnections: get('maxPeerConnections', COMMON_DEFAULTS.maxPeerConnections),
     maxRequestBytes: get('maxRequestBytes', COMMON_DEFAULTS.maxRequestBytes),
     clientMaxInflight: get('clientMaxInflight', COMMON_DEFAULTS.clientMaxInflight),
@@ -139,4 +142,29 @@ function checkKeyRelations(draft: PoolDraft, pool: PoolConfig, file: string): vo
   if (pool.dynSeeds.length > 0 && pool.dynListen === null) {
     throw at('dynSeeds', 'peers need this node\'s peer port; add dyn_listen');
   }
+  checkDynomiteSeeds(draft, pool, file);
+}
+
+/**
+ * With peer_secret set, the peer port still serves Dynomite nodes without the exchange (Dynomite cannot answer it), and it
+ * recognises them by their address alone. So a Dynomite seed must be an IP address, and no dynoproxy seed may share it:
+ * otherwise a stranger, or a dynoproxy node, would be taken for a Dynomite node.
+ */
+function checkDynomiteSeeds(draft: PoolDraft, pool: PoolConfig, file: string): void {
+  if (pool.peerSecret === null) return;
+  const set = draft.values.get('dynSeeds');
+  const seeds = pool.dynSeeds.map((text) => parseSeed(text));
+  const compatOf = (s: DynSeed): string => s.compat ?? pool.peerCompat;
+  seeds.forEach((seed, i) => {
+    if (compatOf(seed) !== 'dynomite') return;
+    const line = set?.itemLines[i] ?? draft.line;
+    const fail = (what: string) => valueError(file, line, draft.name, set?.key ?? 'dyn_seeds', what, null);
+    if (isIP(seed.host) === 0) {
+      throw fail(`the Dynomite seed ${seed.host} must be an IP address: with peer_secret set, the peer port serves Dynomite nodes (which cannot authenticate) by their address`);
+    }
+    const twin = seeds.find((other) => compatOf(other) !== 'dynomite' && other.host.toLowerCase() === seed.host.toLowerCase());
+    if (twin !== undefined) {
+      throw fail(`the Dynomite seed ${seed.host} shares its address with a dynoproxy seed: with peer_secret set, the peer port tells Dynomite nodes apart by address; give them different addresses or set peer_secret: ""`);
+    }
+  });
 }

@@ -11,6 +11,7 @@ interface ConfigNode {
   dc: string;
   tokens: readonly string[];
   local: boolean;
+  dynomite: boolean;
 }
 
 /**
@@ -21,10 +22,10 @@ export function topologyFromConfig(config: PoolConfig): TopologySnapshot {
   const listen = config.dynListen;
   if (listen === null) throw new Error('a cluster node needs dyn_listen');
   const nodes: ConfigNode[] = [
-    { host: listen.host, peerPort: listen.port, rack: config.rack, dc: config.datacenter, tokens: config.tokens, local: true },
+    { host: listen.host, peerPort: listen.port, rack: config.rack, dc: config.datacenter, tokens: config.tokens, local: true, dynomite: false },
     ...config.dynSeeds.map((text) => {
       const s = parseSeed(text);
-      return { host: s.host, peerPort: s.port, rack: s.rack, dc: s.datacenter, tokens: s.tokens, local: false };
+      return { host: s.host, peerPort: s.port, rack: s.rack, dc: s.datacenter, tokens: s.tokens, local: false, dynomite: (s.compat ?? config.peerCompat) === 'dynomite' };
     }),
   ];
   const datacenters: string[] = [];
@@ -48,6 +49,7 @@ export function topologyFromConfig(config: PoolConfig): TopologySnapshot {
       peerPort: n.peerPort,
       state: NODE_STATE.NORMAL,
       isLocal: n.local,
+      dynomite: n.dynomite,
       tokens: n.tokens.map((t) => parseDynToken(t)),
     })),
   };

@@ -6,7 +6,7 @@ export { loadConfig } from './load-config.ts';
 export { parseConfig, isLoopbackHost } from './parse-config.ts';
 export { parseSeed } from './parse-address.ts';
 export { topologyFromConfig, createClusterTable } from './cluster-topology.ts';
-export { CONSISTENCIES, DISTRIBUTIONS, SECURE_SERVER_OPTIONS } from './pool-config.ts';
+export { CONSISTENCIES, DISTRIBUTIONS, SECURE_SERVER_OPTIONS, PEER_COMPATS } from './pool-config.ts';
 export type {
   ConfigStyle,
   Consistency,
@@ -16,6 +16,7 @@ export type {
   HashName,
   HostPort,
   LoadedConfig,
+  PeerCompat,
   PoolConfig,
   SecureServerOption,
   ServerConf,

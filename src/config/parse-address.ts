@@ -3,7 +3,7 @@
 
 import { isIP } from 'node:net';
 import { ValueProblem } from './config-error.ts';
-import type { DynSeed, HostPort, ServerConf } from './pool-config.ts';
+import { PEER_COMPATS, type DynSeed, type HostPort, type PeerCompat, type ServerConf } from './pool-config.ts';
 
 /** Port 11211 is left out of a server's default name, for libmemcached's ketama points (twemproxy). */
 const KETAMA_PORT_OMITTED = 11211;
@@ -108,9 +108,36 @@ export function parseLabel(text: string): string {
   return text;
 }
 
-/** `host:port:rack:dc:tokens [name]`, read from the right as Dynomite's conf_add_dyn_server() does. */
+/**
+ * The words after a seed's address: an optional name, then options written `key=value` (only `peer_compat=dynoproxy|dynomite`).
+ * The address part stays exactly Dynomite's, so a Dynomite seed list pastes in unchanged.
+ */
+function splitSeedWords(text: string): { body: string; name: string | null; compat: PeerCompat | null } {
+  const words = text.trim().split(/\s+/);
+  const body = words[0] ?? '';
+  let name: string | null = null;
+  let compat: PeerCompat | null = null;
+  for (const word of words.slice(1)) {
+    const eq = word.indexOf('=');
+    if (eq < 0) {
+      if (name !== null || compat !== null) throw new ValueProblem('write the seed as host:port:rack:dc:tokens [name] [peer_compat=dynoproxy|dynomite]');
+      name = word;
+      continue;
+    }
+    const key = word.slice(0, eq);
+    const value = word.slice(eq + 1);
+    if (key !== 'peer_compat') throw new ValueProblem(`unknown seed option '${key}'; the only one is peer_compat=dynoproxy|dynomite`);
+    if (compat !== null) throw new ValueProblem('peer_compat is given twice');
+    const known = PEER_COMPATS.find((c) => c === value);
+    if (known === undefined) throw new ValueProblem(`peer_compat must be one of ${PEER_COMPATS.join(', ')}`);
+    compat = known;
+  }
+  return { body, name, compat };
+}
+
+/** `host:port:rack:dc:tokens [name] [peer_compat=...]`, the address read from the right as Dynomite's conf_add_dyn_server() does. */
 export function parseSeed(text: string): DynSeed {
-  const { body, name } = splitName(text);
+  const { body, name, compat } = splitSeedWords(text);
   const fields: string[] = [];
   let rest = body;
   for (let i = 0; i < 3; i++) {
@@ -129,5 +156,6 @@ export function parseSeed(text: string): DynSeed {
     datacenter: parseLabel(datacenter),
     tokens: parseTokenList(tokens),
     name,
+    compat,
   };
 }

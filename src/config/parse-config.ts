@@ -5,7 +5,8 @@ import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node 
 import { buildPool, type PoolDraft, type SetValue } from './build-pool.ts';
 import { checkPools } from './check-pools.ts';
 import { ConfigError, ValueProblem, valueError } from './config-error.ts';
-import type { ConfigStyle, LoadedConfig } from './pool-config.ts';
+import type { ConfigStyle, LoadedConfig, PoolConfig } from './pool-config.ts';
+import { parseSeed } from './parse-address.ts';
 import {
   closestKey,
   DYNOMITE_MARKER_KEYS,
@@ -63,8 +64,21 @@ export function parseConfig(text: string, file: string): LoadedConfig {
           'set peer_secret on every node unless this is a mixed cluster with Dynomite nodes on a trusted network.',
       );
     }
+    const dynomite = dynomiteSeedHosts(pool);
+    if (dyn !== null && pool.peerSecret !== null && dynomite.length > 0) {
+      warnings.push(
+        `${file}: ${pool.name}.dyn_listen: the peer port serves connections from the Dynomite seeds' addresses (${dynomite.join(', ')}) ` +
+          'without peer_secret: Dynomite cannot authenticate. Keep those addresses on a trusted network.',
+      );
+    }
   }
   return { pools, warnings, style };
+}
+
+/** Hosts of the seeds that run Dynomite (by their own peer_compat, else the pool's). */
+function dynomiteSeedHosts(pool: PoolConfig): string[] {
+  const hosts = pool.dynSeeds.map((text) => parseSeed(text)).filter((s) => (s.compat ?? pool.peerCompat) === 'dynomite').map((s) => s.host);
+  return [...new Set(hosts)];
 }
 
 function readPools(root: unknown, file: string, lineOf: (node: unknown) => number): RawPool[] {

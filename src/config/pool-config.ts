@@ -31,7 +31,16 @@ export interface DynSeed {
   datacenter: string;
   tokens: string[];
   name: string | null;
+  /** `peer_compat=...` written after the address; null: the pool's `peer_compat`. */
+  compat: PeerCompat | null;
 }
+
+/**
+ * What a peer node runs: `dynoproxy` (our own peer protocol: authentication, every keyed command) or `dynomite`
+ * (a Dynomite node: no authentication exchange, and only what its request parser accepts is sent to it).
+ */
+export type PeerCompat = 'dynoproxy' | 'dynomite';
+export const PEER_COMPATS: readonly PeerCompat[] = ['dynoproxy', 'dynomite'];
 
 export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM';
 export const CONSISTENCIES: readonly Consistency[] = [
@@ -99,6 +108,8 @@ export interface PoolConfig {
   requirepass: string | null;
   /** Secret peers prove they know before the peer port serves them (`peer_secret`, default requirepass); null = none. */
   peerSecret: string | null;
+  /** What the seeds run unless a seed says otherwise (`peer_compat=` after its address). */
+  peerCompat: PeerCompat;
   /** Connections the peer port accepts at once, per process (split over the data workers). */
   maxPeerConnections: number;
   /** Max client connections; 0 = unlimited by config. */

@@ -7,7 +7,7 @@
 //       conf_validate_pool(); src/dyn_mbuf.h MBUF_SIZE; src/dyn_message.h ALLOC_MSGS.
 //   T = twitter/twemproxy src/nc_conf.h CONF_DEFAULT_* and src/nc_conf.c conf_validate_pool().
 
-import type { Distribution, DataStore, HashName, HostPort, SecureServerOption, Consistency } from './pool-config.ts';
+import type { Distribution, DataStore, HashName, HostPort, SecureServerOption, Consistency, PeerCompat } from './pool-config.ts';
 
 /** The settings whose defaults differ between a Dynomite file and a nutcracker.yml. */
 export interface StyleDefaults {
@@ -85,6 +85,8 @@ export const COMMON_DEFAULTS = {
   reconIvFile: 'conf/recon_iv.pem', // D: RECON_IV_FILE
   readRepairsEnabled: false, // D (later dyn_core.c reads pool.read_repairs_enabled, off unless set)
   requirepass: null,
+  // Ours: every seed is a dynoproxy node unless the file says it runs Dynomite.
+  peerCompat: 'dynoproxy' satisfies PeerCompat,
   // Ours: each node opens (workers x connections + 1) links to every other node; 1024 covers ~100 nodes of 4 workers.
   maxPeerConnections: 1024,
   adminToken: null,

@@ -7,6 +7,7 @@ import { HASH_NAMES } from '../topology/index.ts';
 import {
   CONSISTENCIES,
   DISTRIBUTIONS,
+  PEER_COMPATS,
   SECURE_SERVER_OPTIONS,
   type DataStore,
   type PoolConfig,
@@ -157,6 +158,8 @@ const rules: Array<[string, KeyRule]> = [
   ['admin_token', { field: 'adminToken', secret: true, parse: nonEmpty }],
   // "" turns peer authentication off where requirepass would otherwise supply it (mixed clusters with Dynomite).
   ['peer_secret', { field: 'peerSecret', secret: true, parse: (text) => text }],
+  // What the seeds run (dynoproxy or dynomite); a seed may say otherwise with `peer_compat=` after its address.
+  ['peer_compat', { field: 'peerCompat', parse: oneOf(PEER_COMPATS) }],
   ['max_peer_connections', { field: 'maxPeerConnections', parse: integer(1, 65535) }],
   ['max_request_bytes', { field: 'maxRequestBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['client_max_inflight', { field: 'clientMaxInflight', parse: integer(1, MAX_INT32) }],

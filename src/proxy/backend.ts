@@ -47,6 +47,8 @@ export interface BackendHooks {
   newAuth?: () => LinkAuth | null;
   /** Peer links: write the frame header for a request of payloadLen bytes (msg ids count per connection). */
   writeHeader?: (out: OutBuffer, msgId: number, req: Request, payloadLen: number) => void;
+  /** A connection failed or was closed by the other side (not by close()): why, how many requests it failed, whether it had connected. */
+  onConnectionFailed?: (server: BackendServer, reason: string, inFlight: number, connected: boolean) => void;
 }
 
 export interface BackendSettings {
@@ -291,12 +293,14 @@ export class BackendConnection {
   /** Fail every request in flight with the datastore error and retire this connection. */
   fail(reason: string, failure: number): void {
     if (this.state === ST_CLOSED) return;
+    const connected = this.state === ST_READY;
     this.state = ST_CLOSED;
     this.server.st[S.server_connections]--;
     this.socket.destroy();
     this.out.drop();
     this.gather.clear();
     this.scanner.reset();
+    this.server.hooks.onConnectionFailed?.(this.server, reason, this.count, connected);
     const reply = this.server.hooks.errorReply(reason);
     let req: Request | null;
     while ((req = this.shift()) !== null) {

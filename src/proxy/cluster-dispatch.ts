@@ -9,10 +9,10 @@ import { ConcatMerge, SumMerge, AllOkMerge, QuorumMerge, EachDcQuorumMerge } fro
 import { errReply } from './resp-replies.ts';
 import { F_PEER_DOWN } from '../protocol/failure/index.ts';
 import { P } from '../stats/index.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
 import { replicateTo, replicateRest } from './cluster-replicate.ts';
 
-export type { ClusterRuntime } from './cluster-runtime.ts';
+export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
 
 const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
 
@@ -46,6 +46,8 @@ function sendToNode(cl: ClusterRuntime, node: number, a: Args, key: number, req:
  * Returns false when the keys cannot be served together (the caller answers with the same-node error).
  */
 export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: CommandSpec, a: Args, n: number, bytes: Uint8Array, start: number, end: number, splittable: boolean): boolean {
+  const gate = cl.dynomite === null ? -1 : cl.dynomite.admit(c, spec, a, n, splittable);
+  if (gate >= 0) return gate === 1;
   const view = cl.current();
   const write = isWrite(spec);
   if (n === 0) {
@@ -80,13 +82,6 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
   if (!splittable) return false;
   splitAcrossNodes(c, cl, view, spec, a, n, h, write);
   return true;
-}
-
-/** What routing needs of a client: its reply queue and its per-connection consistency (DYNO_CONFIG). */
-export interface RespClientLike {
-  consistency: string | null;
-  enqueue(req: Request): void;
-  readonly pool: { readonly st: Float64Array };
 }
 
 function clientRequest(c: RespClientLike): Request {
@@ -136,15 +131,7 @@ function splitAcrossNodes(c: RespClientLike, cl: ClusterRuntime, view: ClusterVi
 export function replicatePieces(cl: ClusterRuntime, a: Args, n: number, h: Float64Array, pairs: boolean, localOnly: boolean): void {
   const view = cl.view;
   const owner = scratch.owner;
-  for (let r = 1; r < view.localRacks.length; r++) {
-    const rack = view.localRacks[r];
-    for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(rack, h[i]);
-    for (const node of distinct(owner, n)) {
-      encodeKeyPiece(a, n, owner, node, pairs);
-      const key = firstKeyOf(owner, n, node);
-      replicateTo(cl, node, cl.upstream(node, a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]), scratch.enc, 0, scratch.encLen, false);
-    }
-  }
+  for (let r = 1; r < view.localRacks.length; r++) replicatePiecesToRack(cl, a, n, h, pairs, view.localRacks[r]);
   if (localOnly) return;
   for (const racks of view.remoteRacks) {
     // Each key's owner in the first rack of this datacenter whose owner of it is up.
@@ -160,6 +147,18 @@ export function replicatePieces(cl: ClusterRuntime, a: Args, n: number, h: Float
       encodeKeyPiece(a, n, owner, node, pairs);
       replicateTo(cl, node, cl.isDown(node) ? null : (cl.links[node] ?? null), scratch.enc, 0, scratch.encLen, true);
     }
+  }
+}
+
+/** A write split per owner, for one rack of this datacenter (another node's rack: nobody waits on it). */
+export function replicatePiecesToRack(cl: ClusterRuntime, a: Args, n: number, h: Float64Array, pairs: boolean, rack: number): void {
+  const view = cl.view;
+  const owner = scratch.owner;
+  for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(rack, h[i]);
+  for (const node of distinct(owner, n)) {
+    encodeKeyPiece(a, n, owner, node, pairs);
+    const key = firstKeyOf(owner, n, node);
+    replicateTo(cl, node, cl.upstream(node, a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]), scratch.enc, 0, scratch.encLen, false);
   }
 }
 

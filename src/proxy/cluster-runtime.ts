@@ -6,9 +6,30 @@ import { PeerStates, ReplicationRing } from '../peer/index.ts';
 import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY, SERVER_BLOCK_SLOTS } from '../stats/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { BackendServer } from './backend.ts';
+import type { CommandSpec } from '../commands/index.ts';
+import type { Args } from './scratch.ts';
+import type { Request } from './request.ts';
 
 /** Makes the link to one node (peer-link.ts newPeerLink, bound to the pool's settings). */
 export type LinkFactory = (node: ClusterView['nodes'][number], sameDc: boolean, st: Float64Array) => BackendServer;
+
+/** What routing needs of a client: its reply queue and its per-connection consistency (DYNO_CONFIG). */
+export interface RespClientLike {
+  consistency: string | null;
+  enqueue(req: Request): void;
+  replyLocal(reply: Uint8Array): void;
+  readonly pool: { readonly st: Float64Array };
+}
+
+/** What routing asks of the Dynomite gate (dynomite-gate.ts implements it). */
+export interface DynomiteCheck {
+  /** -1: route on as is; else the request was answered or routed in a rewritten form (1), or its keys cannot be served together (0). */
+  admit(c: RespClientLike, spec: CommandSpec, a: Args, n: number, splittable: boolean): number;
+  /** True when a broadcast was refused (and answered) because a Dynomite peer cannot parse it. */
+  refusesBroadcast(c: RespClientLike, spec: CommandSpec, a: Args): boolean;
+  /** The peer server's fan-out of a forwarded write: false when it fits Dynomite as is, else done (rewritten or skipping Dynomite owners). */
+  fanOutForwarded(spec: CommandSpec, a: Args, n: number, racks: ArrayLike<number>, bytes: Uint8Array, start: number, end: number): boolean;
+}
 
 export class ClusterRuntime {
   /** The view requests are routed with; replaced (never mutated) when the table's version moves. */
@@ -24,6 +45,8 @@ export class ClusterRuntime {
   readonly states: PeerStates | null;
   /** Remote-DC writes go through the cluster worker, which batches them per remote node; null: sent directly. */
   readonly ring: ReplicationRing | null;
+  /** Keeps what a Dynomite peer cannot parse from being sent (dynomite-gate.ts); null when no node runs Dynomite. */
+  dynomite: DynomiteCheck | null = null;
   private readonly reader: TopologyReader;
   private readonly byId = new Map<string, BackendServer>();
   /** Stats blocks of the configured peers, by identity (the /metrics rows follow dyn_seeds). */

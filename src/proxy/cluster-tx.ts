@@ -30,6 +30,7 @@ export function clusterTxPlace(cl: ClusterRuntime, tx: TxState, spec: CommandSpe
     const off = a.argOff[k[i]];
     const h = cl.keyHash(a.argBuf, off, off + a.argLen[k[i]]);
     if (Number.isNaN(tx.hash)) {
+      if (view.hasDynomite) for (let r = 0; r < racks.length; r++) if (view.dynomiteNode[view.ownerInRack(racks[r], h)] === 1) return R.TX_DYNOMITE;
       tx.hash = h;
       tx.key = Buffer.from(a.argBuf.subarray(off, off + a.argLen[k[i]]));
       continue;

@@ -1,8 +1,8 @@
 // PeerClient: a connection accepted on dyn_listen from another node: dnode REQ / REQ_FORWARD frames in, RES frames out (same msg id).
 // Never routes a peer's request back into the cluster, except a write forwarded from another datacenter, which it fans out to its own DC's racks;
-// never serves a peer that has not proved it knows peer_secret (when set), and never sends the datastore a command that could change what the
-// backend connection, shared with every client of this worker, does for anyone else (only keyed datastore commands pass the gate;
-// MULTI only as a whole MULTI..EXEC block in one frame, peer-tx.ts).
+// never serves a peer that has not proved it knows peer_secret (when set; a Dynomite seed's address is exempt), and never sends the datastore a
+// command that could change what the backend connection, shared with every client of this worker, does for anyone else (only keyed datastore
+// commands pass the gate; MULTI only as a whole MULTI..EXEC block in one frame, peer-tx.ts).
 import type { Socket } from 'node:net';
 import {
   DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS,
@@ -67,7 +67,8 @@ export class PeerClient extends ClientConnection {
     this.inner = new RespRequestParser(pool.respLimits);
     pool.st[P.peer_connections_total]++;
     const secret = pool.config.peerSecret;
-    if (secret !== null) {
+    // A Dynomite node cannot authenticate; the config pins Dynomite seeds to addresses no dynoproxy seed shares.
+    if (secret !== null && !pool.fromDynomiteSeed(socket.remoteAddress)) {
       const auth = new PeerAuthServer(secret);
       this.auth = auth;
       this.parser.limitPayload(PEER_AUTH_MAX_PAYLOAD);
@@ -160,7 +161,9 @@ export class PeerClient extends ClientConnection {
     // A write handed over by another datacenter reaches the other racks of this one from here.
     const cl = pool.cluster;
     if (!forwarded || cl === null || !isWrite(spec) || n === 0) return;
-    if (cl.current().localRacks.length === 1) return;
+    const others = cl.current().localRacks.subarray(1);
+    if (others.length === 0) return;
+    if (cl.dynomite !== null && cl.dynomite.fanOutForwarded(spec, q, n, others, buf, ps, pe)) return;
     const h = hashKeys(cl, q, n);
     if (spec.route === 'split-concat' || spec.route === 'split-sum' || spec.route === 'split-pairs') {
       replicatePieces(cl, q, n, h, spec.route === 'split-pairs', true);

@@ -8,6 +8,8 @@ import type { OutBuffer } from './out-buffer.ts';
 import type { ViewNode } from '../topology/index.ts';
 import { peerError, RespReplyScanner } from '../protocol/resp/index.ts';
 import { isPeerAuthType, PeerAuthClient } from '../peer/index.ts';
+import { monotonicMs } from './clock.ts';
+import type { PeerLinkClosed } from '../messages.ts';
 
 /** Reads the RES frames a peer sends back; the reply handed on is the RESP payload inside. */
 export class DnodeReplyScanner implements ReplyScanner {
@@ -77,17 +79,51 @@ export function writeResponseHeader(out: OutBuffer, msgId: number, payloadLen: n
 }
 
 const PEER_MAX_BACKOFF_MS = 500;
+/** A link that keeps failing for the same cause is logged once per this period, with how often it failed meanwhile. */
+const CLOSE_LOG_PERIOD_MS = 10_000;
 
-/** A link to another node: a BackendServer speaking dnode (a peer is just another pool). */
+const CLOSED_BY_PEER = 'Connection closed by the datastore';
+const DYNOMITE_HINT = "a Dynomite node closes the whole peer link when its request parser rejects a frame; dynoproxy refuses such requests before sending (dynomite_refused_total), so check that this node's seeds say peer_compat=dynomite for every Dynomite node";
+const UNMARKED_HINT = 'if this peer runs Dynomite, mark its seed peer_compat=dynomite: Dynomite closes the link on any request its parser rejects';
+
+/** Where a closed link's record goes: the supervisor's log, posted by the worker that owns the link. */
+export type PeerLinkReport = (link: PeerLinkClosed) => void;
+
+function closeReporter(node: ViewNode, pool: string, report: PeerLinkReport): NonNullable<BackendHooks['onConnectionFailed']> {
+  let lastCause = '';
+  let lastAt = -Infinity;
+  let repeats = 0;
+  return (_server, reason, inFlight, connected) => {
+    const cause = reason === CLOSED_BY_PEER ? 'Connection closed by the peer' : reason;
+    const now = monotonicMs();
+    if (cause === lastCause && now - lastAt < CLOSE_LOG_PERIOD_MS) {
+      repeats++;
+      return;
+    }
+    const byPeer = reason === CLOSED_BY_PEER && connected;
+    const hint = !byPeer ? null : node.compat === 'dynomite' ? DYNOMITE_HINT : inFlight > 0 ? UNMARKED_HINT : null;
+    report({ pool, peer: node.name, compat: node.compat, cause, hint, inFlight, connected, repeats });
+    lastCause = cause;
+    lastAt = now;
+    repeats = 0;
+  };
+}
+
+/**
+ * A link to another node: a BackendServer speaking dnode (a peer is just another pool). A Dynomite node gets no
+ * authentication exchange (it has none, and would close the link on our frame types); every close is reported.
+ */
 export function newPeerLink(
   node: ViewNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array, secret: () => string | null,
+  pool = '', report: PeerLinkReport | null = null,
 ): BackendServer {
   const hooks: BackendHooks = {
     newScanner: () => new DnodeReplyScanner(maxPayload),
     newAuth: () => {
-      const s = secret();
+      const s = node.compat === 'dynomite' ? null : secret();
       return s === null ? null : new PeerAuthClient(s);
     },
+    onConnectionFailed: report === null ? undefined : closeReporter(node, pool, report),
     handshake: null,
     errorReply: (reason) => peerError(reason || 'Peer Node is not connected'),
     onServerStateChange: () => {},
@@ -96,5 +132,5 @@ export function newPeerLink(
   // Peers are never ejected from a ring: a dead owner fails its keys (Dynomite semantics), it does not move them.
   // A restarted peer must get replica writes again within moments: its reconnect backoff stays short.
   const s = { ...settings, autoEjectHosts: false, serverRetryTimeout: Math.min(settings.serverRetryTimeout, PEER_MAX_BACKOFF_MS) };
-  return new BackendServer(node.index, node.host, node.peerPort, `${node.host}:${node.peerPort}`, 1, s, hooks, st);
+  return new BackendServer(node.index, node.host, node.peerPort, node.name, 1, s, hooks, st);
 }

@@ -21,7 +21,11 @@ import { afterIo } from './flush.ts';
 import { ClusterRuntime } from './cluster-runtime.ts';
 import { PeerClient } from './peer-client.ts';
 import { newPeerLink } from './peer-link.ts';
+import { reportPeerLinkClosed } from './worker-events.ts';
+import { DynomiteGate } from './dynomite-gate.ts';
+import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
+import type { ClusterView } from '../topology/index.ts';
 import { P } from '../stats/metrics.ts';
 import { LatencyRecorder, encodeHistogram } from '../stats/histogram.ts';
 
@@ -62,6 +66,14 @@ function authCommand(pass: string): Buffer {
 
 let nextClientId = 1;
 
+function dynomiteAddressList(view: ClusterView): net.BlockList | null {
+  const hosts = view.nodes.filter((n) => n.compat === 'dynomite' && net.isIP(n.host) !== 0).map((n) => n.host);
+  if (hosts.length === 0) return null;
+  const list = new net.BlockList();
+  for (const h of hosts) list.addAddress(h, net.isIPv4(h) ? 'ipv4' : 'ipv6');
+  return list;
+}
+
 export class PoolRuntime {
   config: PoolConfig;
   settings: PoolSettings;
@@ -77,6 +89,8 @@ export class PoolRuntime {
   readonly cluster: ClusterRuntime | null = null;
   private readonly peerListener: net.Server | null = null;
   private readonly peerClients = new Set<ClientConnection>();
+  /** Addresses of the seeds that run Dynomite: with peer_secret set, their connections are served without the exchange. */
+  private readonly dynomiteAddresses: net.BlockList | null = null;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
   readonly st: Float64Array;
@@ -127,6 +141,7 @@ export class PoolRuntime {
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null && !this.memcache) {
       this.cluster = this.buildCluster(config, slots, share, controlSab);
+      this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         if (this.draining) {
           this.st[P.peer_connections_rejected_total]++;
@@ -153,19 +168,33 @@ export class PoolRuntime {
     controlSab: SharedArrayBuffer | null,
   ): ClusterRuntime {
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
-    return new ClusterRuntime(
+    const runtime = new ClusterRuntime(
       () => this.config,
       share,
       controlSab,
       this.st,
       slots.peers,
       (node, sameDc, st) => {
-        const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret);
+        const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed);
         link.latency = sameDc ? this.crossZone : this.crossRegion;
         return link;
       },
       (buf, start, end) => (end > start ? this.router.serverFor(buf, start, end) : this.router.anyServer()),
     );
+    // Dynomite refuses keys as long as its buffer (mbuf_size less its header): this file's mbuf_size is taken as theirs.
+    if (runtime.view.hasDynomite) runtime.dynomite = new DynomiteGate(runtime, config.mbufSize - DYNOMITE_MBUF_HEADER_MARGIN - 1);
+    return runtime;
+  }
+
+  /**
+   * Whether a peer-port connection comes from a seed that runs Dynomite, which cannot answer our authentication exchange.
+   * The config requires those seeds to be IP addresses shared with no dynoproxy seed (build-pool.ts), so the address decides.
+   */
+  fromDynomiteSeed(remote: string | undefined): boolean {
+    const list = this.dynomiteAddresses;
+    if (list === null || remote === undefined) return false;
+    const v4 = remote.startsWith('::ffff:') && remote.includes('.') ? remote.slice(7) : remote;
+    return list.check(v4, net.isIPv4(v4) ? 'ipv4' : 'ipv6');
   }
 
   private listenOn(server: net.Server, host: string, port: number): Promise<void> {

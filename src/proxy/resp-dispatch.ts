@@ -96,7 +96,10 @@ export function routeCommand(c: RespClient, spec: CommandSpec, buf: Buffer, star
       return forward(c, s, buf, start, end, gathered);
     }
     case 'broadcast':
-      if (c.pool.cluster !== null && !c.parser.inline) broadcastToPeers(c.pool.cluster, buf, start, end);
+      if (c.pool.cluster !== null && !c.parser.inline) {
+        if (c.pool.cluster.dynomite?.refusesBroadcast(c, spec, c.parser) === true) return;
+        broadcastToPeers(c.pool.cluster, buf, start, end);
+      }
       return broadcast(c, buf, start, end, new FirstReplyMerge());
     case 'broadcast-sum':
       return broadcast(c, buf, start, end, new SumMerge());

@@ -19,6 +19,7 @@ export const errReply = E.errorReply;
 export const wrongArityReply = E.wrongArity;
 export const protocolErrorReply = E.protocolError;
 export const proxyError = E.proxyError;
+export const dynomiteRefusedReply = E.dynomiteRefused;
 
 export function bulkReply(s: string | Uint8Array): Buffer {
   const b = typeof s === 'string' ? Buffer.from(s, 'utf8') : s;
@@ -72,6 +73,10 @@ export function storageErrorReply(reason: string): Buffer {
 // ---- Transactions (resp-tx.ts, cluster-tx.ts, peer-tx.ts) ----
 export const TX_ONE_BACKEND = E.errorReply(
   'ERR dynoproxy: every key of a MULTI transaction must map to one backend; put them under one hash tag, e.g. {user1}a and {user1}b',
+);
+/** A transaction whose owners include a Dynomite node: Dynomite's parser has no MULTI, and would close the peer link on it. */
+export const TX_DYNOMITE = E.errorReply(
+  'ERR dynoproxy: a MULTI transaction cannot run on a Dynomite peer (Dynomite has no MULTI); these keys are owned by one, nothing was sent or applied',
 );
 export const TX_ONE_NODE = E.errorReply(
   'ERR dynoproxy: every key of a MULTI transaction must be owned by one node in each rack; put them under one hash tag, e.g. {user1}a and {user1}b',

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
 import { setTestHooks } from './resp-dispatch.ts';
+import { setWorkerEventSink } from './worker-events.ts';
 import { WorkerStatsView } from '../stats/stats-table.ts';
 import { poolShapes } from '../stats/index.ts';
 
@@ -16,6 +17,7 @@ function post(m: FromWorker): void {
 }
 
 setTestHooks(data.testHooks);
+setWorkerEventSink(data.workerId, post);
 const statsView = new WorkerStatsView(data.statsSab, poolShapes(data.pools));
 const pools = data.pools.map((p, i) => new PoolRuntime(p, data.workerId, data.workers, data.style, statsView.pools[i], data.cluster, data.controlSab));
 

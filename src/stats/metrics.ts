@@ -36,6 +36,9 @@ export const POOL_METRICS = [
   { name: 'peer_connections_rejected_total', kind: 'counter', help: 'Peer-port connections refused at max_peer_connections or while draining' },
   { name: 'peer_auth_failures_total', kind: 'counter', help: 'Peer-port connections closed for failing or not attempting authentication (peer_secret)' },
   { name: 'peer_requests_refused_total', kind: 'counter', help: 'Peer requests refused by the peer-port command gate (not a keyed datastore command)' },
+  { name: 'dynomite_refused_total', kind: 'counter', help: "Client requests refused because a Dynomite peer they would reach cannot parse them (nothing was sent)" },
+  { name: 'dynomite_rewritten_total', kind: 'counter', help: 'Requests rewritten to a form Dynomite parses, with the same meaning and reply (UNLINK as DEL ...)' },
+  { name: 'dynomite_fanout_skipped_total', kind: 'counter', help: 'Writes forwarded by another datacenter not passed on to a Dynomite node of this one, which cannot parse them' },
 ] as const satisfies readonly MetricDecl[];
 
 /** Per backend server, per pool, per worker. */

@@ -48,6 +48,10 @@ export interface ViewNode {
   readonly index: number;
   /** Identity across versions: datacenter, rack, address and first token. Links and hints are keyed by it, never by index. */
   readonly id: string;
+  /** host:peerPort, as logs and /metrics name it. */
+  readonly name: string;
+  /** What the node runs: a Dynomite node gets only what its parser accepts, and no authentication exchange. */
+  readonly compat: 'dynoproxy' | 'dynomite';
   readonly host: string;
   readonly peerPort: number;
   readonly clientPort: number;
@@ -85,6 +89,9 @@ export class ClusterView {
   readonly allRacksByDc: Int32Array;
   readonly dcGroupOfRack: Int32Array;
   readonly racksPerDc: readonly number[];
+  /** 1 for each node that runs Dynomite, by node index; hasDynomite when any does. */
+  readonly dynomiteNode: Uint8Array;
+  readonly hasDynomite: boolean;
   /** Most replicas replicasFor(SCOPE_ALL) yields: the size a ReplicaSet needs. */
   readonly maxReplicas: number;
 
@@ -112,6 +119,8 @@ export class ClusterView {
       return {
         index: i,
         id: `${snap.datacenters[rack.dc]}/${rack.name}/${n.host}:${n.peerPort}/${tokens[0] ?? ''}`,
+        name: `${n.host}:${n.peerPort}`,
+        compat: n.dynomite === true ? 'dynomite' : 'dynoproxy',
         host: n.host,
         peerPort: n.peerPort,
         clientPort: n.clientPort,
@@ -122,6 +131,8 @@ export class ClusterView {
         tokens,
       };
     });
+    this.dynomiteNode = Uint8Array.from(this.nodes, (n) => (n.compat === 'dynomite' ? 1 : 0));
+    this.hasDynomite = this.dynomiteNode.includes(1);
     const local = this.nodes.findIndex((n) => n.local);
     if (local < 0) throw new Error('ClusterView: the topology has no local node');
     this.localNode = local;

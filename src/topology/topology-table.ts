@@ -33,6 +33,8 @@ export interface TopologyNode {
   /** A NODE_STATE value (any uint8 is carried). */
   state: number;
   isLocal: boolean;
+  /** The node runs Dynomite (peer_compat: dynomite): it gets only what Dynomite's parser accepts, and no auth exchange. */
+  dynomite?: boolean;
   /** The node's tokens in its rack's ring. snapshot() lists them in ring order; a "0" token keeps no magnitude. */
   tokens: DynToken[];
 }
@@ -70,6 +72,7 @@ const RACK_NAME_OFF = 0, RACK_NAME_LEN = 1, RACK_DC = 2, RACK_TOKEN_START = 3, R
 const NODE_HOST_OFF = 0, NODE_HOST_LEN = 1, NODE_RACK = 2, NODE_DC = 3, NODE_CLIENT_PORT = 4, NODE_PEER_PORT = 5;
 const NODE_STATE_SLOT = 6, NODE_FLAGS = 7, NODE_SLOTS = 8;
 const NODE_FLAG_LOCAL = 1;
+const NODE_FLAG_DYNOMITE = 2;
 // Then: token owners (Int32, node index), token sort keys (Float64, dynTokenKey order, 8-byte aligned), strings.
 
 interface Layout {
@@ -216,7 +219,7 @@ export class TopologyWriter {
       i32[base + NODE_CLIENT_PORT] = n.clientPort;
       i32[base + NODE_PEER_PORT] = n.peerPort;
       i32[base + NODE_STATE_SLOT] = n.state;
-      i32[base + NODE_FLAGS] = n.isLocal ? NODE_FLAG_LOCAL : 0;
+      i32[base + NODE_FLAGS] = (n.isLocal ? NODE_FLAG_LOCAL : 0) | (n.dynomite === true ? NODE_FLAG_DYNOMITE : 0);
     });
     i32[H_DC_COUNT] = datacenters.length;
     i32[H_RACK_COUNT] = racks.length;
@@ -263,7 +266,7 @@ export function decodeTopology(buffer: ArrayBufferLike): TopologySnapshot {
     return {
       host: name(base + NODE_HOST_OFF, base + NODE_HOST_LEN), rack: checkInt('node rack', i32[base + NODE_RACK], 0, rackCount - 1),
       clientPort: i32[base + NODE_CLIENT_PORT], peerPort: i32[base + NODE_PEER_PORT], state: i32[base + NODE_STATE_SLOT],
-      isLocal: (i32[base + NODE_FLAGS] & NODE_FLAG_LOCAL) !== 0, tokens: [],
+      isLocal: (i32[base + NODE_FLAGS] & NODE_FLAG_LOCAL) !== 0, dynomite: (i32[base + NODE_FLAGS] & NODE_FLAG_DYNOMITE) !== 0, tokens: [],
     };
   });
   for (let k = 0; k < rackCount; k++) {

@@ -90,6 +90,11 @@ export function proxyError(reason: string): Buffer {
   return errorReply('ERR dynoproxy: ' + reason);
 }
 
+/** A request refused because a Dynomite peer it would reach cannot parse it; nothing was sent or applied anywhere. */
+export function dynomiteRefused(commandName: string, reason: string): Buffer {
+  return proxyError(`${commandName} cannot be sent to a Dynomite peer of this cluster (${reason}); nothing was sent or applied`);
+}
+
 /** Redis 7: "-ERR wrong number of arguments for 'get' command" (the command's lower-case full name). */
 export function wrongArity(commandName: string): Buffer {
   return errorReply(`ERR wrong number of arguments for '${commandName.toLowerCase()}' command`);

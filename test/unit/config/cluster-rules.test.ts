@@ -16,3 +16,27 @@ t.test('secure_server_option other than none is refused', async (t) => {
   const yaml = 'n:\n  listen: 127.0.0.1:9000\n  dyn_listen: 127.0.0.1:9001\n  secure_server_option: all\n  servers:\n  - 127.0.0.1:6379:1\n';
   t.throws(() => parseConfig(yaml, 'n.yml'), /n\.yml:4: n\.secure_server_option: only none is supported/);
 });
+
+t.test('peer_compat: per pool, per seed, and what peer_secret then asks of Dynomite seeds', async (t) => {
+  const node = (lines: string[]): string => ['n:', '  listen: 127.0.0.1:9000', '  dyn_listen: 127.0.0.1:9001', '  tokens: 1', '  servers:', '  - 127.0.0.1:6379:1', ...lines, ''].join('\n');
+  const open = parseConfig(node(['  peer_compat: dynomite', '  dyn_seeds:', '  - 127.0.0.2:8101:r2:dc:1']), 'n.yml');
+  t.equal(open.pools[0]!.peerCompat, 'dynomite');
+  t.same(open.warnings, [], 'no secret: nothing to exempt, nothing to warn about on loopback');
+  t.throws(() => parseConfig(node(['  peer_compat: redis']), 'n.yml'), /n\.yml:7: n\.peer_compat: must be one of dynoproxy, dynomite/);
+
+  const secret = ['  peer_secret: s', '  dyn_seeds:'];
+  const mixed = parseConfig(node([...secret, '  - 127.0.0.2:8101:r2:dc:1 peer_compat=dynomite', '  - 127.0.0.3:8101:r2:dc:2']), 'n.yml');
+  t.equal(mixed.pools[0]!.peerSecret, 's');
+  t.match(mixed.warnings.join('\n'), /serves connections from the Dynomite seeds' addresses \(127\.0\.0\.2\) without peer_secret/, 'the exemption is said at startup');
+
+  const named = node([...secret, '  - 127.0.0.3:8101:r2:dc:2', '  - dyno.example:8101:r2:dc:1 peer_compat=dynomite']);
+  const e1 = t.throws(() => parseConfig(named, 'n.yml')) as unknown as ConfigError;
+  t.equal(e1.line, 10, 'the line of the Dynomite seed');
+  t.match(e1.message, /n\.dyn_seeds: the Dynomite seed dyno\.example must be an IP address/);
+
+  const twin = node(['  peer_compat: dynomite', ...secret, '  - 127.0.0.2:8101:r2:dc:1', '  - 127.0.0.2:8102:r2:dc:2 peer_compat=dynoproxy']);
+  const e2 = t.throws(() => parseConfig(twin, 'n.yml')) as unknown as ConfigError;
+  t.equal(e2.line, 10);
+  t.match(e2.message, /shares its address with a dynoproxy seed/);
+  t.doesNotThrow(() => parseConfig(twin.replace('  peer_secret: s', '  peer_secret: ""'), 'n.yml'), 'without a secret there is nothing to tell apart');
+});

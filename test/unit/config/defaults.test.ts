@@ -28,6 +28,7 @@ const common = {
   writeConsistency: 'DC_ONE',
   requirepass: null,
   peerSecret: null,
+  peerCompat: 'dynoproxy',
   maxPeerConnections: 1024,
   clientConnections: 0,
   maxRequestBytes: 512 * 1024 * 1024,

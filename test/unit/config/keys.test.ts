@@ -61,6 +61,7 @@ const dynomiteEveryKey = yaml(
   '  max_peer_connections: 64',
   '  max_tx_commands: 500',
   '  max_tx_bytes: 65536',
+  '  peer_compat: dynoproxy',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -124,6 +125,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     writeConsistency: 'DC_EACH_SAFE_QUORUM',
     requirepass: 's3cret',
     peerSecret: 'p33rs',
+    peerCompat: 'dynoproxy',
     maxPeerConnections: 64,
     clientConnections: 500,
     maxRequestBytes: 1048576,

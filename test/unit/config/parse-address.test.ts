@@ -63,11 +63,25 @@ t.test('bad server strings', async (t) => {
 
 t.test('seed strings: host:port:rack:dc:tokens [name]', async (t) => {
   t.same(parseSeed('127.0.0.1:8101:rack2:dc1:101134286'), {
-    host: '127.0.0.1', port: 8101, rack: 'rack2', datacenter: 'dc1', tokens: ['101134286'], name: null,
+    host: '127.0.0.1', port: 8101, rack: 'rack2', datacenter: 'dc1', tokens: ['101134286'], name: null, compat: null,
   });
   t.same(parseSeed('[::1]:8101:r:d:1,2,3 node-b'), {
-    host: '::1', port: 8101, rack: 'r', datacenter: 'd', tokens: ['1', '2', '3'], name: 'node-b',
+    host: '::1', port: 8101, rack: 'r', datacenter: 'd', tokens: ['1', '2', '3'], name: 'node-b', compat: null,
   });
+  t.same(parseSeed('127.0.0.1:8101:r:d:1 peer_compat=dynomite'), {
+    host: '127.0.0.1', port: 8101, rack: 'r', datacenter: 'd', tokens: ['1'], name: null, compat: 'dynomite',
+  }, 'an option without a name');
+  t.same(parseSeed('127.0.0.1:8101:r:d:1 node-c peer_compat=dynoproxy'), {
+    host: '127.0.0.1', port: 8101, rack: 'r', datacenter: 'd', tokens: ['1'], name: 'node-c', compat: 'dynoproxy',
+  }, 'a name, then the option');
+  const options: [string, RegExp][] = [
+    ['127.0.0.1:8101:r:d:1 peer_compat=redis', /peer_compat must be one of dynoproxy, dynomite/],
+    ['127.0.0.1:8101:r:d:1 compat=dynomite', /unknown seed option 'compat'/],
+    ['127.0.0.1:8101:r:d:1 peer_compat=dynomite node-c', /\[name\] \[peer_compat=/],
+    ['127.0.0.1:8101:r:d:1 a b', /\[name\] \[peer_compat=/],
+    ['127.0.0.1:8101:r:d:1 peer_compat=dynomite peer_compat=dynomite', /given twice/],
+  ];
+  for (const [text, message] of options) t.throws(() => parseSeed(text), { message }, text);
   for (const bad of ['127.0.0.1:8101:rack:101134286', '127.0.0.1:8101::dc1:1', '127.0.0.1:8101:r:d:', '127.0.0.1:8101:r:d:12a', 'h:0:r:d:1']) {
     t.throws(() => parseSeed(bad), ValueProblem, bad);
   }

@@ -78,7 +78,7 @@ export function respServer(
 
 /** A link to another node (peer-link.ts), no secret. */
 export function peerLink(port: number, settings: Partial<BackendSettings> = {}): BackendServer {
-  const node = { index: 1, id: `dc1/r1/127.0.0.1:${port}/1`, host: '127.0.0.1', peerPort: port, clientPort: 0, rack: 0, dc: 0, state: 4, tokens: ['1'], local: false }
+  const node = { index: 1, id: `dc1/r1/127.0.0.1:${port}/1`, name: `peer:${port}`, compat: 'dynoproxy' as const, host: '127.0.0.1', peerPort: port, clientPort: 0, rack: 0, dc: 0, state: 4, tokens: ['1'], local: false }
   return newPeerLink(node, true, { ...SETTINGS, ...settings }, 1 << 20, stats(), () => null)
 }
 

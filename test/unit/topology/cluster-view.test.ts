@@ -153,3 +153,22 @@ n:
     t.equal(reader.ownerInRack(rack, hash), owner, `${name(rack)} hash ${hash}: same through the shared table`)
   }
 })
+
+t.test('peer_compat through the table: a seed\'s own option, else the pool\'s; this node is dynoproxy', async (t) => {
+  const viewOf = (text: string): ClusterView => {
+    const s = topologyFromConfig(parseConfig(text, 'cluster.yml').pools[0])
+    const tb = createClusterTable(s)
+    new TopologyWriter(tb).publish(s)
+    return new ClusterView(new TopologyReader(tb).snapshot())
+  }
+  t.same(view.nodes.map((n) => n.compat), Array(7).fill('dynoproxy'), 'by default every node')
+  t.equal(view.hasDynomite, false)
+  const mixed = yaml.replace('  - 127.0.0.1:9301:r1:dc1:1000', '  - 127.0.0.1:9301:r1:dc1:1000 peer_compat=dynomite')
+  const m1 = viewOf(mixed)
+  t.same(m1.nodes.map((n) => n.compat), ['dynoproxy', 'dynoproxy', 'dynomite', 'dynoproxy', 'dynoproxy', 'dynoproxy', 'dynoproxy'])
+  t.same([...m1.dynomiteNode], [0, 0, 1, 0, 0, 0, 0])
+  t.equal(m1.hasDynomite, true)
+  const all = mixed.replace('  hash_tag: "{}"', '  hash_tag: "{}"\n  peer_compat: dynomite').replace('9601:r2:dc2:7', '9601:r2:dc2:7 peer_compat=dynoproxy')
+  const m2 = viewOf(all)
+  t.same(m2.nodes.map((n) => n.compat), ['dynoproxy', 'dynomite', 'dynomite', 'dynomite', 'dynomite', 'dynoproxy', 'dynomite'], 'the pool\'s default, a seed overriding it')
+})

@@ -7,7 +7,7 @@ import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN,
 import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
-import type { ClusterServer } from '../admin/admin-host.ts';
+import type { ClusterServer } from '../admin/index.ts';
 import type { ClusterWorkerData, FromClusterWorker, ClusterShare } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */

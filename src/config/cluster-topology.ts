@@ -49,7 +49,7 @@ export function topologyFromConfig(config: PoolConfig): TopologySnapshot {
       peerPort: n.peerPort,
       state: NODE_STATE.NORMAL,
       isLocal: n.local,
-      dynomite: n.dynomite,
+      ...(n.dynomite ? { dynomite: true } : {}),
       tokens: n.tokens.map((t) => parseDynToken(t)),
     })),
   };

@@ -6,11 +6,10 @@ import { GatherBuffer } from './gather.ts';
 import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
-import { S } from '../stats/metrics.ts';
+import { S, type LatencyRecorder } from '../stats/index.ts';
 import { PEER_AUTH_TIMEOUT_MS } from '../peer/index.ts';
 import { strerror } from '../protocol/resp/errors.ts';
 import { F_AUTH, F_CONNECTION, F_PROTOCOL, F_TIMEOUT } from '../protocol/failure/index.ts';
-import type { LatencyRecorder } from '../stats/histogram.ts';
 
 /** Finds reply boundaries (RESP or memcached); resumable across reads. */
 export interface ReplyScanner {

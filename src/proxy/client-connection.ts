@@ -7,8 +7,8 @@ import { Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type Clie
 import { markClientDirty, afterIo } from './flush.ts';
 import { useStaticReadBuffer } from './static-read.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
-import { P } from '../stats/metrics.ts';
-import type { PoolRuntime } from './pool.ts';
+import { P } from '../stats/index.ts';
+import type { PoolContext } from './pool-context.ts';
 
 /** What a protocol's request parser offers the connection (RESP and memcached parsers share the contract). */
 /** parse() results shared by every protocol's parser. */
@@ -35,7 +35,7 @@ function onStaticRead(this: Socket, n: number): boolean {
 
 export abstract class ClientConnection implements ClientSession {
   readonly socket: Socket;
-  readonly pool: PoolRuntime;
+  readonly pool: PoolContext;
   readonly id: number;
   abstract readonly parser: FrameParser;
   private readonly gather = new GatherBuffer();
@@ -49,7 +49,7 @@ export abstract class ClientConnection implements ClientSession {
   private tail: Request | null = null;
   /** Requests queued and not yet answered to the client. */
   queued = 0;
-  constructor(socket: Socket, pool: PoolRuntime, id: number) {
+  constructor(socket: Socket, pool: PoolContext, id: number) {
     this.socket = socket;
     this.pool = pool;
     this.id = id;

@@ -12,7 +12,7 @@ import type { TxState } from './tx-block.ts';
 import * as R from './resp-replies.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { replicateRest } from './cluster-replicate.ts';
-import type { RespClient } from './resp-client.ts';
+import type { RespSession } from './resp-session.ts';
 
 const PEER_DOWN = R.errReply('ERR Peer: Peer Node is not connected');
 
@@ -46,7 +46,7 @@ export function clusterTxPlace(cl: ClusterRuntime, tx: TxState, spec: CommandSpe
  * EXEC replies merged by QuorumMerge) or every rack's owner (DC_EACH_SAFE_QUORUM); a write also goes, as one block, to
  * the owners that did not answer: the other local racks and one rack per remote datacenter, as cluster routing does.
  */
-export function clusterTxExec(c: RespClient, cl: ClusterRuntime, tx: TxState): void {
+export function clusterTxExec(c: RespSession, cl: ClusterRuntime, tx: TxState): void {
   const block = tx.block();
   const ends = tx.blockEnds();
   const view = cl.current();
@@ -78,7 +78,7 @@ export function clusterTxExec(c: RespClient, cl: ClusterRuntime, tx: TxState): v
   if (tx.write) replicateRest(cl, set, answered, block, 0, block.length);
 }
 
-function clientRequest(c: RespClient): Request {
+function clientRequest(c: RespSession): Request {
   const req = acquireRequest(K_CLIENT);
   req.startedAt = monotonicMs();
   c.enqueue(req);

@@ -4,7 +4,7 @@
 import {
   dynomiteFit, dynomiteRewriteOf, dynomiteRefusal, isWrite, DYN_FITS, DYN_REWRITE, type CommandSpec, type DynomiteRewrite,
 } from '../commands/index.ts';
-import { P } from '../stats/metrics.ts';
+import { P } from '../stats/index.ts';
 import { clusterRoute, hashKeys, replicatePiecesToRack, type ClusterRuntime, type DynomiteCheck, type RespClientLike } from './cluster-dispatch.ts';
 import { replicateTo } from './cluster-replicate.ts';
 import { dynomiteRefusedReply } from './resp-replies.ts';

@@ -13,7 +13,7 @@ import { P } from '../stats/metrics.ts';
 import { commandGroupIndex } from '../stats/stats-table.ts';
 import { currentNodeState } from './node-state.ts';
 import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
-import type { PoolRuntime } from './pool.ts';
+import type { PoolContext } from './pool-context.ts';
 
 const GROUP = commandGroupIndex('memcached');
 const NOREPLY = Buffer.from(' noreply');
@@ -24,7 +24,7 @@ const STATE_ERROR = M.serverError("Dynomite: Dynomite's current state does not a
 export class MemcacheClient extends ClientConnection {
   readonly parser: M.MemcacheRequestParser;
 
-  constructor(socket: Socket, pool: PoolRuntime, id: number) {
+  constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
     this.parser = new M.MemcacheRequestParser(pool.memcacheLimits);
   }

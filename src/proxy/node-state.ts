@@ -13,11 +13,7 @@
 // and pass in every state. Inside MULTI a refused command aborts the transaction at EXEC.
 import { isMainThread, workerData } from 'node:worker_threads';
 import { ALL_COMMANDS, isWrite, keyIndexes, type CommandSpec } from '../commands/index.ts';
-import { P } from '../stats/metrics.ts';
-import { commandGroupIndex, WorkerStatsView } from '../stats/stats-table.ts';
-import { ControlBlock, C_SEQ, C_STATE, ST_NORMAL, ST_RESUMING, ST_STANDBY, payloadBucket } from '../stats/control-block.ts';
-import { poolShapes } from '../stats/index.ts';
-import { startWorkerProbe } from '../stats/worker-probe.ts';
+import { P, commandGroupIndex, WorkerStatsView, ControlBlock, C_SEQ, C_STATE, ST_NORMAL, ST_RESUMING, ST_STANDBY, payloadBucket, poolShapes, startWorkerProbe } from '../stats/index.ts';
 import type { WorkerData } from '../messages.ts';
 import { acquireRequest, releaseRequest, requestPoolStats, K_CLIENT, type Request } from './request.ts';
 import type { BackendServer } from './backend.ts';
@@ -26,8 +22,8 @@ import { afterIo } from './flush.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
 import { errReply } from './resp-replies.ts';
 import { isTxControl, txError } from './resp-tx.ts';
-import type { RespClient } from './resp-client.ts';
-import type { PoolRuntime } from './pool.ts';
+import type { RespSession } from './resp-session.ts';
+import type { PoolContext } from './pool-context.ts';
 
 /** Dynomite's dn_strerror(DYNOMITE_INVALID_STATE) with its "Dynomite:" source prefix. */
 export const STATE_ERROR = errReply("ERR Dynomite: Dynomite's current state does not allow this request");
@@ -55,7 +51,7 @@ type WaitAsync = (a: Int32Array, index: number, value: number) => { async: boole
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
 
 interface KnownPool {
-  pool: PoolRuntime;
+  pool: PoolContext;
   index: number;
   /** Override words last applied, per server. */
   applied: Int32Array;
@@ -68,12 +64,12 @@ let appliedSeq = -1;
 let state = ST_NORMAL;
 let waiting = false;
 const known: KnownPool[] = [];
-let lastPool: PoolRuntime | null = null;
+let lastPool: PoolContext | null = null;
 
 const heldReq: Request[] = [];
 const heldServer: BackendServer[] = [];
 const heldBytes: Buffer[] = [];
-const heldPool: PoolRuntime[] = [];
+const heldPool: PoolContext[] = [];
 let heldTotalBytes = 0;
 
 if (data !== null && data.controlSab !== undefined) {
@@ -89,7 +85,7 @@ if (data !== null && data.controlSab !== undefined) {
 /**
  * The node state for protocols without held writes (memcached): STANDBY, WRITES_ONLY, RESUMING or NORMAL (ST_*).
  */
-export function currentNodeState(pool: PoolRuntime): number {
+export function currentNodeState(pool: PoolContext): number {
   if (ctl === null) return ST_NORMAL;
   if (pool !== lastPool) notePool(pool);
   if (Atomics.load(ctl.i32, C_SEQ) !== appliedSeq) applyControl();
@@ -100,7 +96,7 @@ export function currentNodeState(pool: PoolRuntime): number {
  * Called by dispatchRequest after the arity check. True when the request was answered or held here
  * (the caller returns); false to route it as usual.
  */
-export function nodeStateBlocks(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number): boolean {
+export function nodeStateBlocks(c: RespSession, spec: CommandSpec, buf: Buffer, start: number, end: number): boolean {
   const kind = KIND[spec.id];
   if (kind === K_WRITE) c.pool.st[P.write_requests_total]++;
   else if (kind === K_READ) c.pool.st[P.read_requests_total]++;
@@ -113,7 +109,7 @@ export function nodeStateBlocks(c: RespClient, spec: CommandSpec, buf: Buffer, s
   return gate(c, spec, kind, buf, start, end);
 }
 
-function gate(c: RespClient, spec: CommandSpec, kind: number, buf: Buffer, start: number, end: number): boolean {
+function gate(c: RespSession, spec: CommandSpec, kind: number, buf: Buffer, start: number, end: number): boolean {
   // Writes held earlier go to the datastore before anything that arrives after the state changed.
   if (state === ST_NORMAL || state === ST_RESUMING) flushHeld();
   if (state === ST_NORMAL || !c.authed) return false;
@@ -134,7 +130,7 @@ function gate(c: RespClient, spec: CommandSpec, kind: number, buf: Buffer, start
   return hold(c, spec, buf, start, end);
 }
 
-function countRefused(c: RespClient, spec: CommandSpec): void {
+function countRefused(c: RespSession, spec: CommandSpec): void {
   const pool = c.pool;
   pool.st[P.state_rejected_total]++;
   const g = GROUP[spec.id];
@@ -143,14 +139,14 @@ function countRefused(c: RespClient, spec: CommandSpec): void {
   pool.groupSt[g * 2 + 1]++;
 }
 
-function refuse(c: RespClient, spec: CommandSpec, reply: Uint8Array): boolean {
+function refuse(c: RespSession, spec: CommandSpec, reply: Uint8Array): boolean {
   countRefused(c, spec);
   c.replyLocal(reply);
   return true;
 }
 
 /** WRITES_ONLY: keep the write, with its place in the client's reply order, until RESUMING. */
-function hold(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number): boolean {
+function hold(c: RespSession, spec: CommandSpec, buf: Buffer, start: number, end: number): boolean {
   // Cluster nodes: a write's owners are on other nodes too, so it is not held here but routed (and replicated) as usual.
   if (c.pool.cluster !== null) return false;
   if (spec.route !== 'single' && spec.route !== 'same-node') return refuse(c, spec, STATE_ERROR);
@@ -219,7 +215,7 @@ function flushHeld(): void {
   afterIo();
 }
 
-function notePool(pool: PoolRuntime): void {
+function notePool(pool: PoolContext): void {
   lastPool = pool;
   if (known.some((k) => k.pool === pool) || data === null) return;
   const index = data.pools.findIndex((p) => p.name === pool.config.name);

@@ -9,8 +9,7 @@ import {
 } from '../peer/index.ts';
 import type { CommandSpec } from '../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from './node-state.ts';
-import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
-import { P } from '../stats/metrics.ts';
+import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
 import { RespRequestParser } from '../protocol/resp/index.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite } from '../commands/index.ts';
 import { ClientConnection } from './client-connection.ts';
@@ -22,7 +21,7 @@ import { replicateToLocalRacks } from './cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
 import { errReply, NO_BACKEND } from './resp-replies.ts';
 import { monotonicMs } from './clock.ts';
-import type { PoolRuntime } from './pool.ts';
+import type { PoolContext } from './pool-context.ts';
 
 const EMPTY = Buffer.alloc(0);
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
@@ -60,7 +59,7 @@ export class PeerClient extends ClientConnection {
   /** Non-null until the peer proved it knows peer_secret; until then only one small auth frame is read. */
   private auth: PeerAuthServer | null = null;
 
-  constructor(socket: Socket, pool: PoolRuntime, id: number) {
+  constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
     this.maxPayload = Math.min(pool.config.maxRequestBytes, 0x7fffffff);
     this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: this.maxPayload });

@@ -9,14 +9,13 @@ import { monotonicMs } from './clock.ts';
 import { scratch, ensureScratch } from './scratch.ts';
 import { replicateToLocalRacks } from './cluster-replicate.ts';
 import { currentNodeState, STATE_ERROR } from './node-state.ts';
-import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
-import { P } from '../stats/metrics.ts';
+import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
 import { peerTxRefused, NO_BACKEND } from './resp-replies.ts';
-import type { PoolRuntime } from './pool.ts';
+import type { PoolContext } from './pool-context.ts';
 
 /** What PeerClient offers a block: its pool, its in-order reply queue, and a ready reply for a message id. */
 export interface PeerTxHost {
-  readonly pool: PoolRuntime;
+  readonly pool: PoolContext;
   enqueue(req: Request): void;
   answer(msgId: number, reply: Uint8Array): void;
 }

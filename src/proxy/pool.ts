@@ -3,7 +3,7 @@
 import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
-import { BackendServer, type BackendHooks, type BackendSettings } from './backend.ts';
+import { BackendServer, type BackendHooks } from './backend.ts';
 import { Router, type PlacementFlavor } from './router.ts';
 import { RespClient } from './resp-client.ts';
 import { MemcacheClient } from './memcache-client.ts';
@@ -15,6 +15,7 @@ import {
   type MemcacheLimits,
 } from '../protocol/memcache/index.ts';
 import type { ClientConnection } from './client-connection.ts';
+import type { PoolContext, PoolSettings } from './pool-context.ts';
 import { storageErrorReply } from './resp-replies.ts';
 import { refreshClock } from './clock.ts';
 import { afterIo } from './flush.ts';
@@ -26,8 +27,7 @@ import { DynomiteGate } from './dynomite-gate.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';
-import { P } from '../stats/metrics.ts';
-import { LatencyRecorder, encodeHistogram } from '../stats/histogram.ts';
+import { P, LatencyRecorder, encodeHistogram } from '../stats/index.ts';
 
 /** One pool's counters inside the worker's stats block. */
 export interface PoolStatsSlots {
@@ -35,13 +35,6 @@ export interface PoolStatsSlots {
   groups: Float64Array;
   servers: Float64Array[];
   peers: Float64Array[];
-}
-
-export interface PoolSettings extends BackendSettings {
-  requirepass: string | null;
-  clientMaxInflight: number;
-  clientMaxBufferedBytes: number;
-  clientConnections: number;
 }
 
 function settingsOf(c: PoolConfig, workers: number): PoolSettings {
@@ -74,7 +67,7 @@ function dynomiteAddressList(view: ClusterView): net.BlockList | null {
   return list;
 }
 
-export class PoolRuntime {
+export class PoolRuntime implements PoolContext {
   config: PoolConfig;
   settings: PoolSettings;
   readonly respLimits: RespLimits;
@@ -233,7 +226,8 @@ export class PoolRuntime {
     this.st[P.client_connections_total]++;
   }
 
-  clientClosed(c: ClientConnection): void {
+  clientClosed(closed: object): void {
+    const c = closed as ClientConnection;
     if (this.peerClients.delete(c)) return;
     if (this.clients.delete(c)) this.st[P.client_connections]--;
   }

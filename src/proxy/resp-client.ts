@@ -5,11 +5,12 @@ import { RespRequestParser } from '../protocol/resp/index.ts';
 import { ClientConnection } from './client-connection.ts';
 import { dispatchRequest } from './resp-dispatch.ts';
 import { protocolErrorReply } from './resp-replies.ts';
-import type { PoolRuntime } from './pool.ts';
-import type { TxState } from './resp-tx.ts';
+import type { PoolContext } from './pool-context.ts';
+import type { TxState } from './tx-block.ts';
+import type { RespSession } from './resp-session.ts';
 import type { Consistency } from '../config/index.ts';
 
-export class RespClient extends ClientConnection {
+export class RespClient extends ClientConnection implements RespSession {
   readonly parser: RespRequestParser;
   authed: boolean;
   name: Buffer | null = null;
@@ -17,7 +18,7 @@ export class RespClient extends ClientConnection {
   /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */
   consistency: Consistency | null = null;
 
-  constructor(socket: Socket, pool: PoolRuntime, id: number) {
+  constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
     this.parser = new RespRequestParser(pool.respLimits);
     this.authed = pool.settings.requirepass === null;

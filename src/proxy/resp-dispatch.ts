@@ -1,9 +1,8 @@
 // RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
 import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } from '../commands/index.ts';
-import { P } from '../stats/metrics.ts';
+import { P, commandGroupIndex } from '../stats/index.ts';
 import { CONSISTENCIES } from '../config/index.ts';
-import { commandGroupIndex } from '../stats/stats-table.ts';
 import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
 import type { BackendServer } from './backend.ts';
@@ -14,7 +13,7 @@ import { answerLocally } from './resp-local.ts';
 import { clusterRoute, broadcastToPeers } from './cluster-dispatch.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
-import type { RespClient } from './resp-client.ts';
+import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from './node-state.ts';
 
 let testHooks = false;
@@ -38,13 +37,13 @@ const CRASH = Buffer.from('dynoproxy.crash');
 /** Dynomite's per-connection consistency command: `DYNO_CONFIG:CONN_CONSISTENCY <level>`. */
 const DYNO_CONFIG = Buffer.from('dyno_config:conn_consistency');
 
-function isDynoConfig(p: RespClient['parser']): boolean {
+function isDynoConfig(p: RespSession['parser']): boolean {
   const o = p.argOff[0];
   for (let i = 0; i < DYNO_CONFIG.length; i++) if ((p.argBuf[o + i] | 0x20) !== (DYNO_CONFIG[i] | 0x20)) return false;
   return true;
 }
 
-function connConsistency(c: RespClient): void {
+function connConsistency(c: RespSession): void {
   const p = c.parser;
   if (p.argc !== 2) return c.replyLocal(wrongArityReply('dyno_config:conn_consistency'));
   const level = Buffer.from(p.argBuf.subarray(p.argOff[1], p.argOff[1] + p.argLen[1])).toString('latin1').toUpperCase();
@@ -54,7 +53,7 @@ function connConsistency(c: RespClient): void {
   c.replyLocal(OK);
 }
 
-export function dispatchRequest(c: RespClient, buf: Buffer, start: number, end: number, gathered: boolean): void {
+export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const p = c.parser;
   c.pool.st[P.requests_total]++;
   const spec = resolveCommand(p.argBuf, p.argOff, p.argLen, p.argc);
@@ -81,7 +80,7 @@ function allowedBeforeAuth(spec: CommandSpec): boolean {
   return n === 'auth' || n === 'hello' || n === 'quit' || n === 'reset';
 }
 
-export function routeCommand(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean): void {
+export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean): void {
   switch (spec.route) {
     case 'single':
     case 'same-node':
@@ -113,7 +112,7 @@ export function routeCommand(c: RespClient, spec: CommandSpec, buf: Buffer, star
 }
 
 /** Forward a request to one backend as a single client request. */
-export function forward(c: RespClient, server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean): void {
+export function forward(c: RespSession, server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const req = acquireRequest(K_CLIENT);
   req.startedAt = monotonicMs();
   req.group = currentGroup;
@@ -121,7 +120,7 @@ export function forward(c: RespClient, server: BackendServer, buf: Buffer, start
   sendRaw(c, server, req, buf, start, end, gathered);
 }
 
-function sendRaw(c: RespClient, server: BackendServer, req: Request, buf: Buffer, start: number, end: number, gathered: boolean): void {
+function sendRaw(c: RespSession, server: BackendServer, req: Request, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const p = c.parser;
   if (p.inline) {
     // Inline commands are re-encoded: backends get RESP only.
@@ -139,13 +138,13 @@ function sameNodeError(spec: CommandSpec): Buffer {
   return errReply(`ERR dynoproxy: the keys of '${spec.name.toUpperCase()}' map to different backends; put them under one hash tag, e.g. {user1}a and {user1}b`);
 }
 
-function encodeInline(p: RespClient['parser']): void {
+function encodeInline(p: RespSession['parser']): void {
   encReset();
   encHeader(0x2a, p.argc);
   for (let i = 0; i < p.argc; i++) encBulk(p.argBuf, p.argOff[i], p.argLen[i]);
 }
 
-function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean, splittable: boolean): void {
+function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: number, end: number, gathered: boolean, splittable: boolean): void {
   const p = c.parser;
   const router = c.pool.router;
   const servers = c.pool.servers;
@@ -189,7 +188,7 @@ function routeByKeys(c: RespClient, spec: CommandSpec, buf: Buffer, start: numbe
 }
 
 /** Split a multi-key request per owning backend; pieces are answered and merged in the client's key order. */
-function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
+function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
   const p = c.parser;
   const servers = c.pool.servers;
   const owner = scratch.owner;
@@ -220,7 +219,7 @@ function split(c: RespClient, spec: CommandSpec, nKeys: number): void {
 }
 
 /** Send the same request to every live backend (SCRIPT LOAD, SCRIPT FLUSH, DBSIZE). */
-function broadcast(c: RespClient, buf: Buffer, start: number, end: number, merge: Merge): void {
+function broadcast(c: RespSession, buf: Buffer, start: number, end: number, merge: Merge): void {
   const live = c.pool.router.liveServers;
   if (live.length === 0) return c.replyLocal(NO_BACKEND);
   const parent = newComposite(c, merge, live.length, currentGroup, monotonicMs());

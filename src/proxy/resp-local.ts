@@ -2,26 +2,26 @@
 // Never forwards: these describe the client's connection to the proxy, which no single backend knows.
 import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../commands/index.ts';
 import * as R from './resp-replies.ts';
-import { S } from '../stats/metrics.ts';
+import { S } from '../stats/index.ts';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
-import type { RespClient } from './resp-client.ts';
+import type { RespSession } from './resp-session.ts';
 
 const VERSION = '0.1.0';
 /** The Redis version we present: the command set we route is Redis 7's. */
 const REDIS_VERSION = '7.2.0';
 const startedAt = Date.now();
 
-function arg(c: RespClient, i: number): Buffer {
+function arg(c: RespSession, i: number): Buffer {
   const p = c.parser;
   const b = p.argBuf;
   return Buffer.from(b.buffer, b.byteOffset + p.argOff[i], p.argLen[i]);
 }
 
-function argText(c: RespClient, i: number): string {
+function argText(c: RespSession, i: number): string {
   return arg(c, i).toString('utf8');
 }
 
-export function answerLocally(c: RespClient, spec: CommandSpec): void {
+export function answerLocally(c: RespSession, spec: CommandSpec): void {
   const argc = c.parser.argc;
   switch (spec.name) {
     case 'ping':
@@ -64,7 +64,7 @@ export function answerLocally(c: RespClient, spec: CommandSpec): void {
   }
 }
 
-function auth(c: RespClient, user: string, pass: Buffer, reply: boolean): boolean {
+function auth(c: RespSession, user: string, pass: Buffer, reply: boolean): boolean {
   const want = c.pool.settings.requirepass;
   let res: Buffer;
   let ok = false;
@@ -78,7 +78,7 @@ function auth(c: RespClient, user: string, pass: Buffer, reply: boolean): boolea
   return ok;
 }
 
-function hello(c: RespClient): void {
+function hello(c: RespSession): void {
   const argc = c.parser.argc;
   let i = 1;
   if (argc > 1) {
@@ -110,7 +110,7 @@ function hello(c: RespClient): void {
   c.replyLocal(Buffer.concat([Buffer.from(`*${fields.length}\r\n`), ...fields]));
 }
 
-function client(c: RespClient, sub: string): void {
+function client(c: RespSession, sub: string): void {
   switch (sub) {
     case 'setname': {
       const name = arg(c, 2);
@@ -152,7 +152,7 @@ function commandInfo(spec: CommandSpec): Buffer {
   ]);
 }
 
-function command(c: RespClient, name: string): void {
+function command(c: RespSession, name: string): void {
   const p = c.parser;
   switch (name) {
     case 'command': {
@@ -188,7 +188,7 @@ function command(c: RespClient, name: string): void {
   }
 }
 
-function info(c: RespClient, section: string): string {
+function info(c: RespSession, section: string): string {
   const pool = c.pool;
   const up = Math.floor((Date.now() - startedAt) / 1000);
   const sections: Record<string, string> = {

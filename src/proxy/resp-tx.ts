@@ -7,7 +7,7 @@ import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.
 import * as R from './resp-replies.ts';
 import { TxState, MULTI, EXEC } from './tx-block.ts';
 import { clusterTxPlace, clusterTxExec } from './cluster-tx.ts';
-import type { RespClient } from './resp-client.ts';
+import type { RespSession } from './resp-session.ts';
 
 export { TxState };
 
@@ -22,19 +22,19 @@ export function isTxControl(spec: CommandSpec): boolean {
   return n === 'exec' || n === 'discard' || n === 'multi' || n === 'quit' || n === 'reset' || n === 'watch' || n === 'unwatch';
 }
 
-export function txBegin(c: RespClient): void {
+export function txBegin(c: RespSession): void {
   if (c.tx !== null) return c.replyLocal(R.errReply('ERR MULTI calls can not be nested'));
   c.tx = new TxState();
   c.replyLocal(R.OK);
 }
 
 /** A queue-time error: the client sees it now and EXEC aborts, as in Redis; nothing queued is kept. */
-export function txError(c: RespClient, reply: Uint8Array): void {
+export function txError(c: RespSession, reply: Uint8Array): void {
   if (c.tx !== null) c.tx.drop();
   c.replyLocal(reply);
 }
 
-export function txQueue(c: RespClient, spec: CommandSpec, buf: Buffer, start: number, end: number): void {
+export function txQueue(c: RespSession, spec: CommandSpec, buf: Buffer, start: number, end: number): void {
   const tx = c.tx as TxState;
   const p = c.parser;
   const limits = c.pool.config;
@@ -80,7 +80,7 @@ export function txQueue(c: RespClient, spec: CommandSpec, buf: Buffer, start: nu
   c.replyLocal(R.QUEUED);
 }
 
-export function txExec(c: RespClient): void {
+export function txExec(c: RespSession): void {
   const tx = c.tx;
   if (tx === null) return c.replyLocal(R.errReply('ERR EXEC without MULTI'));
   c.tx = null;
@@ -96,7 +96,7 @@ export function txExec(c: RespClient): void {
   server.sendBlock(execReq, tx.block(), 0, tx.blockEnds(), MULTI.length + tx.len + EXEC.length);
 }
 
-export function txDiscard(c: RespClient, reply = false): void {
+export function txDiscard(c: RespSession, reply = false): void {
   if (c.tx === null) {
     if (reply) c.replyLocal(R.errReply('ERR DISCARD without MULTI'));
     return;

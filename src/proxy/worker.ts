@@ -5,8 +5,7 @@ import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
 import { setTestHooks } from './resp-dispatch.ts';
 import { setWorkerEventSink } from './worker-events.ts';
-import { WorkerStatsView } from '../stats/stats-table.ts';
-import { poolShapes } from '../stats/index.ts';
+import { WorkerStatsView, poolShapes } from '../stats/index.ts';
 
 const data = workerData as WorkerData;
 const port = parentPort;

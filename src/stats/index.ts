@@ -7,6 +7,7 @@ export * from './metrics.ts';
 export * from './stats-table.ts';
 export * from './histogram.ts';
 export * from './control-block.ts';
+export { startWorkerProbe, type ProbeSources } from './worker-probe.ts';
 
 export function poolShapes(pools: readonly PoolConfig[]): PoolShape[] {
   return pools.map((p) => ({

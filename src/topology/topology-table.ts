@@ -266,7 +266,9 @@ export function decodeTopology(buffer: ArrayBufferLike): TopologySnapshot {
     return {
       host: name(base + NODE_HOST_OFF, base + NODE_HOST_LEN), rack: checkInt('node rack', i32[base + NODE_RACK], 0, rackCount - 1),
       clientPort: i32[base + NODE_CLIENT_PORT], peerPort: i32[base + NODE_PEER_PORT], state: i32[base + NODE_STATE_SLOT],
-      isLocal: (i32[base + NODE_FLAGS] & NODE_FLAG_LOCAL) !== 0, dynomite: (i32[base + NODE_FLAGS] & NODE_FLAG_DYNOMITE) !== 0, tokens: [],
+      isLocal: (i32[base + NODE_FLAGS] & NODE_FLAG_LOCAL) !== 0, tokens: [],
+      // Only set when it is: snapshots of dynoproxy-only clusters read back exactly as they were published.
+      ...((i32[base + NODE_FLAGS] & NODE_FLAG_DYNOMITE) !== 0 ? { dynomite: true } : {}),
     };
   });
   for (let k = 0; k < rackCount; k++) {

@@ -1,0 +1,37 @@
+// PoolContext: what connections and the request path need of their pool (counters, placement, cluster state, limits, settings).
+// Never constructs anything: PoolRuntime implements it, so connections depend on this face and not on the pool that creates them.
+import type { PoolConfig } from '../config/index.ts';
+import type { RespLimits } from '../protocol/resp/index.ts';
+import type { MemcacheLimits } from '../protocol/memcache/index.ts';
+import type { LatencyRecorder } from '../stats/index.ts';
+import type { BackendServer, BackendSettings } from './backend.ts';
+import type { Router } from './router.ts';
+import type { ClusterRuntime } from './cluster-runtime.ts';
+
+export interface PoolSettings extends BackendSettings {
+  requirepass: string | null;
+  clientMaxInflight: number;
+  clientMaxBufferedBytes: number;
+  clientConnections: number;
+}
+
+export interface PoolContext {
+  readonly config: PoolConfig;
+  readonly settings: PoolSettings;
+  /** The pool's counters (stats/metrics.ts POOL_METRICS) and its per-command-family counters. */
+  readonly st: Float64Array;
+  readonly groupSt: Float64Array;
+  readonly router: Router;
+  readonly servers: readonly BackendServer[];
+  /** Cluster mode (dyn_listen set): the view, the links to the other nodes, the replication ring; null on a single node. */
+  readonly cluster: ClusterRuntime | null;
+  readonly respLimits: RespLimits;
+  readonly memcacheLimits: MemcacheLimits;
+  /** Client-observed latency (µs) of requests answered by a backend. */
+  readonly latency: LatencyRecorder;
+  readonly clientCount: number;
+  /** A connection of this pool closed (client or peer). */
+  clientClosed(c: object): void;
+  /** Whether a peer-port connection comes from a seed that runs Dynomite (served without the authentication exchange). */
+  fromDynomiteSeed(remote: string | undefined): boolean;
+}

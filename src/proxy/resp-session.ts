@@ -1,0 +1,28 @@
+// RespSession: what RESP routing, transactions, local answers and the node-state gate need of a RESP client connection.
+// Never implemented here: RespClient implements it, so the request path depends on this face and not on the connection class.
+import type { Socket } from 'node:net';
+import type { RespRequestParser } from '../protocol/resp/index.ts';
+import type { Consistency } from '../config/index.ts';
+import type { TxState } from './tx-block.ts';
+import type { PoolContext } from './pool-context.ts';
+import type { Request } from './request.ts';
+
+export interface RespSession {
+  readonly id: number;
+  readonly socket: Socket;
+  readonly pool: PoolContext;
+  readonly parser: RespRequestParser;
+  authed: boolean;
+  /** CLIENT SETNAME. */
+  name: Buffer | null;
+  /** The MULTI being queued, or null. */
+  tx: TxState | null;
+  /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */
+  consistency: Consistency | null;
+  /** Queue a request in reply order (its reply comes later). */
+  enqueue(req: Request): void;
+  /** Answer now, in reply order, with bytes the proxy made. */
+  replyLocal(reply: Uint8Array, closeAfter?: boolean): void;
+  /** The buffer a large request was gathered in, handed over (no copy). */
+  takeGathered(): Buffer;
+}

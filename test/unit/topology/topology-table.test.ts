@@ -196,8 +196,10 @@ t.test('a torn read is never observed by worker threads reading while the table 
   t.equal(Atomics.load(new Int32Array(control), 1), workers.length, 'workers are reading');
   let publishes = 0;
   const stopAt = Date.now() + 2000;
+  // At least 1000 republishes however slow the machine is (a count, not a speed), bounded well inside the workers' deadline.
+  const hardStop = Date.now() + 12_000;
   // Odd versions carry variants[0], even ones variants[1].
-  while (publishes < 20_000 && Date.now() < stopAt) {
+  while (publishes < 20_000 && (publishes < 1000 || Date.now() < stopAt) && Date.now() < hardStop) {
     writer.publish(variants[(writer.version + 1) % 2 === 1 ? 0 : 1]);
     publishes++;
   }

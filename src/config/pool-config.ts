@@ -124,6 +124,8 @@ export interface PoolConfig {
   maxTxCommands: number;
   /** Bytes of queued commands one MULTI transaction may hold. */
   maxTxBytes: number;
+  /** Cluster nodes: a read whose owner is down (or whose datastore is) is retried on the next replica, within the timeout. */
+  readFailover: boolean;
   secureServerOption: SecureServerOption;
   /** Gossip round period, ms (`gos_interval`). */
   gossipInterval: number;

@@ -98,4 +98,6 @@ export const COMMON_DEFAULTS = {
   // Ours. A transaction is held whole in the proxy until EXEC: bounded like a pipelining client.
   maxTxCommands: 10_000,
   maxTxBytes: 64 * 1024 * 1024,
+  // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
+  readFailover: true,
 } as const;

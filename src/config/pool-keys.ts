@@ -166,6 +166,7 @@ const rules: Array<[string, KeyRule]> = [
   ['client_max_buffered_bytes', { field: 'clientMaxBufferedBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['max_tx_commands', { field: 'maxTxCommands', parse: integer(1, MAX_INT32) }],
   ['max_tx_bytes', { field: 'maxTxBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
+  ['read_failover', { field: 'readFailover', parse: boolean }],
 ];
 
 export const KEY_RULES: ReadonlyMap<string, KeyRule> = new Map(rules);

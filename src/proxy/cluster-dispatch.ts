@@ -11,6 +11,7 @@ import { F_PEER_DOWN } from '../protocol/failure/index.ts';
 import { P } from '../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
 import { replicateTo, replicateRest } from './cluster-replicate.ts';
+import { sendRead } from './read-failover.ts';
 
 export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
 
@@ -62,9 +63,13 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
   if (colocated(view, write ? view.allRacksByDc : view.localRacks, h, n)) {
     const level = c.consistency ?? (write ? cl.writeConsistency() : cl.readConsistency());
     const key = scratch.keyIdx[0];
+    const locals = view.localRacks.length;
+    if (!write && (level === 'DC_ONE' || locals === 1) && level !== 'DC_EACH_SAFE_QUORUM' && cl.readFailover()) {
+      sendRead(cl, clientRequest(c), h[0], a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key], bytes, start, end);
+      return true;
+    }
     const set = cl.replicas;
     view.replicasFor(h[0], write ? SCOPE_ALL : SCOPE_LOCAL_DC, set);
-    const locals = view.localRacks.length;
     if (level === 'DC_EACH_SAFE_QUORUM' && view.racksPerDc.length > 1) {
       // Every rack of every datacenter answers this request itself: nothing is left to replicate.
       eachDcQuorum(c, cl, view, a, key, h[0], bytes, start, end);

@@ -151,6 +151,16 @@ export class ClusterRuntime {
     return (ctl !== null ? CONSISTENCIES[Atomics.load(ctl, C_WRITE_CONSISTENCY)] : undefined) ?? this.config().writeConsistency;
   }
 
+  /** The pool's request timeout (ms; 0: none): how long a read may keep failing over. */
+  timeoutMs(): number {
+    return this.config().timeout;
+  }
+
+  /** Whether reads fail over to the next replica (read_failover; off: Dynomite's exact behaviour). */
+  readFailover(): boolean {
+    return this.config().readFailover;
+  }
+
   /** Every link, for timers and shutdown. */
   allLinks(): IterableIterator<BackendServer> {
     return this.byId.values();

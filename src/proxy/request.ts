@@ -93,6 +93,35 @@ export class Request {
   failure = F_NONE;
   /** K_REPLICA: the target's stats block, where a failure is counted by code. */
   replicaSt: Float64Array | null = null;
+  /**
+   * A read that may fail over (read-failover.ts): a copy of its bytes in a pooled buffer, and the route's state (which
+   * replica it is on). An error reply then goes to the failover handler first, which may resend it instead.
+   */
+  retryBuf: Buffer | null = null;
+  retryLen = 0;
+  retryHash = 0;
+  retryAttempt = 0;
+  retryRoute: unknown = null;
+}
+
+/** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
+export const RETRY_MAX_BYTES = 4096;
+const retryBufs: Buffer[] = [];
+
+/** Keep a copy of a request's bytes for a resend (a pooled buffer: no allocation per request once warm). */
+export function retainBytes(req: Request, src: Uint8Array, start: number, end: number): void {
+  const b = retryBufs.pop() ?? Buffer.allocUnsafeSlow(RETRY_MAX_BYTES);
+  b.set(src.subarray(start, end));
+  req.retryBuf = b;
+  req.retryLen = end - start;
+}
+
+type FailoverHandler = (req: Request, buf: Uint8Array, start: number, end: number) => boolean;
+let failoverHandler: FailoverHandler | null = null;
+
+/** Who decides whether an error reply to a retained request is resent elsewhere (true: resent, not delivered). */
+export function setFailoverHandler(h: FailoverHandler): void {
+  failoverHandler = h;
 }
 
 const free: Request[] = [];
@@ -123,6 +152,11 @@ export function releaseRequest(r: Request): void {
   r.answered = false;
   r.failure = F_NONE;
   r.replicaSt = null;
+  if (r.retryBuf !== null) {
+    if (retryBufs.length < 1024) retryBufs.push(r.retryBuf);
+    r.retryBuf = null;
+    r.retryRoute = null;
+  }
   if (free.length < 65536) free.push(r);
 }
 
@@ -138,6 +172,8 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
   switch (req.kind) {
     case K_CLIENT: {
       const c = req.client;
+      // An error for a read that can fail over: the handler may send it to the next replica instead (it took its own reference).
+      if (isError && req.retryBuf !== null && c !== null && !c.closed && failoverHandler !== null && failoverHandler(req, buf, start, end)) break;
       if (c !== null && !c.closed) c.replyArrived(req, buf, start, end);
       break;
     }

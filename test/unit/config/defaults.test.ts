@@ -36,6 +36,7 @@ const common = {
   clientMaxBufferedBytes: 64 * 1024 * 1024,
   maxTxCommands: 10000,
   maxTxBytes: 64 * 1024 * 1024,
+  readFailover: true,
   secureServerOption: 'none',
   gossipInterval: 30000,
   enableGossip: false,

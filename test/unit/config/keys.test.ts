@@ -62,6 +62,7 @@ const dynomiteEveryKey = yaml(
   '  max_tx_commands: 500',
   '  max_tx_bytes: 65536',
   '  peer_compat: dynoproxy',
+  '  read_failover: false',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -133,6 +134,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     clientMaxBufferedBytes: 2097152,
     maxTxCommands: 500,
     maxTxBytes: 65536,
+    readFailover: false,
     secureServerOption: 'none',
     gossipInterval: 999,
     enableGossip: true,

@@ -68,5 +68,7 @@ export interface ClusterWorkerData {
 export type FromClusterWorker =
   | { type: 'cluster-ready' }
   | { type: 'peer-state'; node: number; name: string; up: boolean }
+  /** The node answers, but reports its datastore down (up: false) or back (up: true). */
+  | { type: 'peer-datastore'; node: number; name: string; up: boolean }
   | { type: 'peer-link-closed'; link: PeerLinkClosed }
   | { type: 'cluster-stats'; forwarded: number; dropped: number; queued: number };

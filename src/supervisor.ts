@@ -166,6 +166,7 @@ export class Supervisor {
           const x = extra.peers[j];
           for (const k of Object.keys(p.metrics)) p.metrics[k] += x.metrics[k] ?? 0;
           for (const k of Object.keys(p.failures)) p.failures[k] += x.failures[k] ?? 0;
+          for (const k of Object.keys(p.gauges)) p.gauges[k] += x.gauges[k] ?? 0;
         });
       }
     }

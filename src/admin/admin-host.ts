@@ -28,7 +28,7 @@ export interface ClusterServer {
   host: string;
   port: number;
   token: number;
-  state: 'normal' | 'down' | 'unknown';
+  state: 'normal' | 'down' | 'datastore_down' | 'unknown';
   local: boolean;
 }
 

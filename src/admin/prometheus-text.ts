@@ -8,6 +8,7 @@ import {
   POOL_METRICS,
   SERVER_METRICS,
   REPLICA_FAILURES_METRIC,
+  PEER_GAUGES,
   WORKER_METRICS,
   PAYLOAD_BUCKETS,
   type Histogram,
@@ -107,6 +108,10 @@ export function metricsText(x: MetricsInputs): string {
     for (const p of totals) for (const s of p.servers) w.sample(d.name, { pool: p.name, server: s.name }, s.metrics[d.name] ?? 0);
     // Links to other cluster nodes carry the same figures, labelled by peer.
     for (const p of totals) for (const s of p.peers) w.sample(d.name, { pool: p.name, peer: s.name }, s.metrics[d.name] ?? 0);
+  }
+  for (const d of PEER_GAUGES) {
+    w.family(d, d.kind);
+    for (const p of totals) for (const s of p.peers) w.sample(d.name, { pool: p.name, peer: s.name }, s.gauges[d.name] ?? 0);
   }
   w.family(REPLICA_FAILURES_METRIC, REPLICA_FAILURES_METRIC.kind);
   for (const p of totals) for (const s of p.peers) for (const [code, v] of Object.entries(s.failures)) w.sample(REPLICA_FAILURES_METRIC.name, { pool: p.name, peer: s.name, code }, v);

@@ -3,7 +3,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { LoadedConfig, PoolConfig } from '../config/index.ts';
-import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP } from '../peer/index.ts';
+import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP, PEER_DATASTORE_DOWN } from '../peer/index.ts';
 import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
@@ -68,6 +68,7 @@ export class ClusterHost {
     });
     w.on('message', (m: FromClusterWorker) => {
       if (m.type === 'peer-state') this.log.info({ peer: m.name, up: m.up }, m.up ? 'peer up' : 'peer down');
+      else if (m.type === 'peer-datastore') this.log.warn({ peer: m.name, datastoreUp: m.up }, m.up ? 'peer datastore back' : 'peer datastore down (the node answers, its datastore does not)');
       else if (m.type === 'peer-link-closed') this.log.warn({ worker: 'cluster', ...m.link }, 'peer link closed')
       else if (m.type === 'cluster-stats') this.last = { forwarded: m.forwarded, dropped: m.dropped, queued: m.queued };
     });
@@ -93,7 +94,8 @@ export class ClusterHost {
       return rack;
     });
     snap.nodes.forEach((n, i) => {
-      const state = n.isLocal ? 'normal' : this.states.isDown(i) ? 'down' : this.states.state(i) === PEER_UP ? 'normal' : 'unknown';
+      const s = this.states.state(i);
+      const state = n.isLocal ? 'normal' : this.states.isDown(i) ? 'down' : s === PEER_UP ? 'normal' : s === PEER_DATASTORE_DOWN ? 'datastore_down' : 'unknown';
       const token = n.tokens.length > 0 ? Number(formatDynToken(n.tokens[0])) : 0;
       racks[n.rack].servers.push({ name: `${n.host}:${n.peerPort}`, host: n.host, port: n.peerPort, token, state, local: n.isLocal });
     });

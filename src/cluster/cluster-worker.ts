@@ -2,10 +2,11 @@
 // Never sits on the client request path: data workers hand it remote-DC writes through bounded rings and read peer states lock-free.
 import { parentPort, workerData } from 'node:worker_threads';
 import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
-import { ReplicationRing, PeerStates, PEER_UP, PEER_DOWN } from '../peer/index.ts';
-import { ClusterView, TopologyWriter } from '../topology/index.ts';
-import { F_NONE, F_ERROR_REPLY, F_PEER_DOWN } from '../protocol/failure/index.ts';
-import { S, S_REPLICA_FAILURES, WorkerStatsView, poolShapes } from '../stats/index.ts';
+import { ReplicationRing, PeerStates, PEER_DOWN } from '../peer/index.ts';
+import { ClusterView, TopologyWriter, NODE_STATE } from '../topology/index.ts';
+import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
+import { F_NONE, F_PEER_DOWN, F_TIMEOUT } from '../protocol/failure/index.ts';
+import { S, S_PEER, S_REPLICA_FAILURES, WorkerStatsView, poolShapes } from '../stats/index.ts';
 import { newPeerLink } from '../proxy/peer-link.ts';
 import { acquireRequest, K_CLIENT, K_REPLICA, type ClientSession, type Request } from '../proxy/request.ts';
 import type { BackendServer } from '../proxy/backend.ts';
@@ -21,7 +22,8 @@ const pool: PoolConfig = data.pool;
 // The cluster worker is the topology table's only writer: it publishes the configured cluster at start (and again after a
 // restart, as a new version; data workers keep their links, which are keyed by node identity). Membership changes republish here.
 const snapshot = topologyFromConfig(pool);
-new TopologyWriter(data.topology).publish(snapshot);
+const writer = new TopologyWriter(data.topology);
+writer.publish(snapshot);
 const map = new ClusterView(snapshot);
 const names = map.nodes.map((n) => `${n.host}:${n.peerPort}`);
 const states = new PeerStates(data.peerStates);
@@ -84,8 +86,43 @@ function watch(ring: ReplicationRing): void {
 for (const ring of rings) watch(ring);
 setInterval(drainRings, 5).unref();
 
-/** Failure detection: a PING through each node's peer port; a link error marks it down, any reply marks it up. */
+/**
+ * Failure detection: a PING through each node's peer port every interval (its datastore answers it, so a node whose
+ * datastore is down says so); phi-accrual suspicion over the replies marks a silent (frozen) node down, a failed link
+ * marks a dead one down at once, and a down node must answer twice in a row to be up again.
+ */
 const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+const STORAGE_DOWN = Buffer.from('-ERR Storage:');
+const interval = Math.max(100, Math.min(pool.gossipInterval > 0 ? pool.gossipInterval : 1000, 1000));
+const detector = new FailureDetector(map.nodes.length, {
+  intervalMs: interval,
+  threshold: pool.phiThreshold,
+  acceptablePauseMs: Math.max(500, 1.4 * interval),
+  minStdDevMs: 100,
+  upAfter: 2,
+});
+
+function isStorageDown(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start < STORAGE_DOWN.length) return false;
+  for (let i = 0; i < STORAGE_DOWN.length; i++) if (buf[start + i] !== STORAGE_DOWN[i]) return false;
+  return true;
+}
+
+/** Publish a verdict: the peer-state word the data workers read, the gauges, the log line, and the node's state in the topology table. */
+function publishVerdict(node: number, verdict: number): void {
+  const before = states.state(node);
+  if (before === verdict) return;
+  states.setState(node, verdict);
+  const st = peerSlots[node - 1];
+  if (st !== undefined) {
+    st[S_PEER.peer_up] = verdict === FD_DOWN ? 0 : 1;
+    st[S_PEER.peer_datastore_up] = verdict === FD_UP ? 1 : 0;
+  }
+  if ((before === PEER_DOWN) !== (verdict === FD_DOWN) || before === 0) post({ type: 'peer-state', node, name: names[node], up: verdict !== FD_DOWN });
+  if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict === FD_UP)) post({ type: 'peer-datastore', node, name: names[node], up: verdict === FD_UP });
+  snapshot.nodes[node].state = verdict === FD_DOWN ? NODE_STATE.DOWN : NODE_STATE.NORMAL;
+  writer.publish(snapshot);
+}
 
 class Probe implements ClientSession {
   readonly node: number;
@@ -94,12 +131,13 @@ class Probe implements ClientSession {
   constructor(node: number) {
     this.node = node;
   }
-  replyArrived(req: Request): void {
+  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
     this.inFlight = false;
-    // A failure of the link itself means the node did not answer; any reply, an error reply included, came from the node.
-    const next = req.failure === F_NONE || req.failure === F_ERROR_REPLY ? PEER_UP : PEER_DOWN;
-    if (states.state(this.node) !== next) post({ type: 'peer-state', node: this.node, name: names[this.node], up: next === PEER_UP });
-    states.setState(this.node, next);
+    const now = refreshClock();
+    const f = req.failure;
+    // A reply (an error reply included) came from the node; a timeout is left to phi (unless the node never answered); a failed link is a dead node.
+    if (f === F_NONE) publishVerdict(this.node, detector.heartbeat(this.node, now, !isStorageDown(buf, start, end)));
+    else if (f !== F_TIMEOUT || detector.verdict(this.node) === FD_UNKNOWN) publishVerdict(this.node, detector.linkFailed(this.node));
   }
   requestFinished(): void {}
 }
@@ -110,17 +148,18 @@ function probeAll(): void {
   const now = refreshClock();
   for (const p of probes) {
     const link = links[p.node];
-    if (link === null || link === undefined || p.inFlight) continue;
+    if (link === null || link === undefined) continue;
     link.checkTimeouts(now);
+    publishVerdict(p.node, detector.check(p.node, now));
+    if (p.inFlight) continue;
     const req = acquireRequest(K_CLIENT);
     req.client = p;
     p.inFlight = true;
-    // A link in backoff fails the probe at once (replyArrived with its failure code): the node is marked down.
+    // A link in backoff fails the probe at once (replyArrived with its failure code).
     link.send(req, PING, 0, PING.length);
   }
 }
 
-const interval = Math.max(100, Math.min(pool.gossipInterval > 0 ? pool.gossipInterval : 1000, 1000));
 setInterval(probeAll, interval);
 setInterval(() => {
   const now = refreshClock();

@@ -82,6 +82,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     maxTxCommands: get('maxTxCommands', COMMON_DEFAULTS.maxTxCommands),
     maxTxBytes: get('maxTxBytes', COMMON_DEFAULTS.maxTxBytes),
     readFailover: get('readFailover', COMMON_DEFAULTS.readFailover),
+    phiThreshold: get('phiThreshold', COMMON_DEFAULTS.phiThreshold),
     secureServerOption: get('secureServerOption', COMMON_DEFAULTS.secureServerOption),
     gossipInterval: get('gossipInterval', COMMON_DEFAULTS.gossipInterval),
     enableGossip: get('enableGossip', COMMON_DEFAULTS.enableGossip),

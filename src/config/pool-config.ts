@@ -126,6 +126,8 @@ export interface PoolConfig {
   maxTxBytes: number;
   /** Cluster nodes: a read whose owner is down (or whose datastore is) is retried on the next replica, within the timeout. */
   readFailover: boolean;
+  /** Failure detector: phi above which a silent peer is marked down (cluster/failure-detector.ts). */
+  phiThreshold: number;
   secureServerOption: SecureServerOption;
   /** Gossip round period, ms (`gos_interval`). */
   gossipInterval: number;

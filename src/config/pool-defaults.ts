@@ -100,4 +100,6 @@ export const COMMON_DEFAULTS = {
   maxTxBytes: 64 * 1024 * 1024,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
   readFailover: true,
+  // Ours: phi-accrual suspicion above which a silent peer is down (with the heartbeat clamped to 100..1000 ms: about 3 s).
+  phiThreshold: 8,
 } as const;

@@ -167,6 +167,7 @@ const rules: Array<[string, KeyRule]> = [
   ['max_tx_commands', { field: 'maxTxCommands', parse: integer(1, MAX_INT32) }],
   ['max_tx_bytes', { field: 'maxTxBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['read_failover', { field: 'readFailover', parse: boolean }],
+  ['phi_threshold', { field: 'phiThreshold', parse: integer(1, 64) }],
 ];
 
 export const KEY_RULES: ReadonlyMap<string, KeyRule> = new Map(rules);

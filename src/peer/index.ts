@@ -15,4 +15,4 @@ export {
   encodeGossipNodes, parseGossipNodes, type GossipNodeRecord, type GossipParseResult,
 } from './gossip-payload.ts';
 export { ReplicationRing, replicationRingBytes } from './replication-ring.ts';
-export { PeerStates, PEER_UNKNOWN, PEER_UP, PEER_DOWN, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN } from './peer-states.ts';
+export { PeerStates, PEER_UNKNOWN, PEER_UP, PEER_DOWN, PEER_DATASTORE_DOWN, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN } from './peer-states.ts';

@@ -4,6 +4,8 @@
 export const PEER_UNKNOWN = 0;
 export const PEER_UP = 1;
 export const PEER_DOWN = 2;
+/** The node answers but its datastore does not: requests reach it and get the datastore's error; reads fail over. */
+export const PEER_DATASTORE_DOWN = 3;
 
 export const OVERRIDE_NONE = 0;
 export const OVERRIDE_UP = 1;

@@ -67,8 +67,16 @@ export const REPLICA_FAILURES_METRIC = {
 } as const satisfies MetricDecl;
 /** Slot of failure code f in a server block: S_REPLICA_FAILURES + f. */
 export const S_REPLICA_FAILURES = SERVER_METRICS.length;
+
+/** Per peer link only (after the failure slots): the cluster worker's failure detector's verdict, as gauges. */
+export const PEER_GAUGES = [
+  { name: 'peer_up', kind: 'gauge', help: 'The failure detector sees the node up (1) or down (0)' },
+  { name: 'peer_datastore_up', kind: 'gauge', help: "The node's datastore answers (1) or not (0), as the node reports it" },
+] as const satisfies readonly MetricDecl[];
+/** Slot of each peer gauge inside a peer block. */
+export const S_PEER = { peer_up: SERVER_METRICS.length + FAILURE_CODES.length, peer_datastore_up: SERVER_METRICS.length + FAILURE_CODES.length + 1 } as const;
 /** Slots of one server or peer block. */
-export const SERVER_BLOCK_SLOTS = SERVER_METRICS.length + FAILURE_CODES.length;
+export const SERVER_BLOCK_SLOTS = SERVER_METRICS.length + FAILURE_CODES.length + PEER_GAUGES.length;
 
 /** Per command family, per pool: the two counters of stats-table.ts (G_REQUESTS, G_ERRORS). */
 export const COMMAND_FAMILY_METRICS = [

@@ -1,7 +1,7 @@
 // The per-worker counters block: one SharedArrayBuffer per data worker, written only by that worker, summed by the supervisor on demand.
 // Never locks and never allocates on update: a counter is one Float64Array slot (aligned 8-byte stores are not torn on the platforms we run on).
 import { ALL_COMMANDS } from '../commands/index.ts';
-import { POOL_METRICS, SERVER_METRICS, SERVER_BLOCK_SLOTS, S_REPLICA_FAILURES } from './metrics.ts';
+import { POOL_METRICS, SERVER_METRICS, SERVER_BLOCK_SLOTS, S_REPLICA_FAILURES, PEER_GAUGES } from './metrics.ts';
 import { FAILURE_CODES } from '../protocol/failure/index.ts';
 
 /** Command families counted per pool: Redis' groups, plus memcached's. */
@@ -79,7 +79,7 @@ export interface PoolTotals {
   groups: Record<string, { requests: number; errors: number }>;
   servers: { name: string; metrics: Record<string, number> }[];
   /** Links to the other cluster nodes (empty on a single node). */
-  peers: { name: string; metrics: Record<string, number>; failures: Record<string, number> }[];
+  peers: { name: string; metrics: Record<string, number>; failures: Record<string, number>; gauges: Record<string, number> }[];
 }
 
 /** Sum every worker's block (the supervisor's side). Gauges add up too: they are per-worker shares. */
@@ -106,6 +106,7 @@ export function sumStats(blocks: readonly SharedArrayBuffer[], shapes: readonly 
       metrics: Object.fromEntries(SERVER_METRICS.map((m, k) => [m.name, sum(l.peerBase[j] + k)])),
       // DYN_ERR_NONE (slot 0) is never counted.
       failures: Object.fromEntries(FAILURE_CODES.slice(1).map((c, k) => [c, sum(l.peerBase[j] + S_REPLICA_FAILURES + k + 1)])),
+      gauges: Object.fromEntries(PEER_GAUGES.map((g, k) => [g.name, sum(l.peerBase[j] + S_REPLICA_FAILURES + FAILURE_CODES.length + k)])),
     })),
   }));
 }

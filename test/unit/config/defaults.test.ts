@@ -37,6 +37,7 @@ const common = {
   maxTxCommands: 10000,
   maxTxBytes: 64 * 1024 * 1024,
   readFailover: true,
+  phiThreshold: 8,
   secureServerOption: 'none',
   gossipInterval: 30000,
   enableGossip: false,

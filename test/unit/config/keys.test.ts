@@ -63,6 +63,7 @@ const dynomiteEveryKey = yaml(
   '  max_tx_bytes: 65536',
   '  peer_compat: dynoproxy',
   '  read_failover: false',
+  '  phi_threshold: 12',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -135,6 +136,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     maxTxCommands: 500,
     maxTxBytes: 65536,
     readFailover: false,
+    phiThreshold: 12,
     secureServerOption: 'none',
     gossipInterval: 999,
     enableGossip: true,

@@ -39,7 +39,7 @@ const peerSlots = new WorkerStatsView(data.statsSab, poolShapes([pool])).pools[0
 const links: (BackendServer | null)[] = map.nodes.map((n) =>
   n.local
     ? null
-    : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link })),
+    : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1),
 );
 
 let forwarded = 0;
@@ -84,8 +84,8 @@ function watch(ring: ReplicationRing): void {
 for (const ring of rings) watch(ring);
 setInterval(drainRings, 5).unref();
 
-/** Failure detection: a PING through each node's peer port; a link error marks it down, any reply marks it up. */
-const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+/** Failure detection: a PING (memcached: the meta no-op mn) through each node's peer port; a link error marks it down, any reply marks it up. */
+const PING = pool.dataStore === 1 ? Buffer.from('mn\r\n') : Buffer.from('*1\r\n$4\r\nPING\r\n');
 
 class Probe implements ClientSession {
   readonly node: number;

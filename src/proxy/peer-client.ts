@@ -119,6 +119,10 @@ export class PeerClient extends ClientConnection {
     this.request(buf, d.payloadStart, d.payloadStart + d.payloadLen, d.msgId, d.type === DMSG_REQ_FORWARD);
   }
 
+  nodeState(): number {
+    return currentNodeState(this.pool);
+  }
+
   /** Answer message `msgId` with a reply made here (refusals, malformed payloads), in its place in the reply order. */
   answer(msgId: number, reply: Uint8Array): void {
     const req = acquireRequest(K_CLIENT);

@@ -3,7 +3,6 @@
 // lets a noreply or q reach it (the shared backend connection's reply stream would desync), and never routes a request back into the cluster
 // except a write forwarded from another datacenter, which it fans out to its own datacenter's other racks.
 import * as M from '../protocol/memcache/index.ts';
-import { currentNodeState } from './node-state.ts';
 import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
 import { P } from '../stats/metrics.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
@@ -11,14 +10,17 @@ import { scratch, encReset, encRaw } from './scratch.ts';
 import { keyRoute, replicateInLocalDc } from './cluster-walk.ts';
 import { isMemcacheWrite } from './memcache-cluster.ts';
 import { monotonicMs } from './clock.ts';
-import type { PoolRuntime } from './pool.ts';
+import type { Router } from './router.ts';
+import type { ClusterRuntime } from './cluster-runtime.ts';
 
 
-/** What the peer connection offers: its reply queue and a way to answer a message itself. */
+/** What the peer connection offers: its pool's counters, placement and cluster, its reply queue, a way to answer a message itself. */
 export interface MemcachePeerSession {
-  readonly pool: PoolRuntime;
+  readonly pool: { readonly st: Float64Array; readonly router: Router; readonly cluster: ClusterRuntime | null };
   enqueue(req: Request): void;
   answer(msgId: number, reply: Uint8Array): void;
+  /** The node state (ST_*) requests are served under now. */
+  nodeState(): number;
 }
 
 /** Keyed datastore commands a coordinator sends a peer; mn is the failure detector's probe (answered here). */
@@ -49,7 +51,7 @@ export function serveMemcachePeer(
     return pc.answer(msgId, M.peerRefusal(M.commandName(cmd)));
   }
   // Node state applies to peers as to clients: STANDBY serves nothing, WRITES_ONLY and RESUMING no reads.
-  const state = currentNodeState(pool);
+  const state = pc.nodeState();
   if (state !== ST_NORMAL && (state === ST_STANDBY || isRead(cmd))) {
     pool.st[P.state_rejected_total]++;
     return pc.answer(msgId, M.SERVER_ERROR_INVALID_STATE);

@@ -6,8 +6,7 @@ import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NON
 import { monotonicMs } from './clock.ts';
 import { scratch, ensureScratch, encReset, encRaw } from './scratch.ts';
 import { MemcacheGetMerge } from './memcache-merge.ts';
-import { P } from '../stats/metrics.ts';
-import { commandGroupIndex } from '../stats/stats-table.ts';
+import { P, commandGroupIndex } from '../stats/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import {
   colocated, distinct, hashScratch, keyRoute, replicateAll, routeToReplicas, sendToNode, KeyRoute, type ClusterClient, type ClusterWords,

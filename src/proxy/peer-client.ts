@@ -68,7 +68,7 @@ export class PeerClient extends ClientConnection {
     this.maxPayload = Math.min(pool.config.maxRequestBytes, 0x7fffffff);
     this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: this.maxPayload });
     this.inner = new RespRequestParser(pool.respLimits);
-    this.mc = pool.memcache ? new MemcacheRequestParser(pool.memcacheLimits) : null;
+    this.mc = pool.config.dataStore === 1 ? new MemcacheRequestParser(pool.memcacheLimits) : null;
     pool.st[P.peer_connections_total]++;
     const secret = pool.config.peerSecret;
     // A Dynomite node cannot authenticate; the config pins Dynomite seeds to addresses no dynoproxy seed shares.

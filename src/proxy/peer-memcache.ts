@@ -3,8 +3,7 @@
 // lets a noreply or q reach it (the shared backend connection's reply stream would desync), and never routes a request back into the cluster
 // except a write forwarded from another datacenter, which it fans out to its own datacenter's other racks.
 import * as M from '../protocol/memcache/index.ts';
-import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
-import { P } from '../stats/metrics.ts';
+import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
 import { scratch, encReset, encRaw } from './scratch.ts';
 import { keyRoute, replicateInLocalDc } from './cluster-walk.ts';

@@ -26,7 +26,7 @@ export class ClusterHost {
 
   /** The cluster pool of a config (one with dyn_listen), or null: single-node configs run no cluster worker. */
   static forConfig(config: LoadedConfig, workers: number, log: Logger): ClusterHost | null {
-    const pool = config.pools.find((p) => p.dynListen !== null && p.dataStore === 0);
+    const pool = config.pools.find((p) => p.dynListen !== null);
     return pool === undefined ? null : new ClusterHost(pool, workers, log);
   }
 

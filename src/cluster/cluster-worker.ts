@@ -41,7 +41,7 @@ const peerSlots = new WorkerStatsView(data.statsSab, poolShapes([pool])).pools[0
 const links: (BackendServer | null)[] = map.nodes.map((n) =>
   n.local
     ? null
-    : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link })),
+    : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1),
 );
 
 let forwarded = 0;
@@ -91,7 +91,8 @@ setInterval(drainRings, 5).unref();
  * datastore is down says so); phi-accrual suspicion over the replies marks a silent (frozen) node down, a failed link
  * marks a dead one down at once, and a down node must answer twice in a row to be up again.
  */
-const PING = Buffer.from('*1\r\n$4\r\nPING\r\n');
+// A memcached node answers the meta no-op mn itself, so only RESP nodes report their datastore's state this way.
+const PING = pool.dataStore === 1 ? Buffer.from('mn\r\n') : Buffer.from('*1\r\n$4\r\nPING\r\n');
 const STORAGE_DOWN = Buffer.from('-ERR Storage:');
 const interval = Math.max(100, Math.min(pool.gossipInterval > 0 ? pool.gossipInterval : 1000, 1000));
 const detector = new FailureDetector(map.nodes.length, {

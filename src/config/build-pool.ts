@@ -145,6 +145,21 @@ function checkKeyRelations(draft: PoolDraft, pool: PoolConfig, file: string): vo
     throw at('dynSeeds', 'peers need this node\'s peer port; add dyn_listen');
   }
   checkDynomiteSeeds(draft, pool, file);
+  checkMemcachedCompat(draft, pool, file);
+}
+
+/**
+ * A memcached cluster node forwards meta commands (mg/ms/md/ma) and keeps cas replicas in step with rewrites that Dynomite's
+ * memcached parser was never checked against; until that gate exists, a memcached pool peers with dynoproxy nodes only.
+ */
+function checkMemcachedCompat(draft: PoolDraft, pool: PoolConfig, file: string): void {
+  if (pool.dataStore !== 1 || pool.dynListen === null) return;
+  const set = draft.values.get('dynSeeds');
+  pool.dynSeeds.forEach((text, i) => {
+    if ((parseSeed(text).compat ?? pool.peerCompat) !== 'dynomite') return;
+    const what = 'a memcached cluster node (data_store: 1) peers with dynoproxy nodes only: Dynomite (peer_compat=dynomite) peers are not supported for memcached yet';
+    throw valueError(file, set?.itemLines[i] ?? draft.line, draft.name, set?.key ?? 'dyn_seeds', what, null);
+  });
 }
 
 /**

@@ -45,9 +45,6 @@ export function checkPools(drafts: PoolDraft[], pools: PoolConfig[], style: Conf
     if (pool.secureServerOption !== 'none') {
       throw valueError(file, lineOf('secureServerOption'), pool.name, 'secure_server_option', 'only none is supported: encrypted peer links are not implemented', pool.secureServerOption);
     }
-    if (pool.dynListen !== null && pool.dataStore === 1) {
-      throw valueError(file, lineOf('dynListen'), pool.name, 'dyn_listen', 'a memcached pool (data_store: 1) cannot be a cluster node yet: only Redis pools cluster', null);
-    }
     const own: Listener[] = [{ pool: pool.name, key: 'listen', line: lineOf('listen'), address: pool.listen }];
     if (pool.dynListen !== null) {
       own.push({ pool: pool.name, key: 'dyn_listen', line: lineOf('dynListen'), address: pool.dynListen });

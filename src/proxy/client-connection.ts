@@ -171,6 +171,9 @@ export abstract class ClientConnection implements ClientSession {
 
   requestFinished(req: Request): void {
     req.done = true;
+    // A merged reply the client asked not to see (memcached noreply / quiet through a quorum on a cluster node).
+    const r = req.reply;
+    if (req.dropMode !== 0 && r !== null && isDropped(req.dropMode, r, 0, r.length)) req.reply = null;
     if (req === this.head) this.drain();
   }
 

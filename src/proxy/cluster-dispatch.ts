@@ -1,38 +1,31 @@
 // Cluster routing (Dynomite's model) over ClusterView.replicasFor: reads from the local rack's owner (or a quorum of local racks),
 // writes to the owner in every local rack and to one rack of each remote datacenter (its next rack when that one is down). Never blocks on replicas at DC_ONE.
 import { isWrite, type CommandSpec } from '../commands/index.ts';
-import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../topology/index.ts';
+import type { ClusterView } from '../topology/index.ts';
 import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
 import { monotonicMs } from './clock.ts';
 import { scratch, encodeKeyPiece, type Args } from './scratch.ts';
-import { ConcatMerge, SumMerge, AllOkMerge, QuorumMerge, EachDcQuorumMerge } from './merge.ts';
+import { ConcatMerge, SumMerge, AllOkMerge } from './merge.ts';
 import { errReply } from './resp-replies.ts';
+import { ERR_NO_QUORUM } from '../protocol/resp/index.ts';
 import { F_PEER_DOWN } from '../protocol/failure/index.ts';
 import { P } from '../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
-import { replicateTo, replicateRest } from './cluster-replicate.ts';
+import { replicateTo } from './cluster-replicate.ts';
 import { sendRead } from './read-failover.ts';
+import { colocated, distinct, hashScratch, keyRoute, routeToReplicas, type ClusterWords } from './cluster-walk.ts';
 
 export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
 
 const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
+const RESP_WORDS: ClusterWords = { peerDown: PEER_DOWN, noQuorum: ERR_NO_QUORUM };
 
 /** Hash every key once (scratch.keyIdx[0..n)). */
 export function hashKeys(cl: ClusterRuntime, a: Args, n: number): Float64Array {
-  if (hashes.length < n) hashes = new Float64Array(Math.max(n, hashes.length * 2));
+  const hashes = hashScratch(n);
   const k = scratch.keyIdx;
   for (let i = 0; i < n; i++) hashes[i] = cl.keyHash(a.argBuf, a.argOff[k[i]], a.argOff[k[i]] + a.argLen[k[i]]);
   return hashes;
-}
-let hashes = new Float64Array(1024);
-
-/** Whether every key has one owner in each of the racks. */
-function colocated(view: ClusterView, racks: Int32Array, h: Float64Array, n: number): boolean {
-  for (let r = 0; r < racks.length; r++) {
-    const o = view.ownerInRack(racks[r], h[0]);
-    for (let i = 1; i < n; i++) if (view.ownerInRack(racks[r], h[i]) !== o) return false;
-  }
-  return true;
 }
 
 /** Send to one node for the key at argv index `key`; a node that is down fails the request at once (typed failure). */
@@ -68,20 +61,9 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
       sendRead(cl, clientRequest(c), h[0], a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key], bytes, start, end);
       return true;
     }
-    const set = cl.replicas;
-    view.replicasFor(h[0], write ? SCOPE_ALL : SCOPE_LOCAL_DC, set);
-    if (level === 'DC_EACH_SAFE_QUORUM' && view.racksPerDc.length > 1) {
-      // Every rack of every datacenter answers this request itself: nothing is left to replicate.
-      eachDcQuorum(c, cl, view, a, key, h[0], bytes, start, end);
-      return true;
-    }
-    let answered = 1;
-    if (level === 'DC_ONE' || locals === 1) sendToNode(cl, set.node[0], a, key, clientRequest(c), bytes, start, end);
-    else {
-      quorum(c, cl, set, locals, a, key, level !== 'DC_QUORUM', bytes, start, end);
-      answered = locals;
-    }
-    if (write) replicateRest(cl, set, answered, bytes, start, end);
+    // One owner per rack: the shared walk (cluster-walk.ts) sends, waits on a quorum if asked, and replicates.
+    const r = keyRoute.key(a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key], h[0]).payload(bytes, start, end, write, 0, 0, -1);
+    routeToReplicas(c, cl, view, level, r, RESP_WORDS);
     return true;
   }
   if (!splittable) return false;
@@ -94,17 +76,6 @@ function clientRequest(c: RespClientLike): Request {
   req.startedAt = monotonicMs();
   c.enqueue(req);
   return req;
-}
-
-function quorum(c: RespClientLike, cl: ClusterRuntime, set: ReplicaSet, locals: number, a: Args, key: number, safe: boolean, bytes: Uint8Array, start: number, end: number): void {
-  const parent = newComposite(c, new QuorumMerge(locals, safe), locals, -1, monotonicMs());
-  for (let i = 0; i < locals; i++) sendToNode(cl, set.node[i], a, key, newPart(parent, i), bytes, start, end);
-}
-
-function eachDcQuorum(c: RespClientLike, cl: ClusterRuntime, view: ClusterView, a: Args, key: number, hash: number, bytes: Uint8Array, start: number, end: number): void {
-  const racks = view.allRacksByDc;
-  const parent = newComposite(c, new EachDcQuorumMerge(view.dcGroupOfRack, view.racksPerDc), racks.length, -1, monotonicMs());
-  for (let i = 0; i < racks.length; i++) sendToNode(cl, view.ownerInRack(racks[i], hash), a, key, newPart(parent, i), bytes, start, end);
 }
 
 /** MGET/DEL/MSET... over keys owned by several nodes: one piece per owner in the local rack; writes also go, regrouped, to every other rack. */
@@ -165,12 +136,6 @@ export function replicatePiecesToRack(cl: ClusterRuntime, a: Args, n: number, h:
     const key = firstKeyOf(owner, n, node);
     replicateTo(cl, node, cl.upstream(node, a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]), scratch.enc, 0, scratch.encLen, false);
   }
-}
-
-function distinct(owner: Int32Array, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) if (!out.includes(owner[i])) out.push(owner[i]);
-  return out;
 }
 
 function firstKeyOf(owner: Int32Array, n: number, node: number): number {

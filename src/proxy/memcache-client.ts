@@ -9,17 +9,16 @@ import { monotonicMs } from './clock.ts';
 import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
 import { scratch, ensureScratch, encReset, encRaw } from './scratch.ts';
 import { MemcacheGetMerge, MemcacheAllOkMerge } from './memcache-merge.ts';
-import { P } from '../stats/metrics.ts';
-import { commandGroupIndex } from '../stats/stats-table.ts';
+import { clusterKeyed, clusterRetrieval, clusterUnlink } from './memcache-cluster.ts';
+import { P, commandGroupIndex, ST_NORMAL, ST_STANDBY } from '../stats/index.ts';
 import { currentNodeState } from './node-state.ts';
-import { ST_NORMAL, ST_STANDBY } from '../stats/control-block.ts';
 import type { PoolContext } from './pool-context.ts';
 
 const GROUP = commandGroupIndex('memcached');
 const NOREPLY = Buffer.from(' noreply');
 const EMPTY = Buffer.alloc(0);
-const NO_BACKEND = M.serverError('Storage: no datastore is available (all ejected)');
-const STATE_ERROR = M.serverError("Dynomite: Dynomite's current state does not allow this request");
+const NO_BACKEND = M.SERVER_ERROR_NO_DATASTORE;
+const STATE_ERROR = M.SERVER_ERROR_INVALID_STATE;
 
 export class MemcacheClient extends ClientConnection {
   readonly parser: M.MemcacheRequestParser;
@@ -74,6 +73,8 @@ export class MemcacheClient extends ClientConnection {
 
   /** One-key commands: storage, delete, incr/decr, touch, meta. */
   private keyed(buf: Buffer, start: number, end: number, gathered: boolean): void {
+    const cl = this.pool.cluster;
+    if (cl !== null) return clusterKeyed(this, cl, buf, start, end);
     const p = this.parser;
     const [kb, ks, ke] = this.keyRangeIn(buf);
     const server = this.pool.router.serverFor(kb, ks, ke);
@@ -143,30 +144,18 @@ export class MemcacheClient extends ClientConnection {
 
   /** Offset of " noreply" at the end of the command line, or -1. */
   private noreplyTokenStart(buf: Buffer): number {
-    const le = this.parser.lineEnd;
-    let e = le - 1;
-    if (buf[e] === 10) e--;
-    if (buf[e] === 13) e--;
-    while (buf[e] === 32) e--;
-    const s = e + 1 - NOREPLY.length;
-    if (s < this.parser.frameStart) return -1;
-    for (let i = 0; i < NOREPLY.length; i++) if (buf[s + i] !== NOREPLY[i]) return -1;
-    return s;
+    return M.noreplyTokenStart(this.parser, buf);
   }
 
   /** Offset of the " q" flag token among the meta flags, or -1. */
   private quietFlagStart(buf: Buffer): number {
-    const p = this.parser;
-    for (let i = p.flagsStart; i < p.flagsEnd; i++) {
-      if (buf[i] === 0x71 && (i === p.flagsStart || buf[i - 1] === 32) && (i + 1 === p.flagsEnd || buf[i + 1] === 32 || buf[i + 1] === 13)) {
-        return buf[i - 1] === 32 ? i - 1 : i;
-      }
-    }
-    return -1;
+    return M.quietFlagStart(this.parser, buf);
   }
 
   /** get/gets/gat/gats: one request per owning backend, values merged back in the client's key order. */
   private retrieval(buf: Buffer, start: number, end: number, gathered: boolean): void {
+    const cl = this.pool.cluster;
+    if (cl !== null) return clusterRetrieval(this, cl, buf, start, end);
     const p = this.parser;
     const n = p.keyCount;
     const router = this.pool.router;
@@ -250,6 +239,8 @@ export class MemcacheClient extends ClientConnection {
 
   /** `delete <key>` to the key's owner, reply dropped (the too-large value's key, as memcached unlinks it). */
   private unlinkTooLarge(buf: Buffer): void {
+    const cl = this.pool.cluster;
+    if (cl !== null) return clusterUnlink(cl, this.parser, buf);
     const [kb, ks, ke] = this.keyRangeIn(buf);
     const server = this.pool.router.serverFor(kb, ks, ke);
     const conn = server === null ? null : server.pick(monotonicMs());

@@ -123,12 +123,16 @@ export class QuorumMerge implements Merge {
   private readonly replies: Buffer[] = [];
   private readonly errors: Buffer[] = [];
   private answer: Buffer | null = null;
+  private answerIsError = false;
+  /** The protocol's "no majority" reply (RESP by default; memcached passes its SERVER_ERROR line). */
+  private readonly noQuorum: Buffer;
   decided = false;
 
-  constructor(total: number, safe: boolean) {
+  constructor(total: number, safe: boolean, noQuorum: Buffer = NO_QUORUM) {
     this.total = total;
     this.quorum = (total >> 1) + 1;
     this.safe = safe;
+    this.noQuorum = noQuorum;
   }
 
   part(_index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
@@ -138,14 +142,14 @@ export class QuorumMerge implements Merge {
     if (this.decided) return;
     const answered = this.replies.length + this.errors.length;
     if (!this.safe) {
-      if (this.replies.length >= this.quorum) this.decide(this.replies[0]);
-      else if (this.errors.length > this.total - this.quorum) this.decide(this.errors[0]);
+      if (this.replies.length >= this.quorum) this.decide(this.replies[0], false);
+      else if (this.errors.length > this.total - this.quorum) this.decide(this.errors[0], true);
       return;
     }
     if (!isError) {
       let same = 0;
       for (const r of this.replies) if (r.equals(copy)) same++;
-      if (same >= this.quorum) return this.decide(copy);
+      if (same >= this.quorum) return this.decide(copy, false);
     }
     // Can any group still reach a majority with the racks yet to answer?
     let best = 0;
@@ -154,21 +158,25 @@ export class QuorumMerge implements Merge {
       for (const q of this.replies) if (q.equals(r)) n++;
       if (n > best) best = n;
     }
-    if (best + (this.total - answered) < this.quorum) this.decide(this.errors.length > 0 && this.replies.length === 0 ? this.errors[0] : NO_QUORUM);
+    if (best + (this.total - answered) < this.quorum) {
+      if (this.errors.length > 0 && this.replies.length === 0) this.decide(this.errors[0], true);
+      else this.decide(this.noQuorum, true);
+    }
   }
 
-  private decide(answer: Buffer): void {
+  private decide(answer: Buffer, isError: boolean): void {
     this.decided = true;
     this.answer = answer;
+    this.answerIsError = isError;
   }
 
-  /** Decided on a reply a majority gave (not on an error or on the impossibility of a majority). */
+  /** Decided on a reply a majority gave (not on an error or on the impossibility of a majority); the scanner's error test, so any protocol. */
   get succeeded(): boolean {
-    return this.answer !== null && this.answer !== NO_QUORUM && this.answer[0] !== 0x2d;
+    return this.answer !== null && !this.answerIsError;
   }
 
   finish(): Uint8Array {
-    return this.answer ?? this.replies[0] ?? this.errors[0] ?? NO_QUORUM;
+    return this.answer ?? this.replies[0] ?? this.errors[0] ?? this.noQuorum;
   }
 }
 
@@ -179,12 +187,14 @@ export class QuorumMerge implements Merge {
 export class EachDcQuorumMerge implements Merge {
   private readonly groups: QuorumMerge[];
   private readonly dcOfPiece: Int32Array;
+  private readonly noQuorum: Buffer;
   decided = false;
   private failed = false;
 
-  constructor(dcOfPiece: Int32Array, racksPerDc: readonly number[]) {
+  constructor(dcOfPiece: Int32Array, racksPerDc: readonly number[], noQuorum: Buffer = NO_QUORUM) {
     this.dcOfPiece = dcOfPiece;
-    this.groups = racksPerDc.map((n) => new QuorumMerge(n, true));
+    this.noQuorum = noQuorum;
+    this.groups = racksPerDc.map((n) => new QuorumMerge(n, true, noQuorum));
   }
 
   part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
@@ -200,7 +210,7 @@ export class EachDcQuorumMerge implements Merge {
   }
 
   finish(): Uint8Array {
-    if (this.failed) return ERR_NO_QUORUM;
+    if (this.failed) return this.noQuorum;
     return this.groups[0].finish();
   }
 }

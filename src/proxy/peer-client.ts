@@ -11,6 +11,8 @@ import type { CommandSpec } from '../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from './node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
 import { RespRequestParser } from '../protocol/resp/index.ts';
+import { MemcacheRequestParser } from '../protocol/memcache/index.ts';
+import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite } from '../commands/index.ts';
 import { ClientConnection } from './client-connection.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
@@ -55,6 +57,8 @@ function peerRefusal(spec: CommandSpec): Buffer {
 export class PeerClient extends ClientConnection {
   readonly parser: DnodeParser;
   private readonly inner: RespRequestParser;
+  /** A memcached pool's peers send memcached requests (as Dynomite's do); null in a Redis pool. */
+  private readonly mc: MemcacheRequestParser | null;
   private readonly maxPayload: number;
   /** Non-null until the peer proved it knows peer_secret; until then only one small auth frame is read. */
   private auth: PeerAuthServer | null = null;
@@ -64,6 +68,7 @@ export class PeerClient extends ClientConnection {
     this.maxPayload = Math.min(pool.config.maxRequestBytes, 0x7fffffff);
     this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: this.maxPayload });
     this.inner = new RespRequestParser(pool.respLimits);
+    this.mc = pool.config.dataStore === 1 ? new MemcacheRequestParser(pool.memcacheLimits) : null;
     pool.st[P.peer_connections_total]++;
     const secret = pool.config.peerSecret;
     // A Dynomite node cannot authenticate; the config pins Dynomite seeds to addresses no dynoproxy seed shares.
@@ -114,6 +119,11 @@ export class PeerClient extends ClientConnection {
     this.request(buf, d.payloadStart, d.payloadStart + d.payloadLen, d.msgId, d.type === DMSG_REQ_FORWARD);
   }
 
+  nodeState(): number {
+    return currentNodeState(this.pool);
+  }
+
+  /** Answer message `msgId` with a reply made here (refusals, malformed payloads), in its place in the reply order. */
   answer(msgId: number, reply: Uint8Array): void {
     const req = acquireRequest(K_CLIENT);
     req.msgId = msgId;
@@ -124,6 +134,7 @@ export class PeerClient extends ClientConnection {
   }
 
   private request(buf: Buffer, ps: number, pe: number, msgId: number, forwarded: boolean): void {
+    if (this.mc !== null) return serveMemcachePeer(this, this.mc, buf, ps, pe, msgId, forwarded);
     const q = this.inner;
     q.reset();
     const first = q.parse(buf, ps, pe);

@@ -1,4 +1,5 @@
-// Peer links: what makes a BackendServer talk to another dynoproxy (or Dynomite) node — dnode framing around RESP requests and replies.
+// Peer links: what makes a BackendServer talk to another dynoproxy (or Dynomite) node — dnode framing around RESP (or, in a memcached
+// pool, memcached text) requests and replies.
 // Never trusts a peer's stream: a frame that is not a response, or answers the wrong message id, closes that link.
 import {
   DnodeParser, DnodeHeaderTemplate, DEFAULT_DNODE_LIMITS, DMSG_RES, DMSG_REQ, DMSG_REQ_FORWARD, DNODE_DATA_PLAIN, DNODE_VERSION,
@@ -7,14 +8,19 @@ import { BackendServer, type ReplyScanner, type BackendHooks, type BackendSettin
 import type { OutBuffer } from './out-buffer.ts';
 import type { ViewNode } from '../topology/index.ts';
 import { peerError, RespReplyScanner } from '../protocol/resp/index.ts';
+import {
+  MemcacheReplyScanner, DEFAULT_REPLY_LIMITS, isErrorReply as isMemcacheError, peerError as memcachePeerError,
+} from '../protocol/memcache/index.ts';
 import { isPeerAuthType, PeerAuthClient } from '../peer/index.ts';
 import { monotonicMs } from './clock.ts';
 import type { PeerLinkClosed } from '../messages.ts';
 
-/** Reads the RES frames a peer sends back; the reply handed on is the RESP payload inside. */
+/** Reads the RES frames a peer sends back; the reply handed on is the payload inside (RESP, or memcached text in a memcached pool). */
 export class DnodeReplyScanner implements ReplyScanner {
   private readonly parser: DnodeParser;
-  private readonly payloadScanner = new RespReplyScanner();
+  private readonly payloadScanner: { reset(): void; scan(buf: Uint8Array, pos: number, end: number): number };
+  /** The payload is memcached text: an error is an ERROR / CLIENT_ERROR / SERVER_ERROR line, not a RESP '-'. */
+  private readonly memcache: boolean;
   needed = 0;
   isError = false;
   readonly framed = true;
@@ -24,8 +30,11 @@ export class DnodeReplyScanner implements ReplyScanner {
   type = 0;
   handshaking = false;
 
-  constructor(maxPayload: number) {
+  constructor(maxPayload: number, memcache = false) {
     this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: maxPayload });
+    this.memcache = memcache;
+    // Told no request kind, the memcached scanner frames VALUE..END, VA + data and one-line replies by their first line.
+    this.payloadScanner = memcache ? new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: maxPayload }) : new RespReplyScanner();
   }
 
   scan(buf: Uint8Array, pos: number, end: number): number {
@@ -36,7 +45,7 @@ export class DnodeReplyScanner implements ReplyScanner {
       this.type = p.type;
       this.replyStart = p.payloadStart;
       this.replyEnd = p.payloadStart + p.payloadLen;
-      this.isError = buf[p.payloadStart] === 0x2d;
+      this.isError = this.memcache ? isMemcacheError(buf, this.replyStart, this.replyEnd) : buf[p.payloadStart] === 0x2d;
       this.msgId = p.msgId;
       return r;
     }
@@ -44,7 +53,7 @@ export class DnodeReplyScanner implements ReplyScanner {
     return r;
   }
 
-  /** A RES payload is handed to a RESP client as is: it must be exactly one RESP reply (not memcached bytes, not two replies). */
+  /** A RES payload is handed to a client as is: it must be exactly one reply of the pool's protocol (not the other's bytes, not two replies). */
   private oneReply(buf: Uint8Array, start: number, end: number): boolean {
     const rs = this.payloadScanner;
     rs.reset();
@@ -112,20 +121,21 @@ function closeReporter(node: ViewNode, pool: string, report: PeerLinkReport): No
 /**
  * A link to another node: a BackendServer speaking dnode (a peer is just another pool). A Dynomite node gets no
  * authentication exchange (it has none, and would close the link on our frame types); every close is reported.
+ * `memcache`: the pool is memcached (data_store 1), so payloads and error replies are memcached text.
  */
 export function newPeerLink(
   node: ViewNode, sameDc: boolean, settings: BackendSettings, maxPayload: number, st: Float64Array, secret: () => string | null,
-  pool = '', report: PeerLinkReport | null = null,
+  pool = '', report: PeerLinkReport | null = null, memcache = false,
 ): BackendServer {
   const hooks: BackendHooks = {
-    newScanner: () => new DnodeReplyScanner(maxPayload),
+    newScanner: () => new DnodeReplyScanner(maxPayload, memcache),
     newAuth: () => {
       const s = node.compat === 'dynomite' ? null : secret();
       return s === null ? null : new PeerAuthClient(s);
     },
     onConnectionFailed: report === null ? undefined : closeReporter(node, pool, report),
     handshake: null,
-    errorReply: (reason) => peerError(reason || 'Peer Node is not connected'),
+    errorReply: (reason) => (memcache ? memcachePeerError : peerError)(reason || 'Peer Node is not connected'),
     onServerStateChange: () => {},
     writeHeader: (out, msgId, req, len) => writeRequestHeader(out, msgId, req.forwardDc, sameDc, len),
   };

@@ -132,7 +132,7 @@ export class PoolRuntime implements PoolContext {
         };
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
-    if (config.dynListen !== null && !this.memcache) {
+    if (config.dynListen !== null) {
       this.cluster = this.buildCluster(config, slots, share, controlSab);
       this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
@@ -168,7 +168,7 @@ export class PoolRuntime implements PoolContext {
       this.st,
       slots.peers,
       (node, sameDc, st) => {
-        const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed);
+        const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed, this.memcache);
         link.latency = sameDc ? this.crossZone : this.crossRegion;
         return link;
       },

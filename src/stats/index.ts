@@ -14,6 +14,6 @@ export function poolShapes(pools: readonly PoolConfig[]): PoolShape[] {
     name: p.name,
     servers: p.servers.map((s) => s.name),
     // A cluster node's peers, by host:port, in dyn_seeds order (node i + 1 of the cluster map).
-    peers: p.dynListen !== null && p.dataStore === 0 ? p.dynSeeds.map((s) => s.split(':').slice(0, 2).join(':')) : [],
+    peers: p.dynListen !== null ? p.dynSeeds.map((s) => s.split(':').slice(0, 2).join(':')) : [],
   }));
 }

@@ -1,4 +1,5 @@
-// A whole dynoproxy cluster on loopback for tests: datacenters > racks > nodes, each node a real CLI process beside its own redis-server.
+// A whole dynoproxy cluster on loopback for tests: datacenters > racks > nodes, each node a real CLI process beside its own redis-server
+// (or memcached, with `datastore: 'memcached'`).
 // It must never start a node any other way than a user would (YAML + CLI), nor leave a process running after the test.
 
 import type { Test } from 'tap'
@@ -11,6 +12,10 @@ import { RespConnection, callOnce } from './resp-connection.ts'
 import type { CommandArg } from './resp-connection.ts'
 import type { RespReply } from './resp-reply-reader.ts'
 import { GiveUp, waitFor } from './wait-for.ts'
+import { startMemcached } from './memcached.ts'
+import type { MemcachedServer } from './memcached.ts'
+import { McConnection, mcCallOnce } from './memcached-connection.ts'
+import type { McReply } from './memcached-reply-reader.ts'
 import { keyHash, keysOwnedBy, ownerIndex, rackTokens } from './cluster-ring.ts'
 
 export type Consistency = 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM' | 'DC_EACH_SAFE_QUORUM'
@@ -29,7 +34,11 @@ export type StartClusterOptions = ClusterLayout & {
   redisPassword?: string
   /** Pool keys for one node, overriding everything else (e.g. a consistency level per node). */
   nodePool?: (node: { dc: string; rack: string; index: number }) => Record<string, unknown>
+  /** Each node's datastore: redis-server (data_store 0, the default) or memcached (data_store 1). */
+  datastore?: 'redis' | 'memcached'
 }
+
+type Store = { kind: 'redis'; server: RedisServer } | { kind: 'memcached'; server: MemcachedServer }
 
 type NodeSpot = { dc: string; rack: string; index: number; token: number; clientPort: number; peerPort: number; statsPort: number }
 
@@ -43,14 +52,13 @@ export class ClusterNode {
   readonly clientPort: number
   readonly peerPort: number
   readonly statsPort: number
-  /** The node's datastore, for reading and writing it directly; replaced by restartRedis(). */
-  redis: RedisServer
+  private store: Store
   proxy: Dynoproxy | null = null
   private readonly t: Test
   private readonly config: Record<string, unknown>
   private readonly workers: number
 
-  constructor(t: Test, spot: NodeSpot, redis: RedisServer, config: Record<string, unknown>, workers: number) {
+  constructor(t: Test, spot: NodeSpot, store: Store, config: Record<string, unknown>, workers: number) {
     this.t = t
     this.dc = spot.dc
     this.rack = spot.rack
@@ -59,7 +67,7 @@ export class ClusterNode {
     this.clientPort = spot.clientPort
     this.peerPort = spot.peerPort
     this.statsPort = spot.statsPort
-    this.redis = redis
+    this.store = store
     this.config = config
     this.workers = workers
   }
@@ -73,8 +81,30 @@ export class ClusterNode {
     return `127.0.0.1:${this.peerPort}`
   }
 
+  /** The node's redis-server, for reading and writing it directly; replaced by restartRedis(). */
+  get redis(): RedisServer {
+    if (this.store.kind !== 'redis') throw new Error(`${this.name} runs memcached, not redis-server`)
+    return this.store.server
+  }
+
+  /** The node's memcached (a cluster started with datastore: 'memcached'). */
+  get memcached(): MemcachedServer {
+    if (this.store.kind !== 'memcached') throw new Error(`${this.name} runs redis-server, not memcached`)
+    return this.store.server
+  }
+
   get redisPort(): number {
     return this.redis.port
+  }
+
+  /** One memcached request through this node on a fresh connection. */
+  mc(request: Buffer | string, deadlineMs = 5000): Promise<McReply> {
+    return mcCallOnce(this.clientPort, request, deadlineMs)
+  }
+
+  /** A memcached client connection to this node, closed in teardown. */
+  mcConnect(): Promise<McConnection> {
+    return McConnection.connect(this.clientPort, { t: this.t })
   }
 
   get running(): boolean {
@@ -115,13 +145,21 @@ export class ClusterNode {
   }
 
   async stopRedis(): Promise<void> {
-    await this.redis.stop()
+    await this.store.server.stop()
   }
 
-  /** A fresh (empty) redis-server on the same port. */
+  /** A fresh (empty) datastore on the same port. */
   async restartRedis(): Promise<void> {
-    await this.redis.stop()
-    this.redis = await startRedis(this.t, { port: this.redis.port })
+    const store = this.store
+    await store.server.stop()
+    this.store =
+      store.kind === 'redis'
+        ? { kind: 'redis', server: await startRedis(this.t, { port: store.server.port }) }
+        : { kind: 'memcached', server: await startMemcached(this.t, { port: store.server.port }) }
+  }
+
+  get memcachedFlavour(): boolean {
+    return this.store.kind === 'memcached'
   }
 
   /** One command through this node on a fresh connection. */
@@ -208,7 +246,14 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
     s.peerPort = ports[3 * i + 1]!
     s.statsPort = ports[3 * i + 2]!
   })
-  const redises = await Promise.all(spots.map(() => startRedis(t, opts.redisPassword === undefined ? {} : { password: opts.redisPassword, args: ['--requirepass', opts.redisPassword] })))
+  const memcached = opts.datastore === 'memcached'
+  const stores: Store[] = await Promise.all(
+    spots.map(async (): Promise<Store> => {
+      if (memcached) return { kind: 'memcached', server: await startMemcached(t) }
+      const redis = await startRedis(t, opts.redisPassword === undefined ? {} : { password: opts.redisPassword, args: ['--requirepass', opts.redisPassword] })
+      return { kind: 'redis', server: redis }
+    }),
+  )
   const level = consistencyOf(opts)
   const nodes = spots.map((s, i) => {
     const config: Record<string, unknown> = {
@@ -219,10 +264,10 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
       dyn_seed_provider: 'simple_provider',
       dyn_seeds: spots.filter((o) => o !== s).map((o) => `127.0.0.1:${o.peerPort}:${o.rack}:${o.dc}:${o.token}`),
       tokens: String(s.token),
-      data_store: 0,
+      data_store: memcached ? 1 : 0,
       hash: 'murmur',
       hash_tag: '{}',
-      servers: [`127.0.0.1:${redises[i]!.port}:1`],
+      servers: [`127.0.0.1:${stores[i]!.server.port}:1`],
       read_consistency: level.read,
       write_consistency: level.write,
       timeout: opts.timeoutMs ?? 2000,
@@ -233,7 +278,7 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
       ...opts.pool,
       ...opts.nodePool?.({ dc: s.dc, rack: s.rack, index: s.index }),
     }
-    return new ClusterNode(t, s, redises[i]!, config, opts.workers ?? 1)
+    return new ClusterNode(t, s, stores[i]!, config, opts.workers ?? 1)
   })
   await Promise.all(nodes.map((n) => n.start()))
   const cluster = clusterOf(nodes)
@@ -275,7 +320,13 @@ function clusterOf(nodes: ClusterNode[]): Cluster {
           async () => {
             for (const owner of rackNodes(n.dc, n.rack)) {
               if (!owner.running) continue
-              const reply = await n.call('GET', keysOf(owner, '__ready')[0]!)
+              const key = keysOf(owner, '__ready')[0]!
+              if (n.memcachedFlavour) {
+                const reply = await n.mc(`get ${key}\r\n`)
+                if (reply.head !== 'END' && !reply.head.startsWith('VALUE ')) return false
+                continue
+              }
+              const reply = await n.call('GET', key)
               if (isErrorReply(reply)) return false
             }
             return true

@@ -62,6 +62,17 @@ export const SERVER_ERROR_PEER_NOT_CONNECTED = line('SERVER_ERROR Peer: Peer Nod
 export const SERVER_ERROR_PEER_CONNECTION_REFUSED = line('SERVER_ERROR Peer: Connection refused');
 export const SERVER_ERROR_PEER_CONNECTION_TIMED_OUT = line('SERVER_ERROR Peer: Connection timed out');
 export const SERVER_ERROR_NO_QUORUM = line('SERVER_ERROR Dynomite: Failed to achieve Quorum');
+/** Dynomite's dn_strerror(DYNOMITE_INVALID_STATE): the node's state (STANDBY, WRITES_ONLY ...) refuses the request. */
+export const SERVER_ERROR_INVALID_STATE = line("SERVER_ERROR Dynomite: Dynomite's current state does not allow this request");
+/** No datastore server of this node can take the request (all ejected). */
+export const SERVER_ERROR_NO_DATASTORE = line('SERVER_ERROR Storage: no datastore is available (all ejected)');
+/** A peer sent a payload that is not exactly one memcached request. */
+export const CLIENT_ERROR_PEER_MALFORMED = line('CLIENT_ERROR Peer: malformed request payload');
+
+/** A command the peer port does not serve (only keyed datastore commands pass). */
+export function peerRefusal(command: string): Buffer {
+  return clientError(`Peer: ${command} is not served on the peer port (only keyed datastore commands)`);
+}
 
 function sanitize(text: string): string {
   return text.replace(/[\r\n]/g, ' ');

@@ -6,3 +6,4 @@ export * from './command-ids.ts';
 export { decodeBase64Key } from './base64-key.ts';
 export * from './reply-scanner.ts';
 export * from './errors.ts';
+export { noreplyTokenStart, quietFlagStart, casUniqueStart, NOREPLY_CUT, QUIET_CUT } from './request-cuts.ts';

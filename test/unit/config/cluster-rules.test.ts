@@ -3,13 +3,16 @@
 import t from 'tap';
 import { parseConfig, ConfigError } from '../../../src/config/index.ts';
 
-t.test('a memcached pool cannot be a cluster node (yet)', async (t) => {
+t.test('a memcached pool can be a cluster node', async (t) => {
   const yaml = 'mc:\n  listen: 127.0.0.1:9000\n  dyn_listen: 127.0.0.1:9001\n  data_store: 1\n  servers:\n  - 127.0.0.1:11211:1\n';
-  const err = t.throws(() => parseConfig(yaml, 'mc.yml')) as unknown as ConfigError;
-  t.ok(err instanceof ConfigError);
-  t.equal(err.key, 'dyn_listen');
-  t.equal(err.line, 3);
-  t.match(err.message, /^mc\.yml:3: mc\.dyn_listen: .*memcached/);
+  const config = parseConfig(yaml, 'mc.yml');
+  const pool = config.pools[0]!;
+  t.equal(pool.dataStore, 1);
+  t.same(pool.dynListen, { host: '127.0.0.1', port: 9001 });
+  const withDynomite = yaml.replace('  data_store: 1\n', '  data_store: 1\n  tokens: 1\n  dyn_seeds:\n  - 127.0.0.2:8101:r2:dc:1 peer_compat=dynomite\n');
+  const err = t.throws(() => parseConfig(withDynomite, 'mc.yml')) as unknown as ConfigError;
+  t.equal(err.line, 7, 'the Dynomite seed\'s line');
+  t.match(err.message, /mc\.dyn_seeds: a memcached cluster node .* peers with dynoproxy nodes only/);
 });
 
 t.test('secure_server_option other than none is refused', async (t) => {

@@ -1,7 +1,7 @@
 // Micro-benchmark of multi-key handling: splitting an MGET per backend (hash, ring lookup, RESP re-encoding) and
 // merging the pieces' replies back in key order (ConcatMerge). No servers, no addons; bounded to a few seconds.
 // Prints a table, then one JSON line: {"bench":"split-merge","results":[...]}.
-import { ConcatMerge } from '../src/proxy/merge.ts';
+import { ConcatMerge } from '../src/proxy/routing/merge.ts';
 import { arrayHeaderLength, bulkLength, writeArrayHeader, writeBulk } from '../src/protocol/resp/index.ts';
 import { buildKetama, hashFunction } from '../src/topology/index.ts';
 import type { Distribution } from '../src/topology/index.ts';

@@ -7,11 +7,8 @@ import { ClusterView, TopologyWriter, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { F_NONE, F_PEER_DOWN, F_TIMEOUT } from '../protocol/failure/index.ts';
 import { S, S_PEER, S_REPLICA_FAILURES, WorkerStatsView, poolShapes } from '../stats/index.ts';
-import { newPeerLink } from '../proxy/peer-link.ts';
-import { acquireRequest, K_CLIENT, K_REPLICA, type ClientSession, type Request } from '../proxy/request.ts';
-import type { BackendServer } from '../proxy/backend.ts';
-import { refreshClock } from '../proxy/clock.ts';
-import { afterIo } from '../proxy/flush.ts';
+import { newPeerLink, acquireRequest, K_CLIENT, K_REPLICA, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
+import type { BackendServer } from '../io/index.ts';
 import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
 
 const data = workerData as ClusterWorkerData;

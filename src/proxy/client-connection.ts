@@ -1,12 +1,9 @@
 // ClientConnection: one client connection, whatever its protocol: incremental framing, in-order replies, backpressure.
 // Never lets a slow or hostile client grow memory without bound, and never writes a reply out of request order.
 import type { Socket } from 'node:net';
-import { GatherBuffer } from './gather.ts';
-import { OutBuffer, registerReadBuffer } from './out-buffer.ts';
-import { Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession } from './request.ts';
-import { markClientDirty, afterIo } from './flush.ts';
-import { useStaticReadBuffer } from './static-read.ts';
-import { monotonicMs, refreshClock } from './clock.ts';
+import {
+  GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
+} from '../io/index.ts';
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
 

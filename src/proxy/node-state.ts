@@ -15,14 +15,12 @@ import { isMainThread, workerData } from 'node:worker_threads';
 import { ALL_COMMANDS, isWrite, keyIndexes, type CommandSpec } from '../commands/index.ts';
 import { P, commandGroupIndex, WorkerStatsView, ControlBlock, C_SEQ, C_STATE, ST_NORMAL, ST_RESUMING, ST_STANDBY, payloadBucket, poolShapes, startWorkerProbe } from '../stats/index.ts';
 import type { WorkerData } from '../messages.ts';
-import { acquireRequest, releaseRequest, requestPoolStats, K_CLIENT, type Request } from './request.ts';
-import type { BackendServer } from './backend.ts';
-import { monotonicMs } from './clock.ts';
-import { afterIo } from './flush.ts';
-import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
-import { errReply } from './resp-replies.ts';
-import { isTxControl, txError } from './resp-tx.ts';
-import type { RespSession } from './resp-session.ts';
+import { acquireRequest, releaseRequest, requestPoolStats, K_CLIENT, type Request, monotonicMs, afterIo } from '../io/index.ts';
+import type { BackendServer } from '../io/index.ts';
+import { scratch, ensureScratch, encReset, encHeader, encBulk } from './routing/scratch.ts';
+import { errReply } from './resp/resp-replies.ts';
+import { isTxControl, txError } from './resp/resp-tx.ts';
+import type { RespSession } from './resp/resp-session.ts';
 import type { PoolContext } from './pool-context.ts';
 
 /** Dynomite's dn_strerror(DYNOMITE_INVALID_STATE) with its "Dynomite:" source prefix. */

@@ -4,9 +4,9 @@ import type { PoolConfig } from '../config/index.ts';
 import type { RespLimits } from '../protocol/resp/index.ts';
 import type { MemcacheLimits } from '../protocol/memcache/index.ts';
 import type { LatencyRecorder } from '../stats/index.ts';
-import type { BackendServer, BackendSettings } from './backend.ts';
-import type { Router } from './router.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import type { BackendServer, BackendSettings } from '../io/index.ts';
+import type { Router } from './routing/router.ts';
+import type { ClusterRuntime } from './routing/cluster-runtime.ts';
 
 export interface PoolSettings extends BackendSettings {
   requirepass: string | null;

@@ -3,10 +3,10 @@
 import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
-import { BackendServer, type BackendHooks } from './backend.ts';
-import { Router, type PlacementFlavor } from './router.ts';
-import { RespClient } from './resp-client.ts';
-import { MemcacheClient } from './memcache-client.ts';
+import { BackendServer, type BackendHooks, refreshClock, afterIo, newPeerLink } from '../io/index.ts';
+import { Router, type PlacementFlavor } from './routing/router.ts';
+import { RespClient } from './resp/resp-client.ts';
+import { MemcacheClient } from './memcache/memcache-client.ts';
 import {
   MemcacheReplyScanner,
   DEFAULT_MEMCACHE_LIMITS,
@@ -16,14 +16,11 @@ import {
 } from '../protocol/memcache/index.ts';
 import type { ClientConnection } from './client-connection.ts';
 import type { PoolContext, PoolSettings } from './pool-context.ts';
-import { storageErrorReply } from './resp-replies.ts';
-import { refreshClock } from './clock.ts';
-import { afterIo } from './flush.ts';
-import { ClusterRuntime } from './cluster-runtime.ts';
-import { PeerClient } from './peer-client.ts';
-import { newPeerLink } from './peer-link.ts';
+import { storageErrorReply } from './resp/resp-replies.ts';
+import { ClusterRuntime } from './routing/cluster-runtime.ts';
+import { PeerClient } from './peer/peer-client.ts';
 import { reportPeerLinkClosed } from './worker-events.ts';
-import { DynomiteGate } from './dynomite-gate.ts';
+import { DynomiteGate } from './routing/dynomite-gate.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';

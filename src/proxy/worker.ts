@@ -3,7 +3,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
-import { setTestHooks } from './resp-dispatch.ts';
+import { setTestHooks } from './resp/resp-dispatch.ts';
 import { setWorkerEventSink } from './worker-events.ts';
 import { WorkerStatsView, poolShapes } from '../stats/index.ts';
 

@@ -14,7 +14,7 @@ import { startRedis } from './redis-server.ts'
 import type { RedisServer } from './redis-server.ts'
 import { GiveUp, canConnect, waitFor } from './wait-for.ts'
 
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url))
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url))
 export const NODE_BIN = path.join(REPO_ROOT, 'node_modules/.bin/node')
 export const CLI_PATH = path.join(REPO_ROOT, 'src/cli.ts')
 

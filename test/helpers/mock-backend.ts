@@ -2,7 +2,7 @@
 // each request is answered as a handler decides, with faults on demand. It must never be used where a real redis-server would do.
 
 import net from 'node:net'
-import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_RES, DNODE_VERSION, writeDnodeHeader, dnodeHeaderLength } from '../../src/peer/index.ts'
+import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_RES, DNODE_VERSION, writeDnodeHeader, dnodeHeaderLength } from '../../src/protocol/dnode/index.ts'
 
 /** One request the mock received. */
 export type MockRequest = {

@@ -4,7 +4,7 @@
 import net from 'node:net'
 import { readFileSync } from 'node:fs'
 import type { Test } from 'tap'
-import { DnodeParser, DnodeHeaderTemplate, DMSG_REQ, DMSG_REQ_FORWARD, DMSG_RES, DNODE_DATA_PLAIN, DNODE_VERSION } from '../../src/peer/index.ts'
+import { DnodeParser, DnodeHeaderTemplate, DMSG_REQ, DMSG_REQ_FORWARD, DMSG_RES, DNODE_DATA_PLAIN, DNODE_VERSION } from '../../src/protocol/dnode/index.ts'
 import { RespReplyScanner } from '../../src/protocol/resp/index.ts'
 
 type JsonClass = { class: string; commands: string[] }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import t from 'tap';
 import { ConfigError, loadConfig } from '../../../src/config/index.ts';
 
-const confDir = new URL('../../../conf/', import.meta.url).pathname;
+const confDir = new URL('../../../conf', import.meta.url).pathname;
 const samples = readdirSync(confDir).filter((name) => name.endsWith('.yml'));
 
 t.test('the samples named in the task exist', async (t) => {

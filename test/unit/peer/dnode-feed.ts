@@ -1,6 +1,6 @@
 // Test helper: feeds DnodeParser chunk by chunk as a peer connection would (gathering a partial message), checking
 // its contract. Never hides a violation: each broken invariant is recorded in `violations` for the test to assert.
-import { DnodeParser, DNODE_ERROR, DNODE_INCOMPLETE } from '../../../src/peer/index.ts';
+import { DnodeParser, DNODE_ERROR, DNODE_INCOMPLETE } from '../../../src/protocol/dnode/index.ts';
 
 export interface ParsedMessage {
   /** The whole message's bytes, hex. */

@@ -2,9 +2,7 @@
 // that must never throw, loop, or claim a message end beyond the bytes given.
 import t from 'tap';
 import fc from 'fast-check';
-import {
-  DnodeHeaderTemplate, DnodeParser, DNODE_ERROR, DNODE_INCOMPLETE, DNODE_MAGIC, dnodeHeaderLength, writeDnodeHeader,
-} from '../../../src/peer/index.ts';
+import { DnodeHeaderTemplate, DnodeParser, DNODE_ERROR, DNODE_INCOMPLETE, DNODE_MAGIC, dnodeHeaderLength, writeDnodeHeader } from '../../../src/protocol/dnode/index.ts';
 import { cut, feedDnode, type ParsedMessage } from './dnode-feed.ts';
 
 interface Msg { msgId: number; type: number; flags: number; version: number; sameDc: number; data: Uint8Array; payload: Uint8Array }

@@ -2,10 +2,7 @@
 // exact fields, exact re-encoding, every split, several messages per segment, strictness and limits.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import {
-  DnodeHeaderTemplate, DnodeParser, DNODE_DATA_GOSSIP, DNODE_DATA_PLAIN, DNODE_ERROR, DNODE_INCOMPLETE,
-  dnodeHeaderLength, dnodeTypeName, writeDnodeHeader, DMSG_REQ, DMSG_RES, GOSSIP_SYN,
-} from '../../../src/peer/index.ts';
+import { DnodeHeaderTemplate, DnodeParser, DNODE_DATA_GOSSIP, DNODE_DATA_PLAIN, DNODE_ERROR, DNODE_INCOMPLETE, dnodeHeaderLength, dnodeTypeName, writeDnodeHeader, DMSG_REQ, DMSG_RES, GOSSIP_SYN } from '../../../src/protocol/dnode/index.ts';
 import { cut, feedDnode } from './dnode-feed.ts';
 
 interface VectorMessage {

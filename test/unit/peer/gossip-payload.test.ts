@@ -2,7 +2,7 @@
 // malformed records it must refuse rather than guess at.
 import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { encodeGossipNodes, parseGossipNodes, GOSSIP_SYN, type GossipNodeRecord } from '../../../src/peer/index.ts';
+import { encodeGossipNodes, parseGossipNodes, GOSSIP_SYN, type GossipNodeRecord } from '../../../src/protocol/dnode/index.ts';
 
 interface VectorFrame { scenario: string; messages: { type: number; payloadHex: string; payloadText: string }[] }
 const frames = (JSON.parse(readFileSync('/work/shared/vectors/dnode-frames.json', 'utf8')) as { frames: VectorFrame[] }).frames;

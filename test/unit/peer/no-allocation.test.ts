@@ -2,9 +2,7 @@
 // Pure: no processes, no sockets. A control loop that allocates proves the GC counter works.
 import { PerformanceObserver } from 'node:perf_hooks';
 import t from 'tap';
-import {
-  DnodeHeaderTemplate, DnodeParser, DMSG_REQ, DNODE_DATA_PLAIN, DNODE_VERSION, writeDnodeHeader,
-} from '../../../src/peer/index.ts';
+import { DnodeHeaderTemplate, DnodeParser, DMSG_REQ, DNODE_DATA_PLAIN, DNODE_VERSION, writeDnodeHeader } from '../../../src/protocol/dnode/index.ts';
 
 const CALLS = 1_000_000;
 let gcs = 0;

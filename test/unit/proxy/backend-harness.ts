@@ -2,14 +2,14 @@
 // It must never stand in for the request path itself: requests go through pick(), send() and deliverReply() exactly as a client's do.
 
 import type { Test } from 'tap'
-import { BackendServer, type BackendHooks, type BackendSettings } from '../../../src/proxy/backend.ts'
-import { acquireRequest, newComposite, newPart, K_CLIENT, type ClientSession, type Merge, type Request } from '../../../src/proxy/request.ts'
+import { BackendServer, type BackendHooks, type BackendSettings } from '../../../src/io/backend.ts'
+import { acquireRequest, newComposite, newPart, K_CLIENT, type ClientSession, type Merge, type Request } from '../../../src/io/request.ts'
 import { RespReplyScanner } from '../../../src/protocol/resp/index.ts'
-import { storageErrorReply } from '../../../src/proxy/resp-replies.ts'
-import { refreshClock } from '../../../src/proxy/clock.ts'
-import { afterIo } from '../../../src/proxy/flush.ts'
+import { storageErrorReply } from '../../../src/proxy/resp/resp-replies.ts'
+import { refreshClock } from '../../../src/io/clock.ts'
+import { afterIo } from '../../../src/io/flush.ts'
 import { SERVER_BLOCK_SLOTS, S } from '../../../src/stats/metrics.ts'
-import { newPeerLink } from '../../../src/proxy/peer-link.ts'
+import { newPeerLink } from '../../../src/io/peer-link.ts'
 import { waitFor } from '../../helpers/wait-for.ts'
 
 export { S }

@@ -5,9 +5,9 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { MockBackend, resp, echoHandler } from '../../helpers/mock-backend.ts'
 import { FakeSession, respServer, send, ticker, S } from './backend-harness.ts'
-import { refreshClock } from '../../../src/proxy/clock.ts'
+import { refreshClock } from '../../../src/io/clock.ts'
 import { waitFor } from '../../helpers/wait-for.ts'
-import type { BackendServer } from '../../../src/proxy/backend.ts'
+import type { BackendServer } from '../../../src/io/backend.ts'
 
 const get = (k: string): Buffer => resp.command('GET', k)
 

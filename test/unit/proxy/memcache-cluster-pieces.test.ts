@@ -3,8 +3,8 @@
 // Pure: frames and requests are built by hand here, nothing touches a socket.
 
 import t from 'tap'
-import { DnodeReplyScanner } from '../../../src/proxy/peer-link.ts'
-import { QuorumMerge } from '../../../src/proxy/merge.ts'
+import { DnodeReplyScanner } from '../../../src/io/peer-link.ts'
+import { QuorumMerge } from '../../../src/proxy/routing/merge.ts'
 import { MemcacheRequestParser, noreplyTokenStart, quietFlagStart, casUniqueStart, SERVER_ERROR_NO_QUORUM } from '../../../src/protocol/memcache/index.ts'
 
 function res(msgId: number, payload: string): Buffer {

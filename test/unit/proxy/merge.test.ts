@@ -5,9 +5,9 @@
 import t from 'tap'
 import {
   ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge, QuorumMerge, EachDcQuorumMerge,
-} from '../../../src/proxy/merge.ts'
-import { MemcacheGetMerge, MemcacheAllOkMerge } from '../../../src/proxy/memcache-merge.ts'
-import { newComposite, newPart, completeLocally, type Merge } from '../../../src/proxy/request.ts'
+} from '../../../src/proxy/routing/merge.ts'
+import { MemcacheGetMerge, MemcacheAllOkMerge } from '../../../src/proxy/memcache/memcache-merge.ts'
+import { newComposite, newPart, completeLocally, type Merge } from '../../../src/io/request.ts'
 import { ERR_NO_QUORUM } from '../../../src/protocol/resp/index.ts'
 import { resp } from '../../helpers/mock-backend.ts'
 import { FakeSession } from './backend-harness.ts'

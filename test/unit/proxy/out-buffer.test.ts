@@ -3,7 +3,7 @@
 // Uses a real loopback socket pair for flush(); the read buffer is overwritten after each settle, as the next read would.
 import t from 'tap';
 import net from 'node:net';
-import { OutBuffer, registerReadBuffer, settleDeferred } from '../../../src/proxy/out-buffer.ts';
+import { OutBuffer, registerReadBuffer, settleDeferred } from '../../../src/io/out-buffer.ts';
 
 const READ = Buffer.alloc(4096);
 registerReadBuffer(READ);

@@ -6,11 +6,11 @@ import t from 'tap'
 import type { Test } from 'tap'
 import { MockBackend, resp, resFrame, echoHandler, type MockHandler } from '../../helpers/mock-backend.ts'
 import { FakeSession, peerLink, send, ticker, S } from './backend-harness.ts'
-import { refreshClock } from '../../../src/proxy/clock.ts'
-import { DMSG_REQ } from '../../../src/peer/index.ts'
-import { encodeAuthFrame, PEER_AUTH_CHALLENGE } from '../../../src/peer/index.ts'
+import { refreshClock } from '../../../src/io/clock.ts'
+import { DMSG_REQ } from '../../../src/protocol/dnode/index.ts'
+import { encodeAuthFrame, PEER_AUTH_CHALLENGE } from '../../../src/protocol/dnode/index.ts'
 import { waitFor } from '../../helpers/wait-for.ts'
-import type { BackendServer } from '../../../src/proxy/backend.ts'
+import type { BackendServer } from '../../../src/io/backend.ts'
 
 const get = (k: string): Buffer => resp.command('GET', k)
 

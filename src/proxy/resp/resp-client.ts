@@ -1,14 +1,14 @@
 // RespClient: a client connection speaking RESP (Redis' protocol) — parsing with RespRequestParser, routing in resp-dispatch.
 // Never holds request bytes past the read callback: forwarding copies them into backend buffers.
 import type { Socket } from 'node:net';
-import { RespRequestParser } from '../protocol/resp/index.ts';
-import { ClientConnection } from './client-connection.ts';
+import { RespRequestParser } from '../../protocol/resp/index.ts';
+import { ClientConnection } from '../client-connection.ts';
 import { dispatchRequest } from './resp-dispatch.ts';
 import { protocolErrorReply } from './resp-replies.ts';
-import type { PoolContext } from './pool-context.ts';
+import type { PoolContext } from '../pool-context.ts';
 import type { TxState } from './tx-block.ts';
 import type { RespSession } from './resp-session.ts';
-import type { Consistency } from '../config/index.ts';
+import type { Consistency } from '../../config/index.ts';
 
 export class RespClient extends ClientConnection implements RespSession {
   readonly parser: RespRequestParser;

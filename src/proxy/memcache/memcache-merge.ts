@@ -1,7 +1,7 @@
 // Merges for split memcached requests: multi-key get/gets/gat/gats (values back in the client's key order, one END) and flush_all.
 // Never answers before every piece did; a piece that failed makes the whole reply its error line, as twemproxy does.
-import type { Merge } from './request.ts';
-import { valueBounds, REPLY_END, REPLY_OK } from '../protocol/memcache/index.ts';
+import type { Merge } from '../../io/index.ts';
+import { valueBounds, REPLY_END, REPLY_OK } from '../../protocol/memcache/index.ts';
 
 const EMPTY = Buffer.alloc(0);
 

@@ -2,8 +2,8 @@
 // pool, memcached text) requests and replies.
 // Never trusts a peer's stream: a frame that is not a response, or answers the wrong message id, closes that link.
 import {
-  DnodeParser, DnodeHeaderTemplate, DEFAULT_DNODE_LIMITS, DMSG_RES, DMSG_REQ, DMSG_REQ_FORWARD, DNODE_DATA_PLAIN, DNODE_VERSION,
-} from '../peer/index.ts';
+  DnodeParser, DnodeHeaderTemplate, DEFAULT_DNODE_LIMITS, DMSG_RES, DMSG_REQ, DMSG_REQ_FORWARD, DNODE_DATA_PLAIN, DNODE_VERSION, isPeerAuthType, PeerAuthClient,
+} from '../protocol/dnode/index.ts';
 import { BackendServer, type ReplyScanner, type BackendHooks, type BackendSettings } from './backend.ts';
 import type { OutBuffer } from './out-buffer.ts';
 import type { ViewNode } from '../topology/index.ts';
@@ -11,7 +11,6 @@ import { peerError, RespReplyScanner } from '../protocol/resp/index.ts';
 import {
   MemcacheReplyScanner, DEFAULT_REPLY_LIMITS, isErrorReply as isMemcacheError, peerError as memcachePeerError,
 } from '../protocol/memcache/index.ts';
-import { isPeerAuthType, PeerAuthClient } from '../peer/index.ts';
 import { monotonicMs } from './clock.ts';
 import type { PeerLinkClosed } from '../messages.ts';
 

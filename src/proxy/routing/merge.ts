@@ -1,7 +1,7 @@
 // Merges for split RESP requests: MGET (concat in key order), DEL/EXISTS (sum), MSET (all OK), broadcasts.
 // Never answers before every piece did; the first error of any piece is the client's answer, as twemproxy and Dynomite do.
-import type { Merge } from './request.ts';
-import { arrayElementBounds, readIntegerReply, ERR_NO_QUORUM } from '../protocol/resp/index.ts';
+import type { Merge } from '../../io/index.ts';
+import { arrayElementBounds, readIntegerReply, ERR_NO_QUORUM } from '../../protocol/resp/index.ts';
 
 const OK = Buffer.from('+OK\r\n');
 

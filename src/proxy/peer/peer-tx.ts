@@ -1,17 +1,16 @@
 // The peer port's MULTI blocks: one REQ / REQ_FORWARD frame whose payload is `MULTI, command..., EXEC`, sent by a coordinator at its client's EXEC.
 // Never lets any of a block reach the datastore unless every command passes the peer gate, every key is this node's and the bounds hold;
 // then sends it as one contiguous MULTI..EXEC on one backend connection, so no other request interleaves, and answers EXEC's reply.
-import { resolveCommand, arityOk, keyIndexes, isWrite, type CommandSpec } from '../commands/index.ts';
-import type { RespRequestParser } from '../protocol/resp/index.ts';
-import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
-import type { BackendServer } from './backend.ts';
-import { monotonicMs } from './clock.ts';
-import { scratch, ensureScratch } from './scratch.ts';
-import { replicateToLocalRacks } from './cluster-replicate.ts';
-import { currentNodeState, STATE_ERROR } from './node-state.ts';
-import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
-import { peerTxRefused, NO_BACKEND } from './resp-replies.ts';
-import type { PoolContext } from './pool-context.ts';
+import { resolveCommand, arityOk, keyIndexes, isWrite, type CommandSpec } from '../../commands/index.ts';
+import type { RespRequestParser } from '../../protocol/resp/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
+import type { BackendServer } from '../../io/index.ts';
+import { scratch, ensureScratch } from '../routing/scratch.ts';
+import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
+import { currentNodeState, STATE_ERROR } from '../node-state.ts';
+import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
+import { peerTxRefused, NO_BACKEND } from '../resp/resp-replies.ts';
+import type { PoolContext } from '../pool-context.ts';
 
 /** What PeerClient offers a block: its pool, its in-order reply queue, and a ready reply for a message id. */
 export interface PeerTxHost {

@@ -1,10 +1,10 @@
 // Replica writes: fire-and-forget sends to the other racks and datacenters that nobody waits for, each failure counted per peer and per code.
 // Never blocks a client on a replica and never drops one silently: a refused, timed-out or unsendable replica write is counted where /metrics shows it.
-import { acquireRequest, K_REPLICA } from './request.ts';
-import { F_PEER_DOWN, F_QUEUE_FULL } from '../protocol/failure/index.ts';
-import { P, S, S_REPLICA_FAILURES } from '../stats/index.ts';
-import type { ReplicaSet } from '../topology/index.ts';
-import type { BackendServer } from './backend.ts';
+import { acquireRequest, K_REPLICA } from '../../io/index.ts';
+import { F_PEER_DOWN, F_QUEUE_FULL } from '../../protocol/failure/index.ts';
+import { P, S, S_REPLICA_FAILURES } from '../../stats/index.ts';
+import type { ReplicaSet } from '../../topology/index.ts';
+import type { BackendServer } from '../../io/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 
 /** A replica write that never left: counted on the pool and on the target's link by code. */

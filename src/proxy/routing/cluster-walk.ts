@@ -1,11 +1,10 @@
 // Cluster routing shared by every protocol (Dynomite's model over ClusterView.replicasFor): one key's owner, a quorum over the local
 // racks, a quorum in every datacenter, and the replica writes nobody waits for. Never looks inside request or reply bytes: the protocol
 // adapters (cluster-dispatch.ts for RESP, memcache-cluster.ts) hand in encoded bytes, the reply kind and their own error words.
-import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../topology/index.ts';
-import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request } from './request.ts';
-import { monotonicMs } from './clock.ts';
+import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
+import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
-import { F_PEER_DOWN } from '../protocol/failure/index.ts';
+import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { replicateTo, replicateRest, replicateToLocalRacks } from './cluster-replicate.ts';
 

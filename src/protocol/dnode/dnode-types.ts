@@ -16,7 +16,7 @@ export const GOSSIP_DIGEST_ACK = 11;
 export const GOSSIP_DIGEST_ACK2 = 12;
 export const GOSSIP_SHUTDOWN = 13;
 
-// dynoproxy's own types (peer authentication, src/peer/peer-auth.ts), far above Dynomite's so they never collide.
+// dynoproxy's own types (peer authentication, peer-auth.ts beside this file), far above Dynomite's so they never collide.
 export const PEER_AUTH_CHALLENGE = 200;
 export const PEER_AUTH_PROOF = 201;
 export const PEER_AUTH_OK = 202;

@@ -1,20 +1,18 @@
 // RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
-import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } from '../commands/index.ts';
-import { P, commandGroupIndex } from '../stats/index.ts';
-import { CONSISTENCIES } from '../config/index.ts';
-import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
-import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
-import type { BackendServer } from './backend.ts';
-import { monotonicMs } from './clock.ts';
-import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece } from './scratch.ts';
-import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from './merge.ts';
+import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } from '../../commands/index.ts';
+import { P, commandGroupIndex } from '../../stats/index.ts';
+import { CONSISTENCIES } from '../../config/index.ts';
+import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, DIRECT_WRITE_THRESHOLD, monotonicMs } from '../../io/index.ts';
+import type { BackendServer } from '../../io/index.ts';
+import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece } from '../routing/scratch.ts';
+import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from '../routing/merge.ts';
 import { answerLocally } from './resp-local.ts';
-import { clusterRoute, broadcastToPeers } from './cluster-dispatch.ts';
+import { clusterRoute, broadcastToPeers } from '../routing/cluster-dispatch.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
-import { nodeStateBlocks } from './node-state.ts';
+import { nodeStateBlocks } from '../node-state.ts';
 
 let testHooks = false;
 /** Command family of the request being dispatched (stats), indexed by CommandSpec.id. */

@@ -4,26 +4,22 @@
 // command that could change what the backend connection, shared with every client of this worker, does for anyone else (only keyed datastore
 // commands pass the gate; MULTI only as a whole MULTI..EXEC block in one frame, peer-tx.ts).
 import type { Socket } from 'node:net';
-import {
-  DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS,
-} from '../peer/index.ts';
-import type { CommandSpec } from '../commands/index.ts';
-import { currentNodeState, STATE_ERROR } from './node-state.ts';
-import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
-import { RespRequestParser } from '../protocol/resp/index.ts';
-import { MemcacheRequestParser } from '../protocol/memcache/index.ts';
+import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS } from '../../protocol/dnode/index.ts';
+import type { CommandSpec } from '../../commands/index.ts';
+import { currentNodeState, STATE_ERROR } from '../node-state.ts';
+import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
+import { RespRequestParser } from '../../protocol/resp/index.ts';
+import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
-import { resolveCommand, arityOk, keyIndexes, isWrite } from '../commands/index.ts';
-import { ClientConnection } from './client-connection.ts';
-import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
-import { writeResponseHeader } from './peer-link.ts';
-import { scratch, ensureScratch } from './scratch.ts';
-import { hashKeys, replicatePieces } from './cluster-dispatch.ts';
-import { replicateToLocalRacks } from './cluster-replicate.ts';
+import { resolveCommand, arityOk, keyIndexes, isWrite } from '../../commands/index.ts';
+import { ClientConnection } from '../client-connection.ts';
+import { acquireRequest, completeLocally, K_CLIENT, type Request, writeResponseHeader, monotonicMs } from '../../io/index.ts';
+import { scratch, ensureScratch } from '../routing/scratch.ts';
+import { hashKeys, replicatePieces } from '../routing/cluster-dispatch.ts';
+import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
-import { errReply, NO_BACKEND } from './resp-replies.ts';
-import { monotonicMs } from './clock.ts';
-import type { PoolContext } from './pool-context.ts';
+import { errReply, NO_BACKEND } from '../resp/resp-replies.ts';
+import type { PoolContext } from '../pool-context.ts';
 
 const EMPTY = Buffer.alloc(0);
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');

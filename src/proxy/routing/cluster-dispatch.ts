@@ -1,15 +1,14 @@
 // Cluster routing (Dynomite's model) over ClusterView.replicasFor: reads from the local rack's owner (or a quorum of local racks),
 // writes to the owner in every local rack and to one rack of each remote datacenter (its next rack when that one is down). Never blocks on replicas at DC_ONE.
-import { isWrite, type CommandSpec } from '../commands/index.ts';
-import type { ClusterView } from '../topology/index.ts';
-import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
-import { monotonicMs } from './clock.ts';
+import { isWrite, type CommandSpec } from '../../commands/index.ts';
+import type { ClusterView } from '../../topology/index.ts';
+import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, encodeKeyPiece, type Args } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge } from './merge.ts';
-import { errReply } from './resp-replies.ts';
-import { ERR_NO_QUORUM } from '../protocol/resp/index.ts';
-import { F_PEER_DOWN } from '../protocol/failure/index.ts';
-import { P } from '../stats/index.ts';
+import { errReply } from '../resp/resp-replies.ts';
+import { ERR_NO_QUORUM } from '../../protocol/resp/index.ts';
+import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
+import { P } from '../../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
 import { replicateTo } from './cluster-replicate.ts';
 import { sendRead } from './read-failover.ts';

@@ -1,6 +1,6 @@
 // A MULTI transaction as bytes: the commands a client queued (TxState) and the MULTI..EXEC block made of them.
 // Never sends anything: BackendServer.sendBlock puts a block on one connection in one synchronous call.
-import type { BackendServer } from './backend.ts';
+import type { BackendServer } from '../../io/index.ts';
 
 export const MULTI = Buffer.from('*1\r\n$5\r\nMULTI\r\n');
 export const EXEC = Buffer.from('*1\r\n$4\r\nEXEC\r\n');

@@ -7,7 +7,7 @@ import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_I
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S, type LatencyRecorder } from '../stats/index.ts';
-import { PEER_AUTH_TIMEOUT_MS } from '../peer/index.ts';
+import { PEER_AUTH_TIMEOUT_MS } from '../protocol/dnode/index.ts';
 import { strerror } from '../protocol/resp/errors.ts';
 import { F_AUTH, F_CONNECTION, F_PROTOCOL, F_TIMEOUT } from '../protocol/failure/index.ts';
 

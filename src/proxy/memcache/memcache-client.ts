@@ -1,18 +1,18 @@
 // MemcacheClient: a client connection speaking memcached's text and meta protocols, routed over the same pools and ring as RESP.
 // Never lets noreply or quiet mode desynchronise a backend: every forwarded request gets a reply, which the proxy drops when the client asked for silence.
 import type { Socket } from 'node:net';
-import * as M from '../protocol/memcache/index.ts';
-import { ClientConnection } from './client-connection.ts';
-import { acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge } from './request.ts';
-import type { BackendServer } from './backend.ts';
-import { monotonicMs } from './clock.ts';
-import { DIRECT_WRITE_THRESHOLD } from './out-buffer.ts';
-import { scratch, ensureScratch, encReset, encRaw } from './scratch.ts';
+import * as M from '../../protocol/memcache/index.ts';
+import { ClientConnection } from '../client-connection.ts';
+import {
+  acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge, monotonicMs, DIRECT_WRITE_THRESHOLD,
+} from '../../io/index.ts';
+import type { BackendServer } from '../../io/index.ts';
+import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
 import { MemcacheGetMerge, MemcacheAllOkMerge } from './memcache-merge.ts';
 import { clusterKeyed, clusterRetrieval, clusterUnlink } from './memcache-cluster.ts';
-import { P, commandGroupIndex, ST_NORMAL, ST_STANDBY } from '../stats/index.ts';
-import { currentNodeState } from './node-state.ts';
-import type { PoolContext } from './pool-context.ts';
+import { P, commandGroupIndex, ST_NORMAL, ST_STANDBY } from '../../stats/index.ts';
+import { currentNodeState } from '../node-state.ts';
+import type { PoolContext } from '../pool-context.ts';
 
 const GROUP = commandGroupIndex('memcached');
 const NOREPLY = Buffer.from(' noreply');

@@ -1,18 +1,19 @@
 // MULTI/EXEC on a cluster node: every key of a transaction shares one owner in each rack; at EXEC the block goes whole to the owner(s)
 // that answer (by consistency level) and, fire-and-forget, to the owners that replicate. Never sends a command of a transaction before EXEC,
 // never splits a block: a peer owner gets it as ONE dnode request, which its peer server runs as one contiguous MULTI..EXEC.
-import { type CommandSpec } from '../commands/index.ts';
-import { SCOPE_ALL } from '../topology/index.ts';
-import { F_PEER_DOWN } from '../protocol/failure/index.ts';
-import { acquireRequest, completeLocally, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge } from './request.ts';
-import { monotonicMs } from './clock.ts';
+import { type CommandSpec } from '../../commands/index.ts';
+import { SCOPE_ALL } from '../../topology/index.ts';
+import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
+import {
+  acquireRequest, completeLocally, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, monotonicMs,
+} from '../../io/index.ts';
 import { scratch, type Args } from './scratch.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
-import type { TxState } from './tx-block.ts';
-import * as R from './resp-replies.ts';
+import type { TxState } from '../resp/tx-block.ts';
+import * as R from '../resp/resp-replies.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { replicateRest } from './cluster-replicate.ts';
-import type { RespSession } from './resp-session.ts';
+import type { RespSession } from '../resp/resp-session.ts';
 
 const PEER_DOWN = R.errReply('ERR Peer: Peer Node is not connected');
 

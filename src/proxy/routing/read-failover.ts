@@ -1,11 +1,10 @@
 // Server-side read failover: a DC_ONE read whose owner is down, or answers that its datastore is, goes to the next replica that
 // replicasFor yields (the other local racks, then remote DCs), within twice the pool's timeout. Never retries a write, never answers twice.
-import { SCOPE_ALL } from '../topology/index.ts';
-import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../protocol/failure/index.ts';
-import { P } from '../stats/index.ts';
-import { failRequest, retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request } from './request.ts';
-import { monotonicMs } from './clock.ts';
-import { errReply } from './resp-replies.ts';
+import { SCOPE_ALL } from '../../topology/index.ts';
+import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../../protocol/failure/index.ts';
+import { P } from '../../stats/index.ts';
+import { failRequest, retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
+import { errReply } from '../resp/resp-replies.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 
 const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');

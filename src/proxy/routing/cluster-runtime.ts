@@ -1,14 +1,13 @@
 // ClusterRuntime: a cluster node's routing state inside one data worker — the ClusterView decoded from the shared topology table,
 // one link per other node keyed by node identity (never by seed index), peer liveness and the replication ring. Allocates only when the table's version moves.
-import { CONSISTENCIES, createClusterTable, topologyFromConfig, type Consistency, type PoolConfig } from '../config/index.ts';
-import { ClusterView, KeyHasher, ReplicaSet, TopologyReader, TopologyWriter } from '../topology/index.ts';
-import { PeerStates, ReplicationRing } from '../peer/index.ts';
-import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY, SERVER_BLOCK_SLOTS } from '../stats/index.ts';
-import type { ClusterShare } from '../messages.ts';
-import type { BackendServer } from './backend.ts';
-import type { CommandSpec } from '../commands/index.ts';
+import { CONSISTENCIES, createClusterTable, topologyFromConfig, type Consistency, type PoolConfig } from '../../config/index.ts';
+import { ClusterView, KeyHasher, ReplicaSet, TopologyReader, TopologyWriter } from '../../topology/index.ts';
+import { PeerStates, ReplicationRing } from '../../peer/index.ts';
+import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY, SERVER_BLOCK_SLOTS } from '../../stats/index.ts';
+import type { ClusterShare } from '../../messages.ts';
+import type { BackendServer, Request } from '../../io/index.ts';
+import type { CommandSpec } from '../../commands/index.ts';
 import type { Args } from './scratch.ts';
-import type { Request } from './request.ts';
 
 /** Makes the link to one node (peer-link.ts newPeerLink, bound to the pool's settings). */
 export type LinkFactory = (node: ClusterView['nodes'][number], sameDc: boolean, st: Float64Array) => BackendServer;

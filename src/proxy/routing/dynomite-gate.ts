@@ -3,11 +3,11 @@
 // Never sends a refused request anywhere, never refuses one that reaches no Dynomite node, and allocates nothing when a request fits.
 import {
   dynomiteFit, dynomiteRewriteOf, dynomiteRefusal, isWrite, DYN_FITS, DYN_REWRITE, type CommandSpec, type DynomiteRewrite,
-} from '../commands/index.ts';
-import { P } from '../stats/index.ts';
+} from '../../commands/index.ts';
+import { P } from '../../stats/index.ts';
 import { clusterRoute, hashKeys, replicatePiecesToRack, type ClusterRuntime, type DynomiteCheck, type RespClientLike } from './cluster-dispatch.ts';
 import { replicateTo } from './cluster-replicate.ts';
-import { dynomiteRefusedReply } from './resp-replies.ts';
+import { dynomiteRefusedReply } from '../resp/resp-replies.ts';
 import { scratch, type Args } from './scratch.ts';
 
 /** admit(): route the request on as it is. */

@@ -1,11 +1,11 @@
 // RespSession: what RESP routing, transactions, local answers and the node-state gate need of a RESP client connection.
 // Never implemented here: RespClient implements it, so the request path depends on this face and not on the connection class.
 import type { Socket } from 'node:net';
-import type { RespRequestParser } from '../protocol/resp/index.ts';
-import type { Consistency } from '../config/index.ts';
+import type { RespRequestParser } from '../../protocol/resp/index.ts';
+import type { Consistency } from '../../config/index.ts';
 import type { TxState } from './tx-block.ts';
-import type { PoolContext } from './pool-context.ts';
-import type { Request } from './request.ts';
+import type { PoolContext } from '../pool-context.ts';
+import type { Request } from '../../io/index.ts';
 
 export interface RespSession {
   readonly id: number;

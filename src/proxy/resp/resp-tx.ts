@@ -1,12 +1,12 @@
 // MULTI/EXEC through a sharding proxy: commands are queued in the proxy, then sent as one MULTI..EXEC block to the one backend (or, on a
 // cluster node, the one owner in each rack) that owns every key. Never splits a transaction over owners and never sends anything before EXEC:
 // a command whose keys live elsewhere is refused and the transaction aborts at EXEC, as Redis does for queue-time errors.
-import { keyIndexes, isWrite, type CommandSpec } from '../commands/index.ts';
-import { acquireRequest, completeLocally, K_CLIENT } from './request.ts';
-import { scratch, ensureScratch, encReset, encHeader, encBulk } from './scratch.ts';
+import { keyIndexes, isWrite, type CommandSpec } from '../../commands/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT } from '../../io/index.ts';
+import { scratch, ensureScratch, encReset, encHeader, encBulk } from '../routing/scratch.ts';
 import * as R from './resp-replies.ts';
 import { TxState, MULTI, EXEC } from './tx-block.ts';
-import { clusterTxPlace, clusterTxExec } from './cluster-tx.ts';
+import { clusterTxPlace, clusterTxExec } from '../routing/cluster-tx.ts';
 import type { RespSession } from './resp-session.ts';
 
 export { TxState };

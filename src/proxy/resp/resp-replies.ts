@@ -1,7 +1,7 @@
 // The RESP replies the proxy itself sends, taken from the one table in protocol/resp/errors.ts, plus small value builders.
 // Never invents error wording here: client-facing strings live in protocol/resp/errors.ts.
-import { unknownCommandError, keyErrorMessage, refusalFor, KEYS_REFUSED, type CommandSpec } from '../commands/index.ts';
-import * as E from '../protocol/resp/errors.ts';
+import { unknownCommandError, keyErrorMessage, refusalFor, KEYS_REFUSED, type CommandSpec } from '../../commands/index.ts';
+import * as E from '../../protocol/resp/errors.ts';
 
 export const OK = E.REPLY_OK;
 export const PONG = E.REPLY_PONG;

@@ -2,15 +2,14 @@
 // Never sends the datastore a command that is not a keyed datastore command (no flush_all, stats, verbosity, admin, quit, version), never
 // lets a noreply or q reach it (the shared backend connection's reply stream would desync), and never routes a request back into the cluster
 // except a write forwarded from another datacenter, which it fans out to its own datacenter's other racks.
-import * as M from '../protocol/memcache/index.ts';
-import { ST_NORMAL, ST_STANDBY, P } from '../stats/index.ts';
-import { acquireRequest, completeLocally, K_CLIENT, type Request } from './request.ts';
-import { scratch, encReset, encRaw } from './scratch.ts';
-import { keyRoute, replicateInLocalDc } from './cluster-walk.ts';
-import { isMemcacheWrite } from './memcache-cluster.ts';
-import { monotonicMs } from './clock.ts';
-import type { Router } from './router.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import * as M from '../../protocol/memcache/index.ts';
+import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
+import { scratch, encReset, encRaw } from '../routing/scratch.ts';
+import { keyRoute, replicateInLocalDc } from '../routing/cluster-walk.ts';
+import { isMemcacheWrite } from '../memcache/memcache-cluster.ts';
+import type { Router } from '../routing/router.ts';
+import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
 
 
 /** What the peer connection offers: its pool's counters, placement and cluster, its reply queue, a way to answer a message itself. */

@@ -1,8 +1,8 @@
 // Commands the proxy answers itself: connection state (AUTH, HELLO, SELECT, CLIENT ...), PING/ECHO, COMMAND, INFO, MULTI.
 // Never forwards: these describe the client's connection to the proxy, which no single backend knows.
-import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../commands/index.ts';
+import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../../commands/index.ts';
 import * as R from './resp-replies.ts';
-import { S } from '../stats/index.ts';
+import { S } from '../../stats/index.ts';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import type { RespSession } from './resp-session.ts';
 

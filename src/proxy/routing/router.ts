@@ -8,9 +8,9 @@ import {
   buildKetama,
   buildModula,
   buildRandom,
-} from '../topology/index.ts';
-import type { Distribution, HashFn, HashName, TwemproxyHashName } from '../topology/index.ts';
-import type { BackendServer } from './backend.ts';
+} from '../../topology/index.ts';
+import type { Distribution, HashFn, HashName, TwemproxyHashName } from '../../topology/index.ts';
+import type { BackendServer } from '../../io/index.ts';
 
 export type DistributionName = 'ketama' | 'modula' | 'random' | 'vnode';
 /** Whose placement to reproduce: a nutcracker.yml pool must put keys where twemproxy did. */

@@ -1,16 +1,15 @@
 // Memcached requests on a cluster node (data_store 1 with dyn_listen): one-key commands and multi-gets over the shared cluster walk
 // (cluster-walk.ts). Never sends a peer or replica `noreply` or the meta `q` flag as-is (a peer's reply stream would desync): they are
 // cut here and the reply is dropped at this node. A `cas` is checked by the local rack's owner only and replicated as a `set` once it stored.
-import * as M from '../protocol/memcache/index.ts';
-import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NONE, type Merge } from './request.ts';
-import { monotonicMs } from './clock.ts';
-import { scratch, ensureScratch, encReset, encRaw } from './scratch.ts';
+import * as M from '../../protocol/memcache/index.ts';
+import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NONE, type Merge, monotonicMs } from '../../io/index.ts';
+import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
 import { MemcacheGetMerge } from './memcache-merge.ts';
-import { P, commandGroupIndex } from '../stats/index.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import { P, commandGroupIndex } from '../../stats/index.ts';
+import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
 import {
   colocated, distinct, hashScratch, keyRoute, replicateAll, routeToReplicas, sendToNode, KeyRoute, type ClusterClient, type ClusterWords,
-} from './cluster-walk.ts';
+} from '../routing/cluster-walk.ts';
 
 const GROUP = commandGroupIndex('memcached');
 const CRLF = Buffer.from('\r\n');

@@ -107,7 +107,7 @@ async function main(): Promise<void> {
   }
   await waitNormal(nodes);
   const seeds = nodes.map((n) => `http://${HOST}:${n.admin}`);
-  const dyno = await DynoClient.connect({ seeds, dc: 'dc1', rack: 'rack1' });
+  const dyno = await DynoClient.connect({ seeds, dc: 'dc1', rack: 'rack1', pool: { maxConnections: Number(process.env.DYNO_BENCH_CONNS ?? 1), requestTimeoutMs: Number(process.env.DYNO_BENCH_TIMEOUT ?? 1000) } });
   const coordinator = new Redis({ host: HOST, port: nodes[0].client });
   const direct = new Redis({ host: HOST, port: directPort });
   const targets: [string, Op][] = [

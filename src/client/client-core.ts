@@ -25,8 +25,9 @@ function isReplyError(e: unknown): e is Error {
   return (e as { name?: unknown } | null)?.name === 'ReplyError';
 }
 
-/** ioredis refused to write (no offline queue): nothing left the client. */
-const NOT_SENT = /Stream isn't writeable|Connection is closed|connect timed out/;
+/** ioredis refused to write (no offline queue): nothing left the client. "Connection is closed" is not here: a request in flight
+ * when its node died may have been applied. */
+const NOT_SENT = /Stream isn't writeable|connect timed out/;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -30,11 +30,27 @@ export interface ClusterServer {
   token: number;
   state: 'normal' | 'down' | 'datastore_down' | 'unknown';
   local: boolean;
+  // Added for token-aware clients (dynoproxy/client); Dynomite's fields above keep their meaning.
+  dc: string;
+  rack: string;
+  /** Every token of the node, as configured; `token` above is the first only (Dynomite's field). */
+  tokens: string[];
+  /** The node's client (RESP) port; 0 when this node does not know it (a peer: seeds carry peer ports only). */
+  client_port: number;
+  /** The node's own state (normal, standby, writes_only, resuming) when local; a peer's liveness otherwise. */
+  node_state: string;
+}
+
+/** What a token-aware client needs besides the nodes: the key hash and the datastore. */
+export interface ClusterKeying {
+  hash: string;
+  hash_tag: string | null;
+  data_store: 'redis' | 'memcache';
 }
 
 export interface AdminCluster {
   /** Dynomite's /cluster_describe shape: dcs > racks > servers. */
-  describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] };
+  describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] } & ClusterKeying;
   /** /peer/up|down|reset/<host:port|all>: how many peers matched. */
   overridePeer(name: string, verb: 'up' | 'down' | 'reset'): number;
   /** Cross-datacenter replication: forwarded, dropped, queued (bytes). */

@@ -1,7 +1,7 @@
 // Bodies of Dynomite's /info and /cluster_describe for this node, laid out the way Dynomite's dyn_stats.c writes them but always valid JSON.
 // Never invents a figure: what this node does not measure (mbufs, per-server read/write split) is left out or is the true zero of a node without peers.
 import os from 'node:os';
-import { POOL_METRICS, SERVER_METRICS, W, bucketMean, bucketPercentile, type Histogram, type PoolTotals } from '../stats/index.ts';
+import { C_STATE, NODE_STATES, POOL_METRICS, SERVER_METRICS, W, bucketMean, bucketPercentile, type Histogram, type PoolTotals } from '../stats/index.ts';
 import type { AdminHost } from './admin-host.ts';
 import type { NodeControl } from './node-control.ts';
 
@@ -156,12 +156,24 @@ function maxBucket(b: Float64Array): number {
   return 0;
 }
 
-/** GET /cluster_describe: Dynomite's dcs > racks > servers; a single node describes itself. */
+/**
+ * GET /cluster_describe: Dynomite's dcs > racks > servers; a single node describes itself. Beside Dynomite's fields, what a
+ * token-aware client needs: every token, dc/rack, the client port, this node's own state (node_state), the hash and hash tag.
+ */
 export function clusterDescribeBody(host: AdminHost): string {
-  if (host.cluster !== null) return `${JSON.stringify(host.cluster.describe())}\n`;
+  const own = (NODE_STATES[host.control.get(C_STATE)] ?? 'NORMAL').toLowerCase();
+  if (host.cluster !== null) {
+    const d = host.cluster.describe();
+    for (const dc of d.dcs) for (const r of dc.racks) for (const s of r.servers) if (s.local) s.node_state = own;
+    return `${JSON.stringify(d)}\n`;
+  }
   const p = host.loadedConfig.pools[0];
   if (p === undefined) return '{"dcs":[]}\n';
   const token = p.tokens.length > 0 ? Number(p.tokens[0]) : 0;
-  const server = { name: (p.dynListen ?? p.listen).host, host: os.hostname(), port: p.dynListen?.port ?? p.dynPort, token };
-  return `${JSON.stringify({ dcs: [{ name: p.datacenter, racks: [{ name: p.rack, servers: [server] }] }] })}\n`;
+  const server = {
+    name: (p.dynListen ?? p.listen).host, host: os.hostname(), port: p.dynListen?.port ?? p.dynPort, token,
+    dc: p.datacenter, rack: p.rack, tokens: [...p.tokens], client_port: p.listen.port, node_state: own, local: true,
+  };
+  const keying = { hash: p.hash, hash_tag: p.hashTag, data_store: p.dataStore === 0 ? 'redis' : 'memcache' };
+  return `${JSON.stringify({ dcs: [{ name: p.datacenter, racks: [{ name: p.rack, servers: [server] }] }], ...keying })}\n`;
 }

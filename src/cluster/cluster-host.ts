@@ -7,7 +7,7 @@ import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN,
 import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
-import type { ClusterServer } from '../admin/index.ts';
+import type { ClusterKeying, ClusterServer } from '../admin/index.ts';
 import type { ClusterWorkerData, FromClusterWorker, ClusterShare } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
@@ -84,8 +84,11 @@ export class ClusterHost {
     return ready;
   }
 
-  /** Dynomite's /cluster_describe: every node of the published topology by datacenter and rack, with its first token and liveness. */
-  describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] } {
+  /**
+   * Dynomite's /cluster_describe: every node of the published topology by datacenter and rack, with its first token and liveness;
+   * plus, for token-aware clients, every token, the client port where known, and the pool's hash and hash tag.
+   */
+  describe(): { dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] } & ClusterKeying {
     const snap = decodeTopology(this.topology);
     const dcs: { name: string; racks: { name: string; servers: ClusterServer[] }[] }[] = snap.datacenters.map((name) => ({ name, racks: [] }));
     const racks = snap.racks.map((r) => {
@@ -96,10 +99,16 @@ export class ClusterHost {
     snap.nodes.forEach((n, i) => {
       const s = this.states.state(i);
       const state = n.isLocal ? 'normal' : this.states.isDown(i) ? 'down' : s === PEER_UP ? 'normal' : s === PEER_DATASTORE_DOWN ? 'datastore_down' : 'unknown';
-      const token = n.tokens.length > 0 ? Number(formatDynToken(n.tokens[0])) : 0;
-      racks[n.rack].servers.push({ name: `${n.host}:${n.peerPort}`, host: n.host, port: n.peerPort, token, state, local: n.isLocal });
+      const tokens = n.tokens.map((t) => formatDynToken(t));
+      const token = tokens.length > 0 ? Number(tokens[0]) : 0;
+      const rack = snap.racks[n.rack];
+      racks[n.rack].servers.push({
+        name: `${n.host}:${n.peerPort}`, host: n.host, port: n.peerPort, token, state, local: n.isLocal,
+        dc: snap.datacenters[rack.dc], rack: rack.name, tokens, client_port: n.clientPort, node_state: state,
+      });
     });
-    return { dcs: dcs.filter((d) => d.racks.length > 0) };
+    const p = this.pool;
+    return { dcs: dcs.filter((d) => d.racks.length > 0), hash: p.hash, hash_tag: p.hashTag, data_store: p.dataStore === 0 ? 'redis' : 'memcache' };
   }
 
   get replication(): { forwarded: number; dropped: number; queued: number } {

@@ -73,7 +73,10 @@ t.test('golden bodies of the Dynomite endpoints', async (t) => {
   t.match(await http(a, '/no/such/thing'), { status: 404, body: /^ERR unknown path "\/no\/such\/thing"; see \/help\r\n$/ })
   const cd = await http(a, '/cluster_describe')
   t.equal(cd.type, 'application/json; charset=utf-8')
-  t.equal(cd.body, `{"dcs":[{"name":"dc1","racks":[{"name":"rack1","servers":[{"name":"127.0.0.1","host":${JSON.stringify(os.hostname())},"port":8101,"token":0}]}]}]}\n`)
+  // Dynomite's fields first and unchanged; then what token-aware clients (dynoproxy/client) need.
+  const dyn = `"name":"127.0.0.1","host":${JSON.stringify(os.hostname())},"port":8101,"token":0`
+  const extra = `"dc":"dc1","rack":"rack1","tokens":[],"client_port":${main.port},"node_state":"normal","local":true`
+  t.equal(cd.body, `{"dcs":[{"name":"dc1","racks":[{"name":"rack1","servers":[{${dyn},${extra}}]}]}],"hash":"murmur","hash_tag":"{}","data_store":"redis"}\n`)
   const describe = await http(a, '/describe')
   t.match(describe.body, /^pool stats:\n {2}client_connections +"Client connections open"\n/)
 })

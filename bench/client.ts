@@ -1,0 +1,179 @@
+// Client benchmark: DynoClient (token-aware) vs ioredis to one coordinator node vs ioredis direct to one redis, GET/SET 64 B,
+// 50 concurrent callers, on a 2-rack cluster (rack1: 2 nodes, rack2: 1); then failover with the local owner killed.
+// Never runs unbounded: every load is bounded in count and time, and every process started is stopped at the end.
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import hdr from 'hdr-histogram-js';
+import { Redis } from 'ioredis';
+import { DynoClient } from '../src/client/index.ts';
+import { ProcessGroup, type ManagedProcess } from './lib/process-group.ts';
+import { freePorts } from './lib/free-port.ts';
+import { waitForPort } from './lib/wait-for-port.ts';
+import { median } from './lib/median.ts';
+import { repoRoot } from './lib/server-launchers.ts';
+
+const { values: opt } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    ops: { type: 'string', default: '40000' },
+    callers: { type: 'string', default: '50' },
+    'max-seconds': { type: 'string', default: '30' },
+  },
+});
+const ROUNDS = Number(opt.rounds);
+const OPS = Number(opt.ops);
+const CALLERS = Number(opt.callers);
+const MAX_MS = Number(opt['max-seconds']) * 1000;
+const HOST = '127.0.0.1';
+const KEYS = 10_000;
+const VALUE = 'x'.repeat(64);
+
+interface Node { rack: string; token: string; client: number; peer: number; admin: number; redis: number; proc?: ManagedProcess }
+
+const group = new ProcessGroup();
+const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-bench-client-'));
+
+type Op = (key: string, write: boolean) => Promise<unknown>;
+
+/** CALLERS loops sharing OPS operations (half GET, half SET on KEYS keys), stopped at MAX_MS; latency per op in µs. */
+async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promise<{ opsPerSec: number; p50: number; p99: number; failed: number; done: number }> {
+  const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  let next = 0;
+  let failed = 0;
+  const t0 = performance.now();
+  const caller = async (): Promise<void> => {
+    while (next < OPS && performance.now() - t0 < MAX_MS) {
+      const i = next++;
+      const key = `bench:${(i * 7919) % KEYS}`;
+      const s = performance.now();
+      let ok = true;
+      try {
+        await op(key, (i & 1) === 1);
+      } catch {
+        ok = false;
+        failed++;
+      }
+      const e = performance.now();
+      h.recordValue(Math.max(1, Math.round((e - s) * 1000)));
+      onResult?.(ok, e);
+    }
+  };
+  await Promise.all(Array.from({ length: CALLERS }, caller));
+  const secs = (performance.now() - t0) / 1000;
+  return { opsPerSec: next / secs, p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, failed, done: next };
+}
+
+function startNode(n: Node, nodes: Node[]): ManagedProcess {
+  const seeds = nodes.filter((o) => o !== n).map((o) => `  - ${HOST}:${o.peer}:${o.rack}:dc1:${o.token}`);
+  const file = path.join(dir, `node-${n.client}.yml`);
+  writeFileSync(file, ['bench_client:', '  datacenter: dc1', `  rack: ${n.rack}`, `  listen: ${HOST}:${n.client}`, `  dyn_listen: ${HOST}:${n.peer}`, '  dyn_seeds:', ...seeds,
+    `  tokens: '${n.token}'`, '  hash: murmur', '  servers:', `  - ${HOST}:${n.redis}:1`, '  timeout: 5000', '  preconnect: true', '  gos_interval: 200', `  stats_listen: ${HOST}:${n.admin}`, ''].join('\n'));
+  const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
+  return group.start({ name: `dynoproxy-${n.client}`, command: node, args: [path.join(repoRoot, 'src', 'cli.ts'), '-c', file, '--workers', '1'], logPath: path.join(dir, `node-${n.client}.log`), env: { ...process.env, DYNOPROXY_LOG_LEVEL: 'warn' } });
+}
+
+async function allNormal(n: Node): Promise<boolean> {
+  try {
+    const d = (await (await fetch(`http://${HOST}:${n.admin}/cluster_describe`)).json()) as { dcs: { racks: { servers: { state: string }[] }[] }[] };
+    return d.dcs.every((dc) => dc.racks.every((r) => r.servers.every((s) => s.state === 'normal')));
+  } catch {
+    return false;
+  }
+}
+
+async function waitNormal(nodes: Node[]): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  while (Date.now() < deadline) {
+    if ((await Promise.all(nodes.map(allNormal))).every(Boolean)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('cluster not normal within 30 s');
+}
+
+async function main(): Promise<void> {
+  const layout: [string, string][] = [['rack1', '1073741824'], ['rack1', '3221225472'], ['rack2', '101134286']];
+  const ports = await freePorts(layout.length * 4 + 1);
+  const nodes: Node[] = layout.map(([rack, token], i) => ({ rack, token, client: ports[4 * i], peer: ports[4 * i + 1], admin: ports[4 * i + 2], redis: ports[4 * i + 3] }));
+  const directPort = ports[ports.length - 1];
+  for (const port of [directPort, ...nodes.map((n) => n.redis)]) {
+    const p = group.start({ name: `redis-${port}`, command: 'redis-server', args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], logPath: path.join(dir, `redis-${port}.log`) });
+    await waitForPort(HOST, port, { process: p });
+  }
+  for (const n of nodes) {
+    n.proc = startNode(n, nodes);
+    await waitForPort(HOST, n.client, { process: n.proc, deadlineMs: 30_000 });
+  }
+  await waitNormal(nodes);
+  const seeds = nodes.map((n) => `http://${HOST}:${n.admin}`);
+  const dyno = await DynoClient.connect({ seeds, dc: 'dc1', rack: 'rack1', pool: { maxConnections: Number(process.env.DYNO_BENCH_CONNS ?? 1), requestTimeoutMs: Number(process.env.DYNO_BENCH_TIMEOUT ?? 1000) } });
+  const coordinator = new Redis({ host: HOST, port: nodes[0].client });
+  const direct = new Redis({ host: HOST, port: directPort });
+  const targets: [string, Op][] = [
+    ['DynoClient (token-aware)', (k, w) => (w ? dyno.set(k, VALUE) : dyno.get(k))],
+    ['ioredis -> coordinator node', (k, w) => (w ? coordinator.set(k, VALUE) : coordinator.get(k))],
+    ['ioredis -> redis direct', (k, w) => (w ? direct.set(k, VALUE) : direct.get(k))],
+  ];
+  const results = new Map<string, { ops: number[]; p50: number[]; p99: number[] }>();
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const [name, op] of targets) {
+      const r = await load(op);
+      const acc = results.get(name) ?? { ops: [], p50: [], p99: [] };
+      acc.ops.push(r.opsPerSec);
+      acc.p50.push(r.p50);
+      acc.p99.push(r.p99);
+      results.set(name, acc);
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${Math.round(r.opsPerSec)} ops/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms (failed ${r.failed})\n`);
+    }
+  }
+  await dyno.close();
+  coordinator.disconnect();
+  direct.disconnect();
+
+  // Failover: kill the owner of half the keys (rack1 node 0) a quarter of the way in; count failures and the last one's time.
+  const failover: { share: number[]; recoverMs: number[] } = { share: [], recoverMs: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const c = await DynoClient.connect({ seeds, dc: 'dc1', rack: 'rack1', pool: { requestTimeoutMs: 500 } });
+    let killedAt = 0;
+    let lastFailure = 0;
+    let sinceKill = 0;
+    let failedSinceKill = 0;
+    let completed = 0;
+    const victim = nodes[0];
+    const r = await load((k, w) => (w ? c.set(k, VALUE) : c.get(k)), (ok, at) => {
+      completed++;
+      if (completed === Math.floor(OPS / 4)) {
+        killedAt = performance.now();
+        victim.proc!.killNow();
+      }
+      if (killedAt > 0 && at >= killedAt) {
+        sinceKill++;
+        if (!ok) {
+          failedSinceKill++;
+          lastFailure = at;
+        }
+      }
+    });
+    const recover = lastFailure === 0 ? 0 : lastFailure - killedAt;
+    failover.share.push(sinceKill === 0 ? 0 : failedSinceKill / sinceKill);
+    failover.recoverMs.push(recover);
+    process.stderr.write(`failover round ${round + 1}: ${failedSinceKill}/${sinceKill} failed after the kill, all succeed again ${recover.toFixed(0)} ms after it (${Math.round(r.opsPerSec)} ops/s overall)\n`);
+    await c.close();
+    await victim.proc!.exited;
+    victim.proc = startNode(victim, nodes);
+    await waitForPort(HOST, victim.client, { process: victim.proc, deadlineMs: 30_000 });
+    await waitNormal(nodes);
+  }
+
+  const rows = [...results.entries()].map(([name, a]) => ({ target: name, opsPerSec: Math.round(median(a.ops)), p50Ms: median(a.p50), p99Ms: median(a.p99) }));
+  const out = { rounds: ROUNDS, opsPerRun: OPS, callers: CALLERS, valueBytes: 64, rows, failover: { failedShare: median(failover.share), recoverMs: Math.round(median(failover.recoverMs)), perRound: failover } };
+  process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+}
+
+try {
+  await main();
+} finally {
+  await group.stopAll();
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -11,7 +11,6 @@ import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
 import { replicateTo } from './cluster-replicate.ts';
-import { sendRead } from './read-failover.ts';
 import { colocated, distinct, hashScratch, keyRoute, routeToReplicas, type ClusterWords } from './cluster-walk.ts';
 
 export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
@@ -55,11 +54,6 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
   if (colocated(view, write ? view.allRacksByDc : view.localRacks, h, n)) {
     const level = c.consistency ?? (write ? cl.writeConsistency() : cl.readConsistency());
     const key = scratch.keyIdx[0];
-    const locals = view.localRacks.length;
-    if (!write && (level === 'DC_ONE' || locals === 1) && level !== 'DC_EACH_SAFE_QUORUM' && cl.readFailover()) {
-      sendRead(cl, clientRequest(c), h[0], a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key], bytes, start, end);
-      return true;
-    }
     // One owner per rack: the shared walk (cluster-walk.ts) sends, waits on a quorum if asked, and replicates.
     const r = keyRoute.key(a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key], h[0]).payload(bytes, start, end, write, 0, 0, -1);
     routeToReplicas(c, cl, view, level, r, RESP_WORDS);

@@ -7,6 +7,7 @@ import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
 import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { replicateTo, replicateRest, replicateToLocalRacks } from './cluster-replicate.ts';
+import { sendRead } from './read-failover.ts';
 
 /** A protocol's words for the answers cluster routing makes itself. */
 export interface ClusterWords {
@@ -91,6 +92,10 @@ function composite(c: ClusterClient, merge: QuorumMerge | EachDcQuorumMerge, pie
  * racks), writes to the owner in every local rack and to one rack of each remote datacenter (its next rack when that one is down).
  */
 export function routeToReplicas(c: ClusterClient, cl: ClusterRuntime, view: ClusterView, level: string, r: KeyRoute, words: ClusterWords): void {
+  if (!r.write && (level === 'DC_ONE' || view.localRacks.length === 1) && level !== 'DC_EACH_SAFE_QUORUM' && cl.readFailover()) {
+    // A read answered by one owner moves to the next replica when that owner is down or cannot serve it (read-failover.ts).
+    return sendRead(cl, clientRequest(c, r), r.hash, r.kb, r.ks, r.ke, r.bytes, r.start, r.end, words.peerDown);
+  }
   const set = cl.replicas;
   view.replicasFor(r.hash, r.write ? SCOPE_ALL : SCOPE_LOCAL_DC, set);
   const locals = view.localRacks.length;

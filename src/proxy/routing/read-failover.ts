@@ -4,13 +4,17 @@ import { SCOPE_ALL } from '../../topology/index.ts';
 import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import { failRequest, retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
-import { errReply } from '../resp/resp-replies.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 
-const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
 
-/** Error replies from a replica that mean "not served here, the data may be elsewhere": its datastore is down, or its state refuses. */
-const NOT_SERVED = [Buffer.from('-ERR Storage:'), Buffer.from('-ERR Peer:'), Buffer.from("-ERR Dynomite: Dynomite's current state")];
+/**
+ * Error replies from a replica that mean "not served here, the data may be elsewhere" (its datastore is down, or its state refuses),
+ * in RESP's and memcached's words: a reply of one protocol never starts like the other's.
+ */
+const NOT_SERVED = [
+  Buffer.from('-ERR Storage:'), Buffer.from('-ERR Peer:'), Buffer.from("-ERR Dynomite: Dynomite's current state"),
+  Buffer.from('SERVER_ERROR Storage:'), Buffer.from('SERVER_ERROR Peer:'), Buffer.from("SERVER_ERROR Dynomite: Dynomite's current state"),
+];
 
 function startsWith(buf: Uint8Array, start: number, end: number, p: Buffer): boolean {
   if (end - start < p.length) return false;
@@ -33,6 +37,7 @@ function shouldFailOver(req: Request, buf: Uint8Array, start: number, end: numbe
  */
 export function sendRead(
   cl: ClusterRuntime, req: Request, hash: number, keyBuf: Uint8Array, ks: number, ke: number, bytes: Uint8Array, start: number, end: number,
+  peerDown: Uint8Array,
 ): void {
   const view = cl.current();
   // The common case costs one ring lookup: the rest of replicasFor only when the owner is known down.
@@ -52,7 +57,7 @@ export function sendRead(
     req.retryRoute = cl;
   }
   const server = cl.upstream(node, keyBuf, ks, ke);
-  if (server === null) return failRequest(req, F_PEER_DOWN, PEER_DOWN);
+  if (server === null) return failRequest(req, F_PEER_DOWN, peerDown);
   server.send(req, bytes, start, end);
 }
 

@@ -394,6 +394,14 @@ export class BackendServer {
     conn.send(execReq, buf, from, end);
   }
 
+  /** upstream.send with one token cut out of the request (memcached ` noreply` / meta ` q`): src[start, cut) then src[resume, end). */
+  sendSpliced(req: Request, src: Uint8Array, start: number, cut: number, resume: number, end: number): void {
+    const conn = this.pick(monotonicMs());
+    if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
+    conn.send(req, src, start, cut);
+    conn.sendMore(src, resume, end);
+  }
+
   /** A connection to send on, or null when the server is failing (caller answers with `lastError`). */
   pick(now: number): BackendConnection | null {
     const conns = this.conns;

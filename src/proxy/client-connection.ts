@@ -6,6 +6,7 @@ import {
 } from '../io/index.ts';
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
+import type { ProtocolAdapter } from './protocol-adapter.ts';
 
 /** What a protocol's request parser offers the connection (RESP and memcached parsers share the contract). */
 /** parse() results shared by every protocol's parser. */
@@ -35,6 +36,10 @@ export abstract class ClientConnection implements ClientSession {
   readonly pool: PoolContext;
   readonly id: number;
   abstract readonly parser: FrameParser;
+  /** The protocol's error test and words (protocol-adapter.ts): counters never test one protocol's error byte. */
+  abstract readonly adapter: ProtocolAdapter;
+  /** Command family of the proxy's own replies, for the per-family error counter (-1: not counted). */
+  protected localGroup = -1;
   private readonly gather = new GatherBuffer();
   readonly out = new OutBuffer();
   closed = false;
@@ -111,7 +116,9 @@ export abstract class ClientConnection implements ClientSession {
   /** One complete request in buf[start, end): route it (its parsed fields are on `this.parser`). */
   protected abstract frame(buf: Buffer, start: number, end: number, gathered: boolean): void;
   /** The reply for a request stream that cannot be resynchronised; the connection closes after it. */
-  protected abstract protocolErrorReply(message: string): Uint8Array;
+  protected protocolErrorReply(message: string): Uint8Array {
+    return this.adapter.protocolError(message);
+  }
 
   /** Hand the gathered frame's buffer away (it is written to a backend without a copy). */
   takeGathered(): Buffer {
@@ -140,6 +147,7 @@ export abstract class ClientConnection implements ClientSession {
     req.reply = reply;
     req.done = true;
     req.closeAfter = closeAfter;
+    req.group = this.localGroup;
     if (closeAfter) this.closing = true;
     this.pool.st[P.requests_local_total]++;
     this.enqueue(req);
@@ -153,7 +161,7 @@ export abstract class ClientConnection implements ClientSession {
       return;
     }
     if (req === this.head) {
-      if (buf[start] === 0x2d) this.countError(req);
+      if (this.adapter.isError(buf, start, end)) this.countError(req);
       this.emit(req, buf, start, end);
       this.pop();
       this.drain();
@@ -203,7 +211,7 @@ export abstract class ClientConnection implements ClientSession {
     while (req !== null && req.done) {
       const r = req.reply;
       if (r !== null) {
-        if (r[0] === 0x2d) this.countError(req);
+        if (r.length > 0 && this.adapter.isError(r, 0, r.length)) this.countError(req);
         this.emit(req, r, 0, r.length);
       }
       this.pop();

@@ -1,5 +1,6 @@
 // PoolRuntime: one configured pool inside one data worker: its listening socket, backends, router and clients.
 // Never blocks the event loop: timeouts, ejection and reconnects run from one coarse timer per pool.
+import { adapterFor } from './protocol-adapter.ts';
 import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
@@ -11,12 +12,10 @@ import {
   MemcacheReplyScanner,
   DEFAULT_MEMCACHE_LIMITS,
   DEFAULT_REPLY_LIMITS,
-  storageError as memcacheStorageError,
   type MemcacheLimits,
 } from '../protocol/memcache/index.ts';
 import type { ClientConnection } from './client-connection.ts';
 import type { PoolContext, PoolSettings } from './pool-context.ts';
-import { storageErrorReply } from './resp/resp-replies.ts';
 import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { reportPeerLinkClosed } from './worker-events.ts';
@@ -114,19 +113,13 @@ export class PoolRuntime implements PoolContext {
     };
     this.memcache = config.dataStore === 1;
     this.memcacheLimits = { ...DEFAULT_MEMCACHE_LIMITS, maxValueBytes: Math.min(config.maxRequestBytes, 0x7fffffff - 2) };
-    const hooks: BackendHooks = this.memcache
-      ? {
-          newScanner: () => new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }),
-          handshake: null,
-          errorReply: (reason) => memcacheStorageError(reason || 'ECONNREFUSED'),
-          onServerStateChange: () => this.router.rebuild(),
-        }
-      : {
-          newScanner: () => new RespReplyScanner(),
-          handshake: config.requirepass !== null ? authCommand(config.requirepass) : null,
-          errorReply: storageErrorReply,
-          onServerStateChange: () => this.router.rebuild(),
-        };
+    const adapter = adapterFor(config.dataStore);
+    const hooks: BackendHooks = {
+      newScanner: this.memcache ? () => new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }) : () => new RespReplyScanner(),
+      handshake: !this.memcache && config.requirepass !== null ? authCommand(config.requirepass) : null,
+      errorReply: adapter.storageError,
+      onServerStateChange: () => this.router.rebuild(),
+    };
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null) {

@@ -3,8 +3,9 @@
 import type { Socket } from 'node:net';
 import * as M from '../../protocol/memcache/index.ts';
 import { ClientConnection } from '../client-connection.ts';
+import { MEMCACHE_ADAPTER } from '../protocol-adapter.ts';
 import {
-  acquireRequest, completeLocally, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge, monotonicMs, DIRECT_WRITE_THRESHOLD,
+  acquireRequest, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge, monotonicMs, DIRECT_WRITE_THRESHOLD,
 } from '../../io/index.ts';
 import type { BackendServer } from '../../io/index.ts';
 import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
@@ -22,15 +23,13 @@ const STATE_ERROR = M.SERVER_ERROR_INVALID_STATE;
 
 export class MemcacheClient extends ClientConnection {
   readonly parser: M.MemcacheRequestParser;
+  readonly adapter = MEMCACHE_ADAPTER;
 
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
     this.parser = new M.MemcacheRequestParser(pool.memcacheLimits);
-  }
-
-  protected protocolErrorReply(): Uint8Array {
-    // memcached closes such connections (binary magic, endless line) without a word.
-    return EMPTY;
+    // Every memcached request is counted in one family: so are the errors the proxy answers itself.
+    this.localGroup = GROUP;
   }
 
   protected frame(buf: Buffer, start: number, end: number, gathered: boolean): void {
@@ -123,10 +122,8 @@ export class MemcacheClient extends ClientConnection {
 
   private forward(server: BackendServer, buf: Buffer, start: number, end: number, gathered: boolean, kind: number, drop: number): void {
     const req = this.newRequest(kind, drop);
-    const conn = server.pick(monotonicMs());
-    if (conn === null) return completeLocally(req, M.storageError(server.lastError || 'ECONNREFUSED'), true);
-    if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) return conn.sendOwned(req, this.takeGathered().subarray(start, end));
-    conn.send(req, buf, start, end);
+    if (gathered && end - start >= DIRECT_WRITE_THRESHOLD) return server.sendOwned(req, this.takeGathered().subarray(start, end));
+    server.send(req, buf, start, end);
   }
 
   /**
@@ -134,12 +131,10 @@ export class MemcacheClient extends ClientConnection {
    * answers and the reply stream stays in step; the reply is then dropped for the client.
    */
   private forwardWithout(server: BackendServer, buf: Buffer, start: number, end: number, cut: number, cutLen: number, kind: number, drop: number): void {
+    // A failure reply is dropped like any other when the client asked for silence (DROP_ALL drops every reply).
     const req = this.newRequest(kind, drop);
-    const conn = server.pick(monotonicMs());
-    if (conn === null) return completeLocally(req, drop === DROP_ALL ? EMPTY : M.storageError(server.lastError || 'ECONNREFUSED'), true);
-    if (cut < 0) return conn.send(req, buf, start, end);
-    conn.send(req, buf, start, cut);
-    conn.sendMore(buf, cut + cutLen, end);
+    if (cut < 0) return server.send(req, buf, start, end);
+    server.sendSpliced(req, buf, start, cut, cut + cutLen, end);
   }
 
   /** Offset of " noreply" at the end of the command line, or -1. */
@@ -186,16 +181,10 @@ export class MemcacheClient extends ClientConnection {
     this.pool.st[P.requests_split_total]++;
     // The command word and, for gat/gats, the exptime: everything before the first key.
     const headEnd = p.keyOff[0];
-    const now = monotonicMs();
     for (let si = 0; si < servers.length; si++) {
       const piece = pieceOf[si];
       if (piece < 0) continue;
       const child = newPart(parent, piece, M.RK_RETRIEVAL);
-      const conn = servers[si].pick(now);
-      if (conn === null) {
-        completeLocally(child, M.storageError(servers[si].lastError || 'ECONNREFUSED'), true);
-        continue;
-      }
       encReset();
       encRaw(buf, start, headEnd);
       let firstKey = true;
@@ -206,7 +195,7 @@ export class MemcacheClient extends ClientConnection {
         firstKey = false;
       }
       encRaw(CRLF, 0, 2);
-      conn.send(child, scratch.enc, 0, scratch.encLen);
+      servers[si].send(child, scratch.enc, 0, scratch.encLen);
     }
   }
 
@@ -221,19 +210,10 @@ export class MemcacheClient extends ClientConnection {
     if (live.length === 0) return this.replyLocal(p.noreply ? EMPTY : NO_BACKEND);
     const parent = this.composite(new MemcacheAllOkMerge(p.noreply), live.length);
     const cut = p.noreply ? this.noreplyTokenStart(buf) : -1;
-    const now = monotonicMs();
     for (let i = 0; i < live.length; i++) {
       const child = newPart(parent, i, M.RK_OK);
-      const conn = live[i].pick(now);
-      if (conn === null) {
-        completeLocally(child, M.storageError(live[i].lastError || 'ECONNREFUSED'), true);
-        continue;
-      }
-      if (cut < 0) conn.send(child, buf, start, end);
-      else {
-        conn.send(child, buf, start, cut);
-        conn.sendMore(buf, cut + NOREPLY.length, end);
-      }
+      if (cut < 0) live[i].send(child, buf, start, end);
+      else live[i].sendSpliced(child, buf, start, cut, cut + NOREPLY.length, end);
     }
   }
 
@@ -243,15 +223,14 @@ export class MemcacheClient extends ClientConnection {
     if (cl !== null) return clusterUnlink(cl, this.parser, buf);
     const [kb, ks, ke] = this.keyRangeIn(buf);
     const server = this.pool.router.serverFor(kb, ks, ke);
-    const conn = server === null ? null : server.pick(monotonicMs());
-    if (conn === null) return;
+    if (server === null) return;
     encReset();
     encRaw(DELETE, 0, DELETE.length);
     encRaw(buf, this.parser.keyOff[0], this.parser.keyOff[0] + this.parser.keyLen[0]);
     encRaw(CRLF, 0, 2);
     const req = acquireRequest(K_INTERNAL_DISCARD);
     req.replyKind = M.RK_DELETE;
-    conn.send(req, scratch.enc, 0, scratch.encLen);
+    server.send(req, scratch.enc, 0, scratch.encLen);
   }
 
   /**

@@ -1,6 +1,7 @@
 // Memcached requests on a cluster node (data_store 1 with dyn_listen): one-key commands and multi-gets over the shared cluster walk
 // (cluster-walk.ts). Never sends a peer or replica `noreply` or the meta `q` flag as-is (a peer's reply stream would desync): they are
 // cut here and the reply is dropped at this node. A `cas` is checked by the local rack's owner only and replicated as a `set` once it stored.
+import { MEMCACHE_ADAPTER } from '../protocol-adapter.ts';
 import * as M from '../../protocol/memcache/index.ts';
 import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NONE, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
@@ -18,7 +19,7 @@ const SET = Buffer.from('set');
 const DELETE = Buffer.from('delete ');
 
 /** What the cluster walk answers itself, in Dynomite's memcached words. */
-export const MEMCACHE_WORDS: ClusterWords = { peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED, noQuorum: M.SERVER_ERROR_NO_QUORUM };
+export const MEMCACHE_WORDS: ClusterWords = MEMCACHE_ADAPTER.words;
 
 /** What cluster routing needs of a memcached client connection. */
 export interface MemcacheClusterClient extends ClusterClient {

@@ -3,6 +3,7 @@
 // never serves a peer that has not proved it knows peer_secret (when set; a Dynomite seed's address is exempt), and never sends the datastore a
 // command that could change what the backend connection, shared with every client of this worker, does for anyone else (only keyed datastore
 // commands pass the gate; MULTI only as a whole MULTI..EXEC block in one frame, peer-tx.ts).
+import { adapterFor, type ProtocolAdapter } from '../protocol-adapter.ts';
 import type { Socket } from 'node:net';
 import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS } from '../../protocol/dnode/index.ts';
 import type { CommandSpec } from '../../commands/index.ts';
@@ -52,6 +53,8 @@ function peerRefusal(spec: CommandSpec): Buffer {
 
 export class PeerClient extends ClientConnection {
   readonly parser: DnodeParser;
+  /** The protocol of the payloads: the pool's datastore's. */
+  readonly adapter: ProtocolAdapter;
   private readonly inner: RespRequestParser;
   /** A memcached pool's peers send memcached requests (as Dynomite's do); null in a Redis pool. */
   private readonly mc: MemcacheRequestParser | null;
@@ -63,6 +66,7 @@ export class PeerClient extends ClientConnection {
     super(socket, pool, id);
     this.maxPayload = Math.min(pool.config.maxRequestBytes, 0x7fffffff);
     this.parser = new DnodeParser({ ...DEFAULT_DNODE_LIMITS, maxPayloadBytes: this.maxPayload });
+    this.adapter = adapterFor(pool.config.dataStore);
     this.inner = new RespRequestParser(pool.respLimits);
     this.mc = pool.config.dataStore === 1 ? new MemcacheRequestParser(pool.memcacheLimits) : null;
     pool.st[P.peer_connections_total]++;

@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { RespRequestParser } from '../../protocol/resp/index.ts';
 import { ClientConnection } from '../client-connection.ts';
 import { dispatchRequest } from './resp-dispatch.ts';
-import { protocolErrorReply } from './resp-replies.ts';
+import { RESP_ADAPTER } from '../protocol-adapter.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { TxState } from './tx-block.ts';
 import type { RespSession } from './resp-session.ts';
@@ -12,6 +12,7 @@ import type { Consistency } from '../../config/index.ts';
 
 export class RespClient extends ClientConnection implements RespSession {
   readonly parser: RespRequestParser;
+  readonly adapter = RESP_ADAPTER;
   authed: boolean;
   name: Buffer | null = null;
   tx: TxState | null = null;
@@ -29,9 +30,6 @@ export class RespClient extends ClientConnection implements RespSession {
     dispatchRequest(this, buf, start, end, gathered);
   }
 
-  protected protocolErrorReply(message: string): Uint8Array {
-    return protocolErrorReply(message);
-  }
 
   protected onClosed(): void {
     this.tx = null;

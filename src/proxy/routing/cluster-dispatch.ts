@@ -1,12 +1,12 @@
 // Cluster routing (Dynomite's model) over ClusterView.replicasFor: reads from the local rack's owner (or a quorum of local racks),
 // writes to the owner in every local rack and to one rack of each remote datacenter (its next rack when that one is down). Never blocks on replicas at DC_ONE.
+import { RESP_ADAPTER } from '../protocol-adapter.ts';
 import { isWrite, type CommandSpec } from '../../commands/index.ts';
 import type { ClusterView } from '../../topology/index.ts';
 import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, encodeKeyPiece, type Args } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge } from './merge.ts';
 import { errReply } from '../resp/resp-replies.ts';
-import { ERR_NO_QUORUM } from '../../protocol/resp/index.ts';
 import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
@@ -16,7 +16,7 @@ import { colocated, distinct, hashScratch, keyRoute, routeToReplicas, type Clust
 export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
 
 const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
-const RESP_WORDS: ClusterWords = { peerDown: PEER_DOWN, noQuorum: ERR_NO_QUORUM };
+const RESP_WORDS: ClusterWords = RESP_ADAPTER.words;
 
 /** Hash every key once (scratch.keyIdx[0..n)). */
 export function hashKeys(cl: ClusterRuntime, a: Args, n: number): Float64Array {

@@ -1,0 +1,41 @@
+// ProtocolAdapter: what connections, counters and cluster routing need to know of a client protocol — which replies are errors, and
+// the words the proxy answers with (datastore down, peer down, no quorum, bad input). Holds no state; never parses requests itself.
+import { ERR_NO_QUORUM } from '../protocol/resp/index.ts';
+import * as M from '../protocol/memcache/index.ts';
+import { errReply, protocolErrorReply, storageErrorReply } from './resp/resp-replies.ts';
+import type { ClusterWords } from './routing/cluster-walk.ts';
+
+export interface ProtocolAdapter {
+  readonly name: 'resp' | 'memcache';
+  /** Whether a reply (or a reply the proxy made) is an error: counted in request_errors_total and per command family. */
+  isError(buf: Uint8Array, start: number, end: number): boolean;
+  /** The client's reply when its datastore fails (reason: strerror text or errno code). */
+  storageError(reason: string): Uint8Array;
+  /** The client's reply to input that cannot be parsed, before the connection closes (empty: close without a word). */
+  protocolError(message: string): Uint8Array;
+  /** The answers cluster routing makes itself: the owner's node is down, no quorum. */
+  readonly words: ClusterWords;
+}
+
+const EMPTY = new Uint8Array(0);
+
+export const RESP_ADAPTER: ProtocolAdapter = {
+  name: 'resp',
+  isError: (buf, start) => buf[start] === 0x2d,
+  storageError: storageErrorReply,
+  protocolError: protocolErrorReply,
+  words: { peerDown: errReply('ERR Peer: Peer Node is not connected'), noQuorum: ERR_NO_QUORUM },
+};
+
+export const MEMCACHE_ADAPTER: ProtocolAdapter = {
+  name: 'memcache',
+  isError: M.isErrorReply,
+  storageError: (reason) => M.storageError(reason || 'ECONNREFUSED'),
+  // memcached closes such connections (binary magic, endless line) without a word.
+  protocolError: () => EMPTY,
+  words: { peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED, noQuorum: M.SERVER_ERROR_NO_QUORUM },
+};
+
+export function adapterFor(dataStore: number): ProtocolAdapter {
+  return dataStore === 1 ? MEMCACHE_ADAPTER : RESP_ADAPTER;
+}

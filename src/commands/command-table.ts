@@ -151,6 +151,12 @@ export function arityOk(spec: CommandSpec, argc: number): boolean {
   return a >= 0 ? argc === a : argc >= -a;
 }
 
+/** Routed by its keys to their owner(s): one owner, one owner required, or split per owner (the peer port serves only these). */
+export function isKeyedRoute(spec: CommandSpec): boolean {
+  const r = spec.route;
+  return r === 'single' || r === 'same-node' || r === 'split-concat' || r === 'split-sum' || r === 'split-pairs';
+}
+
 /** A write, for replication and read/write routing: Redis' write flag, or a keyed command not marked read-only (EVAL, FCALL). */
 export function isWrite(spec: CommandSpec): boolean {
   if ((spec.flags & F_WRITE) !== 0) return true;

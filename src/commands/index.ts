@@ -4,7 +4,7 @@ export {
   F_WRITE, F_READONLY, F_DENYOOM, F_ADMIN, F_PUBSUB, F_NOSCRIPT, F_BLOCKING, F_LOADING, F_STALE, F_FAST, F_MOVABLEKEYS, FLAG_NAMES,
 } from './command-spec.ts';
 export type { CommandSpec, KeySpec, OptionRule, Route } from './command-spec.ts';
-export { COMMANDS, ALL_COMMANDS, specById, findCommand, resolveCommand, arityOk, isWrite } from './command-table.ts';
+export { COMMANDS, ALL_COMMANDS, specById, findCommand, resolveCommand, arityOk, isWrite, isKeyedRoute } from './command-table.ts';
 export { keyIndexes, refusalFor, keyErrorMessage, splitStep, legacyKeyRange, parseInteger, KEYS_MALFORMED, KEYS_REFUSED } from './key-indexes.ts';
 export { unknownCommandError, wrongArityError } from './command-errors.ts';
 export { renderCommandsDoc } from './commands-doc.ts';

@@ -12,7 +12,7 @@ import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
 import { RespRequestParser } from '../../protocol/resp/index.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
-import { resolveCommand, arityOk, keyIndexes, isWrite } from '../../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute } from '../../commands/index.ts';
 import { ClientConnection } from '../client-connection.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request, writeResponseHeader, monotonicMs } from '../../io/index.ts';
 import { scratch, ensureScratch } from '../routing/scratch.ts';
@@ -32,18 +32,8 @@ const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
  * CONFIG, DEBUG, KEYS, blocking forms ...), never keyless commands.
  */
 function peerAllows(spec: CommandSpec, keys: number): boolean {
-  switch (spec.route) {
-    case 'single':
-    case 'same-node':
-    case 'split-concat':
-    case 'split-sum':
-    case 'split-pairs':
-      return keys > 0;
-    case 'broadcast':
-      return true;
-    default:
-      return spec.name === 'ping';
-  }
+  if (isKeyedRoute(spec)) return keys > 0;
+  return spec.route === 'broadcast' || spec.name === 'ping';
 }
 
 function peerRefusal(spec: CommandSpec): Buffer {

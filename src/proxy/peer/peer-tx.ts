@@ -1,7 +1,7 @@
 // The peer port's MULTI blocks: one REQ / REQ_FORWARD frame whose payload is `MULTI, command..., EXEC`, sent by a coordinator at its client's EXEC.
 // Never lets any of a block reach the datastore unless every command passes the peer gate, every key is this node's and the bounds hold;
 // then sends it as one contiguous MULTI..EXEC on one backend connection, so no other request interleaves, and answers EXEC's reply.
-import { resolveCommand, arityOk, keyIndexes, isWrite, type CommandSpec } from '../../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, type CommandSpec } from '../../commands/index.ts';
 import type { RespRequestParser } from '../../protocol/resp/index.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
 import type { BackendServer } from '../../io/index.ts';
@@ -24,16 +24,8 @@ const STATELESS_IN_TX = new Set(['ping', 'echo', 'time']);
 
 /** Inside a block: keyed datastore commands only (the peer gate's), plus PING, ECHO and TIME. */
 function blockAllows(spec: CommandSpec, keys: number): boolean {
-  switch (spec.route) {
-    case 'single':
-    case 'same-node':
-    case 'split-concat':
-    case 'split-sum':
-    case 'split-pairs':
-      return keys > 0;
-    default:
-      return spec.parent === undefined && STATELESS_IN_TX.has(spec.name);
-  }
+  if (isKeyedRoute(spec)) return keys > 0;
+  return spec.parent === undefined && STATELESS_IN_TX.has(spec.name);
 }
 
 function refuseBlock(host: PeerTxHost, msgId: number, reason: string): void {

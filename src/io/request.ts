@@ -106,11 +106,15 @@ export class Request {
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
 export const RETRY_MAX_BYTES = 4096;
+/** Two size classes, so the common small read keeps 256 bytes, not 4 KiB, per request in flight. */
+const SMALL_RETRY_BYTES = 256;
+const smallRetryBufs: Buffer[] = [];
 const retryBufs: Buffer[] = [];
 
 /** Keep a copy of a request's bytes for a resend (a pooled buffer: no allocation per request once warm). */
 export function retainBytes(req: Request, src: Uint8Array, start: number, end: number): void {
-  const b = retryBufs.pop() ?? Buffer.allocUnsafeSlow(RETRY_MAX_BYTES);
+  const small = end - start <= SMALL_RETRY_BYTES;
+  const b = (small ? smallRetryBufs.pop() : retryBufs.pop()) ?? Buffer.allocUnsafeSlow(small ? SMALL_RETRY_BYTES : RETRY_MAX_BYTES);
   b.set(src.subarray(start, end));
   req.retryBuf = b;
   req.retryLen = end - start;
@@ -153,7 +157,10 @@ export function releaseRequest(r: Request): void {
   r.failure = F_NONE;
   r.replicaSt = null;
   if (r.retryBuf !== null) {
-    if (retryBufs.length < 1024) retryBufs.push(r.retryBuf);
+    const b = r.retryBuf;
+    if (b.length === SMALL_RETRY_BYTES) {
+      if (smallRetryBufs.length < 4096) smallRetryBufs.push(b);
+    } else if (retryBufs.length < 1024) retryBufs.push(b);
     r.retryBuf = null;
     r.retryRoute = null;
   }

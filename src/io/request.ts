@@ -56,6 +56,11 @@ export interface Merge {
   finish(): Uint8Array;
   /** Quorum: the answer is known before every piece replied; the client gets it at once. */
   readonly decided?: boolean;
+  /**
+   * part() does work beyond merging (a memcached cas that stored is then replicated): it still sees every piece after the
+   * request was answered or cancelled. Other merges see no piece after that (no copies for a client that left or a quorum decided).
+   */
+  readonly hasSideEffects?: boolean;
 }
 
 export class Request {
@@ -186,10 +191,10 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
     }
     case K_PART: {
       const p = req.parent as Request;
-      const m = p.merge as Merge;
-      m.part(req.partIndex, buf, start, end, isError);
+      const m = p.merge;
+      if (m !== null && (!p.answered || m.hasSideEffects === true)) m.part(req.partIndex, buf, start, end, isError);
       p.pending--;
-      if (!p.answered && (p.pending === 0 || m.decided === true)) answerComposite(p);
+      if (!p.answered && (p.pending === 0 || m?.decided === true)) answerComposite(p);
       // The pieces' collective reference.
       if (p.pending === 0) releaseRequest(p);
       break;
@@ -201,6 +206,17 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
       break;
   }
   releaseRequest(req);
+}
+
+/**
+ * cancel() of a request whose client is gone: a split request's pieces still at backends are drained without being merged
+ * (its merge, and the copies it holds, are let go at once), unless the merge has side effects that must still happen.
+ */
+export function cancelRequest(req: Request): void {
+  req.client = null;
+  if (req.kind !== K_COMPOSITE) return;
+  req.answered = true;
+  if (req.merge !== null && req.merge.hasSideEffects !== true) req.merge = null;
 }
 
 /** Build the merged reply and hand it to the client in order (once). */

@@ -2,7 +2,7 @@
 // Never lets a slow or hostile client grow memory without bound, and never writes a reply out of request order.
 import type { Socket } from 'node:net';
 import {
-  GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
+  GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, cancelRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
 } from '../io/index.ts';
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
@@ -276,7 +276,7 @@ export abstract class ClientConnection implements ClientSession {
     let req = this.head;
     while (req !== null) {
       const next = req.next;
-      req.client = null;
+      cancelRequest(req);
       req.next = null;
       releaseRequest(req);
       req = next;

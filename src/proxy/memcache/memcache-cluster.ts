@@ -197,6 +197,8 @@ function isStored(buf: Uint8Array, start: number, end: number): boolean {
 
 /** One piece (the local rack owner's cas); on STORED the value goes to every other replica as a set. */
 class CasThenReplicate implements Merge {
+  /** A cas that stored is replicated even when its client left before the answer. */
+  readonly hasSideEffects = true;
   private reply: Buffer = M.SERVER_ERROR_PEER_NOT_CONNECTED;
   private readonly cl: ClusterRuntime;
   private readonly set: Buffer | null;

@@ -2,7 +2,7 @@
 // the words the proxy answers with (datastore down, peer down, no quorum, bad input). Holds no state; never parses requests itself.
 import { ERR_NO_QUORUM } from '../protocol/resp/index.ts';
 import * as M from '../protocol/memcache/index.ts';
-import { errReply, protocolErrorReply, storageErrorReply } from './resp/resp-replies.ts';
+import { errReply, protocolErrorReply, storageErrorReply, NO_BACKEND } from './resp/resp-replies.ts';
 import type { ClusterWords } from './routing/cluster-walk.ts';
 
 export interface ProtocolAdapter {
@@ -24,7 +24,7 @@ export const RESP_ADAPTER: ProtocolAdapter = {
   isError: (buf, start) => buf[start] === 0x2d,
   storageError: storageErrorReply,
   protocolError: protocolErrorReply,
-  words: { peerDown: errReply('ERR Peer: Peer Node is not connected'), noQuorum: ERR_NO_QUORUM },
+  words: { peerDown: errReply('ERR Peer: Peer Node is not connected'), noBackend: NO_BACKEND, noQuorum: ERR_NO_QUORUM },
 };
 
 export const MEMCACHE_ADAPTER: ProtocolAdapter = {
@@ -33,7 +33,7 @@ export const MEMCACHE_ADAPTER: ProtocolAdapter = {
   storageError: (reason) => M.storageError(reason || 'ECONNREFUSED'),
   // memcached closes such connections (binary magic, endless line) without a word.
   protocolError: () => EMPTY,
-  words: { peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED, noQuorum: M.SERVER_ERROR_NO_QUORUM },
+  words: { peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED, noBackend: M.serverError('Storage: no datastore is available (all ejected)'), noQuorum: M.SERVER_ERROR_NO_QUORUM },
 };
 
 export function adapterFor(dataStore: number): ProtocolAdapter {

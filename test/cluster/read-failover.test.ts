@@ -54,7 +54,10 @@ t.test('the owner\'s datastore down: the read fails over to the next rack', asyn
   try {
     for (const k of keys) t.same(plain(await timely(t, coordinator, TIMEOUT_MS + 1500, 'GET', k)), `v:${k}`, `GET ${k} served by a replica`)
     t.ok((await metric(coordinator, 'read_failovers_total')) >= before + keys.length, 'each failover counted')
-    t.match(plain(await coordinator.call('SET', keys[0]!, 'w')), { err: /^ERR (Storage|Peer):/ }, 'a write to the owner still fails (no write failover without hints)')
+    t.match(plain(await coordinator.call('SET', keys[0]!, 'w')), { err: /^ERR Storage:/ }, 'a write to the owner still fails (no write failover without hints), named as its datastore\'s failure')
+    // Through the owner itself, once its only datastore server is ejected: still a Storage error, never "Peer Node is not connected".
+    await waitFor(async () => /^ERR Storage: no datastore is available/.test(String((plain(await owner.call('SET', keys[0]!, 'w')) as { err?: string }).err)), 10_000, 'the owner names its own datastore')
+    t.pass('a write through the owner whose datastore is ejected: -ERR Storage: no datastore is available (all ejected)')
   } finally {
     await owner.restartRedis()
   }

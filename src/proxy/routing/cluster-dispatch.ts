@@ -6,16 +6,15 @@ import type { ClusterView } from '../../topology/index.ts';
 import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, encodeKeyPiece, type Args } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge } from './merge.ts';
-import { errReply } from '../resp/resp-replies.ts';
-import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
+import { F_NO_BACKEND } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
 import { replicateTo } from './cluster-replicate.ts';
-import { colocated, distinct, hashScratch, keyRoute, routeToReplicas, type ClusterWords } from './cluster-walk.ts';
+import { colocated, distinct, hashScratch, keyRoute, routeToReplicas } from './cluster-walk.ts';
+import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
 export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
 
-const PEER_DOWN = errReply('ERR Peer: Peer Node is not connected');
 const RESP_WORDS: ClusterWords = RESP_ADAPTER.words;
 
 /** Hash every key once (scratch.keyIdx[0..n)). */
@@ -29,7 +28,7 @@ export function hashKeys(cl: ClusterRuntime, a: Args, n: number): Float64Array {
 /** Send to one node for the key at argv index `key`; a node that is down fails the request at once (typed failure). */
 function sendToNode(cl: ClusterRuntime, node: number, a: Args, key: number, req: Request, bytes: Uint8Array, start: number, end: number): void {
   const server = cl.upstream(node, a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]);
-  if (server === null) return failRequest(req, F_PEER_DOWN, PEER_DOWN);
+  if (server === null) return failUnroutable(cl, node, req, RESP_WORDS);
   server.send(req, bytes, start, end);
 }
 
@@ -46,7 +45,7 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
     // Keyless (EVAL with no keys ...): this node's datastore.
     const req = clientRequest(c);
     const s = cl.localServerFor(a.argBuf, 0, 0);
-    if (s === null) failRequest(req, F_PEER_DOWN, PEER_DOWN);
+    if (s === null) failRequest(req, F_NO_BACKEND, RESP_WORDS.noBackend);
     else s.send(req, bytes, start, end);
     return true;
   }

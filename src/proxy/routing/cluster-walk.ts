@@ -2,20 +2,15 @@
 // racks, a quorum in every datacenter, and the replica writes nobody waits for. Never looks inside request or reply bytes: the protocol
 // adapters (cluster-dispatch.ts for RESP, memcache-cluster.ts) hand in encoded bytes, the reply kind and their own error words.
 import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
-import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
+import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
-import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
+import { failUnroutable, type ClusterWords } from './cluster-words.ts';
+
+export type { ClusterWords } from './cluster-words.ts';
 import { replicateTo, replicateRest, replicateToLocalRacks } from './cluster-replicate.ts';
 import { sendRead } from './read-failover.ts';
 
-/** A protocol's words for the answers cluster routing makes itself. */
-export interface ClusterWords {
-  /** The node that owns the key is down or not connected. */
-  readonly peerDown: Buffer;
-  /** DC_SAFE_QUORUM / DC_EACH_SAFE_QUORUM found no majority. */
-  readonly noQuorum: Buffer;
-}
 
 /** What routing needs of a client connection: its in-order reply queue. */
 export interface ClusterClient {
@@ -67,9 +62,10 @@ export const keyRoute = new KeyRoute();
 /** Send to one node for the route's key; a node that is down fails the request at once (typed failure, the protocol's words). */
 export function sendToNode(cl: ClusterRuntime, node: number, r: KeyRoute, req: Request, words: ClusterWords): void {
   const server = cl.upstream(node, r.kb, r.ks, r.ke);
-  if (server === null) return failRequest(req, F_PEER_DOWN, words.peerDown);
+  if (server === null) return failUnroutable(cl, node, req, words);
   server.send(req, r.bytes, r.start, r.end);
 }
+
 
 function clientRequest(c: ClusterClient, r: KeyRoute): Request {
   const req = acquireRequest(K_CLIENT);
@@ -94,7 +90,7 @@ function composite(c: ClusterClient, merge: QuorumMerge | EachDcQuorumMerge, pie
 export function routeToReplicas(c: ClusterClient, cl: ClusterRuntime, view: ClusterView, level: string, r: KeyRoute, words: ClusterWords): void {
   if (!r.write && (level === 'DC_ONE' || view.localRacks.length === 1) && level !== 'DC_EACH_SAFE_QUORUM' && cl.readFailover()) {
     // A read answered by one owner moves to the next replica when that owner is down or cannot serve it (read-failover.ts).
-    return sendRead(cl, clientRequest(c, r), r.hash, r.kb, r.ks, r.ke, r.bytes, r.start, r.end, words.peerDown);
+    return sendRead(cl, clientRequest(c, r), r.hash, r.kb, r.ks, r.ke, r.bytes, r.start, r.end, words);
   }
   const set = cl.replicas;
   view.replicasFor(r.hash, r.write ? SCOPE_ALL : SCOPE_LOCAL_DC, set);

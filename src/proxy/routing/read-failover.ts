@@ -3,8 +3,9 @@
 import { SCOPE_ALL } from '../../topology/index.ts';
 import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
-import { failRequest, retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
+import { retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
+import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
 
 /**
@@ -37,7 +38,7 @@ function shouldFailOver(req: Request, buf: Uint8Array, start: number, end: numbe
  */
 export function sendRead(
   cl: ClusterRuntime, req: Request, hash: number, keyBuf: Uint8Array, ks: number, ke: number, bytes: Uint8Array, start: number, end: number,
-  peerDown: Uint8Array,
+  words: ClusterWords,
 ): void {
   const view = cl.current();
   // The common case costs one ring lookup: the rest of replicasFor only when the owner is known down.
@@ -57,7 +58,7 @@ export function sendRead(
     req.retryRoute = cl;
   }
   const server = cl.upstream(node, keyBuf, ks, ke);
-  if (server === null) return failRequest(req, F_PEER_DOWN, peerDown);
+  if (server === null) return failUnroutable(cl, node, req, words);
   server.send(req, bytes, start, end);
 }
 

@@ -14,6 +14,9 @@ const cluster = await startCluster(t, {
     { name: 'dc2', racks: [{ name: 'rack1', nodes: 1 }, { name: 'rack2', nodes: 1 }] },
   ],
   timeoutMs: 1500,
+  // A patient failure detector (about 3 s to suspect a frozen node): a write to a frozen replica times out (1.5 s) before the
+  // detector marks it down, however loaded the machine, so the timeout is what gets counted first.
+  pool: { gos_interval: 1000, phi_threshold: 30 },
 })
 const writer = cluster.node('dc1', 'rack1', 0)
 const localReplica = cluster.node('dc1', 'rack2', 0)

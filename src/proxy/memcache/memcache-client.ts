@@ -8,9 +8,9 @@ import {
   acquireRequest, newComposite, newPart, K_CLIENT, K_INTERNAL_DISCARD, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, type Request, type Merge, monotonicMs, DIRECT_WRITE_THRESHOLD,
 } from '../../io/index.ts';
 import type { BackendServer } from '../../io/index.ts';
-import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
-import { MemcacheGetMerge, MemcacheAllOkMerge } from './memcache-merge.ts';
-import { clusterKeyed, clusterRetrieval, clusterUnlink } from './memcache-cluster.ts';
+import { scratch, ensureScratch, encReset, encRaw, groupByOwner } from '../routing/scratch.ts';
+import { MemcacheAllOkMerge } from './memcache-merge.ts';
+import { clusterKeyed, clusterRetrieval, clusterUnlink, encodeGetPiece, getMerge } from './memcache-cluster.ts';
 import { P, commandGroupIndex, ST_NORMAL, ST_STANDBY } from '../../stats/index.ts';
 import { currentNodeState } from '../node-state.ts';
 import type { PoolContext } from '../pool-context.ts';
@@ -168,34 +168,12 @@ export class MemcacheClient extends ClientConnection {
     }
     if (first === null) return this.replyLocal(M.REPLY_END);
     if (same) return this.forward(first, buf, start, end, gathered, M.RK_RETRIEVAL, 0);
-    const pieceOf = scratch.pieceOf;
-    pieceOf.fill(-1, 0, servers.length);
-    let pieces = 0;
-    for (let i = 0; i < n; i++) if (pieceOf[owner[i]] < 0) pieceOf[owner[i]] = pieces++;
-    const merge = new MemcacheGetMerge(pieces, n);
-    for (let i = 0; i < n; i++) {
-      merge.keyPart[i] = pieceOf[owner[i]];
-      merge.keys[i] = Buffer.from(buf.subarray(p.keyOff[i], p.keyOff[i] + p.keyLen[i]));
-    }
-    const parent = this.composite(merge, pieces);
+    const pieces = groupByOwner(owner, n, servers.length);
+    const parent = this.composite(getMerge(p, buf, n, pieces), pieces);
     this.pool.st[P.requests_split_total]++;
-    // The command word and, for gat/gats, the exptime: everything before the first key.
-    const headEnd = p.keyOff[0];
-    for (let si = 0; si < servers.length; si++) {
-      const piece = pieceOf[si];
-      if (piece < 0) continue;
-      const child = newPart(parent, piece, M.RK_RETRIEVAL);
-      encReset();
-      encRaw(buf, start, headEnd);
-      let firstKey = true;
-      for (let i = 0; i < n; i++) {
-        if (owner[i] !== si) continue;
-        if (!firstKey) encRaw(SPACE, 0, 1);
-        encRaw(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
-        firstKey = false;
-      }
-      encRaw(CRLF, 0, 2);
-      servers[si].send(child, scratch.enc, 0, scratch.encLen);
+    for (let piece = 0; piece < pieces; piece++) {
+      encodeGetPiece(p, buf, start, n, piece);
+      servers[scratch.pieceOwner[piece]].send(newPart(parent, piece, M.RK_RETRIEVAL), scratch.enc, 0, scratch.encLen);
     }
   }
 
@@ -268,4 +246,3 @@ export class MemcacheClient extends ClientConnection {
 
 const CRLF = Buffer.from('\r\n');
 const DELETE = Buffer.from('delete ');
-const SPACE = Buffer.from(' ');

@@ -4,12 +4,12 @@
 import { MEMCACHE_ADAPTER } from '../protocol-adapter.ts';
 import * as M from '../../protocol/memcache/index.ts';
 import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NONE, type Merge, monotonicMs } from '../../io/index.ts';
-import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
+import { scratch, ensureScratch, encReset, encRaw, groupByOwner } from '../routing/scratch.ts';
 import { MemcacheGetMerge } from './memcache-merge.ts';
 import { P, commandGroupIndex } from '../../stats/index.ts';
 import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
 import {
-  colocated, distinct, hashScratch, keyRoute, replicateAll, routeToReplicas, sendToNode, KeyRoute, type ClusterClient, type ClusterWords,
+  colocated, hashScratch, keyRoute, replicateAll, routeToReplicas, sendToNode, KeyRoute, type ClusterClient, type ClusterWords,
 } from '../routing/cluster-walk.ts';
 
 const GROUP = commandGroupIndex('memcached');
@@ -96,32 +96,42 @@ export function clusterRetrieval(c: MemcacheClusterClient, cl: ClusterRuntime, b
   const owner = scratch.owner;
   const local = view.localRacks[0];
   for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(local, h[i]);
-  const nodes = distinct(owner, n);
-  const merge = new MemcacheGetMerge(nodes.length, n);
-  for (let i = 0; i < n; i++) {
-    merge.keyPart[i] = nodes.indexOf(owner[i]);
-    merge.keys[i] = Buffer.from(buf.subarray(p.keyOff[i], p.keyOff[i] + p.keyLen[i]));
-  }
+  const pieces = groupByOwner(owner, n, view.nodes.length);
+  const merge = getMerge(p, buf, n, pieces);
   c.pool.st[P.requests_split_total]++;
-  const parent = newComposite(c, merge, nodes.length, GROUP, monotonicMs());
-  // The command word and, for gat/gats, the exptime: everything before the first key.
-  const headEnd = p.keyOff[0];
-  for (let piece = 0; piece < nodes.length; piece++) {
-    const node = nodes[piece];
-    let first = -1;
-    encReset();
-    encRaw(buf, start, headEnd);
-    for (let i = 0; i < n; i++) {
-      if (owner[i] !== node) continue;
-      if (first >= 0) encRaw(SPACE, 0, 1);
-      else first = i;
-      encRaw(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
-    }
-    encRaw(CRLF, 0, 2);
+  const parent = newComposite(c, merge, pieces, GROUP, monotonicMs());
+  for (let piece = 0; piece < pieces; piece++) {
+    const first = encodeGetPiece(p, buf, start, n, piece);
     const r = keyRoute.key(buf, p.keyOff[first], p.keyOff[first] + p.keyLen[first], h[first]);
     r.payload(scratch.enc, 0, scratch.encLen, false, M.RK_RETRIEVAL, DROP_NONE, GROUP);
-    sendToNode(cl, node, r, newPart(parent, piece, M.RK_RETRIEVAL), MEMCACHE_WORDS);
+    sendToNode(cl, scratch.pieceOwner[piece], r, newPart(parent, piece, M.RK_RETRIEVAL), MEMCACHE_WORDS);
   }
+}
+
+/** The merge of a multi-get split into `pieces` (groupByOwner's keyPiece): values back in the client's key order. */
+export function getMerge(p: M.MemcacheRequestParser, buf: Buffer, n: number, pieces: number): MemcacheGetMerge {
+  const merge = new MemcacheGetMerge(pieces, n);
+  merge.keyPart.set(scratch.keyPiece.subarray(0, n));
+  for (let i = 0; i < n; i++) merge.keys[i] = Buffer.from(buf.subarray(p.keyOff[i], p.keyOff[i] + p.keyLen[i]));
+  return merge;
+}
+
+/**
+ * One piece of a multi-get into scratch.enc: the command word (and, for gat/gats, the exptime: everything before the first key),
+ * then the keys groupByOwner put in `piece`, in the client's order. Returns the index of the piece's first key.
+ */
+export function encodeGetPiece(p: M.MemcacheRequestParser, buf: Buffer, start: number, n: number, piece: number): number {
+  let first = -1;
+  encReset();
+  encRaw(buf, start, p.keyOff[0]);
+  for (let i = 0; i < n; i++) {
+    if (scratch.keyPiece[i] !== piece) continue;
+    if (first >= 0) encRaw(SPACE, 0, 1);
+    else first = i;
+    encRaw(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
+  }
+  encRaw(CRLF, 0, 2);
+  return first;
 }
 
 /** The key of a too-large value is deleted on every replica, as memcached unlinks it (replies dropped, failures counted). */

@@ -5,7 +5,7 @@ import { P, commandGroupIndex } from '../../stats/index.ts';
 import { CONSISTENCIES } from '../../config/index.ts';
 import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, DIRECT_WRITE_THRESHOLD, monotonicMs } from '../../io/index.ts';
 import type { BackendServer } from '../../io/index.ts';
-import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece } from '../routing/scratch.ts';
+import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece, groupByOwner } from '../routing/scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from '../routing/merge.ts';
 import { answerLocally } from './resp-local.ts';
 import { clusterRoute, broadcastToPeers } from '../routing/cluster-dispatch.ts';
@@ -190,15 +190,12 @@ function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
   const p = c.parser;
   const servers = c.pool.servers;
   const owner = scratch.owner;
-  const pieceOf = scratch.pieceOf;
-  pieceOf.fill(-1, 0, servers.length);
-  let pieces = 0;
-  for (let i = 0; i < nKeys; i++) if (pieceOf[owner[i]] < 0) pieceOf[owner[i]] = pieces++;
+  const pieces = groupByOwner(owner, nKeys, servers.length);
   const pairs = spec.route === 'split-pairs';
   let merge: Merge;
   if (spec.route === 'split-concat') {
     const m = new ConcatMerge(pieces, nKeys);
-    for (let i = 0; i < nKeys; i++) m.keyPart[i] = pieceOf[owner[i]];
+    m.keyPart.set(scratch.keyPiece.subarray(0, nKeys));
     merge = m;
   } else if (pairs) {
     merge = new AllOkMerge();
@@ -208,9 +205,8 @@ function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
   const now = monotonicMs();
   const parent = newComposite(c, merge, pieces, currentGroup, now);
   c.pool.st[P.requests_split_total]++;
-  for (let si = 0; si < servers.length; si++) {
-    const piece = pieceOf[si];
-    if (piece < 0) continue;
+  for (let piece = 0; piece < pieces; piece++) {
+    const si = scratch.pieceOwner[piece];
     encodeKeyPiece(p, nKeys, owner, si, pairs);
     servers[si].send(newPart(parent, piece), scratch.enc, 0, scratch.encLen);
   }

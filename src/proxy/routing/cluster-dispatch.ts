@@ -4,13 +4,13 @@ import { RESP_ADAPTER } from '../protocol-adapter.ts';
 import { isWrite, type CommandSpec } from '../../commands/index.ts';
 import type { ClusterView } from '../../topology/index.ts';
 import { acquireRequest, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, monotonicMs } from '../../io/index.ts';
-import { scratch, encodeKeyPiece, type Args } from './scratch.ts';
+import { scratch, encodeKeyPiece, groupByOwner, type Args } from './scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge } from './merge.ts';
 import { F_NO_BACKEND } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import type { ClusterRuntime, RespClientLike } from './cluster-runtime.ts';
 import { replicateTo } from './cluster-replicate.ts';
-import { colocated, distinct, hashScratch, keyRoute, routeToReplicas } from './cluster-walk.ts';
+import { colocated, hashScratch, keyRoute, routeToReplicas } from './cluster-walk.ts';
 import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
 export type { ClusterRuntime, DynomiteCheck, RespClientLike } from './cluster-runtime.ts';
@@ -76,19 +76,20 @@ function splitAcrossNodes(c: RespClientLike, cl: ClusterRuntime, view: ClusterVi
   const owner = scratch.owner;
   const local = view.localRacks[0];
   for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(local, h[i]);
-  const nodes = distinct(owner, n);
+  const pieces = groupByOwner(owner, n, view.nodes.length);
   let merge: Merge;
   if (spec.route === 'split-concat') {
-    const m = new ConcatMerge(nodes.length, n);
-    for (let i = 0; i < n; i++) m.keyPart[i] = nodes.indexOf(owner[i]);
+    const m = new ConcatMerge(pieces, n);
+    m.keyPart.set(scratch.keyPiece.subarray(0, n));
     merge = m;
   } else merge = pairs ? new AllOkMerge() : new SumMerge();
   c.pool.st[P.requests_split_total]++;
-  const parent = newComposite(c, merge, nodes.length, -1, monotonicMs());
-  nodes.forEach((node, piece) => {
+  const parent = newComposite(c, merge, pieces, -1, monotonicMs());
+  for (let piece = 0; piece < pieces; piece++) {
+    const node = scratch.pieceOwner[piece];
     encodeKeyPiece(a, n, owner, node, pairs);
     sendToNode(cl, node, a, firstKeyOf(owner, n, node), newPart(parent, piece), scratch.enc, 0, scratch.encLen);
-  });
+  }
   if (write) replicatePieces(cl, a, n, h, pairs, false);
 }
 
@@ -111,7 +112,9 @@ export function replicatePieces(cl: ClusterRuntime, a: Args, n: number, h: Float
       }
       owner[i] = o;
     }
-    for (const node of distinct(owner, n)) {
+    const pieces = groupByOwner(owner, n, view.nodes.length);
+    for (let piece = 0; piece < pieces; piece++) {
+      const node = scratch.pieceOwner[piece];
       encodeKeyPiece(a, n, owner, node, pairs);
       replicateTo(cl, node, cl.isDown(node) ? null : (cl.links[node] ?? null), scratch.enc, 0, scratch.encLen, true);
     }
@@ -123,7 +126,9 @@ export function replicatePiecesToRack(cl: ClusterRuntime, a: Args, n: number, h:
   const view = cl.view;
   const owner = scratch.owner;
   for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(rack, h[i]);
-  for (const node of distinct(owner, n)) {
+  const pieces = groupByOwner(owner, n, view.nodes.length);
+  for (let piece = 0; piece < pieces; piece++) {
+    const node = scratch.pieceOwner[piece];
     encodeKeyPiece(a, n, owner, node, pairs);
     const key = firstKeyOf(owner, n, node);
     replicateTo(cl, node, cl.upstream(node, a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key]), scratch.enc, 0, scratch.encLen, false);

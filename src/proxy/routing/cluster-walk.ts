@@ -147,13 +147,6 @@ export function colocated(view: ClusterView, racks: Int32Array, h: Float64Array,
   return true;
 }
 
-/** The distinct values of owner[0..n), in first-seen order (the pieces of a split request). */
-export function distinct(owner: Int32Array, n: number): number[] {
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) if (!out.includes(owner[i])) out.push(owner[i]);
-  return out;
-}
-
 /** Room for n hashes (one array per worker, grown by doubling). */
 export function hashScratch(n: number): Float64Array {
   if (hashes.length < n) hashes = new Float64Array(Math.max(n, hashes.length * 2));

@@ -4,6 +4,9 @@
 export const scratch = {
   keyIdx: new Int32Array(1024),
   owner: new Int32Array(1024),
+  /** groupByOwner's output: each key's piece, and each piece's owner. */
+  keyPiece: new Int32Array(1024),
+  pieceOwner: new Int32Array(64),
   pieceOf: new Int32Array(64),
   enc: Buffer.allocUnsafeSlow(64 * 1024),
   encLen: 0,
@@ -16,8 +19,37 @@ export function ensureScratch(argc: number, servers: number): void {
     while (n < argc) n *= 2;
     scratch.keyIdx = new Int32Array(n);
     scratch.owner = new Int32Array(n);
+    scratch.keyPiece = new Int32Array(n);
   }
   if (scratch.pieceOf.length < servers) scratch.pieceOf = new Int32Array(servers * 2);
+}
+
+/**
+ * The first step of every split (RESP MGET/DEL/MSET..., memcached multi-get; single node or cluster): group keys by owner.
+ * owner[0..n) holds each key's owner id (a server or node index below `ids`); fills scratch.keyPiece[i] with key i's piece
+ * and scratch.pieceOwner[p] with piece p's owner, pieces numbered in first-seen order. Returns how many pieces.
+ */
+export function groupByOwner(owner: Int32Array, n: number, ids: number): number {
+  if (scratch.pieceOf.length < ids) scratch.pieceOf = new Int32Array(ids * 2);
+  if (scratch.keyPiece.length < n) scratch.keyPiece = new Int32Array(scratch.owner.length);
+  const pieceOf = scratch.pieceOf;
+  pieceOf.fill(-1, 0, ids);
+  let pieces = 0;
+  for (let i = 0; i < n; i++) {
+    const o = owner[i];
+    let p = pieceOf[o];
+    if (p < 0) {
+      p = pieceOf[o] = pieces++;
+      if (scratch.pieceOwner.length < pieces) {
+        const grown = new Int32Array(pieces * 2);
+        grown.set(scratch.pieceOwner);
+        scratch.pieceOwner = grown;
+      }
+      scratch.pieceOwner[p] = o;
+    }
+    scratch.keyPiece[i] = p;
+  }
+  return pieces;
 }
 
 function reserve(n: number): Buffer {

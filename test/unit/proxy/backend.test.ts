@@ -255,7 +255,9 @@ t.test('without ejection a dead datastore is retried with exponential backoff, c
     const [a] = await session.waitFor([`b${i}`])
     // The failure was stamped between sending and the answer: the backoff lies between these two.
     gaps.push([s.retryAt - a!.at, s.retryAt - sentAt])
-    t.notOk(send(s, session, `refused${i}`, get('x')), 'during the backoff nothing is attempted')
+    // A loaded machine can take longer than the first backoffs (50, 100 ms) to come back here: check only inside the window.
+    if (refreshClock() < s.retryAt) t.notOk(send(s, session, `refused${i}`, get('x')), 'during the backoff nothing is attempted')
+    else t.comment(`attempt ${i + 1}: the backoff was over before the check could run (loaded machine)`)
   }
   const expected = [50, 100, 200, 300, 300]
   gaps.forEach(([lo, hi], i) => t.ok(lo <= expected[i]! && expected[i]! <= hi, `backoff ${i + 1}: ${expected[i]} ms within [${Math.round(lo)}, ${Math.round(hi)}]`))

@@ -60,10 +60,10 @@ function serverCpuMs(): number {
   return ticks * 10;
 }
 
-/** CALLERS loops sharing `ops` operations (half GET, half SET on KEYS keys), stopped at MAX_MS; latency per op in µs. */
+/** CALLERS loops sharing OPS operations (half GET, half SET on KEYS keys), stopped at MAX_MS; latency per op in µs. */
 interface LoadResult { opsPerSec: number; p50: number; p99: number; failed: number; done: number; clientCpuUs: number; serverCpuUs: number }
 
-async function load(op: Op, onResult?: (ok: boolean, at: number) => void, ops = OPS): Promise<LoadResult> {
+async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promise<LoadResult> {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
   let next = 0;
   let failed = 0;
@@ -71,7 +71,7 @@ async function load(op: Op, onResult?: (ok: boolean, at: number) => void, ops = 
   const srv0 = serverCpuMs();
   const t0 = performance.now();
   const caller = async (): Promise<void> => {
-    while (next < ops && performance.now() - t0 < MAX_MS) {
+    while (next < OPS && performance.now() - t0 < MAX_MS) {
       const i = next++;
       const key = `bench:${(i * 7919) % KEYS}`;
       const s = performance.now();
@@ -157,8 +157,8 @@ async function main(): Promise<void> {
     ['direct-ap', 'ioredis (auto-pipelining) -> redis direct', (k, w) => (w ? directAp.set(k, VALUE) : directAp.get(k))],
   ];
   const targets: [string, Op][] = all.filter(([id]) => TARGETS.has(id)).map(([, name, op]) => [name, op]);
-  // One untimed warm-up run each (JIT, connections), then rounds in a rotating order so no target always runs first.
-  for (const [, op] of targets) await load(op, undefined, Math.min(OPS, 5000));
+  // One untimed warm-up run of OPS each (JIT of the client and of the nodes, connections), then rounds in a rotating order so no target always runs first.
+  for (const [, op] of targets) await load(op);
   const results = new Map<string, { ops: number[]; p50: number[]; p99: number[]; clientCpuUs: number[]; serverCpuUs: number[] }>();
   for (let round = 0; round < ROUNDS; round++) {
     for (let t = 0; t < targets.length; t++) {

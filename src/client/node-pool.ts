@@ -53,9 +53,13 @@ function flushBatch(conn: PooledConnection): void {
   s?.uncork();
 }
 
-/** The pool's request timeout check (a module function: setInterval passes the pool, no closure). */
+/** The pool's request timeout check and its confirmation (module functions: the timers pass the pool, no closure). */
 function expireStalled(pool: NodePool): void {
   pool.expireStalled();
+}
+
+function confirmStalled(pool: NodePool): void {
+  pool.confirmStalled();
 }
 
 export class PooledConnection {
@@ -115,6 +119,7 @@ export class NodePool {
   private readonly sets = new Map<Level, PooledConnection[]>();
   private readonly opening = new Map<Level, Promise<PooledConnection>>();
   private watchdog: NodeJS.Timeout | null = null;
+  private confirming = false;
   inUse = 0;
   down = false;
   private failures = 0;
@@ -168,9 +173,27 @@ export class NodePool {
   /**
    * Request timeouts without a timer per request: a connection with requests waiting that has answered nothing for
    * requestTimeoutMs has its requests failed ("timed out"), then settle() recycles it. Replies come in order, so its oldest
-   * request has waited at least that long; it fails at most a quarter of the timeout late.
+   * request has waited at least that long; it fails at most a quarter of the timeout late. This runs in the timers phase,
+   * before the loop reads sockets: after a stall of the event loop replies may be waiting unread, so a suspect is
+   * confirmed in the check phase, after the poll phase has read them.
    */
   expireStalled(): void {
+    if (this.confirming || this.stalled(performance.now()) === null) return;
+    this.confirming = true;
+    setImmediate(confirmStalled, this);
+  }
+
+  /** The first connection with requests waiting and no reply for requestTimeoutMs, or null. */
+  private stalled(now: number): PooledConnection | null {
+    for (const set of this.sets.values()) {
+      for (const c of set) if (c.inFlight > 0 && now - c.lastUsed >= this.cfg.requestTimeoutMs) return c;
+    }
+    return null;
+  }
+
+  /** Fails the requests of every connection still stalled. */
+  confirmStalled(): void {
+    this.confirming = false;
     const now = performance.now();
     for (const set of this.sets.values()) {
       for (const c of [...set]) {

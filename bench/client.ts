@@ -1,7 +1,7 @@
 // Client benchmark: DynoClient (token-aware) vs ioredis to one coordinator node vs ioredis direct to one redis, GET/SET 64 B,
 // 50 concurrent callers, on a 2-rack cluster (rack1: 2 nodes, rack2: 1); then failover with the local owner killed.
 // Never runs unbounded: every load is bounded in count and time, and every process started is stopped at the end.
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,12 +20,17 @@ const { values: opt } = parseArgs({
     ops: { type: 'string', default: '40000' },
     callers: { type: 'string', default: '50' },
     'max-seconds': { type: 'string', default: '30' },
+    // Comma list of dyno, coordinator, direct, coordinator-ap, direct-ap (the -ap ones with ioredis enableAutoPipelining).
+    targets: { type: 'string', default: 'dyno,coordinator,direct,coordinator-ap,direct-ap' },
+    'failover-rounds': { type: 'string' },
   },
 });
 const ROUNDS = Number(opt.rounds);
 const OPS = Number(opt.ops);
 const CALLERS = Number(opt.callers);
 const MAX_MS = Number(opt['max-seconds']) * 1000;
+const TARGETS = new Set(opt.targets.split(','));
+const FAILOVER_ROUNDS = Number(opt['failover-rounds'] ?? opt.rounds);
 const HOST = '127.0.0.1';
 const KEYS = 10_000;
 const VALUE = 'x'.repeat(64);
@@ -37,11 +42,33 @@ const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-bench-client-'));
 
 type Op = (key: string, write: boolean) => Promise<unknown>;
 
+/** Every redis-server and dynoproxy started, for their CPU time. */
+const servers: ManagedProcess[] = [];
+
+/** CPU time (user + system, ms) the server processes have used so far, from /proc (10 ms ticks); 0 when /proc is absent. */
+function serverCpuMs(): number {
+  let ticks = 0;
+  for (const p of servers) {
+    try {
+      const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(rest[11]) + Number(rest[12]);
+    } catch {
+      // exited: its time is gone with it
+    }
+  }
+  return ticks * 10;
+}
+
 /** CALLERS loops sharing OPS operations (half GET, half SET on KEYS keys), stopped at MAX_MS; latency per op in µs. */
-async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promise<{ opsPerSec: number; p50: number; p99: number; failed: number; done: number }> {
+interface LoadResult { opsPerSec: number; p50: number; p99: number; failed: number; done: number; clientCpuUs: number; serverCpuUs: number }
+
+async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promise<LoadResult> {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
   let next = 0;
   let failed = 0;
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpuMs();
   const t0 = performance.now();
   const caller = async (): Promise<void> => {
     while (next < OPS && performance.now() - t0 < MAX_MS) {
@@ -62,7 +89,12 @@ async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promi
   };
   await Promise.all(Array.from({ length: CALLERS }, caller));
   const secs = (performance.now() - t0) / 1000;
-  return { opsPerSec: next / secs, p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, failed, done: next };
+  const cpu = process.cpuUsage(cpu0);
+  const srvMs = serverCpuMs() - srv0;
+  return {
+    opsPerSec: next / secs, p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, failed, done: next,
+    clientCpuUs: (cpu.user + cpu.system) / next, serverCpuUs: (srvMs * 1000) / next,
+  };
 }
 
 function startNode(n: Node, nodes: Node[]): ManagedProcess {
@@ -71,7 +103,9 @@ function startNode(n: Node, nodes: Node[]): ManagedProcess {
   writeFileSync(file, ['bench_client:', '  datacenter: dc1', `  rack: ${n.rack}`, `  listen: ${HOST}:${n.client}`, `  dyn_listen: ${HOST}:${n.peer}`, '  dyn_seeds:', ...seeds,
     `  tokens: '${n.token}'`, '  hash: murmur', '  servers:', `  - ${HOST}:${n.redis}:1`, '  timeout: 5000', '  preconnect: true', '  gos_interval: 200', `  stats_listen: ${HOST}:${n.admin}`, ''].join('\n'));
   const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
-  return group.start({ name: `dynoproxy-${n.client}`, command: node, args: [path.join(repoRoot, 'src', 'cli.ts'), '-c', file, '--workers', '1'], logPath: path.join(dir, `node-${n.client}.log`), env: { ...process.env, DYNOPROXY_LOG_LEVEL: 'warn' } });
+  const p = group.start({ name: `dynoproxy-${n.client}`, command: node, args: [path.join(repoRoot, 'src', 'cli.ts'), '-c', file, '--workers', '1'], logPath: path.join(dir, `node-${n.client}.log`), env: { ...process.env, DYNOPROXY_LOG_LEVEL: 'warn' } });
+  servers.push(p);
+  return p;
 }
 
 async function allNormal(n: Node): Promise<boolean> {
@@ -99,6 +133,7 @@ async function main(): Promise<void> {
   const directPort = ports[ports.length - 1];
   for (const port of [directPort, ...nodes.map((n) => n.redis)]) {
     const p = group.start({ name: `redis-${port}`, command: 'redis-server', args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], logPath: path.join(dir, `redis-${port}.log`) });
+    servers.push(p);
     await waitForPort(HOST, port, { process: p });
   }
   for (const n of nodes) {
@@ -108,32 +143,43 @@ async function main(): Promise<void> {
   await waitNormal(nodes);
   const seeds = nodes.map((n) => `http://${HOST}:${n.admin}`);
   const dyno = await DynoClient.connect({ seeds, dc: 'dc1', rack: 'rack1', pool: { maxConnections: Number(process.env.DYNO_BENCH_CONNS ?? 1), requestTimeoutMs: Number(process.env.DYNO_BENCH_TIMEOUT ?? 1000) } });
+  // The baselines get ioredis' defaults, and the same again with auto-pipelining (which DynoClient turns on for its node
+  // connections), so that neither side wins by an option the other lacks.
   const coordinator = new Redis({ host: HOST, port: nodes[0].client });
   const direct = new Redis({ host: HOST, port: directPort });
-  const targets: [string, Op][] = [
-    ['DynoClient (token-aware)', (k, w) => (w ? dyno.set(k, VALUE) : dyno.get(k))],
-    ['ioredis -> coordinator node', (k, w) => (w ? coordinator.set(k, VALUE) : coordinator.get(k))],
-    ['ioredis -> redis direct', (k, w) => (w ? direct.set(k, VALUE) : direct.get(k))],
+  const coordinatorAp = new Redis({ host: HOST, port: nodes[0].client, enableAutoPipelining: true });
+  const directAp = new Redis({ host: HOST, port: directPort, enableAutoPipelining: true });
+  const all: [string, string, Op][] = [
+    ['dyno', 'DynoClient (token-aware)', (k, w) => (w ? dyno.set(k, VALUE) : dyno.get(k))],
+    ['coordinator', 'ioredis -> coordinator node', (k, w) => (w ? coordinator.set(k, VALUE) : coordinator.get(k))],
+    ['direct', 'ioredis -> redis direct', (k, w) => (w ? direct.set(k, VALUE) : direct.get(k))],
+    ['coordinator-ap', 'ioredis (auto-pipelining) -> coordinator node', (k, w) => (w ? coordinatorAp.set(k, VALUE) : coordinatorAp.get(k))],
+    ['direct-ap', 'ioredis (auto-pipelining) -> redis direct', (k, w) => (w ? directAp.set(k, VALUE) : directAp.get(k))],
   ];
-  const results = new Map<string, { ops: number[]; p50: number[]; p99: number[] }>();
+  const targets: [string, Op][] = all.filter(([id]) => TARGETS.has(id)).map(([, name, op]) => [name, op]);
+  // One untimed warm-up run of OPS each (JIT of the client and of the nodes, connections), then rounds in a rotating order so no target always runs first.
+  for (const [, op] of targets) await load(op);
+  const results = new Map<string, { ops: number[]; p50: number[]; p99: number[]; clientCpuUs: number[]; serverCpuUs: number[] }>();
   for (let round = 0; round < ROUNDS; round++) {
-    for (const [name, op] of targets) {
+    for (let t = 0; t < targets.length; t++) {
+      const [name, op] = targets[(t + round) % targets.length];
       const r = await load(op);
-      const acc = results.get(name) ?? { ops: [], p50: [], p99: [] };
+      const acc = results.get(name) ?? { ops: [], p50: [], p99: [], clientCpuUs: [], serverCpuUs: [] };
+      acc.clientCpuUs.push(r.clientCpuUs);
+      acc.serverCpuUs.push(r.serverCpuUs);
       acc.ops.push(r.opsPerSec);
       acc.p50.push(r.p50);
       acc.p99.push(r.p99);
       results.set(name, acc);
-      process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${Math.round(r.opsPerSec)} ops/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms (failed ${r.failed})\n`);
+      process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${Math.round(r.opsPerSec)} ops/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms, CPU/op client ${r.clientCpuUs.toFixed(1)} µs servers ${r.serverCpuUs.toFixed(1)} µs (failed ${r.failed})\n`);
     }
   }
   await dyno.close();
-  coordinator.disconnect();
-  direct.disconnect();
+  for (const r of [coordinator, direct, coordinatorAp, directAp]) r.disconnect();
 
   // Failover: kill the owner of half the keys (rack1 node 0) a quarter of the way in; count failures and the last one's time.
   const failover: { share: number[]; recoverMs: number[] } = { share: [], recoverMs: [] };
-  for (let round = 0; round < ROUNDS; round++) {
+  for (let round = 0; round < FAILOVER_ROUNDS; round++) {
     const c = await DynoClient.connect({ seeds, dc: 'dc1', rack: 'rack1', pool: { requestTimeoutMs: 500 } });
     let killedAt = 0;
     let lastFailure = 0;
@@ -166,8 +212,9 @@ async function main(): Promise<void> {
     await waitNormal(nodes);
   }
 
-  const rows = [...results.entries()].map(([name, a]) => ({ target: name, opsPerSec: Math.round(median(a.ops)), p50Ms: median(a.p50), p99Ms: median(a.p99) }));
-  const out = { rounds: ROUNDS, opsPerRun: OPS, callers: CALLERS, valueBytes: 64, rows, failover: { failedShare: median(failover.share), recoverMs: Math.round(median(failover.recoverMs)), perRound: failover } };
+  const rows = targets.filter(([name]) => results.has(name)).map(([name]) => [name, results.get(name)!] as const).map(([name, a]) => ({ target: name, opsPerSec: Math.round(median(a.ops)), p50Ms: median(a.p50), p99Ms: median(a.p99),
+    clientCpuUsPerOp: Number(median(a.clientCpuUs).toFixed(1)), serverCpuUsPerOp: Number(median(a.serverCpuUs).toFixed(1)) }));
+  const out = { rounds: ROUNDS, opsPerRun: OPS, callers: CALLERS, valueBytes: 64, rows, failover: { failedShare: failover.share.length === 0 ? 0 : median(failover.share), recoverMs: failover.recoverMs.length === 0 ? 0 : Math.round(median(failover.recoverMs)), perRound: failover } };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 

@@ -1,5 +1,7 @@
-// ClientCore: picks the replica for a hash (preference order, skipping nodes down, not NORMAL, refusing, or slow) and runs one
-// attempt on it through the interceptors and the node's pool; run() adds failover and the retry policy. Never swallows an error.
+// ClientCore: picks the replica for a hash (skipping nodes down, not NORMAL, refusing or slow), runs attempts through interceptors and
+// pools; run() adds failover and retries, runCommand() a lean first attempt for plain commands. Never swallows an error.
+import type { Redis } from 'ioredis';
+import { flattenArgs } from './command-keys.ts';
 import { DynoError, isNodeFaultReply, isStateReply } from './dyno-error.ts';
 import type { Interceptor, RequestInfo } from './interceptors.ts';
 import type { Level, NodePool, PooledConnection } from './node-pool.ts';
@@ -128,27 +130,32 @@ export class ClientCore {
     if (attempt > 0) m.retries++;
     if (this.router.replica(hash, 0) !== node) m.failovers++;
     m.requests++;
-    conn.inFlight++;
     pool.inUse++;
     const t0 = performance.now();
+    conn.begin(t0);
     try {
       const r = await send(conn);
       pool.settle(conn, t0, null);
-      m.recordLatency(t0);
+      m.recordLatencyMs(conn.lastUsed - t0);
       return r;
     } catch (err) {
-      pool.settle(conn, t0, err);
-      if (isReplyError(err)) {
-        if (!isNodeFaultReply(err.message)) throw err;
-        m.errors++;
-        const refused = isStateReply(err.message);
-        if (refused) pool.refusedUntil = performance.now() + this.stateHoldMs;
-        this.onTrouble();
-        throw new Retryable(err, !refused, node);
-      }
-      this.onTrouble();
-      throw new Retryable(err, !NOT_SENT.test((err as Error).message ?? ''), node);
+      throw this.attemptFailed(pool, conn, t0, node, err);
     }
+  }
+
+  /** Book-keeping of an attempt that failed on `node`: the Retryable to act on, or (a plain reply error) the error itself to throw. */
+  private attemptFailed(pool: NodePool, conn: PooledConnection, t0: number, node: number, err: unknown): unknown {
+    pool.settle(conn, t0, err);
+    if (isReplyError(err)) {
+      if (!isNodeFaultReply(err.message)) return err;
+      pool.metrics.errors++;
+      const refused = isStateReply(err.message);
+      if (refused) pool.refusedUntil = performance.now() + this.stateHoldMs;
+      this.onTrouble();
+      return new Retryable(err, !refused, node);
+    }
+    this.onTrouble();
+    return new Retryable(err, !NOT_SENT.test((err as Error).message ?? ''), node);
   }
 
   /**
@@ -174,10 +181,7 @@ export class ClientCore {
   }
 
   /** One request by hash: pick, attempt, fail over and retry until it succeeds or the policy says stop. */
-  async run<T>(hash: number, command: string, isWrite: boolean, level: Level, send: Send<T>): Promise<T> {
-    const started = performance.now();
-    const tried: number[] = [];
-    let attempts = 0;
+  async run<T>(hash: number, command: string, isWrite: boolean, level: Level, send: Send<T>, tried: number[] = [], attempts = 0, started = performance.now()): Promise<T> {
     for (;;) {
       const node = this.pick(hash, isWrite, tried);
       if (node < 0) throw this.noOwner(command);
@@ -185,13 +189,56 @@ export class ClientCore {
         return await this.attemptOn(node, hash, command, isWrite, 1, level, tried.length, send);
       } catch (err) {
         if (!(err instanceof Retryable)) throw err;
-        if (!tried.includes(node)) tried.push(node);
-        if (err.sent || tried.length >= this.router.replicaCount) attempts++;
-        const delay = this.nextDelay(err, isWrite, started, attempts, tried.length);
-        if (delay > 0) await sleep(delay);
+        attempts = await this.afterFailure(err, node, isWrite, started, attempts, tried);
       }
     }
   }
+
+  /** Records the failed node as tried and waits out the delay before the next attempt; returns the attempts counted, or throws the final error. */
+  private async afterFailure(f: Retryable, node: number, isWrite: boolean, started: number, attempts: number, tried: number[]): Promise<number> {
+    if (!tried.includes(node)) tried.push(node);
+    if (f.sent || tried.length >= this.router.replicaCount) attempts++;
+    const delay = this.nextDelay(f, isWrite, started, attempts, tried.length);
+    if (delay > 0) await sleep(delay);
+    return attempts;
+  }
+
+  /**
+   * One command `method(...args)` by hash. When no interceptor is set and the preferred replica is usable with an open
+   * connection, the first attempt runs inline (one async frame, no closure, no `tried` array); anything else, and every
+   * failure of that attempt, continues on run() with the same failover and retry rules.
+   */
+  async runCommand(hash: number, command: string, isWrite: boolean, level: Level, method: string, args: readonly unknown[]): Promise<unknown> {
+    const node = this.interceptors.length === 0 ? this.router.replica(hash, 0) : -1;
+    const conn = node >= 0 && this.usable(node, isWrite, performance.now()) ? this.pools[node].acquireNow(level) : null;
+    if (conn === null) return this.run(hash, command, isWrite, level, (c) => invoke(c.redis, method, args));
+    const pool = this.pools[node];
+    const m = pool.metrics;
+    m.requests++;
+    pool.inUse++;
+    const t0 = performance.now();
+    conn.begin(t0);
+    let f: unknown;
+    try {
+      const r = await invoke(conn.redis, method, args);
+      pool.settle(conn, t0, null);
+      m.recordLatencyMs(conn.lastUsed - t0);
+      return r;
+    } catch (err) {
+      f = this.attemptFailed(pool, conn, t0, node, err);
+    }
+    if (!(f instanceof Retryable)) throw f;
+    const tried: number[] = [];
+    const attempts = await this.afterFailure(f, node, isWrite, t0, 0, tried);
+    return this.run(hash, command, isWrite, level, (c) => invoke(c.redis, method, args), tried, attempts, t0);
+  }
+}
+
+/** Calls ioredis' method `method` (e.g. get, getBuffer) on `target`, or sends the command by name when ioredis has no such method. */
+export function invoke(target: Redis, method: string, args: readonly unknown[]): Promise<unknown> {
+  const f = (target as unknown as Record<string, unknown>)[method];
+  if (typeof f === 'function') return (f as (...a: unknown[]) => Promise<unknown>).apply(target, args as unknown[]);
+  return target.call(method, ...(flattenArgs(args) as (string | Buffer)[]));
 }
 
 export { sleep };

@@ -16,7 +16,12 @@ export class NodeMetrics {
   readonly latency: Histogram = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
 
   recordLatency(startedMs: number): void {
-    const us = Math.round((performance.now() - startedMs) * 1000);
+    this.recordLatencyMs(performance.now() - startedMs);
+  }
+
+  /** A round trip already measured (ms), so the caller's clock reading is reused. */
+  recordLatencyMs(ms: number): void {
+    const us = Math.round(ms * 1000);
     this.latency.recordValue(us < 1 ? 1 : us > 60_000_000 ? 60_000_000 : us);
   }
 }

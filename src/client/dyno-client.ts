@@ -1,7 +1,7 @@
 // DynoClient: the token-aware client: topology from the seeds, each key straight to its owner's pooled ioredis connection,
 // failover, retries, micro-batches, quotas, metrics. Never lets an error escape as an unhandled rejection, never waits unbounded.
 import { Redis, type RedisCommander } from 'ioredis';
-import { ClientCore } from './client-core.ts';
+import { ClientCore, invoke } from './client-core.ts';
 import { NodeMetrics, nodeStats, renderMetricsText, type ClientStats } from './client-metrics.ts';
 import { flattenArgs, locateKeys, type Arg } from './command-keys.ts';
 import { DynoError } from './dyno-error.ts';
@@ -196,14 +196,18 @@ export class DynoClient {
     return p;
   }
 
-  private async route(name: string, method: string, args: unknown[]): Promise<unknown> {
-    const core = this.core;
-    // get/set and other one-key commands with the key first skip the table walk.
-    const fast = FAST_SINGLE.get(name);
-    if (fast !== undefined && (typeof args[0] === 'string' || Buffer.isBuffer(args[0]))) {
-      const isWrite = fast;
-      return core.run(core.router.hashKey(args[0]), name, isWrite, this.level, (c) => invoke(c.redis, method, args));
+  private route(name: string, method: string, args: unknown[]): Promise<unknown> {
+    // get/set and other one-key commands with the key first skip the table walk and, usually, every layer but one.
+    const isWrite = FAST_SINGLE.get(name);
+    const key = args[0];
+    if (isWrite !== undefined && (typeof key === 'string' || Buffer.isBuffer(key))) {
+      return this.core.runCommand(this.core.router.hashKey(key), name, isWrite, this.level, method, args);
     }
+    return this.routeByTable(name, method, args);
+  }
+
+  private async routeByTable(name: string, method: string, args: unknown[]): Promise<unknown> {
+    const core = this.core;
     const flat = flattenArgs(args);
     const kc = locateKeys(name, flat);
     const keys = kc.keys.map((i) => flat[i]);
@@ -216,7 +220,7 @@ export class DynoClient {
         return this.splitPairs(name, method, flat);
       default: {
         const hash = keys.length > 0 ? core.router.hashKey(keys[0]) : core.keylessHash();
-        return core.run(hash, name, kc.isWrite, this.level, (c) => invoke(c.redis, method, args));
+        return core.runCommand(hash, name, kc.isWrite, this.level, method, args);
       }
     }
   }
@@ -293,12 +297,6 @@ export class DynoClient {
 const FAST_SINGLE = new Map([
   ['get', false], ['set', true], ['incr', true], ['decr', true], ['expire', true], ['ttl', false], ['hget', false], ['hset', true], ['hgetall', false],
 ]);
-
-export function invoke(target: object, method: string, args: readonly unknown[]): Promise<unknown> {
-  const f = (target as Record<string, unknown>)[method];
-  if (typeof f === 'function') return (f as (...a: unknown[]) => Promise<unknown>).apply(target, args as unknown[]);
-  return (target as Redis).call(method, ...(flattenArgs(args) as (string | Buffer)[]));
-}
 
 function clientPortOf(o: DynoClientOptions): ClientPortOf | undefined {
   const p = o.clientPort;

@@ -1,4 +1,5 @@
-// NodePool: persistent ioredis connections to one node, per consistency level, with limits, health checks (PING) and idle closing.
+// NodePool: persistent ioredis connections to one node, per consistency level, with limits, health checks (PING), idle closing,
+// request timeouts checked per connection (no timer per request) and each tick's writes sent in one system call.
 // Never retries or reroutes a request itself, and never lets a connection reconnect on its own: a failed connection is recycled.
 import { Redis } from 'ioredis';
 import { DynoError } from './dyno-error.ts';
@@ -14,7 +15,7 @@ export interface PoolOptions {
   maxInFlight?: number;
   /** Default 1000 ms. */
   connectTimeoutMs?: number;
-  /** A request not answered in this time fails (default 1000 ms). */
+  /** A request not answered in this time fails, at most a quarter of it late (default 1000 ms). */
   requestTimeoutMs?: number;
   /** A connection unused this long is closed, down to minConnections (default 60 000 ms). */
   idleTimeoutMs?: number;
@@ -45,16 +46,58 @@ export function poolConfig(o: PoolOptions = {}): PoolConfig {
 /** 'default' keeps the node's own consistency; a level is sent as DYNO_CONFIG:CONN_CONSISTENCY when the connection opens. */
 export type Level = 'default' | 'DC_ONE' | 'DC_QUORUM' | 'DC_SAFE_QUORUM';
 
+/** Ends a write batch begun by PooledConnection.begin (a module function, so that no closure is made per batch). */
+function flushBatch(conn: PooledConnection): void {
+  const s = conn.corked;
+  conn.corked = null;
+  s?.uncork();
+}
+
+/** The pool's request timeout check and its confirmation (module functions: the timers pass the pool, no closure). */
+function expireStalled(pool: NodePool): void {
+  pool.expireStalled();
+}
+
+function confirmStalled(pool: NodePool): void {
+  pool.confirmStalled();
+}
+
 export class PooledConnection {
   readonly redis: Redis;
   readonly level: Level;
   inFlight = 0;
+  /** When a request last left an idle connection or a reply last came back: the oldest request waiting is at least this old. */
   lastUsed = performance.now();
   closed = false;
+  /** The socket held corked until the next tick, while commands of this tick are written to it. */
+  corked: Redis['stream'] | null = null;
 
   constructor(redis: Redis, level: Level) {
     this.redis = redis;
     this.level = level;
+  }
+
+  /**
+   * A request is about to be written at `now`. Its write is held with the others of this tick and all go in one writev on the
+   * next tick: each command is still its own ioredis command (own reply and error), but callers woken by one read cost one
+   * system call, not one each.
+   */
+  begin(now: number): void {
+    if (this.inFlight++ === 0) this.lastUsed = now;
+    if (this.corked !== null) return;
+    const s = this.redis.stream as Redis['stream'] | undefined;
+    if (s === undefined || !s.writable) return;
+    this.corked = s;
+    s.cork();
+    setImmediate(flushBatch, this);
+  }
+
+  /** Fails every request waiting on this connection with a timeout (as ioredis' commandTimeout would); false when none was. */
+  timeOut(ms: number): boolean {
+    const waiting = this.redis.commandQueue.toArray();
+    const err = new Error(`Command timed out after ${ms} ms`);
+    for (const item of waiting) item.command.reject(err);
+    return waiting.length > 0;
   }
 }
 
@@ -75,6 +118,8 @@ export class NodePool {
   private readonly cfg: PoolConfig;
   private readonly sets = new Map<Level, PooledConnection[]>();
   private readonly opening = new Map<Level, Promise<PooledConnection>>();
+  private watchdog: NodeJS.Timeout | null = null;
+  private confirming = false;
   inUse = 0;
   down = false;
   private failures = 0;
@@ -114,6 +159,50 @@ export class NodePool {
     return this.open(level);
   }
 
+  /** acquire() when it can answer at once with an open connection; null when it would open one, wait or fail (take acquire()). */
+  acquireNow(level: Level): PooledConnection | null {
+    if (this.closed || this.inUse >= this.cfg.maxInFlight) return null;
+    const set = this.sets.get(level);
+    if (set === undefined || set.length === 0) return null;
+    let best = set[0];
+    for (let i = 1; i < set.length; i++) if (set[i].inFlight < best.inFlight) best = set[i];
+    if (best.inFlight > 0 && set.length < this.cfg.maxConnections) void this.open(level).catch(() => {});
+    return best;
+  }
+
+  /**
+   * Request timeouts without a timer per request: a connection with requests waiting that has answered nothing for
+   * requestTimeoutMs has its requests failed ("timed out"), then settle() recycles it. Replies come in order, so its oldest
+   * request has waited at least that long; it fails at most a quarter of the timeout late. This runs in the timers phase,
+   * before the loop reads sockets: after a stall of the event loop replies may be waiting unread, so a suspect is
+   * confirmed in the check phase, after the poll phase has read them.
+   */
+  expireStalled(): void {
+    if (this.confirming || this.stalled(performance.now()) === null) return;
+    this.confirming = true;
+    setImmediate(confirmStalled, this);
+  }
+
+  /** The first connection with requests waiting and no reply for requestTimeoutMs, or null. */
+  private stalled(now: number): PooledConnection | null {
+    for (const set of this.sets.values()) {
+      for (const c of set) if (c.inFlight > 0 && now - c.lastUsed >= this.cfg.requestTimeoutMs) return c;
+    }
+    return null;
+  }
+
+  /** Fails the requests of every connection still stalled. */
+  confirmStalled(): void {
+    this.confirming = false;
+    const now = performance.now();
+    for (const set of this.sets.values()) {
+      for (const c of [...set]) {
+        if (c.inFlight === 0 || now - c.lastUsed < this.cfg.requestTimeoutMs) continue;
+        if (!c.timeOut(this.cfg.requestTimeoutMs)) this.drop(c, true);
+      }
+    }
+  }
+
   /** Opens one connection for the level (one at a time per level), PINGed or configured before it is used. */
   private open(level: Level): Promise<PooledConnection> {
     const pending = this.opening.get(level);
@@ -126,7 +215,8 @@ export class NodePool {
   private async connect(level: Level): Promise<PooledConnection> {
     const redis = new Redis({
       host: this.node.host, port: this.node.clientPort, password: this.cfg.password, lazyConnect: true,
-      connectTimeout: this.cfg.connectTimeoutMs, commandTimeout: this.cfg.requestTimeoutMs,
+      // No commandTimeout: it arms and clears a timer per command; expireStalled() enforces requestTimeoutMs per connection.
+      connectTimeout: this.cfg.connectTimeoutMs,
       maxRetriesPerRequest: 0, enableOfflineQueue: false, enableReadyCheck: false, autoResubscribe: false,
       retryStrategy: () => null,
     });
@@ -160,6 +250,10 @@ export class NodePool {
     if (set === undefined) this.sets.set(level, (set = []));
     set.push(conn);
     redis.once('close', () => this.drop(conn, true));
+    if (this.watchdog === null) {
+      this.watchdog = setInterval(expireStalled, Math.max(5, this.cfg.requestTimeoutMs / 4), this);
+      this.watchdog.unref();
+    }
     return conn;
   }
 
@@ -221,7 +315,7 @@ export class NodePool {
           continue;
         }
         if (idle < this.cfg.healthCheckIntervalMs) continue;
-        c.inFlight++;
+        c.begin(now);
         this.inUse++;
         c.redis.ping().then(() => this.settle(c, now, null), (err: unknown) => this.settle(c, now, err));
       }
@@ -234,6 +328,8 @@ export class NodePool {
 
   close(): void {
     this.closed = true;
+    if (this.watchdog !== null) clearInterval(this.watchdog);
+    this.watchdog = null;
     for (const set of this.sets.values()) for (const c of [...set]) this.drop(c, false);
     this.sets.clear();
   }

@@ -1,13 +1,13 @@
 // The peer port with a secret (requirepass, which peer_secret defaults to): a stranger gets the challenge, then only the refusal and a close;
 // a peer that proves the secret is served, but only keyed datastore commands. Frames are written by hand, as a stranger would.
 
-import net from 'node:net'
 import { createHmac } from 'node:crypto'
 import t from 'tap'
 import { startCluster } from '../helpers/cluster.ts'
 import type { ClusterNode } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
 import { waitFor } from '../helpers/wait-for.ts'
+import { RawPeer, peerFrame, resp, DMSG_REQ } from '../helpers/raw-peer.ts'
 
 const SECRET = 'peer-and-client-pw'
 const cluster = await startCluster(t, {
@@ -19,43 +19,22 @@ const target = cluster.node('dc1', 'rack1', 1)
 const other = cluster.node('dc1', 'rack1', 0)
 const key = cluster.keysOwnedBy(target, 'pa')[0]!
 
-function frame(msgId: number, type: number, payload: string): Buffer {
-  const body = Buffer.from(payload, 'latin1')
-  return Buffer.concat([Buffer.from(`   $2014$ ${msgId} ${type} 0 1 1 *1 d *${body.length}\r\n`), body])
-}
-function resp(...args: string[]): string {
-  return `*${args.length}\r\n` + args.map((a) => `$${Buffer.byteLength(a)}\r\n${a}\r\n`).join('')
-}
-const REQ = 3
+const frame = peerFrame
+const REQ = DMSG_REQ
 const CHALLENGE = 200
 const PROOF = 201
 const OK = 202
 const REFUSED = 203
 
-/** A raw peer-port connection that collects everything the node sends. */
-class Raw {
-  readonly socket: net.Socket
-  received = Buffer.alloc(0)
-  closed = false
-  constructor(port: number) {
-    this.socket = net.connect({ port, host: '127.0.0.1' })
-    this.socket.on('data', (d: Buffer) => (this.received = Buffer.concat([this.received, d])))
-    this.socket.on('close', () => (this.closed = true))
-    this.socket.on('error', () => {})
-  }
-  get text(): string {
-    return this.received.toString('latin1')
-  }
-  async until(pred: (text: string) => boolean, what: string, ms = 8000): Promise<void> {
-    await waitFor(() => pred(this.text), ms, what)
-  }
+/** The shared raw peer connection (test/helpers/raw-peer.ts), with this test's checks of the handshake's frames. */
+class Raw extends RawPeer {
   /** The server nonce from the challenge frame. */
   async challenge(): Promise<string> {
     await this.until((s) => /dynoproxy-peer-auth 1 [0-9a-f]{32}/.test(s), 'the challenge')
     t.match(this.text, new RegExp(`^   \\$2014\\$ 0 ${CHALLENGE} `), 'the first frame is the challenge')
     return /dynoproxy-peer-auth 1 ([0-9a-f]{32})/.exec(this.text)![1]!
   }
-  async authenticate(secret: string): Promise<void> {
+  override async authenticate(secret: string): Promise<void> {
     const snonce = await this.challenge()
     const cnonce = 'ab'.repeat(16)
     const proof = createHmac('sha256', secret).update(`dynoproxy-peer client ${snonce} ${cnonce}`).digest('hex')
@@ -63,17 +42,6 @@ class Raw {
     const serverProof = createHmac('sha256', secret).update(`dynoproxy-peer server ${snonce} ${cnonce}`).digest('hex')
     await this.until((s) => s.includes(serverProof), 'the server proof')
     t.match(this.text, new RegExp(` ${OK} `), 'answered with PEER_AUTH_OK')
-  }
-  /** Send one request and wait for its RES frame; the payload of that frame. */
-  async request(msgId: number, payload: string): Promise<string> {
-    const start = this.received.length
-    this.socket.write(frame(msgId, REQ, payload))
-    const re = new RegExp(`   \\$2014\\$ ${msgId} 5 \\d+ \\d+ \\d+ \\*\\d+ \\S+ \\*\\d+\\r\\n([\\s\\S]*)$`)
-    await waitFor(() => re.test(this.received.subarray(start).toString('latin1')) && /\r\n$/.test(this.text), 8000, `reply to ${msgId}`)
-    return re.exec(this.received.subarray(start).toString('latin1'))![1]!
-  }
-  close(): void {
-    this.socket.destroy()
   }
 }
 

@@ -109,6 +109,16 @@ t.test('a valid frame with a payload that is not a command is refused, and the n
   await stillServing(t, 'junk payload')
 })
 
+t.test('memcached requests on a RESP node\'s peer link are refused, never run with Redis\' meaning', async (t) => {
+  await target.redis.call('SET', 'mc:touched', 'v')
+  for (const [i, payload] of ['get mc:touched\r\n', 'touch mc:touched 10\r\n', 'delete mc:touched\r\n'].entries()) {
+    const out = await sendRaw(target.peerPort, dnodeFrame(40 + i, DMSG_REQ, payload), 5000, (b) => b.includes('\r\n-ERR') && b.toString().endsWith('\r\n'))
+    t.match(out.received.toString('latin1'), new RegExp(`^ *\\$2014\\$ ${40 + i} ${DMSG_RES} [^\\r]*\\r\\n-ERR Peer: malformed request payload`), `${payload.trim()}: refused`)
+  }
+  t.same(plain(await target.redis.call('GET', 'mc:touched')), 'v', 'the key is still there')
+  t.equal(plain(await target.redis.call('TTL', 'mc:touched')), -1, 'and was not touched')
+})
+
 t.test('many garbage connections at once do not disturb the node', async (t) => {
   const outs = await Promise.all(Array.from({ length: 40 }, (_, i) => sendRaw(target.peerPort, garbage[i % garbage.length]![1], 5000)))
   t.equal(outs.filter((o) => o.closed).length, outs.length, 'every one closed')

@@ -123,18 +123,26 @@ export class PeerClient extends ClientConnection {
     this.drain();
   }
 
+  /** A payload that is not one request this node serves: refused, counted (peer_requests_refused_total). */
+  private badRequest(msgId: number): void {
+    this.pool.st[P.peer_requests_refused_total]++;
+    this.answer(msgId, BAD_REQUEST);
+  }
+
   private request(buf: Buffer, ps: number, pe: number, msgId: number, forwarded: boolean): void {
     if (this.mc !== null) return serveMemcachePeer(this, this.mc, buf, ps, pe, msgId, forwarded);
     const q = this.inner;
     q.reset();
     const first = q.parse(buf, ps, pe);
-    if (first <= 0 || q.argc === 0) return this.answer(msgId, BAD_REQUEST);
+    // Peers send multibulk requests only: an inline line (a memcached request on a RESP node's link, say `get k` or
+    // `touch k 10`) would otherwise run with Redis' meaning.
+    if (first <= 0 || q.argc === 0 || q.inline) return this.badRequest(msgId);
     const spec = resolveCommand(q.argBuf, q.argOff, q.argLen, q.argc);
-    if (spec === undefined || !arityOk(spec, q.argc)) return this.answer(msgId, BAD_REQUEST);
+    if (spec === undefined || !arityOk(spec, q.argc)) return this.badRequest(msgId);
     if (first !== pe) {
       // One payload, several commands: only a whole MULTI..EXEC block (a coordinator's transaction) is served so.
       if (spec.name === 'multi') return servePeerTxBlock(this, q, buf, ps, first, pe, msgId, forwarded);
-      return this.answer(msgId, BAD_REQUEST);
+      return this.badRequest(msgId);
     }
     const pool = this.pool;
     ensureScratch(q.argc, pool.servers.length);

@@ -131,7 +131,7 @@ export class PoolRuntime implements PoolContext {
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null) {
-      this.cluster = this.buildCluster(config, slots, share, controlSab, workers);
+      this.cluster = this.buildCluster(config, slots, share, controlSab, workerId, workers);
       this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         if (this.draining) {
@@ -157,6 +157,7 @@ export class PoolRuntime implements PoolContext {
     slots: PoolStatsSlots,
     share: ClusterShare | null,
     controlSab: SharedArrayBuffer | null,
+    workerId: number,
     workers: number,
   ): ClusterRuntime {
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
@@ -179,7 +180,9 @@ export class PoolRuntime implements PoolContext {
     if (config.maxHints > 0 && !this.memcache) {
       const w = Math.max(1, workers);
       const limits = { maxCount: Math.ceil(config.maxHints / w), maxBytes: Math.ceil(config.maxHintBytes / w), maxAge: config.maxHintAge };
-      runtime.hints = new Hints(runtime, limits, reportHintsEvent);
+      const hints = new Hints(runtime, limits, reportHintsEvent);
+      if (config.hintsDir !== null) hints.persistTo(config.hintsDir, config.name, workerId, w);
+      runtime.hints = hints;
     }
     return runtime;
   }

@@ -9,6 +9,8 @@ export interface HintSink {
   dropped(id: string, n: number, reason: string): void;
   /** A hint was appended (persistence appends its record). */
   appended(q: HintQueue, bytes: Uint8Array, forward: boolean, at: number): void;
+  /** The oldest hint of `q` left the queue (delivered, dropped or expired): persistence records the skip. */
+  removed(q: HintQueue): void;
   /** The queue became empty (persistence truncates its file). */
   emptied(q: HintQueue): void;
 }
@@ -192,5 +194,6 @@ export class HintStore {
   private removeHead(q: HintQueue): void {
     this.bytes -= q.shift();
     this.count--;
+    this.sink.removed(q);
   }
 }

@@ -4,6 +4,7 @@ import { acquireRequest, monotonicMs, setHintHandler, K_REPLICA, type Request } 
 import { F_NONE } from '../../protocol/failure/index.ts';
 import { S, S_PEER } from '../../stats/index.ts';
 import { HintStore, type HintLimits, type HintQueue, type HintSink } from './hint-store.ts';
+import { HintFiles, type HintPersistence } from './hint-persist.ts';
 import type { HintsEvent } from '../../messages.ts';
 import type { ClusterRuntime, HintRouting } from './cluster-runtime.ts';
 
@@ -24,11 +25,6 @@ function notStored(buf: Uint8Array, start: number, end: number): boolean {
   return false;
 }
 
-/** Persistence of one worker's hints (hint-file.ts), when hints_dir is set. */
-export interface HintPersistence {
-  appended(q: HintQueue, bytes: Uint8Array, forward: boolean, at: number): void;
-  emptied(q: HintQueue): void;
-}
 
 /** One pool's hints in this worker: the store, the view's queues by node index, the replay driver and the figures. */
 export class Hints implements HintSink, HintRouting {
@@ -53,6 +49,17 @@ export class Hints implements HintSink, HintRouting {
     this.store = new HintStore(limits, this);
     setHintHandler(onHintReply);
     this.relink();
+  }
+
+  /**
+   * Keep hints in `dir` (hints_dir): first load this worker's files (a corrupt tail: the good prefix kept, the rest counted
+   * and logged), then append every new hint. `worker`/`workers`: this data worker's number and how many there are.
+   */
+  persistTo(dir: string, pool: string, worker: number, workers: number): void {
+    const files = new HintFiles(dir, pool, worker, this.report);
+    files.load(this.store, workers, monotonicMs(), Date.now());
+    for (const q of this.store.queues.values()) this.queued(q.id, q.count);
+    this.persistence = files;
   }
 
   /** The view changed (or at start): queues follow node identities. */
@@ -103,6 +110,7 @@ export class Hints implements HintSink, HintRouting {
   /** Pool timer: expire old hints, start replays to targets that are up, log drops (rate-limited). */
   tick(now: number): void {
     if (this.pendingDrops.size > 0 && now - this.lastReport >= REPORT_INTERVAL_MS) this.flushReports(now);
+    this.persistence?.flush();
     const store = this.store;
     if (store.count === 0) return;
     store.expire(now);
@@ -170,6 +178,10 @@ export class Hints implements HintSink, HintRouting {
 
   appended(q: HintQueue, bytes: Uint8Array, forward: boolean, at: number): void {
     this.persistence?.appended(q, bytes, forward, at);
+  }
+
+  removed(q: HintQueue): void {
+    this.persistence?.removed(q);
   }
 
   emptied(q: HintQueue): void {

@@ -13,6 +13,7 @@ function recorder(): HintSink & { log: string[]; queuedNow: Map<string, number> 
     replayed: (id, n) => void log.push(`replayed ${id} ${n}`),
     dropped: (id, n, reason) => void log.push(`dropped ${id} ${n} ${reason.split(' ')[0]}`),
     appended: (q, b) => void log.push(`appended ${q.id} ${Buffer.from(b).toString()}`),
+    removed: () => undefined,
     emptied: (q) => void log.push(`emptied ${q.id}`),
   }
 }

@@ -77,3 +77,39 @@ t.test('past max_hints the oldest hints are dropped and counted, the newest kept
   t.equal(await getDirect(target, 'hb:0'), null, 'the oldest was dropped')
   t.equal(await peerMetric(coordinator, target, 'hints_replayed_total'), 10)
 })
+
+t.test('a replica whose datastore is down answers "not stored": those writes become hints and arrive once it is back', async (t) => {
+  const { coordinator, target } = await twoRacks()
+  await target.stopRedis()
+  await waitFor(async () => (await peerMetric(coordinator, target, 'peer_datastore_up')) === 0, 20_000, 'the target reports its datastore down')
+  t.equal(await peerMetric(coordinator, target, 'peer_up'), 1, 'the node itself is up: writes are sent to it')
+  const conn = await coordinator.connect()
+  for (let i = 0; i < 20; i++) await conn.call(['SET', `hs:${i}`, `val-${i}`], 5000)
+  await waitFor(async () => (await peerMetric(coordinator, target, 'hints_queued')) === 20, 10_000, 'each refused write kept as a hint')
+  await target.restartRedis()
+  await waitFor(async () => (await peerMetric(coordinator, target, 'hints_queued')) === 0, 30_000, 'the hints drain')
+  let present = 0
+  for (let i = 0; i < 20; i++) if ((await getDirect(target, `hs:${i}`)) === `val-${i}`) present++
+  t.equal(present, 20, "every refused write reached the target's new redis")
+})
+
+t.test('a replica write that timed out is not hinted (it may have applied): counted only', async (t) => {
+  const { coordinator, target } = await twoRacks({ timeout: 500 })
+  const failures = async (): Promise<number> => {
+    const text = await (await fetch(`http://127.0.0.1:${coordinator.statsPort}/metrics`)).text()
+    const m = new RegExp(`^dynoproxy_replica_write_failures_total\\{pool="dyn_o_mite",peer="${target.peerName.replace(/\./g, '\\.')}",code="DYN_ERR_TIMEOUT"\\} (\\S+)$`, 'm').exec(text)
+    return m === null ? 0 : Number(m[1])
+  }
+  target.proxy!.kill('SIGSTOP')
+  try {
+    t.same(await coordinator.call('INCR', 'ht:counter'), { kind: 'integer', value: 1n })
+    await waitFor(async () => (await failures()) >= 1, 10_000, 'the replica write times out')
+    t.equal(await peerMetric(coordinator, target, 'hints_queued'), 0, 'no hint for a write that may have applied')
+  } finally {
+    target.proxy!.kill('SIGCONT')
+  }
+  // The stopped node still had the INCR in its socket: it applies it once running, which is why it must not be replayed.
+  await waitFor(async () => (await getDirect(target, 'ht:counter')) === '1', 10_000, 'the timed-out write applied on the target')
+  await waitFor(async () => (await peerMetric(coordinator, target, 'peer_up')) === 1, 20_000, 'the target is up')
+  t.equal(await getDirect(target, 'ht:counter'), '1', 'applied once, never twice')
+})

@@ -3,6 +3,7 @@
 import { acquireRequest, monotonicMs, setHintHandler, K_REPLICA, type Request } from '../../io/index.ts';
 import { F_NONE } from '../../protocol/failure/index.ts';
 import { S, S_PEER } from '../../stats/index.ts';
+import { PEER_DATASTORE_DOWN } from '../../peer/index.ts';
 import { HintStore, type HintLimits, type HintQueue, type HintSink } from './hint-store.ts';
 import { HintFiles, type HintPersistence } from './hint-persist.ts';
 import type { HintsEvent } from '../../messages.ts';
@@ -116,9 +117,13 @@ export class Hints implements HintSink, HintRouting {
     store.expire(now);
     const cl = this.cl;
     cl.current();
+    const states = cl.states;
     for (const q of store.queues.values()) {
       if (q.count === 0 || q.inFlight > 0 || q.node < 0 || cl.isDown(q.node)) continue;
-      q.budget = REPLAY_PER_TICK;
+      // A node up whose datastore is down would refuse them all: wait for the detector to see it serving.
+      if (states !== null && states.state(q.node) === PEER_DATASTORE_DOWN) continue;
+      // After a failed replay, one hint probes the target before a full tick's worth goes out again.
+      q.budget = q.failed ? 1 : REPLAY_PER_TICK;
       q.failed = false;
       this.sendBatch(q);
     }
@@ -147,12 +152,14 @@ export class Hints implements HintSink, HintRouting {
 
   private replayReply(q: HintQueue, seq: number, isError: boolean): void {
     if (q.inFlight > 0) q.inFlight--;
+    // Down again (or its datastore): stop; the rest waits for a later tick (a probe first).
+    if (isError) q.failed = true;
     // A hint dropped by a bound while on the wire leaves a reply with no head to remove.
-    if (!isError && q.count > 0 && q.seqAt(0) === seq) this.store.delivered(q);
-    // Down again (or its datastore): stop; the rest waits for the next tick's check.
-    else if (isError) q.failed = true;
+    else if (q.count > 0 && q.seqAt(0) === seq) this.store.delivered(q);
+    // The batch done: the next one, within this tick's budget (a probe's budget is spent: full pace from the next tick).
     if (q.inFlight === 0 && !q.failed && q.count > 0 && q.budget > 0) this.sendBatch(q);
   }
+
 
   // HintSink: the per-target figures in the peer's stats block, drops for the log, appends and truncations for the file.
   queued(id: string, count: number): void {

@@ -3,6 +3,14 @@
 import type { PeerCompat, PoolConfig } from './config/index.ts';
 
 /** A peer link that failed or was closed by the other side, for the supervisor's log (worker threads have no logger). */
+/** A hinted-handoff event for the log: `target` is the node identity, `count` how many hints it concerns. */
+export interface HintsEvent {
+  target: string;
+  what: 'dropped' | 'loaded' | 'file-corrupt';
+  count: number;
+  reason: string;
+}
+
 export interface PeerLinkClosed {
   pool: string;
   /** The peer as its seed names it (host:port or its name). */
@@ -44,6 +52,8 @@ export type FromWorker =
   | { type: 'listen-failed'; workerId: number; code: string; message: string }
   | { type: 'drained'; workerId: number }
   | { type: 'peer-link-closed'; workerId: number; link: PeerLinkClosed }
+  /** Hints a data worker dropped (bounds, unreadable hints file) or loaded, since its last report (rate-limited where it arises). */
+  | { type: 'hints-event'; workerId: number; event: HintsEvent }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
   | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] };
 

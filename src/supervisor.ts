@@ -132,6 +132,10 @@ export class Supervisor {
       case 'peer-link-closed':
         this.opts.log.warn({ worker: id, ...m.link }, 'peer link closed');
         break;
+      case 'hints-event':
+        if (m.event.what === 'loaded') this.opts.log.info({ worker: id, ...m.event }, 'hints loaded');
+        else this.opts.log.warn({ worker: id, ...m.event }, m.event.what === 'dropped' ? 'hints dropped' : 'hints file corrupt');
+        break;
       case 'histograms': {
         const pending = this.histogramRequests.get(m.reqId);
         if (pending !== undefined) {

@@ -126,6 +126,14 @@ export interface PoolConfig {
   maxTxBytes: number;
   /** Cluster nodes: a read whose owner is down (or whose datastore is) is retried on the next replica, within the timeout. */
   readFailover: boolean;
+  /** Hinted handoff (per process, split over the data workers): undelivered replica writes kept for their target. 0: off. */
+  maxHints: number;
+  /** Bytes of request data the hints may hold, per process. */
+  maxHintBytes: number;
+  /** Age past which a hint is dropped, ms. */
+  maxHintAge: number;
+  /** Where hints are appended to disk (one file per worker per target); null: memory only. */
+  hintsDir: string | null;
   /** Failure detector: phi above which a silent peer is marked down (cluster/failure-detector.ts). */
   phiThreshold: number;
   secureServerOption: SecureServerOption;

@@ -100,6 +100,11 @@ export const COMMON_DEFAULTS = {
   maxTxBytes: 64 * 1024 * 1024,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
   readFailover: true,
+  // Ours (issue "availability"): hinted handoff bounds for the process (split over the data workers); no hints_dir: memory only.
+  maxHints: 1_000_000,
+  maxHintBytes: 256 * 1024 * 1024,
+  maxHintAge: 3 * 3600 * 1000,
+  hintsDir: null,
   // Ours: phi-accrual suspicion above which a silent peer is down (with the heartbeat clamped to 100..1000 ms: about 3 s).
   phiThreshold: 8,
 } as const;

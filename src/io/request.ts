@@ -107,6 +107,12 @@ export class Request {
   retryHash = 0;
   retryAttempt = 0;
   retryRoute: unknown = null;
+  /**
+   * K_REPLICA with hinted handoff: the target's hint queue (routing's HintQueue; null: not hinted), and for a hint being
+   * replayed its sequence number (0: a fresh replica write, whose bytes may be in retryBuf).
+   */
+  hintQueue: unknown = null;
+  hintSeq = 0;
 }
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
@@ -123,6 +129,14 @@ export function retainBytes(req: Request, src: Uint8Array, start: number, end: n
   b.set(src.subarray(start, end));
   req.retryBuf = b;
   req.retryLen = end - start;
+}
+
+/** Hinted handoff's reply handler (routing/hints.ts): every reply to a K_REPLICA request that carries a hint queue. */
+type HintHandler = (req: Request, buf: Uint8Array, start: number, end: number, isError: boolean) => void;
+let hintHandler: HintHandler | null = null;
+
+export function setHintHandler(h: HintHandler): void {
+  hintHandler = h;
 }
 
 type FailoverHandler = (req: Request, buf: Uint8Array, start: number, end: number) => boolean;
@@ -161,6 +175,8 @@ export function releaseRequest(r: Request): void {
   r.answered = false;
   r.failure = F_NONE;
   r.replicaSt = null;
+  r.hintQueue = null;
+  r.hintSeq = 0;
   if (r.retryBuf !== null) {
     const b = r.retryBuf;
     if (b.length === SMALL_RETRY_BYTES) {
@@ -201,6 +217,7 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
     }
     case K_REPLICA:
       if (isError && req.replicaSt !== null) req.replicaSt[S_REPLICA_FAILURES + (req.failure === F_NONE ? F_ERROR_REPLY : req.failure)]++;
+      if (req.hintQueue !== null && hintHandler !== null) hintHandler(req, buf, start, end, isError);
       break;
     default:
       break;

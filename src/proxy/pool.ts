@@ -18,7 +18,8 @@ import type { ClientConnection } from './client-connection.ts';
 import type { PoolContext, PoolSettings } from './pool-context.ts';
 import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
-import { reportPeerLinkClosed } from './worker-events.ts';
+import { reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
+import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './routing/dynomite-gate.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
@@ -123,7 +124,7 @@ export class PoolRuntime implements PoolContext {
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null) {
-      this.cluster = this.buildCluster(config, slots, share, controlSab);
+      this.cluster = this.buildCluster(config, slots, share, controlSab, workerId, workers);
       this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         if (this.draining) {
@@ -149,6 +150,8 @@ export class PoolRuntime implements PoolContext {
     slots: PoolStatsSlots,
     share: ClusterShare | null,
     controlSab: SharedArrayBuffer | null,
+    workerId: number,
+    workers: number,
   ): ClusterRuntime {
     const maxPayload = Math.min(config.maxRequestBytes, 0x7fffffff);
     const runtime = new ClusterRuntime(
@@ -166,6 +169,14 @@ export class PoolRuntime implements PoolContext {
     );
     // Dynomite refuses keys as long as its buffer (mbuf_size less its header): this file's mbuf_size is taken as theirs.
     if (runtime.view.hasDynomite) runtime.dynomite = new DynomiteGate(runtime, config.mbufSize - DYNOMITE_MBUF_HEADER_MARGIN - 1);
+    // Hinted handoff (RESP nodes): the process's bounds split over the data workers, each keeping the hints of its own writes.
+    if (config.maxHints > 0 && !this.memcache) {
+      const w = Math.max(1, workers);
+      const limits = { maxCount: Math.ceil(config.maxHints / w), maxBytes: Math.ceil(config.maxHintBytes / w), maxAge: config.maxHintAge };
+      const hints = new Hints(runtime, limits, reportHintsEvent);
+      if (config.hintsDir !== null) hints.persistTo(config.hintsDir, config.name, workerId, w);
+      runtime.hints = hints;
+    }
     return runtime;
   }
 
@@ -239,6 +250,7 @@ export class PoolRuntime implements PoolContext {
         s.checkTimeouts(now);
         if (this.config.preconnect) s.preconnect();
       }
+      this.cluster.hints?.tick(now);
     }
     if (changed) this.router.rebuild();
     afterIo();

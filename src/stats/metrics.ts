@@ -68,13 +68,26 @@ export const REPLICA_FAILURES_METRIC = {
 /** Slot of failure code f in a server block: S_REPLICA_FAILURES + f. */
 export const S_REPLICA_FAILURES = SERVER_METRICS.length;
 
-/** Per peer link only (after the failure slots): the cluster worker's failure detector's verdict, as gauges. */
+/**
+ * Per peer link only (after the failure slots): the cluster worker's failure detector's verdict (gauges), and the hinted
+ * handoff figures for writes kept for this peer (a gauge and two counters; each kind is rendered as declared).
+ */
 export const PEER_GAUGES = [
   { name: 'peer_up', kind: 'gauge', help: 'The failure detector sees the node up (1) or down (0)' },
   { name: 'peer_datastore_up', kind: 'gauge', help: "The node's datastore answers (1) or not (0), as the node reports it" },
+  { name: 'hints_queued', kind: 'gauge', help: 'Replica writes for this peer kept as hints, waiting for it to come back' },
+  { name: 'hints_replayed_total', kind: 'counter', help: 'Hints delivered to this peer after it came back' },
+  { name: 'hints_dropped_total', kind: 'counter', help: 'Hints for this peer dropped (count, bytes or age bound; unreadable hints file records; too big to keep)' },
 ] as const satisfies readonly MetricDecl[];
+const PEER_BASE = SERVER_METRICS.length + FAILURE_CODES.length;
 /** Slot of each peer gauge inside a peer block. */
-export const S_PEER = { peer_up: SERVER_METRICS.length + FAILURE_CODES.length, peer_datastore_up: SERVER_METRICS.length + FAILURE_CODES.length + 1 } as const;
+export const S_PEER = {
+  peer_up: PEER_BASE,
+  peer_datastore_up: PEER_BASE + 1,
+  hints_queued: PEER_BASE + 2,
+  hints_replayed_total: PEER_BASE + 3,
+  hints_dropped_total: PEER_BASE + 4,
+} as const;
 /** Slots of one server or peer block. */
 export const SERVER_BLOCK_SLOTS = SERVER_METRICS.length + FAILURE_CODES.length + PEER_GAUGES.length;
 

@@ -1,17 +1,20 @@
 // Replica writes: fire-and-forget sends to the other racks and datacenters that nobody waits for, each failure counted per peer and per code.
-// Never blocks a client on a replica and never drops one silently: a refused, timed-out or unsendable replica write is counted where /metrics shows it.
-import { acquireRequest, K_REPLICA } from '../../io/index.ts';
+// Never blocks a client on a replica and never drops one silently: a refused, timed-out or unsendable replica write is counted where /metrics shows it,
+// and with hinted handoff (hints.ts) one that surely did not store is kept for its target; a target with hints gets new writes behind them.
+import { acquireRequest, retainBytes, K_REPLICA, RETRY_MAX_BYTES } from '../../io/index.ts';
 import { F_PEER_DOWN, F_QUEUE_FULL } from '../../protocol/failure/index.ts';
 import { P, S, S_REPLICA_FAILURES } from '../../stats/index.ts';
 import type { ReplicaSet } from '../../topology/index.ts';
 import type { BackendServer } from '../../io/index.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import type { ClusterRuntime, HintRouting } from './cluster-runtime.ts';
 
-/** A replica write that never left: counted on the pool and on the target's link by code. */
-function dropped(cl: ClusterRuntime, node: number, failure: number): void {
-  cl.st[P.replica_writes_dropped_total]++;
+/** A replica write that never left: counted on the target's link by code, and kept as a hint or counted as dropped on the pool. */
+function dropped(cl: ClusterRuntime, node: number, failure: number, bytes: Uint8Array, start: number, end: number, remoteDc: boolean): void {
   const link = cl.links[node];
   if (link !== null && link !== undefined) link.st[S_REPLICA_FAILURES + failure]++;
+  const h = cl.hints;
+  const q = h !== null ? h.byNode[node] : null;
+  if (h === null || q === null || q === undefined || !h.hold(q, bytes, start, end, remoteDc)) cl.st[P.replica_writes_dropped_total]++;
 }
 
 /**
@@ -19,11 +22,18 @@ function dropped(cl: ClusterRuntime, node: number, failure: number): void {
  * cluster worker's ring (batched per remote node) when it fits a ring record; a bigger one leaves on this worker's own link.
  */
 export function replicateTo(cl: ClusterRuntime, node: number, server: BackendServer | null, bytes: Uint8Array, start: number, end: number, remoteDc: boolean): void {
-  if (server === null) return dropped(cl, node, F_PEER_DOWN);
+  // The one check a target with no hints costs; one with hints takes the write behind them (same link, same order).
+  const h = cl.hints;
+  const q = h !== null ? h.byNode[node] : null;
+  if (q !== null && q !== undefined && q.count > 0) {
+    if (!(h as HintRouting).hold(q, bytes, start, end, remoteDc)) cl.st[P.replica_writes_dropped_total]++;
+    return;
+  }
+  if (server === null) return dropped(cl, node, F_PEER_DOWN, bytes, start, end, remoteDc);
   const ring = cl.ring;
   if (remoteDc && ring !== null && end - start <= ring.maxPayload) {
     if (ring.push(node, bytes, start, end)) cl.st[P.remote_dc_writes_total]++;
-    else dropped(cl, node, F_QUEUE_FULL);
+    else dropped(cl, node, F_QUEUE_FULL, bytes, start, end, remoteDc);
     return;
   }
   if (remoteDc) cl.st[P.remote_dc_writes_total]++;
@@ -31,7 +41,14 @@ export function replicateTo(cl: ClusterRuntime, node: number, server: BackendSer
   req.forwardDc = remoteDc;
   req.replicaSt = server.st;
   server.st[S.replica_writes_total]++;
+  if (q === null || q === undefined) return server.send(req, bytes, start, end);
+  // Hinted handoff: a copy of the bytes (pooled) for a "not stored" reply; a failure before it left is told inside send.
+  req.hintQueue = q;
+  req.sentAt = 0;
+  if (end - start <= RETRY_MAX_BYTES) retainBytes(req, bytes, start, end);
+  (h as HintRouting).sending(bytes, start, end);
   server.send(req, bytes, start, end);
+  (h as HintRouting).sending(null, 0, 0);
 }
 
 /** A peer of another rack (never this node) as a replica target: its link, or null while it is down. */
@@ -77,6 +94,6 @@ export function replicateToDc(cl: ClusterRuntime, set: ReplicaSet, i: number, by
     replicateTo(cl, node, peerTarget(cl, node), bytes, start, end, true);
     sent = true;
   }
-  if (!sent) dropped(cl, set.node[i], F_PEER_DOWN);
+  if (!sent) replicateTo(cl, set.node[i], null, bytes, start, end, true);
   return j;
 }

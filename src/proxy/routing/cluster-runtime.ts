@@ -8,6 +8,7 @@ import type { ClusterShare } from '../../messages.ts';
 import type { BackendServer, Request } from '../../io/index.ts';
 import type { CommandSpec } from '../../commands/index.ts';
 import type { Args } from './scratch.ts';
+import type { HintQueue } from './hint-store.ts';
 
 /** Makes the link to one node (peer-link.ts newPeerLink, bound to the pool's settings). */
 export type LinkFactory = (node: ClusterView['nodes'][number], sameDc: boolean, st: Float64Array) => BackendServer;
@@ -30,6 +31,18 @@ export interface DynomiteCheck {
   fanOutForwarded(spec: CommandSpec, a: Args, n: number, racks: ArrayLike<number>, bytes: Uint8Array, start: number, end: number): boolean;
 }
 
+/** What routing asks of hinted handoff (hints.ts Hints implements it). */
+export interface HintRouting {
+  /** By node index of the view: the node's hint queue (null: this node). */
+  readonly byNode: readonly (HintQueue | null)[];
+  /** Keep a copy of the bytes as a hint for the queue's target; false when a bound refused it (counted). */
+  hold(q: HintQueue, bytes: Uint8Array, start: number, end: number, forward: boolean): boolean;
+  /** The bytes of the replica write being sent (null after): a failure before it left is told inside send. */
+  sending(bytes: Uint8Array | null, start: number, end: number): void;
+  relink(): void;
+  tick(now: number): void;
+}
+
 export class ClusterRuntime {
   /** The view requests are routed with; replaced (never mutated) when the table's version moves. */
   view: ClusterView;
@@ -46,6 +59,8 @@ export class ClusterRuntime {
   readonly ring: ReplicationRing | null;
   /** Keeps what a Dynomite peer cannot parse from being sent (dynomite-gate.ts); null when no node runs Dynomite. */
   dynomite: DynomiteCheck | null = null;
+  /** Hinted handoff for the replica writes this worker makes (hints.ts); null: off (max_hints 0, memcached pools). */
+  hints: HintRouting | null = null;
   private readonly reader: TopologyReader;
   private readonly byId = new Map<string, BackendServer>();
   /** Stats blocks of the configured peers, by identity (the /metrics rows follow dyn_seeds). */
@@ -120,6 +135,7 @@ export class ClusterRuntime {
       link.close();
       this.byId.delete(id);
     }
+    this.hints?.relink();
   }
 
   /** Requests for this node fail at once (detected down, or marked down by an operator). */

@@ -63,6 +63,10 @@ const dynomiteEveryKey = yaml(
   '  max_tx_bytes: 65536',
   '  peer_compat: dynoproxy',
   '  read_failover: false',
+  '  max_hints: 500',
+  '  max_hint_bytes: 65536',
+  '  max_hint_age: 60000',
+  '  hints_dir: /tmp/hints',
   '  phi_threshold: 12',
 );
 
@@ -136,6 +140,10 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     maxTxCommands: 500,
     maxTxBytes: 65536,
     readFailover: false,
+    maxHints: 500,
+    maxHintBytes: 65536,
+    maxHintAge: 60000,
+    hintsDir: '/tmp/hints',
     phiThreshold: 12,
     secureServerOption: 'none',
     gossipInterval: 999,

@@ -82,6 +82,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     maxTxCommands: get('maxTxCommands', COMMON_DEFAULTS.maxTxCommands),
     maxTxBytes: get('maxTxBytes', COMMON_DEFAULTS.maxTxBytes),
     readFailover: get('readFailover', COMMON_DEFAULTS.readFailover),
+    writeFailover: get('writeFailover', COMMON_DEFAULTS.writeFailover),
     maxHints: get('maxHints', COMMON_DEFAULTS.maxHints),
     maxHintBytes: get('maxHintBytes', COMMON_DEFAULTS.maxHintBytes),
     maxHintAge: get('maxHintAge', COMMON_DEFAULTS.maxHintAge),

@@ -126,6 +126,8 @@ export interface PoolConfig {
   maxTxBytes: number;
   /** Cluster nodes: a read whose owner is down (or whose datastore is) is retried on the next replica, within the timeout. */
   readFailover: boolean;
+  /** Cluster nodes: a DC_ONE write whose local owner is down is stored by the next local rack and hinted for the owner. */
+  writeFailover: boolean;
   /** Hinted handoff (per process, split over the data workers): undelivered replica writes kept for their target. 0: off. */
   maxHints: number;
   /** Bytes of request data the hints may hold, per process. */

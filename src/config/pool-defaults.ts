@@ -100,6 +100,8 @@ export const COMMON_DEFAULTS = {
   maxTxBytes: 64 * 1024 * 1024,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
   readFailover: true,
+  // Ours: a DC_ONE write whose owner is down is taken by the next local rack and hinted for the owner (needs hints: max_hints > 0).
+  writeFailover: true,
   // Ours (issue "availability"): hinted handoff bounds for the process (split over the data workers); no hints_dir: memory only.
   maxHints: 1_000_000,
   maxHintBytes: 256 * 1024 * 1024,

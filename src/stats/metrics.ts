@@ -32,6 +32,7 @@ export const POOL_METRICS = [
   { name: 'replica_writes_dropped_total', kind: 'counter', help: 'Replica writes for other racks or datacenters not handed on (peer down, replication ring full)' },
   { name: 'remote_dc_writes_total', kind: 'counter', help: 'Writes queued for other datacenters (through the cluster worker)' },
   { name: 'read_failovers_total', kind: 'counter', help: 'Reads retried on the next replica because their owner (or its datastore) was down' },
+  { name: 'write_failovers_total', kind: 'counter', help: 'DC_ONE writes stored by the next local rack because their owner was down (the owner gets a hint)' },
   { name: 'writes_held', kind: 'gauge', help: 'Writes held now, waiting for RESUMING' },
   { name: 'peer_connections_total', kind: 'counter', help: 'Connections accepted on the peer port (dyn_listen)' },
   { name: 'peer_connections_rejected_total', kind: 'counter', help: 'Peer-port connections refused at max_peer_connections or while draining' },

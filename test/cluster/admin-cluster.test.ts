@@ -12,6 +12,8 @@ const cluster = await startCluster(t, {
     { name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }, { name: 'rack2', nodes: 1 }] },
     { name: 'dc2', racks: [{ name: 'rack1', nodes: 1 }] },
   ],
+  // An operator's /peer/down is checked the way Dynomite behaves: no write failover to another rack.
+  pool: { write_failover: false },
 })
 const a = cluster.node('dc1', 'rack1', 0)
 const sibling = cluster.node('dc1', 'rack1', 1)

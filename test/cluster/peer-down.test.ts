@@ -13,8 +13,8 @@ const TIMEOUT_MS = 1000
 const cluster = await startCluster(t, {
   dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 3 }, { name: 'rack2', nodes: 1 }] }],
   timeoutMs: TIMEOUT_MS,
-  // Dynomite's exact behaviour: a dead owner fails its keys (read failover has its own test, read-failover.test.ts).
-  pool: { read_failover: false },
+  // Dynomite's exact behaviour: a dead owner fails its keys (read and write failover have their own tests).
+  pool: { read_failover: false, write_failover: false },
 })
 const [a, dead, c] = cluster.rackNodes('dc1', 'rack1') as [ClusterNode, ClusterNode, ClusterNode]
 const other = cluster.node('dc1', 'rack2', 0)

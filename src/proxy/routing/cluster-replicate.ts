@@ -52,7 +52,7 @@ export function replicateTo(cl: ClusterRuntime, node: number, server: BackendSer
 }
 
 /** A peer of another rack (never this node) as a replica target: its link, or null while it is down. */
-function peerTarget(cl: ClusterRuntime, node: number): BackendServer | null {
+export function peerTarget(cl: ClusterRuntime, node: number): BackendServer | null {
   return cl.isDown(node) ? null : (cl.links[node] ?? null);
 }
 

@@ -171,6 +171,11 @@ export class ClusterRuntime {
     return this.config().timeout;
   }
 
+  /** Whether a DC_ONE write whose owner is down is taken by the next local rack and hinted for the owner (write_failover). */
+  writeFailover(): boolean {
+    return this.config().writeFailover;
+  }
+
   /** Whether reads fail over to the next replica (read_failover; off: Dynomite's exact behaviour). */
   readFailover(): boolean {
     return this.config().readFailover;

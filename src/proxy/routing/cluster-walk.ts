@@ -2,13 +2,14 @@
 // racks, a quorum in every datacenter, and the replica writes nobody waits for. Never looks inside request or reply bytes: the protocol
 // adapters (cluster-dispatch.ts for RESP, memcache-cluster.ts) hand in encoded bytes, the reply kind and their own error words.
 import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
+import { P } from '../../stats/index.ts';
 import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
 export type { ClusterWords } from './cluster-words.ts';
-import { replicateTo, replicateRest, replicateToLocalRacks } from './cluster-replicate.ts';
+import { replicateTo, replicateRest, replicateToLocalRacks, peerTarget } from './cluster-replicate.ts';
 import { sendRead } from './read-failover.ts';
 
 
@@ -99,6 +100,7 @@ export function routeToReplicas(c: ClusterClient, cl: ClusterRuntime, view: Clus
     // Every rack of every datacenter answers this request itself: nothing is left to replicate.
     return eachDcQuorum(c, cl, view, r, words);
   }
+  if (r.write && level === 'DC_ONE' && locals > 1 && cl.writeFailover() && cl.isDown(set.node[0]) && writeFailover(c, cl, set, locals, r, words)) return;
   let answered = 1;
   if (level === 'DC_ONE' || locals === 1) sendToNode(cl, set.node[0], r, clientRequest(c, r), words);
   else {
@@ -106,6 +108,24 @@ export function routeToReplicas(c: ClusterClient, cl: ClusterRuntime, view: Clus
     answered = locals;
   }
   if (r.write) replicateRest(cl, set, answered, r.bytes, r.start, r.end);
+}
+
+/**
+ * A DC_ONE write whose owner in this rack is known down, with hinted handoff on: the first live owner of another local rack
+ * stores it and answers the client; the down owner gets it as a hint (replayed once it is back), every other replica as usual.
+ * False (nothing sent) when no local rack's owner is up, or hints are off: the owner's failure is then the answer.
+ */
+function writeFailover(c: ClusterClient, cl: ClusterRuntime, set: ReplicaSet, locals: number, r: KeyRoute, words: ClusterWords): boolean {
+  if (cl.hints === null) return false;
+  let j = 1;
+  while (j < locals && cl.isDown(set.node[j])) j++;
+  if (j === locals) return false;
+  cl.st[P.write_failovers_total]++;
+  sendToNode(cl, set.node[j], r, clientRequest(c, r), words);
+  // The down owner included: with no link to send on, replicateTo keeps the write as its hint.
+  for (let i = 0; i < locals; i++) if (i !== j) replicateTo(cl, set.node[i], peerTarget(cl, set.node[i]), r.bytes, r.start, r.end, false);
+  replicateRest(cl, set, locals, r.bytes, r.start, r.end);
+  return true;
 }
 
 /** DC_QUORUM / DC_SAFE_QUORUM: the owners in the first `locals` entries of `set` (every local rack) answer; the merge decides. */

@@ -37,6 +37,7 @@ const common = {
   maxTxCommands: 10000,
   maxTxBytes: 64 * 1024 * 1024,
   readFailover: true,
+  writeFailover: true,
   maxHints: 1_000_000,
   maxHintBytes: 256 * 1024 * 1024,
   maxHintAge: 3 * 3600 * 1000,

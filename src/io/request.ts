@@ -122,11 +122,15 @@ const SMALL_RETRY_BYTES = 256;
 const smallRetryBufs: Buffer[] = [];
 const retryBufs: Buffer[] = [];
 
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
+
 /** Keep a copy of a request's bytes for a resend (a pooled buffer: no allocation per request once warm). */
 export function retainBytes(req: Request, src: Uint8Array, start: number, end: number): void {
   const small = end - start <= SMALL_RETRY_BYTES;
   const b = (small ? smallRetryBufs.pop() : retryBufs.pop()) ?? Buffer.allocUnsafeSlow(small ? SMALL_RETRY_BYTES : RETRY_MAX_BYTES);
-  b.set(src.subarray(start, end));
+  // No subarray view (an object per request): a short request is copied by hand, a longer one natively.
+  if (end - start <= 64) for (let i = start, o = 0; i < end; i++, o++) b[o] = src[i];
+  else copyBytes.call(src, b, 0, start, end);
   req.retryBuf = b;
   req.retryLen = end - start;
 }

@@ -160,6 +160,8 @@ export function replicateInLocalDc(cl: ClusterRuntime, r: KeyRoute): void {
 
 /** Whether every key (hashes h[0..n)) has one owner in each of the racks. */
 export function colocated(view: ClusterView, racks: Int32Array, h: Float64Array, n: number): boolean {
+  // One key (the common request) is trivially colocated: no ring lookup at all.
+  if (n <= 1) return true;
   for (let r = 0; r < racks.length; r++) {
     const o = view.ownerInRack(racks[r], h[0]);
     for (let i = 1; i < n; i++) if (view.ownerInRack(racks[r], h[i]) !== o) return false;

@@ -6,7 +6,7 @@ import type { PeerCompat, PoolConfig } from './config/index.ts';
 /** A hinted-handoff event for the log: `target` is the node identity, `count` how many hints it concerns. */
 export interface HintsEvent {
   target: string;
-  what: 'dropped' | 'loaded' | 'file-corrupt';
+  what: 'dropped' | 'loaded' | 'file-corrupt' | 'dir-unwritable';
   count: number;
   reason: string;
 }

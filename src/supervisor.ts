@@ -134,7 +134,10 @@ export class Supervisor {
         break;
       case 'hints-event':
         if (m.event.what === 'loaded') this.opts.log.info({ worker: id, ...m.event }, 'hints loaded');
-        else this.opts.log.warn({ worker: id, ...m.event }, m.event.what === 'dropped' ? 'hints dropped' : 'hints file corrupt');
+        else {
+          const msg = m.event.what === 'dropped' ? 'hints dropped' : m.event.what === 'dir-unwritable' ? 'hints_dir not writable' : 'hints file corrupt';
+          this.opts.log.warn({ worker: id, ...m.event }, msg);
+        }
         break;
       case 'histograms': {
         const pending = this.histogramRequests.get(m.reqId);

@@ -28,6 +28,25 @@ interface FileState {
 /** Rewrite a file with only its live hints once this many removals are recorded in it and they outnumber the live ones. */
 const COMPACT_AFTER = 4096;
 
+/**
+ * mkdir -p, one level at a time: Node's recursive mkdirSync never returns for a path under /proc (seen on Linux with
+ * Node 24), which would hang the worker at start; a plain mkdir fails there at once (ENOENT) and is reported.
+ */
+function makeDirs(dir: string): void {
+  const full = path.resolve(dir);
+  const parts = full.split(path.sep).filter((p) => p !== '');
+  let at = path.parse(full).root;
+  for (const p of parts) {
+    at = path.join(at, p);
+    try {
+      fs.mkdirSync(at);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+  }
+  if (!fs.statSync(full).isDirectory()) throw new Error(`${full} is not a directory`);
+}
+
 export class HintFiles implements HintPersistence {
   private readonly dir: string;
   private readonly pool: string;
@@ -47,7 +66,7 @@ export class HintFiles implements HintPersistence {
     this.worker = worker;
     this.report = report;
     try {
-      fs.mkdirSync(dir, { recursive: true });
+      makeDirs(dir);
     } catch (e) {
       this.fail(e);
     }
@@ -171,7 +190,7 @@ export class HintFiles implements HintPersistence {
   private fail(e: unknown): void {
     if (this.broken) return;
     this.broken = true;
-    this.report({ target: this.dir, what: 'file-corrupt', count: 0, reason: `hints_dir not writable, hints kept in memory only: ${(e as Error).message}` });
+    this.report({ target: this.dir, what: 'dir-unwritable', count: 0, reason: `hints kept in memory only: ${(e as Error).message}` });
   }
 
   private tryClose(s: FileState): void {

@@ -72,3 +72,15 @@ t.test('file names are safe and distinct per pool, worker and target', async (t)
   t.not(a, hintFileName('dyn_o_mite', 0, ID.replace('8101', '8102')))
   t.notOk(hintFileName('../x', 0, '../../etc').includes('/'))
 })
+
+t.test('an unusable hints_dir is reported, not hung on (a path under /proc, a path through a file)', async (t) => {
+  const { HintFiles } = await import('../../../src/proxy/routing/hint-persist.ts')
+  for (const dir of ['/proc/dynoproxy-nope/hints', '/etc/passwd/hints']) {
+    const events: { what: string; reason: string }[] = []
+    const started = Date.now()
+    new HintFiles(dir, 'p', 0, (e) => events.push(e))
+    t.ok(Date.now() - started < 2000, `${dir}: returned at once`)
+    t.equal(events[0]?.what, 'dir-unwritable', `${dir}: reported as not writable`)
+    t.match(events[0]?.reason ?? '', /hints kept in memory only/)
+  }
+})

@@ -6,20 +6,9 @@ import {
 } from '../io/index.ts';
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
-import type { ProtocolAdapter } from './protocol-adapter.ts';
+import { PARSE_INCOMPLETE, PARSE_ERROR, type FrameParser, type ProtocolAdapter } from './protocol-adapter.ts';
 
-/** What a protocol's request parser offers the connection (RESP and memcached parsers share the contract). */
-/** parse() results shared by every protocol's parser. */
-export const PARSE_INCOMPLETE = 0;
-export const PARSE_ERROR = -1;
-
-export interface FrameParser {
-  parse(buf: Uint8Array, pos: number, end: number): number;
-  frameStart: number;
-  needed: number;
-  errorMessage: string;
-  reset(): void;
-}
+export { PARSE_INCOMPLETE, PARSE_ERROR, type FrameParser } from './protocol-adapter.ts';
 
 /** One read buffer per worker for every client socket: each read is consumed (or copied) before the callback returns. */
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);

@@ -20,7 +20,7 @@ import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
 import { Hints } from './routing/hints.ts';
-import { DynomiteGate } from './routing/dynomite-gate.ts';
+import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';

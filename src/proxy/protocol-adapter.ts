@@ -1,12 +1,35 @@
-// ProtocolAdapter: what connections, counters and cluster routing need to know of a client protocol — which replies are errors, and
-// the words the proxy answers with (datastore down, peer down, no quorum, bad input). Holds no state; never parses requests itself.
-import { ERR_NO_QUORUM } from '../protocol/resp/index.ts';
+// ProtocolAdapter: what connections, counters and cluster routing need to know of a client protocol — its request parser, which
+// replies are errors, and the words the proxy answers with (datastore down, peer down, no quorum, bad input). Holds no state itself.
+// A protocol's split face (key positions, piece encoding, merges) is its SplitRequest (routing/split.ts): RespSplit, MemcacheGetSplit.
+import { ERR_NO_QUORUM, RespRequestParser, type RespLimits } from '../protocol/resp/index.ts';
 import * as M from '../protocol/memcache/index.ts';
 import { errReply, protocolErrorReply, storageErrorReply, NO_BACKEND } from './resp/resp-replies.ts';
 import type { ClusterWords } from './routing/cluster-walk.ts';
 
-export interface ProtocolAdapter {
+/** parse() results shared by every protocol's parser. */
+export const PARSE_INCOMPLETE = 0;
+export const PARSE_ERROR = -1;
+
+/** What a protocol's request parser offers the connection (RESP, memcached and dnode parsers share the contract). */
+export interface FrameParser {
+  /** The end of the next complete frame in buf[pos, end), PARSE_INCOMPLETE or PARSE_ERROR; its fields stay on the parser. */
+  parse(buf: Uint8Array, pos: number, end: number): number;
+  frameStart: number;
+  needed: number;
+  errorMessage: string;
+  reset(): void;
+}
+
+/** The request limits a pool gives its parsers. */
+export interface ParserLimits {
+  readonly respLimits: RespLimits;
+  readonly memcacheLimits: M.MemcacheLimits;
+}
+
+export interface ProtocolAdapter<P extends FrameParser = FrameParser> {
   readonly name: 'resp' | 'memcache';
+  /** A client connection's request parser (incremental, zero-copy: frames are offsets into the read buffer). */
+  newParser(limits: ParserLimits): P;
   /** Whether a reply (or a reply the proxy made) is an error: counted in request_errors_total and per command family. */
   isError(buf: Uint8Array, start: number, end: number): boolean;
   /** The client's reply when its datastore fails (reason: strerror text or errno code). */
@@ -19,16 +42,18 @@ export interface ProtocolAdapter {
 
 const EMPTY = new Uint8Array(0);
 
-export const RESP_ADAPTER: ProtocolAdapter = {
+export const RESP_ADAPTER: ProtocolAdapter<RespRequestParser> = {
   name: 'resp',
+  newParser: (limits) => new RespRequestParser(limits.respLimits),
   isError: (buf, start) => buf[start] === 0x2d,
   storageError: storageErrorReply,
   protocolError: protocolErrorReply,
   words: { peerDown: errReply('ERR Peer: Peer Node is not connected'), noBackend: NO_BACKEND, noQuorum: ERR_NO_QUORUM },
 };
 
-export const MEMCACHE_ADAPTER: ProtocolAdapter = {
+export const MEMCACHE_ADAPTER: ProtocolAdapter<M.MemcacheRequestParser> = {
   name: 'memcache',
+  newParser: (limits) => new M.MemcacheRequestParser(limits.memcacheLimits),
   isError: M.isErrorReply,
   storageError: (reason) => M.storageError(reason || 'ECONNREFUSED'),
   // memcached closes such connections (binary magic, endless line) without a word.

@@ -27,7 +27,7 @@ export class MemcacheClient extends ClientConnection {
 
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
-    this.parser = new M.MemcacheRequestParser(pool.memcacheLimits);
+    this.parser = MEMCACHE_ADAPTER.newParser(pool);
     // Every memcached request is counted in one family: so are the errors the proxy answers itself.
     this.localGroup = GROUP;
   }

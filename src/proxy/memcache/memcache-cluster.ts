@@ -4,12 +4,12 @@
 import { MEMCACHE_ADAPTER } from '../protocol-adapter.ts';
 import * as M from '../../protocol/memcache/index.ts';
 import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NONE, type Merge, monotonicMs } from '../../io/index.ts';
-import { scratch, ensureScratch, encReset, encRaw, groupByOwner } from '../routing/scratch.ts';
+import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
 import { MemcacheGetMerge } from './memcache-merge.ts';
-import { P, commandGroupIndex } from '../../stats/index.ts';
+import { commandGroupIndex } from '../../stats/index.ts';
 import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
 import {
-  colocated, hashScratch, keyRoute, replicateAll, routeToReplicas, sendToNode, KeyRoute, type ClusterClient, type ClusterWords,
+  colocated, hashScratch, keyRoute, routeToReplicas, sendToNode, KeyRoute, REPLICATE, SPLIT, type ClusterClient, type ClusterWords, type SplitRequest,
 } from '../routing/cluster-walk.ts';
 
 const GROUP = commandGroupIndex('memcached');
@@ -93,19 +93,67 @@ export function clusterRetrieval(c: MemcacheClusterClient, cl: ClusterRuntime, b
     const level = p.cmd === M.CMD_GETS || p.cmd === M.CMD_GATS ? 'DC_ONE' : cl.readConsistency();
     return routeToReplicas(c, cl, view, level, r, MEMCACHE_WORDS);
   }
-  const owner = scratch.owner;
-  const local = view.localRacks[0];
-  for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(local, h[i]);
-  const pieces = groupByOwner(owner, n, view.nodes.length);
-  const merge = getMerge(p, buf, n, pieces);
-  c.pool.st[P.requests_split_total]++;
-  const parent = newComposite(c, merge, pieces, GROUP, monotonicMs());
-  for (let piece = 0; piece < pieces; piece++) {
-    const first = encodeGetPiece(p, buf, start, n, piece);
-    const r = keyRoute.key(buf, p.keyOff[first], p.keyOff[first] + p.keyLen[first], h[first]);
-    r.payload(scratch.enc, 0, scratch.encLen, false, M.RK_RETRIEVAL, DROP_NONE, GROUP);
-    sendToNode(cl, scratch.pieceOwner[piece], r, newPart(parent, piece, M.RK_RETRIEVAL), MEMCACHE_WORDS);
+  SPLIT.route(c, cl, view, memcacheGetSplit.bind(p, buf, start), h, MEMCACHE_WORDS);
+}
+
+/**
+ * memcached's SplitRequest for get/gets/gat/gats: the parser's keys; a piece is the command word (and the exptime of gat/gats)
+ * followed by the piece's keys; the merge puts values back in the client's key order. One per worker, bound per request.
+ */
+class MemcacheGetSplit implements SplitRequest {
+  count = 0;
+  readonly write = false;
+  readonly replyKind = M.RK_RETRIEVAL;
+  readonly group = GROUP;
+  private p: M.MemcacheRequestParser | null = null;
+  private buf: Buffer = Buffer.alloc(0);
+  private start = 0;
+
+  bind(p: M.MemcacheRequestParser, buf: Buffer, start: number): this {
+    this.p = p;
+    this.buf = buf;
+    this.start = start;
+    this.count = p.keyCount;
+    return this;
   }
+
+  keyBuf(): Uint8Array {
+    return this.buf;
+  }
+
+  keyStart(i: number): number {
+    return (this.p as M.MemcacheRequestParser).keyOff[i];
+  }
+
+  keyEnd(i: number): number {
+    const p = this.p as M.MemcacheRequestParser;
+    return p.keyOff[i] + p.keyLen[i];
+  }
+
+  encodePiece(owner: Int32Array, node: number): void {
+    encodeGetKeys(this.p as M.MemcacheRequestParser, this.buf, this.start, this.count, owner, node);
+  }
+
+  newMerge(pieces: number): Merge {
+    return getMerge(this.p as M.MemcacheRequestParser, this.buf, this.count, pieces);
+  }
+}
+
+const memcacheGetSplit = new MemcacheGetSplit();
+
+/** The command word (everything before the first key) and the keys i with owner[i] === which, into scratch.enc. Returns the first such key. */
+function encodeGetKeys(p: M.MemcacheRequestParser, buf: Buffer, start: number, n: number, owner: Int32Array, which: number): number {
+  let first = -1;
+  encReset();
+  encRaw(buf, start, p.keyOff[0]);
+  for (let i = 0; i < n; i++) {
+    if (owner[i] !== which) continue;
+    if (first >= 0) encRaw(SPACE, 0, 1);
+    else first = i;
+    encRaw(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
+  }
+  encRaw(CRLF, 0, 2);
+  return first;
 }
 
 /** The merge of a multi-get split into `pieces` (groupByOwner's keyPiece): values back in the client's key order. */
@@ -121,17 +169,7 @@ export function getMerge(p: M.MemcacheRequestParser, buf: Buffer, n: number, pie
  * then the keys groupByOwner put in `piece`, in the client's order. Returns the index of the piece's first key.
  */
 export function encodeGetPiece(p: M.MemcacheRequestParser, buf: Buffer, start: number, n: number, piece: number): number {
-  let first = -1;
-  encReset();
-  encRaw(buf, start, p.keyOff[0]);
-  for (let i = 0; i < n; i++) {
-    if (scratch.keyPiece[i] !== piece) continue;
-    if (first >= 0) encRaw(SPACE, 0, 1);
-    else first = i;
-    encRaw(buf, p.keyOff[i], p.keyOff[i] + p.keyLen[i]);
-  }
-  encRaw(CRLF, 0, 2);
-  return first;
+  return encodeGetKeys(p, buf, start, n, scratch.keyPiece, piece);
 }
 
 /** The key of a too-large value is deleted on every replica, as memcached unlinks it (replies dropped, failures counted). */
@@ -142,7 +180,7 @@ export function clusterUnlink(cl: ClusterRuntime, p: M.MemcacheRequestParser, bu
   encRaw(DELETE, 0, DELETE.length);
   encRaw(buf, ks, ke);
   encRaw(CRLF, 0, 2);
-  replicateAll(cl, keyRoute.key(buf, ks, ke, cl.keyHash(buf, ks, ke)).payload(scratch.enc, 0, scratch.encLen, true, M.RK_DELETE, DROP_NONE, GROUP), true);
+  REPLICATE.all(cl, keyRoute.key(buf, ks, ke, cl.keyHash(buf, ks, ke)).payload(scratch.enc, 0, scratch.encLen, true, M.RK_DELETE, DROP_NONE, GROUP), true);
 }
 
 const casOut = new Int32Array(1);
@@ -226,7 +264,7 @@ class CasThenReplicate implements Merge {
     this.reply = Buffer.from(buf.subarray(start, end));
     if (isError || this.set === null || !isStored(buf, start, end)) return;
     const r = casRoute.key(this.key, 0, this.key.length, this.hash).payload(this.set, 0, this.set.length, true, M.RK_STORAGE, DROP_NONE, GROUP);
-    replicateAll(this.cl, r, false);
+    REPLICATE.all(this.cl, r, false);
   }
 
   finish(): Uint8Array {

@@ -16,7 +16,7 @@ import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute } from '../.
 import { ClientConnection } from '../client-connection.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request, writeResponseHeader, monotonicMs } from '../../io/index.ts';
 import { scratch, ensureScratch } from '../routing/scratch.ts';
-import { hashKeys, replicatePieces } from '../routing/cluster-dispatch.ts';
+import { hashKeys, replicatePieces } from '../resp/resp-cluster.ts';
 import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
 import { errReply, NO_BACKEND } from '../resp/resp-replies.ts';
@@ -174,7 +174,7 @@ export class PeerClient extends ClientConnection {
     if (cl.dynomite !== null && cl.dynomite.fanOutForwarded(spec, q, n, others, buf, ps, pe)) return;
     const h = hashKeys(cl, q, n);
     if (spec.route === 'split-concat' || spec.route === 'split-sum' || spec.route === 'split-pairs') {
-      replicatePieces(cl, q, n, h, spec.route === 'split-pairs', true);
+      replicatePieces(cl, q, n, h, spec, true);
     } else {
       replicateToLocalRacks(cl, h[0], buf, ps, pe);
     }

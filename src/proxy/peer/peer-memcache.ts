@@ -6,7 +6,7 @@ import * as M from '../../protocol/memcache/index.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
 import { scratch, encReset, encRaw } from '../routing/scratch.ts';
-import { keyRoute, replicateInLocalDc } from '../routing/cluster-walk.ts';
+import { keyRoute, REPLICATE } from '../routing/cluster-walk.ts';
 import { isMemcacheWrite } from '../memcache/memcache-cluster.ts';
 import type { Router } from '../routing/router.ts';
 import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
@@ -83,5 +83,5 @@ export function serveMemcachePeer(
   const cl = pool.cluster;
   if (!forwarded || cl === null || !isMemcacheWrite(cmd)) return;
   if (cl.current().localRacks.length === 1) return;
-  replicateInLocalDc(cl, keyRoute.key(kb, ks, ke, cl.keyHash(kb, ks, ke)).payload(bytes, s, e, true, kind, 0, -1));
+  REPLICATE.localDc(cl, keyRoute.key(kb, ks, ke, cl.keyHash(kb, ks, ke)).payload(bytes, s, e, true, kind, 0, -1));
 }

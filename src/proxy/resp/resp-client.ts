@@ -21,7 +21,7 @@ export class RespClient extends ClientConnection implements RespSession {
 
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
-    this.parser = new RespRequestParser(pool.respLimits);
+    this.parser = RESP_ADAPTER.newParser(pool);
     this.authed = pool.settings.requirepass === null;
   }
 

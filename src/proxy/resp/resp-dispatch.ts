@@ -8,7 +8,8 @@ import type { BackendServer } from '../../io/index.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece, groupByOwner } from '../routing/scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from '../routing/merge.ts';
 import { answerLocally } from './resp-local.ts';
-import { clusterRoute, broadcastToPeers } from '../routing/cluster-dispatch.ts';
+import { clusterRoute } from './resp-cluster.ts';
+import { BROADCAST } from '../routing/cluster-walk.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
@@ -95,7 +96,7 @@ export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, sta
     case 'broadcast':
       if (c.pool.cluster !== null && !c.parser.inline) {
         if (c.pool.cluster.dynomite?.refusesBroadcast(c, spec, c.parser) === true) return;
-        broadcastToPeers(c.pool.cluster, buf, start, end);
+        BROADCAST.toPeers(c.pool.cluster, buf, start, end);
       }
       return broadcast(c, buf, start, end, new FirstReplyMerge());
     case 'broadcast-sum':

@@ -6,7 +6,7 @@ import { acquireRequest, completeLocally, K_CLIENT } from '../../io/index.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk } from '../routing/scratch.ts';
 import * as R from './resp-replies.ts';
 import { TxState, MULTI, EXEC } from './tx-block.ts';
-import { clusterTxPlace, clusterTxExec } from '../routing/cluster-tx.ts';
+import { clusterTxPlace, clusterTxExec } from './resp-cluster-tx.ts';
 import type { RespSession } from './resp-session.ts';
 
 export { TxState };

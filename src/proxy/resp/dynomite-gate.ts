@@ -5,10 +5,10 @@ import {
   dynomiteFit, dynomiteRewriteOf, dynomiteRefusal, isWrite, DYN_FITS, DYN_REWRITE, type CommandSpec, type DynomiteRewrite,
 } from '../../commands/index.ts';
 import { P } from '../../stats/index.ts';
-import { clusterRoute, hashKeys, replicatePiecesToRack, type ClusterRuntime, type DynomiteCheck, type RespClientLike } from './cluster-dispatch.ts';
-import { replicateTo } from './cluster-replicate.ts';
-import { dynomiteRefusedReply } from '../resp/resp-replies.ts';
-import { scratch, type Args } from './scratch.ts';
+import { clusterRoute, hashKeys, replicatePiecesToRack, type ClusterRuntime, type DynomiteCheck, type RespClientLike } from './resp-cluster.ts';
+import { replicateTo } from '../routing/cluster-replicate.ts';
+import { dynomiteRefusedReply } from './resp-replies.ts';
+import { scratch, type Args } from '../routing/scratch.ts';
 
 /** admit(): route the request on as it is. */
 export const GATE_PASS = -1;
@@ -137,7 +137,7 @@ export class DynomiteGate implements DynomiteCheck {
         cl.st[P.dynomite_fanout_skipped_total]++;
         continue;
       }
-      if (split) replicatePiecesToRack(cl, args, n, h, spec.route === 'split-pairs', r);
+      if (split) replicatePiecesToRack(cl, args, n, h, spec, r);
       else {
         const node = view.ownerInRack(r, h[0]);
         replicateTo(cl, node, cl.upstream(node, args.argBuf, args.argOff[key], args.argOff[key] + args.argLen[key]), bytes, start, end, false);

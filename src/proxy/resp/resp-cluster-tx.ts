@@ -7,13 +7,13 @@ import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import {
   acquireRequest, completeLocally, failRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, monotonicMs,
 } from '../../io/index.ts';
-import { scratch, type Args } from './scratch.ts';
-import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
-import type { TxState } from '../resp/tx-block.ts';
-import * as R from '../resp/resp-replies.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
-import { replicateRest } from './cluster-replicate.ts';
-import type { RespSession } from '../resp/resp-session.ts';
+import { scratch, type Args } from '../routing/scratch.ts';
+import { QuorumMerge, EachDcQuorumMerge } from '../routing/merge.ts';
+import type { TxState } from './tx-block.ts';
+import * as R from './resp-replies.ts';
+import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
+import { replicateRest } from '../routing/cluster-replicate.ts';
+import type { RespSession } from './resp-session.ts';
 
 const PEER_DOWN = R.errReply('ERR Peer: Peer Node is not connected');
 

@@ -26,7 +26,7 @@ export interface KeyedCall {
 }
 
 /** Connection-scoped commands the proxy answers, which mean nothing (or the wrong thing) over a pool of connections. */
-const CONNECTION_STATE = new Set(['auth', 'hello', 'reset', 'quit', 'select', 'multi', 'exec', 'discard', 'unwatch', 'client|setname', 'client|setinfo', 'client|no-evict', 'client|no-touch', 'readonly', 'readwrite']);
+const CONNECTION_STATE = new Set(['auth', 'hello', 'reset', 'quit', 'select', 'multi', 'exec', 'discard', 'watch', 'unwatch', 'client|setname', 'client|setinfo', 'client|no-evict', 'client|no-touch', 'readonly', 'readwrite']);
 
 /** The command's spec and key positions; DynoError UNSUPPORTED_COMMAND / BAD_ARGUMENTS when the client cannot route it. */
 export function locateKeys(name: string, flat: readonly Arg[]): KeyedCall {

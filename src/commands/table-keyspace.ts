@@ -82,8 +82,10 @@ export const KEYSPACE_COMMANDS: readonly CommandRow[] = [
     c('discard', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'drops the transaction queued in the proxy' }),
     c('exec', 1, 'noscript loading stale', NONE, 'proxy', { note: 'sends the queued commands as one MULTI/EXEC block to the one backend that owns all their keys; on a cluster node to their owner (one dnode request to a peer), replicated as one block' }),
     c('multi', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'the proxy queues the transaction (at most max_tx_commands commands, max_tx_bytes bytes); every key in it must map to one backend, or on a cluster node to one owner in each rack' }),
-    c('unwatch', 1, 'noscript loading stale fast', NONE, 'proxy', { note: '+OK: WATCH is refused, so there is nothing to unwatch' }),
-    no('watch', -2, 'noscript loading stale fast', range(1, -1, 1), 'WATCH is not supported through dynoproxy: backend connections are shared, so a watch would be cancelled by other clients\' transactions'),
+    c('unwatch', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'sent on the connection WATCH pinned, which is then given back; +OK when nothing is watched' }),
+    c('watch', -2, 'noscript loading stale fast', range(1, -1, 1), 'proxy', {
+      note: 'runs on a backend connection pinned for the client until EXEC, DISCARD, UNWATCH or RESET; the keys (and the transaction\'s) must map to one datastore, e.g. one hash tag',
+    }),
   ]),
   ...inGroup('pubsub', [
     no('psubscribe', -2, 'pubsub noscript loading stale', NONE, pubsub('PSUBSCRIBE')),

@@ -3,7 +3,7 @@
 import net from 'node:net';
 import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
-import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD } from './request.ts';
+import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD, type PinnedConnection } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S, type LatencyRecorder } from '../stats/index.ts';
@@ -58,6 +58,10 @@ export interface BackendSettings {
   autoEjectHosts: boolean;
 }
 
+/** Connections one worker lets clients pin (WATCH) per server, and clean ones it keeps for reuse. */
+export const MAX_PINNED = 1024;
+const MAX_IDLE_PINNED = 8;
+
 /** One read buffer per worker for every backend socket: replies are consumed before the callback returns. */
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
 registerReadBuffer(READ_BUF);
@@ -66,7 +70,7 @@ const ST_CONNECTING = 0;
 const ST_READY = 1;
 const ST_CLOSED = 2;
 
-export class BackendConnection {
+export class BackendConnection implements PinnedConnection {
   readonly server: BackendServer;
   readonly socket: net.Socket;
   state = ST_CONNECTING;
@@ -81,6 +85,8 @@ export class BackendConnection {
   /** Non-null until the link proved itself (peer_secret); nothing queued is written before. */
   private auth: LinkAuth | null;
   private readonly openedAt = monotonicMs();
+  /** A pinned connection waits (corked) until its client's earlier requests elsewhere were answered: nothing is written before. */
+  private corked = false;
   /** Requests in flight, oldest first (a ring). */
   private ring: (Request | null)[] = new Array(64).fill(null);
   private head = 0;
@@ -162,7 +168,23 @@ export class BackendConnection {
 
   flush(): void {
     this.flushScheduled = false;
-    if (this.state !== ST_CLOSED && this.auth === null) this.out.flush(this.socket, this.count === 0);
+    if (this.state !== ST_CLOSED && this.auth === null && !this.corked) this.out.flush(this.socket, this.count === 0);
+  }
+
+  /** Hold what is queued from now on (a pinned connection whose client still waits for earlier replies). */
+  cork(): void {
+    this.corked = true;
+  }
+
+  uncork(): void {
+    if (!this.corked) return;
+    this.corked = false;
+    if (this.out.size > 0 && !this.flushScheduled) scheduleBackendFlush(this);
+  }
+
+  /** Nothing queued and nothing in flight. */
+  get idle(): boolean {
+    return this.count === 0 && this.out.size === 0;
   }
 
   private push(req: Request): void {
@@ -334,6 +356,9 @@ export class BackendServer {
   settings: BackendSettings;
   private conns: (BackendConnection | null)[];
   private rr = 0;
+  /** Connections held by one client each (WATCH), and clean ones kept for the next (at most MAX_IDLE_PINNED). */
+  private readonly pinned = new Set<BackendConnection>();
+  private readonly idlePinned: BackendConnection[] = [];
   failures = 0;
   /** While now < this, new connections are not attempted (backoff) — requests fail at once. */
   retryAt = 0;
@@ -366,14 +391,14 @@ export class BackendServer {
    * code and error reply (backoff, ejection). Routing never picks connections by hand.
    */
   send(req: Request, src: Uint8Array, start: number, end: number): void {
-    const conn = this.pick(monotonicMs());
+    const conn = this.choose(req);
     if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
     conn.send(req, src, start, end);
   }
 
   /** upstream.send for a large request whose bytes the caller gives away (no staging copy). */
   sendOwned(req: Request, owned: Uint8Array): void {
-    const conn = this.pick(monotonicMs());
+    const conn = this.choose(req);
     if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
     conn.sendOwned(req, owned);
   }
@@ -384,7 +409,7 @@ export class BackendServer {
    * dropped and `execReq` gets EXEC's reply.
    */
   sendBlock(execReq: Request, buf: Uint8Array, start: number, ends: readonly number[], end: number): void {
-    const conn = this.pick(monotonicMs());
+    const conn = this.choose(execReq);
     if (conn === null) return failRequest(execReq, this.lastFailure, this.hooks.errorReply(this.lastError));
     let from = start;
     for (const e of ends) {
@@ -396,10 +421,49 @@ export class BackendServer {
 
   /** upstream.send with one token cut out of the request (memcached ` noreply` / meta ` q`): src[start, cut) then src[resume, end). */
   sendSpliced(req: Request, src: Uint8Array, start: number, cut: number, resume: number, end: number): void {
-    const conn = this.pick(monotonicMs());
+    const conn = this.choose(req);
     if (conn === null) return failRequest(req, this.lastFailure, this.hooks.errorReply(this.lastError));
     conn.send(req, src, start, cut);
     conn.sendMore(src, resume, end);
+  }
+
+  /** The request's pinned connection when it is one of this server's (null once it broke: the watch is lost), else pick(). */
+  private choose(req: Request): BackendConnection | null {
+    const pin = req.pin;
+    if (pin !== null && (pin as BackendConnection).server === this) return pin.closed ? null : (pin as BackendConnection);
+    return this.pick(monotonicMs());
+  }
+
+  /**
+   * A connection for one client alone (WATCH ... EXEC): a clean idle one or a new one, outside the shared round robin. Null when
+   * the server is failing (its lastError says why) or this worker already pins MAX_PINNED of its connections.
+   */
+  pin(): BackendConnection | null {
+    let c: BackendConnection | undefined;
+    while ((c = this.idlePinned.pop()) !== undefined) {
+      if (!c.closed) break;
+    }
+    if (c === undefined) {
+      if (this.pinned.size >= MAX_PINNED) return null;
+      if (monotonicMs() < this.retryAt) return null;
+      c = new BackendConnection(this);
+    }
+    this.pinned.add(c);
+    this.st[S.server_pinned_connections] = this.pinned.size;
+    return c;
+  }
+
+  /** How many connections clients hold now (pin() refuses past MAX_PINNED). */
+  get pinnedCount(): number {
+    return this.pinned.size;
+  }
+
+  /** A pinned connection given back: kept for the next pin() when `clean` (no watch, no MULTI left on it), else closed. */
+  unpin(c: BackendConnection, clean: boolean): void {
+    if (!this.pinned.delete(c)) return;
+    this.st[S.server_pinned_connections] = this.pinned.size;
+    if (clean && !c.closed && this.idlePinned.length < MAX_IDLE_PINNED) this.idlePinned.push(c);
+    else c.close();
   }
 
   /** A connection to send on, or null when the server is failing (caller answers with `lastError`). */
@@ -437,6 +501,9 @@ export class BackendServer {
 
   connectionFailed(conn: BackendConnection, failure: number, reason: string): void {
     for (let i = 0; i < this.conns.length; i++) if (this.conns[i] === conn) this.conns[i] = null;
+    // A pinned connection stays in `pinned` (closed) until its client lets it go: its next request fails, the watch being lost.
+    const idle = this.idlePinned.indexOf(conn);
+    if (idle >= 0) this.idlePinned.splice(idle, 1);
     this.failures++;
     this.st[S.server_errors_total]++;
     if (failure === F_TIMEOUT) this.st[S.server_timeouts_total]++;
@@ -474,17 +541,23 @@ export class BackendServer {
 
   /** Fail requests older than the timeout (twemproxy semantics: the connection is closed). */
   checkTimeouts(now: number): void {
+    for (const c of this.conns) if (c !== null) this.checkTimeout(c, now);
+    if (this.pinned.size > 0) for (const c of this.pinned) this.checkTimeout(c, now);
+  }
+
+  private checkTimeout(c: BackendConnection, now: number): void {
     const t = this.settings.timeout;
-    for (const c of this.conns) {
-      if (c === null || c.closed) continue;
-      // An authentication exchange is bounded even where requests may wait forever (timeout 0).
-      if (c.authenticating) {
-        if (c.oldestAge(now) > (t > 0 ? t : PEER_AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)', F_AUTH);
-      } else if (t > 0 && c.oldestAge(now) > t) c.fail('Connection timed out', F_TIMEOUT);
-    }
+    if (c.closed) return;
+    // An authentication exchange is bounded even where requests may wait forever (timeout 0).
+    if (c.authenticating) {
+      if (c.oldestAge(now) > (t > 0 ? t : PEER_AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)', F_AUTH);
+    } else if (t > 0 && c.oldestAge(now) > t) c.fail('Connection timed out', F_TIMEOUT);
   }
 
   close(): void {
     for (const c of this.conns) if (c !== null) c.close();
+    for (const c of this.pinned) c.close();
+    for (const c of this.idlePinned) c.close();
+    this.idlePinned.length = 0;
   }
 }

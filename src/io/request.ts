@@ -63,6 +63,11 @@ export interface Merge {
   readonly hasSideEffects?: boolean;
 }
 
+/** A backend connection held by one client (backend.ts BackendConnection, taken with BackendServer.pin). */
+export interface PinnedConnection {
+  readonly closed: boolean;
+}
+
 export class Request {
   kind = K_CLIENT;
   client: ClientSession | null = null;
@@ -113,6 +118,11 @@ export class Request {
    */
   hintQueue: unknown = null;
   hintSeq = 0;
+  /**
+   * The client's pinned backend connection (WATCH): a request for that connection's server goes on it, never on a shared one,
+   * so the watch sees the client's own commands in order. Set by the client's enqueue, inherited by a split's parts; usually null.
+   */
+  pin: PinnedConnection | null = null;
 }
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
@@ -181,6 +191,7 @@ export function releaseRequest(r: Request): void {
   r.replicaSt = null;
   r.hintQueue = null;
   r.hintSeq = 0;
+  r.pin = null;
   if (r.retryBuf !== null) {
     const b = r.retryBuf;
     if (b.length === SMALL_RETRY_BYTES) {
@@ -281,6 +292,7 @@ export function newPart(parent: Request, index: number, replyKind = 0): Request 
   const child = acquireRequest(K_PART);
   child.parent = parent;
   child.partIndex = index;
+  child.pin = parent.pin;
   child.replyKind = replyKind;
   return child;
 }

@@ -2,7 +2,7 @@
 // Never lets a slow or hostile client grow memory without bound, and never writes a reply out of request order.
 import type { Socket } from 'node:net';
 import {
-  GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, cancelRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
+  GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, cancelRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, type BackendConnection, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
 } from '../io/index.ts';
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
@@ -40,6 +40,12 @@ export abstract class ClientConnection implements ClientSession {
   private tail: Request | null = null;
   /** Requests queued and not yet answered to the client. */
   queued = 0;
+  /** The backend connection this client holds alone (RESP WATCH, resp/resp-watch.ts), or null: every request for its server goes on it. */
+  pin: BackendConnection | null = null;
+  /** The pin is being let go: it is, once none of this client's requests is left on it (later ones must not overtake them). */
+  pinReleasing = false;
+  /** The first request sent on a new pin: the pin stays corked until every request queued before it was answered. */
+  private pinBarrier: Request | null = null;
   constructor(socket: Socket, pool: PoolContext, id: number) {
     this.socket = socket;
     this.pool = pool;
@@ -122,6 +128,8 @@ export abstract class ClientConnection implements ClientSession {
   /** Queue a request that a backend (or a merge) will answer. */
   enqueue(req: Request): void {
     req.client = this;
+    if (this.pinReleasing && (this.pin as BackendConnection).idle) this.unpinConnection();
+    req.pin = this.pin;
     req.refs++;
     if (this.tail === null) this.head = req;
     else this.tail.next = req;
@@ -189,9 +197,16 @@ export abstract class ClientConnection implements ClientSession {
     if (req.startedAt !== 0) pool.latency.record((monotonicMs() - req.startedAt) * 1000);
     this.head = req.next;
     if (this.head === null) this.tail = null;
+    else if (this.head === this.pinBarrier) {
+      // Everything before the first pinned request is answered: the pinned connection may write.
+      this.pinBarrier = null;
+      (this.pin as BackendConnection).uncork();
+    }
     this.queued--;
     if (req.closeAfter) this.closing = true;
     releaseRequest(req);
+    // An ended watch: its connection goes back once this client's last request on it is answered.
+    if (this.pinReleasing && (this.pin as BackendConnection).idle) this.unpinConnection();
   }
 
   /** Write every answered request at the head of the queue, in order. */
@@ -252,6 +267,36 @@ export abstract class ClientConnection implements ClientSession {
     this.closing = true;
     this.socket.pause();
     if (this.head === null) this.socket.end();
+  }
+
+  /**
+   * From now on requests for conn's server go on conn. `first`, just queued, is the first of them: conn writes nothing until every
+   * request queued before it was answered (the client's order holds across the shared and the pinned connection).
+   */
+  pinConnection(conn: BackendConnection, first: Request): void {
+    this.pin = conn;
+    this.pinReleasing = false;
+    if (this.head !== first) {
+      conn.cork();
+      this.pinBarrier = first;
+    }
+  }
+
+  /** Let the pin go: at once when nothing of this client is on it (or the client left), else once that is answered. */
+  unpinConnection(now = false): void {
+    const pin = this.pin;
+    if (pin === null) return;
+    if (!now && !pin.idle && !this.closed) {
+      this.pinReleasing = true;
+      return;
+    }
+    this.pin = null;
+    this.pinReleasing = false;
+    if (this.pinBarrier !== null) {
+      this.pinBarrier = null;
+      pin.uncork();
+    }
+    pin.server.unpin(pin, true);
   }
 
   /** Drop protocol state (transactions ...) when the connection closes. */

@@ -127,12 +127,11 @@ t.test('a block spanning owners: refused at that command, EXECABORT, nothing app
   const redis = client(other)
   await redis.connect()
   await t.rejects(redis.multi().set('{tx}span:b', '1').mset(elsewhere, '3', '{tx}span:d', '4').exec(), /EXECABORT/)
-  // A keyless command cannot be placed; WATCH stays refused.
+  // A keyless command cannot be placed.
   t.same(plain(await conn.call(['MULTI'])), { ok: 'OK' })
   t.same(plain(await conn.call(['SET', '{tx}span:e', '1'])), { ok: 'QUEUED' })
   t.match(plain(await conn.call(['EVAL', 'return 1', '0'])), { err: /no key to place it by/ })
   t.match(plain(await conn.call(['EXEC'])), { err: /^EXECABORT/ })
-  t.match(plain(await conn.call(['WATCH', '{tx}span:a'])), { err: /WATCH is not supported/ })
   await absentEverywhere(t, owner, ['{tx}span:a', '{tx}span:b', '{tx}span:c', '{tx}span:d', '{tx}span:e', elsewhere], '{tx}span:sentinel')
   conn.destroy()
 })

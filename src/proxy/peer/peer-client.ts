@@ -14,16 +14,18 @@ import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute } from '../../commands/index.ts';
 import { ClientConnection } from '../client-connection.ts';
-import { acquireRequest, completeLocally, K_CLIENT, type Request, writeResponseHeader, monotonicMs } from '../../io/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT, type Request, type BackendServer, writeResponseHeader, monotonicMs } from '../../io/index.ts';
 import { scratch, ensureScratch } from '../routing/scratch.ts';
 import { hashKeys, replicatePieces } from '../resp/resp-cluster.ts';
 import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
-import { errReply, NO_BACKEND } from '../resp/resp-replies.ts';
+import { errReply, NO_BACKEND, OK } from '../resp/resp-replies.ts';
+import { releasePin, watchedServer, WATCH_SPREAD, WATCH_TOO_MANY } from '../resp/resp-watch.ts';
 import type { PoolContext } from '../pool-context.ts';
 
 const EMPTY = Buffer.alloc(0);
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
+const WATCH_NOT_OWNED = errReply('ERR Peer: WATCH for a key this node does not own');
 
 /**
  * What the peer port serves: commands the table routes by key (with at least one key), the broadcasts a
@@ -123,6 +125,59 @@ export class PeerClient extends ClientConnection {
     this.drain();
   }
 
+  /**
+   * WATCH / UNWATCH from a coordinator whose client watches keys this node owns: the coordinator opened this link for that client
+   * alone, so this connection pins a connection to the keys' datastore until the block's EXEC, an UNWATCH, or the link closes.
+   */
+  private watchFrame(spec: CommandSpec, q: RespRequestParser, buf: Buffer, ps: number, pe: number, msgId: number): void {
+    const pool = this.pool;
+    const unwatching = spec.name === 'unwatch';
+    let server = watchedServer(this);
+    if (unwatching) {
+      if (server === null) return this.answer(msgId, OK);
+    } else {
+      const cl = pool.cluster;
+      ensureScratch(q.argc, pool.servers.length);
+      const n = keyIndexes(spec, q.argBuf, q.argOff, q.argLen, q.argc, scratch.keyIdx);
+      if (n <= 0 || cl === null) return this.badRequest(msgId);
+      const view = cl.current();
+      const watched = server;
+      server = null;
+      for (let i = 0; i < n; i++) {
+        const k = scratch.keyIdx[i];
+        const ks = q.argOff[k];
+        const ke = ks + q.argLen[k];
+        if (view.ownerInRack(view.localRacks[0], cl.keyHash(q.argBuf, ks, ke)) !== view.localNode) return this.answer(msgId, WATCH_NOT_OWNED);
+        const s = pool.router.serverFor(q.argBuf, ks, ke);
+        if (s === null) return this.answer(msgId, NO_BACKEND);
+        if ((server !== null && s !== server) || (watched !== null && watched !== s)) return this.answer(msgId, WATCH_SPREAD);
+        server = s;
+      }
+      if (this.pin !== null && this.pin.server !== server) this.unpinConnection(true);
+    }
+    const target = server as BackendServer;
+    const req = acquireRequest(K_CLIENT);
+    req.msgId = msgId;
+    req.startedAt = monotonicMs();
+    this.enqueue(req);
+    if (!unwatching) {
+      if (this.pin !== null) this.pinReleasing = false;
+      else {
+        const pin = target.pin();
+        if (pin === null) return completeLocally(req, WATCH_TOO_MANY);
+        this.pinConnection(pin, req);
+        req.pin = pin;
+        pool.st[P.watch_pins_total]++;
+      }
+    }
+    target.send(req, buf, ps, pe);
+    if (unwatching) this.unpinConnection();
+  }
+
+  protected onClosed(): void {
+    releasePin(this, false);
+  }
+
   /** A payload that is not one request this node serves: refused, counted (peer_requests_refused_total). */
   private badRequest(msgId: number): void {
     this.pool.st[P.peer_requests_refused_total]++;
@@ -141,9 +196,12 @@ export class PeerClient extends ClientConnection {
     if (spec === undefined || !arityOk(spec, q.argc)) return this.badRequest(msgId);
     if (first !== pe) {
       // One payload, several commands: only a whole MULTI..EXEC block (a coordinator's transaction) is served so.
-      if (spec.name === 'multi') return servePeerTxBlock(this, q, buf, ps, first, pe, msgId, forwarded);
-      return this.badRequest(msgId);
+      if (spec.name !== 'multi') return this.badRequest(msgId);
+      servePeerTxBlock(this, q, buf, ps, first, pe, msgId, forwarded);
+      // A coordinator's watched EXEC (or a refused block): the watch ends here, as EXEC ends it in Redis.
+      return releasePin(this, false);
     }
+    if (spec.name === 'watch' || spec.name === 'unwatch') return this.watchFrame(spec, q, buf, ps, pe, msgId);
     const pool = this.pool;
     ensureScratch(q.argc, pool.servers.length);
     const n = keyIndexes(spec, q.argBuf, q.argOff, q.argLen, q.argc, scratch.keyIdx);

@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { RespRequestParser } from '../../protocol/resp/index.ts';
 import { ClientConnection } from '../client-connection.ts';
 import { dispatchRequest } from './resp-dispatch.ts';
+import { releasePin } from './resp-watch.ts';
 import { RESP_ADAPTER } from '../protocol-adapter.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { TxState } from './tx-block.ts';
@@ -33,5 +34,6 @@ export class RespClient extends ClientConnection implements RespSession {
 
   protected onClosed(): void {
     this.tx = null;
+    releasePin(this, false);
   }
 }

@@ -14,6 +14,8 @@ import * as R from './resp-replies.ts';
 import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
 import { replicateRest } from '../routing/cluster-replicate.ts';
 import type { RespSession } from './resp-session.ts';
+import { watchedServer } from './resp-watch.ts';
+import type { BackendServer } from '../../io/index.ts';
 
 const PEER_DOWN = R.errReply('ERR Peer: Peer Node is not connected');
 
@@ -50,6 +52,8 @@ export function clusterTxPlace(cl: ClusterRuntime, tx: TxState, spec: CommandSpe
 export function clusterTxExec(c: RespSession, cl: ClusterRuntime, tx: TxState): void {
   const block = tx.block();
   const ends = tx.blockEnds();
+  const watched = watchedServer(c);
+  if (watched !== null) return watchedExec(c, cl, tx, watched, block, ends);
   const view = cl.current();
   if (tx.key === null) {
     // Nothing keyed (PING, ECHO, TIME only): this node's datastore answers; nothing to replicate.
@@ -96,4 +100,52 @@ function sendTo(cl: ClusterRuntime, node: number, req: Request, block: Buffer, e
   const peer = cl.upstream(node, block, 0, 0);
   if (peer === null) return failRequest(req, F_PEER_DOWN, PEER_DOWN);
   peer.send(req, block, 0, block.length);
+}
+
+const NOT_WATCHED = R.errReply('EXECABORT Transaction discarded because its keys are not on the datastore of the watched keys (dynoproxy: use one hash tag)');
+
+/**
+ * EXEC under WATCH: the block runs on the client's pinned connection — to this node's datastore, or on the dedicated link to the owning
+ * peer, whose peer server runs it on the connection it pinned for the WATCH — whatever the consistency level (the watch exists there
+ * only). A write block reaches the other replicas only once its EXEC ran (an array, not nil): an aborted transaction is replicated nowhere.
+ */
+function watchedExec(c: RespSession, cl: ClusterRuntime, tx: TxState, server: BackendServer, block: Buffer, ends: number[]): void {
+  const view = cl.current();
+  if (tx.key !== null) {
+    const s = cl.upstream(view.ownerInRack(view.localRacks[0], tx.hash), tx.key, 0, tx.key.length);
+    if (s !== null && s !== server) return c.replyLocal(NOT_WATCHED);
+  }
+  const parent = newComposite(c, new WatchedExec(cl, tx.write && tx.key !== null ? block : null, tx.hash), 1, -1, monotonicMs());
+  const part = newPart(parent, 0);
+  if (cl.links.indexOf(server) < 0) server.sendBlock(part, block, 0, ends, block.length);
+  else server.send(part, block, 0, block.length);
+}
+
+/** The watched EXEC's one reply, passed on as it is; a write block that ran goes, fire-and-forget, to the other racks and datacenters. */
+class WatchedExec implements Merge {
+  readonly hasSideEffects = true;
+  private reply: Uint8Array = PEER_DOWN;
+  private readonly cl: ClusterRuntime;
+  private readonly block: Buffer | null;
+  private readonly hash: number;
+
+  constructor(cl: ClusterRuntime, block: Buffer | null, hash: number) {
+    this.cl = cl;
+    this.block = block;
+    this.hash = hash;
+  }
+
+  part(_index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+    this.reply = Buffer.from(buf.subarray(start, end));
+    // EXEC ran: an array (RESP2 nil is *-1, RESP3 nil is _).
+    const ran = !isError && end - start >= 2 && buf[start] === 0x2a && buf[start + 1] !== 0x2d;
+    if (!ran || this.block === null) return;
+    const set = this.cl.replicas;
+    this.cl.current().replicasFor(this.hash, SCOPE_ALL, set);
+    replicateRest(this.cl, set, 1, this.block, 0, this.block.length);
+  }
+
+  finish(): Uint8Array {
+    return this.reply;
+  }
 }

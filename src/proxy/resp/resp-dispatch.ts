@@ -11,6 +11,7 @@ import { answerLocally } from './resp-local.ts';
 import { clusterRoute } from './resp-cluster.ts';
 import { BROADCAST } from '../routing/cluster-walk.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
+import { watch } from './resp-watch.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from '../node-state.ts';
@@ -102,6 +103,8 @@ export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, sta
     case 'broadcast-sum':
       return broadcast(c, buf, start, end, new SumMerge());
     case 'proxy':
+      // WATCH is answered by the datastore, on a connection pinned for this client (resp-watch.ts).
+      if (spec.name === 'watch') return watch(c, spec, buf, start, end);
       return answerLocally(c, spec);
     case 'refused':
       return c.replyLocal(refusedReply(spec));

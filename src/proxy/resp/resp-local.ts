@@ -4,6 +4,7 @@ import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type 
 import * as R from './resp-replies.ts';
 import { S } from '../../stats/index.ts';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
+import { releasePin, unwatch } from './resp-watch.ts';
 import type { RespSession } from './resp-session.ts';
 
 const VERSION = '0.1.0';
@@ -39,6 +40,7 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
       return hello(c);
     case 'reset':
       txDiscard(c);
+      releasePin(c, false);
       c.name = null;
       c.authed = c.pool.settings.requirepass === null;
       return c.replyLocal(R.RESET);
@@ -48,6 +50,8 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
       return txExec(c);
     case 'discard':
       return txDiscard(c, true);
+    case 'unwatch':
+      return unwatch(c);
     case 'info':
       return c.replyLocal(R.bulkReply(info(c, argc > 1 ? argText(c, 1).toLowerCase() : 'default')));
     case 'time': {

@@ -78,6 +78,10 @@ export const TX_ONE_BACKEND = E.errorReply(
 export const TX_DYNOMITE = E.errorReply(
   'ERR dynoproxy: a MULTI transaction cannot run on a Dynomite peer (Dynomite has no MULTI); these keys are owned by one, nothing was sent or applied',
 );
+/** Under WATCH, a transaction runs where the watch is: keys of another datastore would run unwatched. */
+export const TX_NOT_WATCHED = E.errorReply(
+  'ERR dynoproxy: under WATCH, every key of the transaction must map to the datastore of the watched keys; put them under one hash tag',
+);
 export const TX_ONE_NODE = E.errorReply(
   'ERR dynoproxy: every key of a MULTI transaction must be owned by one node in each rack; put them under one hash tag, e.g. {user1}a and {user1}b',
 );

@@ -5,18 +5,25 @@ import type { RespRequestParser } from '../../protocol/resp/index.ts';
 import type { Consistency } from '../../config/index.ts';
 import type { TxState } from './tx-block.ts';
 import type { PoolContext } from '../pool-context.ts';
-import type { Request } from '../../io/index.ts';
+import type { BackendConnection, Request } from '../../io/index.ts';
 
 export interface RespSession {
   readonly id: number;
   readonly socket: Socket;
   readonly pool: PoolContext;
+  readonly closed: boolean;
   readonly parser: RespRequestParser;
   authed: boolean;
   /** CLIENT SETNAME. */
   name: Buffer | null;
   /** The MULTI being queued, or null. */
   tx: TxState | null;
+  /** The backend connection a WATCH pinned for this client (resp-watch.ts), or null; pinReleasing: the watch ended, the pin drains. */
+  pin: BackendConnection | null;
+  pinReleasing: boolean;
+  /** client-connection.ts: requests for conn's server go on it from `first` on, after the client's earlier requests. */
+  pinConnection(conn: BackendConnection, first: Request): void;
+  unpinConnection(now?: boolean): void;
   /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */
   consistency: Consistency | null;
   /** Queue a request in reply order (its reply comes later). */

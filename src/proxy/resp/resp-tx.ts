@@ -8,6 +8,7 @@ import * as R from './resp-replies.ts';
 import { TxState, MULTI, EXEC } from './tx-block.ts';
 import { clusterTxPlace, clusterTxExec } from './resp-cluster-tx.ts';
 import type { RespSession } from './resp-session.ts';
+import { releasePin, watchedServer } from './resp-watch.ts';
 
 export { TxState };
 
@@ -51,12 +52,14 @@ export function txQueue(c: RespSession, spec: CommandSpec, buf: Buffer, start: n
     const refusal = clusterTxPlace(cl, tx, spec, p, n);
     if (refusal !== null) return txError(c, refusal);
   } else {
+    const watched = watchedServer(c);
     for (let i = 0; i < n; i++) {
       const k = scratch.keyIdx[i];
       const s = c.pool.router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);
       if (s === null) return txError(c, R.NO_BACKEND);
       if (tx.server === null) tx.server = s;
       else if (tx.server !== s) return txError(c, R.TX_ONE_BACKEND);
+      if (watched !== null && s !== watched) return txError(c, R.TX_NOT_WATCHED);
     }
   }
   if (isWrite(spec)) tx.write = true;
@@ -84,16 +87,25 @@ export function txExec(c: RespSession): void {
   const tx = c.tx;
   if (tx === null) return c.replyLocal(R.errReply('ERR EXEC without MULTI'));
   c.tx = null;
-  if (tx.dirty) return c.replyLocal(R.EXECABORT);
-  if (tx.count === 0) return c.replyLocal(R.EMPTY_ARRAY);
+  if (tx.dirty) {
+    releasePin(c, false);
+    return c.replyLocal(R.EXECABORT);
+  }
+  // Under WATCH even an empty transaction goes to the datastore: its EXEC answers nil when a watched key changed.
+  if (tx.count === 0 && watchedServer(c) === null) return c.replyLocal(R.EMPTY_ARRAY);
   const cl = c.pool.cluster;
-  if (cl !== null) return clusterTxExec(c, cl, tx);
-  const server = tx.server ?? c.pool.router.anyServer();
+  if (cl !== null) {
+    clusterTxExec(c, cl, tx);
+    // EXEC unwatches: the pinned connection is clean once the block is on it.
+    return releasePin(c, true);
+  }
+  const server = watchedServer(c) ?? tx.server ?? c.pool.router.anyServer();
   const execReq = acquireRequest(K_CLIENT);
   c.enqueue(execReq);
   if (server === null) return completeLocally(execReq, R.NO_BACKEND);
-  // One contiguous block on one pipelined connection: no other client's request can land inside it.
+  // One contiguous block on one pipelined connection (the client's pinned one under WATCH): no other client's request lands inside it.
   server.sendBlock(execReq, tx.block(), 0, tx.blockEnds(), MULTI.length + tx.len + EXEC.length);
+  releasePin(c, true);
 }
 
 export function txDiscard(c: RespSession, reply = false): void {
@@ -102,5 +114,7 @@ export function txDiscard(c: RespSession, reply = false): void {
     return;
   }
   c.tx = null;
+  // DISCARD unwatches, as in Redis.
+  releasePin(c, false);
   if (reply) c.replyLocal(R.OK);
 }

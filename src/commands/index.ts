@@ -13,3 +13,4 @@ export {
   dynomiteFit, dynomiteRewriteOf, dynomiteRefusal, dynomiteClassOf,
 } from './dynomite-compat.ts';
 export type { DynomiteRewrite, DynomiteClassName } from './dynomite-compat.ts';
+export { blockTimeoutMs, NOT_BLOCKING } from './blocking.ts';

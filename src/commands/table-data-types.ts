@@ -1,8 +1,9 @@
 // Command table, data-type groups: strings, bitmaps, lists, hashes, sets, sorted sets, HyperLogLog, geo, streams (Redis 7.0-7.2).
 // Data only, checked against a real redis-server's COMMAND INFO by test/unit/commands: never computes anything.
-import { c, no, box, inGroup, K1, K2, NONE, range, numkeys, options, blocking, type CommandRow } from './table-rows.ts';
+import { c, no, box, inGroup, K1, K2, NONE, range, numkeys, options, type CommandRow } from './table-rows.ts';
 
-const BLOCK_REFUSAL = blocking('XREAD/XREADGROUP with BLOCK');
+/** Blocking forms run on a backend connection of their own (max_blocking_connections). */
+const BLOCKS = { note: 'blocks on a backend connection of its own, returned when it answers (max_blocking_connections); keys of one datastore' };
 
 export const DATA_TYPE_COMMANDS: readonly CommandRow[] = [
   ...inGroup('string', [
@@ -39,11 +40,11 @@ export const DATA_TYPE_COMMANDS: readonly CommandRow[] = [
     c('setbit', 4, 'write denyoom', K1, 'single'),
   ]),
   ...inGroup('list', [
-    no('blmove', 6, 'write denyoom noscript blocking', range(1, 2, 1), blocking('BLMOVE')),
-    no('blmpop', -5, 'write blocking movablekeys', numkeys(2, 'mpop', { trailing: 1 }), blocking('BLMPOP')),
-    no('blpop', -3, 'write noscript blocking', range(1, -2, 1), blocking('BLPOP')),
-    no('brpop', -3, 'write noscript blocking', range(1, -2, 1), blocking('BRPOP')),
-    no('brpoplpush', 4, 'write denyoom noscript blocking', range(1, 2, 1), blocking('BRPOPLPUSH')),
+    c('blmove', 6, 'write denyoom noscript blocking', range(1, 2, 1), 'same-node', BLOCKS),
+    c('blmpop', -5, 'write blocking movablekeys', numkeys(2, 'mpop', { trailing: 1 }), 'same-node', BLOCKS),
+    c('blpop', -3, 'write noscript blocking', range(1, -2, 1), 'same-node', BLOCKS),
+    c('brpop', -3, 'write noscript blocking', range(1, -2, 1), 'same-node', BLOCKS),
+    c('brpoplpush', 4, 'write denyoom noscript blocking', range(1, 2, 1), 'same-node', BLOCKS),
     c('lindex', 3, 'readonly', K1, 'single'),
     c('linsert', 5, 'write denyoom', K1, 'single'),
     c('llen', 2, 'readonly fast', K1, 'single'),
@@ -100,9 +101,9 @@ export const DATA_TYPE_COMMANDS: readonly CommandRow[] = [
     c('sunionstore', -3, 'write denyoom', range(1, -1, 1), 'same-node'),
   ]),
   ...inGroup('sorted-set', [
-    no('bzmpop', -5, 'write blocking movablekeys', numkeys(2, 'mpop', { trailing: 1 }), blocking('BZMPOP')),
-    no('bzpopmax', -3, 'write noscript blocking fast', range(1, -2, 1), blocking('BZPOPMAX')),
-    no('bzpopmin', -3, 'write noscript blocking fast', range(1, -2, 1), blocking('BZPOPMIN')),
+    c('bzmpop', -5, 'write blocking movablekeys', numkeys(2, 'mpop', { trailing: 1 }), 'same-node', BLOCKS),
+    c('bzpopmax', -3, 'write noscript blocking fast', range(1, -2, 1), 'same-node', BLOCKS),
+    c('bzpopmin', -3, 'write noscript blocking fast', range(1, -2, 1), 'same-node', BLOCKS),
     c('zadd', -4, 'write denyoom fast', K1, 'single'),
     c('zcard', 2, 'readonly fast', K1, 'single'),
     c('zcount', 4, 'readonly fast', K1, 'single'),
@@ -180,16 +181,16 @@ export const DATA_TYPE_COMMANDS: readonly CommandRow[] = [
     c('xrange', -4, 'readonly', K1, 'single'),
     c('xread', -4, 'readonly blocking movablekeys', options([], 1, true, [
       { name: 'count', args: 1 },
-      { name: 'block', args: 1, refusal: BLOCK_REFUSAL },
+      { name: 'block', args: 1 },
       { name: 'streams', args: 0, streams: true },
-    ]), 'same-node', { note: 'refused with BLOCK' }),
+    ]), 'same-node', BLOCKS),
     c('xreadgroup', -7, 'write blocking movablekeys', options([], 1, true, [
       { name: 'group', args: 2 },
       { name: 'count', args: 1 },
-      { name: 'block', args: 1, refusal: BLOCK_REFUSAL },
+      { name: 'block', args: 1 },
       { name: 'noack', args: 0 },
       { name: 'streams', args: 0, streams: true },
-    ]), 'same-node', { note: 'refused with BLOCK' }),
+    ]), 'same-node', { note: `${BLOCKS.note}; with BLOCK refused on cluster nodes (replicas cannot follow a consumer group's deliveries)` }),
     c('xrevrange', -4, 'readonly', K1, 'single'),
     c('xsetid', -3, 'write denyoom fast', K1, 'single'),
     c('xtrim', -4, 'write', K1, 'single'),

@@ -81,6 +81,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     clientMaxBufferedBytes: get('clientMaxBufferedBytes', COMMON_DEFAULTS.clientMaxBufferedBytes),
     maxTxCommands: get('maxTxCommands', COMMON_DEFAULTS.maxTxCommands),
     maxTxBytes: get('maxTxBytes', COMMON_DEFAULTS.maxTxBytes),
+    maxBlockingConnections: get('maxBlockingConnections', COMMON_DEFAULTS.maxBlockingConnections),
     readFailover: get('readFailover', COMMON_DEFAULTS.readFailover),
     writeFailover: get('writeFailover', COMMON_DEFAULTS.writeFailover),
     maxHints: get('maxHints', COMMON_DEFAULTS.maxHints),

@@ -124,6 +124,8 @@ export interface PoolConfig {
   maxTxCommands: number;
   /** Bytes of queued commands one MULTI transaction may hold. */
   maxTxBytes: number;
+  /** Blocking calls (BLPOP ...) in flight per datastore server and data worker, each on a connection of its own; past it: -ERR at once. */
+  maxBlockingConnections: number;
   /** Cluster nodes: a read whose owner is down (or whose datastore is) is retried on the next replica, within the timeout. */
   readFailover: boolean;
   /** Cluster nodes: a DC_ONE write whose local owner is down is stored by the next local rack and hinted for the owner. */

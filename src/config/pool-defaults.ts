@@ -98,6 +98,8 @@ export const COMMON_DEFAULTS = {
   // Ours. A transaction is held whole in the proxy until EXEC: bounded like a pipelining client.
   maxTxCommands: 10_000,
   maxTxBytes: 64 * 1024 * 1024,
+  // Ours (issue "command surface"): each blocking call holds a backend connection of its own while it blocks.
+  maxBlockingConnections: 512,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
   readFailover: true,
   // Ours: a DC_ONE write whose owner is down is taken by the next local rack and hinted for the owner (needs hints: max_hints > 0).

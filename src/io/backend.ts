@@ -58,9 +58,11 @@ export interface BackendSettings {
   autoEjectHosts: boolean;
 }
 
+const ABANDONED = Buffer.from('-ERR dynoproxy: the client left\r\n');
+
 /** Connections one worker lets clients pin (WATCH) per server, and clean ones it keeps for reuse. */
 export const MAX_PINNED = 1024;
-const MAX_IDLE_PINNED = 8;
+const MAX_IDLE_PINNED = 64;
 
 /** One read buffer per worker for every backend socket: replies are consumed before the callback returns. */
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
@@ -87,6 +89,10 @@ export class BackendConnection implements PinnedConnection {
   private readonly openedAt = monotonicMs();
   /** A pinned connection waits (corked) until its client's earlier requests elsewhere were answered: nothing is written before. */
   private corked = false;
+  /** Taken for one blocking request (BackendServer.sendBlocking): given back once it answers. */
+  dedicated = false;
+  /** A deadline of its own for requests in flight (a blocking call's timeout plus the pool's; 0: none), or -1: the pool's. */
+  timeoutMs = -1;
   /** Requests in flight, oldest first (a ring). */
   private ring: (Request | null)[] = new Array(64).fill(null);
   private head = 0;
@@ -296,6 +302,27 @@ export class BackendConnection implements PinnedConnection {
     }
     this.server.succeeded();
     deliverReply(req, buf, start, end, isError);
+    // A blocking call answered: its connection is clean again.
+    if (this.dedicated && this.count === 0 && this.state !== ST_CLOSED) this.server.unpin(this, true);
+  }
+
+  /**
+   * The client of a blocking call left: the call must not complete (a BLPOP would pop an element nobody receives), so the connection
+   * closes (the datastore drops its blocked client) and its requests are let go unanswered. Not a datastore failure.
+   */
+  abandon(): void {
+    if (this.state === ST_CLOSED) return;
+    this.state = ST_CLOSED;
+    this.server.st[S.server_connections]--;
+    this.socket.destroy();
+    this.out.drop();
+    this.gather.clear();
+    let req: Request | null;
+    while ((req = this.shift()) !== null) {
+      req.failure = F_CONNECTION;
+      deliverReply(req, ABANDONED, 0, ABANDONED.length, true);
+    }
+    this.server.unpin(this, false);
   }
 
   private authStep(buf: Uint8Array): void {
@@ -431,7 +458,22 @@ export class BackendServer {
   private choose(req: Request): BackendConnection | null {
     const pin = req.pin;
     if (pin !== null && (pin as BackendConnection).server === this) return pin.closed ? null : (pin as BackendConnection);
+    if (req.blockMs >= 0) return this.blockingConnection(req);
     return this.pick(monotonicMs());
+  }
+
+  /**
+   * A blocking call (BLPOP ...) gets a connection of its own (a pin given back when it answers) with the call's timeout plus the
+   * pool's as its deadline (none for a call that blocks forever). Callers bound how many (max_blocking_connections).
+   */
+  private blockingConnection(req: Request): BackendConnection | null {
+    const c = this.pin();
+    if (c === null) return null;
+    c.dedicated = true;
+    const t = this.settings.timeout;
+    c.timeoutMs = req.blockMs === 0 || t <= 0 ? 0 : req.blockMs + t;
+    req.pin = c;
+    return c;
   }
 
   /**
@@ -448,6 +490,8 @@ export class BackendServer {
       if (monotonicMs() < this.retryAt) return null;
       c = new BackendConnection(this);
     }
+    c.dedicated = false;
+    c.timeoutMs = -1;
     this.pinned.add(c);
     this.st[S.server_pinned_connections] = this.pinned.size;
     return c;
@@ -546,7 +590,7 @@ export class BackendServer {
   }
 
   private checkTimeout(c: BackendConnection, now: number): void {
-    const t = this.settings.timeout;
+    const t = c.timeoutMs >= 0 ? c.timeoutMs : this.settings.timeout;
     if (c.closed) return;
     // An authentication exchange is bounded even where requests may wait forever (timeout 0).
     if (c.authenticating) {

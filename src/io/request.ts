@@ -123,6 +123,8 @@ export class Request {
    * so the watch sees the client's own commands in order. Set by the client's enqueue, inherited by a split's parts; usually null.
    */
   pin: PinnedConnection | null = null;
+  /** A blocking command (BLPOP ...): how long it may block in ms (0: forever), -1 otherwise. It gets a connection of its own. */
+  blockMs = -1;
 }
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
@@ -192,6 +194,7 @@ export function releaseRequest(r: Request): void {
   r.hintQueue = null;
   r.hintSeq = 0;
   r.pin = null;
+  r.blockMs = -1;
   if (r.retryBuf !== null) {
     const b = r.retryBuf;
     if (b.length === SMALL_RETRY_BYTES) {

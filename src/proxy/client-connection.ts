@@ -310,6 +310,8 @@ export abstract class ClientConnection implements ClientSession {
     let req = this.head;
     while (req !== null) {
       const next = req.next;
+      // A blocking call still waiting must not complete for nobody (a BLPOP would pop an element no one receives): its connection closes.
+      if (req.blockMs >= 0 && !req.done && req.pin !== null) (req.pin as BackendConnection).abandon();
       cancelRequest(req);
       req.next = null;
       releaseRequest(req);

@@ -80,12 +80,8 @@ t.test('refused at once, connection stays usable', async (t) => {
     ['FLUSHDB'],
     ['SUBSCRIBE', 'chan'],
     ['PSUBSCRIBE', 'ch*'],
-    ['BLPOP', 'list', '0'],
-    ['BRPOP', 'list', '0'],
-    ['BLMOVE', 'a', 'b', 'LEFT', 'LEFT', '0'],
-    ['BRPOPLPUSH', 'a', 'b', '0'],
-    ['BZPOPMIN', 'z', '0'],
-    ['BLMPOP', '0', '1', 'list', 'LEFT'],
+    ['WAIT', '1', '0'],
+    ['MONITOR'],
   ]
   for (const cmd of refused) {
     const started = Date.now()

@@ -12,7 +12,8 @@ import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
 import { RespRequestParser } from '../../protocol/resp/index.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
-import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute } from '../../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
+import { blockingFull, blockingRoom } from '../resp/resp-blocking.ts';
 import { ClientConnection } from '../client-connection.ts';
 import { acquireRequest, completeLocally, K_CLIENT, type Request, type BackendServer, writeResponseHeader, monotonicMs } from '../../io/index.ts';
 import { scratch, ensureScratch } from '../routing/scratch.ts';
@@ -218,9 +219,16 @@ export class PeerClient extends ClientConnection {
     }
     const k = scratch.keyIdx[0];
     const server = n > 0 ? pool.router.serverFor(q.argBuf, q.argOff[k], q.argOff[k] + q.argLen[k]) : pool.router.anyServer();
+    // A blocking call (a coordinator's client BLPOP ...) blocks on a datastore connection of its own, never on a shared one.
+    const blockMs = (spec.flags & F_BLOCKING) !== 0 ? blockTimeoutMs(spec, q.argBuf, q.argOff, q.argLen, q.argc) : -1;
+    if (blockMs >= 0) {
+      if (forwarded) return this.badRequest(msgId);
+      if (server !== null && !blockingRoom(server, pool.config.maxBlockingConnections)) return this.answer(msgId, blockingFull(pool.config.maxBlockingConnections));
+    }
     const req = acquireRequest(K_CLIENT);
     req.msgId = msgId;
     req.startedAt = monotonicMs();
+    req.blockMs = blockMs;
     this.enqueue(req);
     if (server === null) completeLocally(req, NO_BACKEND);
     else server.send(req, buf, ps, pe);

@@ -1,7 +1,8 @@
 // RESP's front of cluster routing: a keyed command's keys hashed, then one strategy (routing/strategies.ts, routing/split.ts) chosen
 // for it; RespSplit is RESP's SplitRequest (key positions, piece encoding, merges). Never sends a byte itself: the strategies do.
 import { RESP_ADAPTER } from '../protocol-adapter.ts';
-import { isWrite, type CommandSpec } from '../../commands/index.ts';
+import { isWrite, blockTimeoutMs, F_BLOCKING, type CommandSpec } from '../../commands/index.ts';
+import { clusterBlocking } from './resp-blocking.ts';
 import { acquireRequest, failRequest, K_CLIENT, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, encodeKeyPiece, type Args } from '../routing/scratch.ts';
 import { ConcatMerge, SumMerge, AllOkMerge } from '../routing/merge.ts';
@@ -92,6 +93,10 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
     return true;
   }
   const h = hashKeys(cl, a, n);
+  if ((spec.flags & F_BLOCKING) !== 0) {
+    const blockMs = blockTimeoutMs(spec, a.argBuf, a.argOff, a.argLen, a.argc);
+    if (blockMs >= 0) return clusterBlocking(c, cl, view, spec, a, n, h, bytes, start, end, blockMs, RESP_WORDS);
+  }
   if (colocated(view, write ? view.allRacksByDc : view.localRacks, h, n)) {
     const level = c.consistency ?? (write ? cl.writeConsistency() : cl.readConsistency());
     const key = scratch.keyIdx[0];

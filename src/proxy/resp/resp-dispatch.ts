@@ -1,6 +1,7 @@
 // RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
-import { resolveCommand, arityOk, keyIndexes, ALL_COMMANDS, type CommandSpec } from '../../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, blockTimeoutMs, ALL_COMMANDS, F_BLOCKING, type CommandSpec } from '../../commands/index.ts';
+import { blockingFull, blockingRoom } from './resp-blocking.ts';
 import { P, commandGroupIndex } from '../../stats/index.ts';
 import { CONSISTENCIES } from '../../config/index.ts';
 import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, DIRECT_WRITE_THRESHOLD, monotonicMs } from '../../io/index.ts';
@@ -122,6 +123,19 @@ export function forward(c: RespSession, server: BackendServer, buf: Buffer, star
   sendRaw(c, server, req, buf, start, end, gathered);
 }
 
+/** A blocking call: a connection of its own (within max_blocking_connections), given back when it answers. */
+function forwardBlocking(c: RespSession, server: BackendServer, blockMs: number, buf: Buffer, start: number, end: number, gathered: boolean): void {
+  const max = c.pool.config.maxBlockingConnections;
+  if (!blockingRoom(server, max)) return c.replyLocal(blockingFull(max));
+  c.pool.st[P.blocking_calls_total]++;
+  const req = acquireRequest(K_CLIENT);
+  req.startedAt = monotonicMs();
+  req.group = currentGroup;
+  req.blockMs = blockMs;
+  c.enqueue(req);
+  sendRaw(c, server, req, buf, start, end, gathered);
+}
+
 function sendRaw(c: RespSession, server: BackendServer, req: Request, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const p = c.parser;
   if (p.inline) {
@@ -184,7 +198,13 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
     if (first === null) first = s;
     else if (s !== first) same = false;
   }
-  if (same) return forward(c, first as BackendServer, buf, start, end, gathered);
+  if (same) {
+    if ((spec.flags & F_BLOCKING) !== 0) {
+      const blockMs = blockTimeoutMs(spec, p.argBuf, p.argOff, p.argLen, p.argc);
+      if (blockMs >= 0) return forwardBlocking(c, first as BackendServer, blockMs, buf, start, end, gathered);
+    }
+    return forward(c, first as BackendServer, buf, start, end, gathered);
+  }
   if (!splittable) return c.replyLocal(sameNodeError(spec));
   split(c, spec, n);
 }

@@ -139,6 +139,11 @@ export class ClusterRuntime {
   }
 
   /** Requests for this node fail at once (detected down, or marked down by an operator). */
+  /** max_blocking_connections: blocking calls in flight per upstream of this worker. */
+  maxBlocking(): number {
+    return this.config().maxBlockingConnections;
+  }
+
   isDown(node: number): boolean {
     return this.states !== null && this.states.isDown(node);
   }

@@ -165,10 +165,9 @@ t.test('routes agree with key layouts and flags', async (t) => {
       case 'refused':
         break;
     }
-    // A blocking or pub/sub command would hold a shared backend connection: refused, or refused by its option.
-    if ((spec.flags & (F_BLOCKING | F_PUBSUB)) !== 0 && spec.route !== 'refused') {
-      t.ok(k.kind === 'options' && k.options.some((o) => o.name === 'block' && o.refusal !== undefined), `${what}: BLOCK refused`);
-    }
+    // A pub/sub command would hold a shared backend connection: refused. A blocking one is keyed (it runs on a connection of its own).
+    if ((spec.flags & F_PUBSUB) !== 0) t.equal(spec.route, 'refused', `${what}: refused`);
+    if ((spec.flags & F_BLOCKING) !== 0 && spec.route !== 'refused') t.equal(spec.route, 'same-node', `${what}: keyed, one datastore`);
     t.notOk((spec.flags & F_WRITE) !== 0 && (spec.flags & F_READONLY) !== 0, `${spec.name}: not both read and write`);
   }
 });
@@ -193,9 +192,10 @@ t.test('routing decisions of the brief', async (t) => {
   }
   for (const s of ['PING', 'ECHO', 'QUIT', 'SELECT', 'INFO', 'HELLO', 'AUTH', 'MULTI', 'EXEC', 'DISCARD', 'RESET', 'TIME', 'COMMAND', 'WATCH', 'UNWATCH']) t.equal(route(s), 'proxy', s);
   for (const s of ['CLIENT SETNAME', 'CLIENT GETNAME', 'CLIENT ID', 'CLIENT INFO', 'CLIENT SETINFO']) t.equal(route(s), 'proxy', s);
+  for (const s of ['BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'BLMPOP', 'BRPOPLPUSH']) t.equal(route(s), 'same-node', s);
   for (const s of ['SCRIPT LOAD', 'SCRIPT FLUSH', 'FUNCTION LOAD']) t.equal(route(s), 'broadcast', s);
   t.equal(route('DBSIZE'), 'broadcast-sum');
-  for (const s of ['KEYS', 'SCAN', 'FLUSHALL', 'FLUSHDB', 'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'PUBLISH', 'BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'CLUSTER INFO', 'MONITOR', 'SHUTDOWN', 'CONFIG SET', 'REPLICAOF', 'MIGRATE', 'RANDOMKEY', 'WAIT', 'WAITAOF', 'DEBUG', 'CLIENT REPLY']) {
+  for (const s of ['KEYS', 'SCAN', 'FLUSHALL', 'FLUSHDB', 'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'PUBLISH', 'CLUSTER INFO', 'MONITOR', 'SHUTDOWN', 'CONFIG SET', 'REPLICAOF', 'MIGRATE', 'RANDOMKEY', 'WAIT', 'WAITAOF', 'DEBUG', 'CLIENT REPLY']) {
     t.equal(route(s), 'refused', s);
   }
 });

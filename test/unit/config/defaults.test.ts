@@ -36,6 +36,7 @@ const common = {
   clientMaxBufferedBytes: 64 * 1024 * 1024,
   maxTxCommands: 10000,
   maxTxBytes: 64 * 1024 * 1024,
+  maxBlockingConnections: 512,
   readFailover: true,
   writeFailover: true,
   maxHints: 1_000_000,

@@ -1,6 +1,6 @@
 // Command table, keyspace-wide groups: generic key commands, scripting and functions, transactions, pub/sub (Redis 7.0-7.2).
 // Data only, checked against a real redis-server's COMMAND INFO by test/unit/commands: never computes anything.
-import { c, no, box, inGroup, K1, K2, NONE, range, numkeys, options, onlyDb0, perBackend, pubsub, wholeKeyspace, type CommandRow } from './table-rows.ts';
+import { c, no, box, inGroup, K1, K2, NONE, range, numkeys, options, onlyDb0, perBackend, pubsub, type CommandRow } from './table-rows.ts';
 
 const ZERO_KEYS = 'with numkeys 0 it goes to one backend, the one a keyless command would use';
 
@@ -16,7 +16,7 @@ export const KEYSPACE_COMMANDS: readonly CommandRow[] = [
     c('expire', -3, 'write fast', K1, 'single'),
     c('expireat', -3, 'write fast', K1, 'single'),
     c('expiretime', 2, 'readonly fast', K1, 'single'),
-    no('keys', 2, 'readonly', NONE, wholeKeyspace('KEYS')),
+    c('keys', 2, 'readonly', NONE, 'keyspace', { note: 'every backend of the rack, arrays concatenated; only with allow_keys: true' }),
     // MIGRATE ... KEYS k... is not parsed: the command is refused whatever its form.
     no('migrate', -6, 'write movablekeys', range(3, 3, 1), 'MIGRATE is not supported through dynoproxy: keys are placed by the proxy\'s ring, not moved by hand'),
     no('move', 3, 'write fast', K1, onlyDb0('MOVE')),
@@ -32,11 +32,11 @@ export const KEYSPACE_COMMANDS: readonly CommandRow[] = [
     c('pexpireat', -3, 'write fast', K1, 'single'),
     c('pexpiretime', 2, 'readonly fast', K1, 'single'),
     c('pttl', 2, 'readonly fast', K1, 'single'),
-    no('randomkey', 1, 'readonly', NONE, wholeKeyspace('RANDOMKEY')),
+    c('randomkey', 1, 'readonly', NONE, 'keyspace', { note: 'a random backend of the rack that has keys; only with allow_keys: true' }),
     c('rename', 3, 'write', range(1, 2, 1), 'same-node'),
     c('renamenx', 3, 'write fast', range(1, 2, 1), 'same-node'),
     c('restore', -4, 'write denyoom', K1, 'single'),
-    no('scan', -2, 'readonly', NONE, wholeKeyspace('SCAN')),
+    c('scan', -2, 'readonly', NONE, 'keyspace', { note: 'the cursor names the backend (or node of the rack) and its own cursor: every key of the rack once' }),
     c('sort', -2, 'write denyoom movablekeys', options([1], 2, false, [
       { name: 'limit', args: 2 },
       { name: 'get', args: 1 },

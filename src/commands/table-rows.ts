@@ -85,9 +85,6 @@ export function perBackend(name: string): string {
   return `${name} ${DYN}: it reads or changes the state of one backend server; run it on each backend directly`;
 }
 
-export function wholeKeyspace(name: string): string {
-  return `${name} ${DYN}: the keyspace is spread over several backends`;
-}
 
 export function onlyDb0(name: string): string {
   return `${name} ${DYN}: the proxy serves database 0 only`;

@@ -82,6 +82,8 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     maxTxCommands: get('maxTxCommands', COMMON_DEFAULTS.maxTxCommands),
     maxTxBytes: get('maxTxBytes', COMMON_DEFAULTS.maxTxBytes),
     maxBlockingConnections: get('maxBlockingConnections', COMMON_DEFAULTS.maxBlockingConnections),
+    allowKeys: get('allowKeys', COMMON_DEFAULTS.allowKeys),
+    allowFlush: get('allowFlush', COMMON_DEFAULTS.allowFlush),
     readFailover: get('readFailover', COMMON_DEFAULTS.readFailover),
     writeFailover: get('writeFailover', COMMON_DEFAULTS.writeFailover),
     maxHints: get('maxHints', COMMON_DEFAULTS.maxHints),

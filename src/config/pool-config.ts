@@ -124,6 +124,10 @@ export interface PoolConfig {
   maxTxCommands: number;
   /** Bytes of queued commands one MULTI transaction may hold. */
   maxTxBytes: number;
+  /** KEYS and RANDOMKEY over every backend of the rack (off: refused with the reason; SCAN works either way). */
+  allowKeys: boolean;
+  /** FLUSHALL / FLUSHDB to every backend of every rack (off: refused with the reason). */
+  allowFlush: boolean;
   /** Blocking calls (BLPOP ...) in flight per datastore server and data worker, each on a connection of its own; past it: -ERR at once. */
   maxBlockingConnections: number;
   /** Cluster nodes: a read whose owner is down (or whose datastore is) is retried on the next replica, within the timeout. */

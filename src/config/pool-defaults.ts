@@ -100,6 +100,9 @@ export const COMMON_DEFAULTS = {
   maxTxBytes: 64 * 1024 * 1024,
   // Ours (issue "command surface"): each blocking call holds a backend connection of its own while it blocks.
   maxBlockingConnections: 512,
+  // Ours: whole-keyspace commands that are costly (KEYS) or destructive (FLUSHALL) are opt-in.
+  allowKeys: false,
+  allowFlush: false,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
   readFailover: true,
   // Ours: a DC_ONE write whose owner is down is taken by the next local rack and hinted for the owner (needs hints: max_hints > 0).

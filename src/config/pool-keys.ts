@@ -167,6 +167,8 @@ const rules: Array<[string, KeyRule]> = [
   ['max_tx_commands', { field: 'maxTxCommands', parse: integer(1, MAX_INT32) }],
   ['max_tx_bytes', { field: 'maxTxBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['max_blocking_connections', { field: 'maxBlockingConnections', parse: integer(0, 1024) }],
+  ['allow_keys', { field: 'allowKeys', parse: boolean }],
+  ['allow_flush', { field: 'allowFlush', parse: boolean }],
   ['read_failover', { field: 'readFailover', parse: boolean }],
   ['write_failover', { field: 'writeFailover', parse: boolean }],
   // Hinted handoff: max_hints 0 turns it off; max_hint_age in ms; hints_dir keeps them across restarts.

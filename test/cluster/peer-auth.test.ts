@@ -106,10 +106,10 @@ t.test('an authenticated peer is served keyed datastore commands only; connectio
   t.equal(await raw.request(4, resp('PING')), '+PONG\r\n', 'PING (failure detection) is served')
   const refusedBefore = await metric(target, 'peer_requests_refused_total')
   const refused = [
-    resp('FLUSHALL'), resp('CONFIG', 'SET', 'maxmemory', '1'), resp('MULTI'), resp('EXEC'), resp('CLIENT', 'REPLY', 'OFF'),
+    resp('CONFIG', 'SET', 'maxmemory', '1'), resp('MULTI'), resp('EXEC'), resp('CLIENT', 'REPLY', 'OFF'),
     resp('CLIENT', 'PAUSE', '100000'), resp('SELECT', '1'), resp('SUBSCRIBE', 'ch'), resp('MONITOR'),
-    resp('KEYS', '*'), resp('HELLO', '3'), resp('DEBUG', 'SLEEP', '5'), resp('SHUTDOWN'), resp('REPLICAOF', '127.0.0.1', '1'),
-    resp('DBSIZE'), resp('EVAL', 'return 1', '0'),
+    resp('HELLO', '3'), resp('DEBUG', 'SLEEP', '5'), resp('SHUTDOWN'), resp('REPLICAOF', '127.0.0.1', '1'),
+    resp('EVAL', 'return 1', '0'),
   ]
   let id = 10
   for (const payload of refused) {
@@ -117,6 +117,9 @@ t.test('an authenticated peer is served keyed datastore commands only; connectio
     t.match(reply, /^-ERR /, `${payload.split('\r\n')[2]} refused: ${reply.trim()}`)
   }
   t.equal(await metric(target, 'peer_requests_refused_total'), refusedBefore + refused.length, 'every refusal counted')
+  t.match(await raw.request(id++, resp('FLUSHALL')), /^-ERR dynoproxy: FLUSHALL and FLUSHDB .*allow_flush/, 'FLUSHALL: allow_flush is off')
+  t.match(await raw.request(id++, resp('KEYS', '*')), /^-ERR dynoproxy: KEYS and RANDOMKEY .*allow_keys/, 'KEYS: allow_keys is off')
+  t.match(await raw.request(id++, resp('DBSIZE')), /^:\d+\r\n$/, 'DBSIZE of this node\'s own datastore is served')
   t.equal(await raw.request(id++, resp('GET', key)), '$9\r\nfrom-peer\r\n', 'the link still works after the refusals')
   raw.close()
   t.same(plain(await target.redis.call('CONFIG', 'GET', 'maxmemory')), ['maxmemory', '0'])

@@ -22,6 +22,7 @@ import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
 import { errReply, NO_BACKEND, OK } from '../resp/resp-replies.ts';
 import { releasePin, watchedServer, WATCH_SPREAD, WATCH_TOO_MANY } from '../resp/resp-watch.ts';
+import { keyspaceCommand } from '../resp/resp-keyspace.ts';
 import type { PoolContext } from '../pool-context.ts';
 
 const EMPTY = Buffer.alloc(0);
@@ -36,7 +37,7 @@ const WATCH_NOT_OWNED = errReply('ERR Peer: WATCH for a key this node does not o
  */
 function peerAllows(spec: CommandSpec, keys: number): boolean {
   if (isKeyedRoute(spec)) return keys > 0;
-  return spec.route === 'broadcast' || spec.name === 'ping';
+  return spec.route === 'broadcast' || spec.route === 'keyspace' || spec.name === 'ping';
 }
 
 function peerRefusal(spec: CommandSpec): Buffer {
@@ -217,6 +218,8 @@ export class PeerClient extends ClientConnection {
       pool.st[P.state_rejected_total]++;
       return this.answer(msgId, STATE_ERROR);
     }
+    // SCAN, DBSIZE, KEYS ... over this node's own datastores (a coordinator covers its rack node by node).
+    if (spec.route === 'keyspace') return keyspaceCommand(this, spec, q, true, msgId, (reply) => this.answer(msgId, reply));
     const k = scratch.keyIdx[0];
     const server = n > 0 ? pool.router.serverFor(q.argBuf, q.argOff[k], q.argOff[k] + q.argLen[k]) : pool.router.anyServer();
     // A blocking call (a coordinator's client BLPOP ...) blocks on a datastore connection of its own, never on a shared one.

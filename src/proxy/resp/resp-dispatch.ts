@@ -13,6 +13,7 @@ import { clusterRoute } from './resp-cluster.ts';
 import { BROADCAST } from '../routing/cluster-walk.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { watch } from './resp-watch.ts';
+import { keyspaceCommand } from './resp-keyspace.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from '../node-state.ts';
@@ -103,6 +104,8 @@ export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, sta
       return broadcast(c, buf, start, end, new FirstReplyMerge());
     case 'broadcast-sum':
       return broadcast(c, buf, start, end, new SumMerge());
+    case 'keyspace':
+      return keyspaceCommand(c, spec, c.parser, false, 0, (reply) => c.replyLocal(reply));
     case 'proxy':
       // WATCH is answered by the datastore, on a connection pinned for this client (resp-watch.ts).
       if (spec.name === 'watch') return watch(c, spec, buf, start, end);

@@ -43,7 +43,7 @@ export function txQueue(c: RespSession, spec: CommandSpec, buf: Buffer, start: n
   if (++tx.count > limits.maxTxCommands) return txError(c, R.txTooManyCommands(limits.maxTxCommands));
   if (spec.route === 'refused') return txError(c, R.refusedReply(spec));
   if (spec.route === 'proxy' && !FORWARDABLE_IN_TX.has(spec.name)) return txError(c, R.txProxyAnswered(spec));
-  if (spec.route === 'broadcast' || spec.route === 'broadcast-sum') return txError(c, R.txBroadcast(spec));
+  if (spec.route === 'broadcast' || spec.route === 'broadcast-sum' || spec.route === 'keyspace') return txError(c, R.txBroadcast(spec));
   ensureScratch(p.argc, c.pool.servers.length);
   const n = keyIndexes(spec, p.argBuf, p.argOff, p.argLen, p.argc, scratch.keyIdx);
   if (n < 0) return txError(c, R.keyErrorReply(n, spec, p.argBuf, p.argOff, p.argLen, p.argc));

@@ -37,6 +37,8 @@ const common = {
   maxTxCommands: 10000,
   maxTxBytes: 64 * 1024 * 1024,
   maxBlockingConnections: 512,
+  allowKeys: false,
+  allowFlush: false,
   readFailover: true,
   writeFailover: true,
   maxHints: 1_000_000,

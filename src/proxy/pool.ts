@@ -21,6 +21,7 @@ import { PeerClient } from './peer/peer-client.ts';
 import { reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
 import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './resp/dynomite-gate.ts';
+import { READ_REPAIR } from './resp/read-repair.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';
@@ -177,6 +178,7 @@ export class PoolRuntime implements PoolContext {
       if (config.hintsDir !== null) hints.persistTo(config.hintsDir, config.name, workerId, w);
       runtime.hints = hints;
     }
+    if (config.readRepairsEnabled && !this.memcache) runtime.readRepair = READ_REPAIR;
     return runtime;
   }
 

@@ -21,6 +21,8 @@ export const POOL_METRICS = [
   { name: 'request_errors_total', kind: 'counter', help: 'Client requests answered with an error (by the proxy or a backend)' },
   { name: 'requests_local_total', kind: 'counter', help: 'Requests answered by the proxy itself (PING, AUTH, refusals ...)' },
   { name: 'requests_split_total', kind: 'counter', help: 'Multi-key requests split over several backends' },
+  { name: 'read_repair_mismatches_total', kind: 'counter', help: 'One-key quorum reads whose local racks answered differently (read_repairs_enabled)' },
+  { name: 'read_repairs_total', kind: 'counter', help: 'Replicas rewritten with the majority value by read repair' },
   { name: 'blocking_calls_total', kind: 'counter', help: 'Blocking calls (BLPOP, XREAD BLOCK ...) served, each on a backend connection of its own' },
   { name: 'watch_pins_total', kind: 'counter', help: 'Backend connections pinned for one client by WATCH (held until EXEC, DISCARD, UNWATCH, RESET or disconnect)' },
   { name: 'requests_in_flight', kind: 'gauge', help: 'Client requests waiting for their reply' },

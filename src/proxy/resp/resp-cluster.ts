@@ -102,6 +102,7 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
     const key = scratch.keyIdx[0];
     // One owner per rack: the strategy for the level sends, waits on a quorum if asked, and replicates.
     const r = keyRoute.key(a.argBuf, a.argOff[key], a.argOff[key] + a.argLen[key], h[0]).payload(bytes, start, end, write, 0, 0, -1);
+    r.repairable = n === 1;
     routeToReplicas(c, cl, view, level, r, RESP_WORDS);
     return true;
   }

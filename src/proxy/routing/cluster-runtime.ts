@@ -5,7 +5,8 @@ import { ClusterView, KeyHasher, ReplicaSet, TopologyReader, TopologyWriter } fr
 import { PeerStates, ReplicationRing } from '../../peer/index.ts';
 import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY, SERVER_BLOCK_SLOTS } from '../../stats/index.ts';
 import type { ClusterShare } from '../../messages.ts';
-import type { BackendServer, Request } from '../../io/index.ts';
+import type { BackendServer, Merge, Request } from '../../io/index.ts';
+import type { KeyRoute } from './key-route.ts';
 import type { CommandSpec } from '../../commands/index.ts';
 import type { Args } from './scratch.ts';
 import type { HintQueue } from './hint-store.ts';
@@ -29,6 +30,11 @@ export interface DynomiteCheck {
   refusesBroadcast(c: RespClientLike, spec: CommandSpec, a: Args): boolean;
   /** The peer server's fan-out of a forwarded write: false when it fits Dynomite as is, else done (rewritten or skipping Dynomite owners). */
   fanOutForwarded(spec: CommandSpec, a: Args, n: number, racks: ArrayLike<number>, bytes: Uint8Array, start: number, end: number): boolean;
+}
+
+/** Read repair for one-key quorum reads (resp/read-repair.ts implements it for RESP pools with read_repairs_enabled). */
+export interface ReadRepairHook {
+  merge(cl: ClusterRuntime, r: KeyRoute, set: ReplicaSet, locals: number, safe: boolean, noQuorum: Buffer): Merge;
 }
 
 /** What routing asks of hinted handoff (hints.ts Hints implements it). */
@@ -61,6 +67,8 @@ export class ClusterRuntime {
   dynomite: DynomiteCheck | null = null;
   /** Hinted handoff for the replica writes this worker makes (hints.ts); null: off (max_hints 0, memcached pools). */
   hints: HintRouting | null = null;
+  /** Read repair of one-key quorum reads, or null (off, memcached pools). */
+  readRepair: ReadRepairHook | null = null;
   private readonly reader: TopologyReader;
   private readonly byId = new Map<string, BackendServer>();
   /** Stats blocks of the configured peers, by identity (the /metrics rows follow dyn_seeds). */

@@ -26,6 +26,8 @@ export class KeyRoute {
   replyKind = 0;
   dropMode = 0;
   group = -1;
+  /** A read of exactly one key whose replicas a quorum read may repair (read_repairs_enabled); set per request by the protocol. */
+  repairable = false;
 
   key(kb: Uint8Array, ks: number, ke: number, hash: number): this {
     this.kb = kb;
@@ -43,6 +45,7 @@ export class KeyRoute {
     this.replyKind = replyKind;
     this.dropMode = dropMode;
     this.group = group;
+    this.repairable = false;
     return this;
   }
 }

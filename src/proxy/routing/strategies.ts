@@ -99,7 +99,9 @@ export const WRITE_FAILOVER: KeyStrategy = {
 function quorumRoute(c: ClusterClient, cl: ClusterRuntime, view: ClusterView, r: KeyRoute, words: ClusterWords, safe: boolean): void {
   const set = owners(cl, view, r);
   const locals = view.localRacks.length;
-  const parent = newComposite(c, new QuorumMerge(locals, safe, words.noQuorum), locals, r.group, monotonicMs());
+  const repair = r.repairable && !r.write ? cl.readRepair : null;
+  const merge = repair !== null ? repair.merge(cl, r, set, locals, safe, words.noQuorum) : new QuorumMerge(locals, safe, words.noQuorum);
+  const parent = newComposite(c, merge, locals, r.group, monotonicMs());
   parent.dropMode = r.dropMode;
   for (let i = 0; i < locals; i++) sendToNode(cl, set.node[i], r, newPart(parent, i, r.replyKind), words);
   if (r.write) REPLICATE.rest(cl, set, locals, r);

@@ -38,6 +38,8 @@ export type Route =
   | 'broadcast-sum'
   /** No keys, and any one backend gives a correct answer (LASTSAVE, CONFIG GET, help texts). */
   | 'keyless'
+  /** Pub/sub: (un)subscriptions through the worker's subscription connections, PUBLISH to the channel's datastore(s). */
+  | 'pubsub'
   /** The whole keyspace, backend by backend and node by node of the rack (SCAN, DBSIZE, KEYS, RANDOMKEY, FLUSHALL, FLUSHDB). */
   | 'keyspace'
   /** Cannot work through a sharding proxy; `refusal` says why. */

@@ -13,11 +13,12 @@ const ROUTE_TEXT: Record<Route, string> = {
   broadcast: 'sent to every backend; the first error, else the first reply, is returned',
   'broadcast-sum': 'sent to every backend; integer replies summed',
   keyless: 'sent to one backend',
+  pubsub: 'pub/sub through one subscription connection per backend and worker; PUBLISH reaches every node of the datacenter',
   keyspace: 'over the whole keyspace: every backend, and on a cluster node every node of the rack',
   refused: 'refused',
 };
 
-const ROUTE_ORDER: readonly Route[] = ['single', 'same-node', 'split-concat', 'split-sum', 'split-pairs', 'proxy', 'broadcast', 'broadcast-sum', 'keyless', 'keyspace', 'refused'];
+const ROUTE_ORDER: readonly Route[] = ['single', 'same-node', 'split-concat', 'split-sum', 'split-pairs', 'proxy', 'broadcast', 'broadcast-sum', 'keyless', 'keyspace', 'pubsub', 'refused'];
 
 function position(i: number): string {
   if (i >= 0) return String(i);

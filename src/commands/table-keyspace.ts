@@ -88,8 +88,8 @@ export const KEYSPACE_COMMANDS: readonly CommandRow[] = [
     }),
   ]),
   ...inGroup('pubsub', [
-    no('psubscribe', -2, 'pubsub noscript loading stale', NONE, pubsub('PSUBSCRIBE')),
-    no('publish', 3, 'pubsub loading stale fast', NONE, pubsub('PUBLISH')),
+    c('psubscribe', -2, 'pubsub noscript loading stale', NONE, 'pubsub'),
+    c('publish', 3, 'pubsub loading stale fast', NONE, 'pubsub'),
     box('pubsub', -2, '', [
       no('channels', -2, 'pubsub loading stale', NONE, pubsub('PUBSUB CHANNELS')),
       no('help', 2, 'loading stale', NONE, pubsub('PUBSUB')),
@@ -98,11 +98,11 @@ export const KEYSPACE_COMMANDS: readonly CommandRow[] = [
       no('shardchannels', -2, 'pubsub loading stale', NONE, pubsub('PUBSUB SHARDCHANNELS')),
       no('shardnumsub', -2, 'pubsub loading stale', NONE, pubsub('PUBSUB SHARDNUMSUB')),
     ]),
-    no('punsubscribe', -1, 'pubsub noscript loading stale', NONE, pubsub('PUNSUBSCRIBE')),
-    no('spublish', 3, 'pubsub loading stale fast', K1, pubsub('SPUBLISH')),
-    no('ssubscribe', -2, 'pubsub noscript loading stale', range(1, -1, 1), pubsub('SSUBSCRIBE')),
-    no('subscribe', -2, 'pubsub noscript loading stale', NONE, pubsub('SUBSCRIBE')),
-    no('sunsubscribe', -1, 'pubsub noscript loading stale', range(1, -1, 1), pubsub('SUNSUBSCRIBE')),
-    no('unsubscribe', -1, 'pubsub noscript loading stale', NONE, pubsub('UNSUBSCRIBE')),
+    c('punsubscribe', -1, 'pubsub noscript loading stale', NONE, 'pubsub'),
+    c('spublish', 3, 'pubsub loading stale fast', K1, 'pubsub'),
+    c('ssubscribe', -2, 'pubsub noscript loading stale', range(1, -1, 1), 'pubsub'),
+    c('subscribe', -2, 'pubsub noscript loading stale', NONE, 'pubsub'),
+    c('sunsubscribe', -1, 'pubsub noscript loading stale', range(1, -1, 1), 'pubsub'),
+    c('unsubscribe', -1, 'pubsub noscript loading stale', NONE, 'pubsub'),
   ]),
 ];

@@ -124,6 +124,8 @@ export interface PoolConfig {
   maxTxCommands: number;
   /** Bytes of queued commands one MULTI transaction may hold. */
   maxTxBytes: number;
+  /** Where PUBLISH reaches subscribers on a cluster node: every node of this datacenter ('dc') or of the cluster ('cluster'). */
+  pubsubScope: 'dc' | 'cluster';
   /** KEYS and RANDOMKEY over every backend of the rack (off: refused with the reason; SCAN works either way). */
   allowKeys: boolean;
   /** FLUSHALL / FLUSHDB to every backend of every rack (off: refused with the reason). */

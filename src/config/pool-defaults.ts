@@ -102,6 +102,7 @@ export const COMMON_DEFAULTS = {
   maxBlockingConnections: 512,
   // Ours: whole-keyspace commands that are costly (KEYS) or destructive (FLUSHALL) are opt-in.
   allowKeys: false,
+  pubsubScope: 'dc' as 'dc' | 'cluster',
   allowFlush: false,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.
   readFailover: true,

@@ -151,6 +151,21 @@ export abstract class ClientConnection implements ClientSession {
     if (this.head === req) this.drain();
   }
 
+  /** Bytes waiting to reach the client: staged here and in the socket. */
+  get bufferedBytes(): number {
+    return this.out.size + this.socket.writableLength;
+  }
+
+  /** A message nobody asked for right now (pub/sub), in its place in the reply order; not counted as a request. */
+  pushLocal(message: Uint8Array): void {
+    if (this.closing) return;
+    const req = acquireRequest(K_CLIENT);
+    req.reply = message;
+    req.done = true;
+    this.enqueue(req);
+    if (this.head === req) this.drain();
+  }
+
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
     if (req.dropMode !== 0 && isDropped(req.dropMode, buf, start, end)) {
       req.done = true;

@@ -22,6 +22,7 @@ import { reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
 import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { READ_REPAIR } from './resp/read-repair.ts';
+import { PubSubHub } from './resp/pubsub-hub.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';
@@ -229,6 +230,13 @@ export class PoolRuntime implements PoolContext {
     this.st[P.client_connections_total]++;
   }
 
+  private hub: PubSubHub | null = null;
+
+  pubsub(): PubSubHub {
+    this.hub ??= new PubSubHub(!this.memcache && this.config.requirepass !== null ? authCommand(this.config.requirepass) : null);
+    return this.hub;
+  }
+
   clientClosed(closed: object): void {
     const c = closed as ClientConnection;
     if (this.peerClients.delete(c)) return;
@@ -272,6 +280,7 @@ export class PoolRuntime implements PoolContext {
     this.peerListener?.close();
     for (const c of this.peerClients) c.socket.destroy();
     if (this.cluster !== null) for (const s of this.cluster.allLinks()) s.close();
+    this.hub?.close();
     for (const c of this.clients) c.drainAndClose();
     const until = refreshClock() + deadlineMs;
     return new Promise((resolve) => {

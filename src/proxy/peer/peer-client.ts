@@ -176,6 +176,17 @@ export class PeerClient extends ClientConnection {
     if (unwatching) this.unpinConnection();
   }
 
+  /** PUBLISH / SPUBLISH from a coordinator: to this node's datastore of the channel, whose subscribers (clients of this node) hear it. */
+  private publishFrame(q: RespRequestParser, buf: Buffer, ps: number, pe: number, msgId: number): void {
+    const server = this.pool.router.serverFor(q.argBuf, q.argOff[1], q.argOff[1] + q.argLen[1]);
+    if (server === null) return this.answer(msgId, NO_BACKEND);
+    const req = acquireRequest(K_CLIENT);
+    req.msgId = msgId;
+    req.startedAt = monotonicMs();
+    this.enqueue(req);
+    server.send(req, buf, ps, pe);
+  }
+
   protected onClosed(): void {
     releasePin(this, false);
   }
@@ -204,6 +215,7 @@ export class PeerClient extends ClientConnection {
       return releasePin(this, false);
     }
     if (spec.name === 'watch' || spec.name === 'unwatch') return this.watchFrame(spec, q, buf, ps, pe, msgId);
+    if (spec.name === 'publish' || spec.name === 'spublish') return this.publishFrame(q, buf, ps, pe, msgId);
     const pool = this.pool;
     ensureScratch(q.argc, pool.servers.length);
     const n = keyIndexes(spec, q.argBuf, q.argOff, q.argLen, q.argc, scratch.keyIdx);

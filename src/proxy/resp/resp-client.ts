@@ -5,6 +5,9 @@ import { RespRequestParser } from '../../protocol/resp/index.ts';
 import { ClientConnection } from '../client-connection.ts';
 import { dispatchRequest } from './resp-dispatch.ts';
 import { releasePin } from './resp-watch.ts';
+import { unsubscribeAll, PUBSUB_MAX_BUFFERED } from './resp-pubsub.ts';
+import type { ClientSubs } from './pubsub-hub.ts';
+import { P } from '../../stats/index.ts';
 import { RESP_ADAPTER } from '../protocol-adapter.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { TxState } from './tx-block.ts';
@@ -19,6 +22,8 @@ export class RespClient extends ClientConnection implements RespSession {
   tx: TxState | null = null;
   /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */
   consistency: Consistency | null = null;
+  /** Pub/sub subscriptions (resp-pubsub.ts), or null. */
+  subs: ClientSubs | null = null;
 
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
@@ -35,5 +40,18 @@ export class RespClient extends ClientConnection implements RespSession {
   protected onClosed(): void {
     this.tx = null;
     releasePin(this, false);
+    unsubscribeAll(this);
+  }
+
+  /** A pub/sub message for this subscriber; one that stopped reading is disconnected past Redis' 32 MiB pub/sub limit. */
+  deliver(message: Buffer): void {
+    if (this.closed) return;
+    if (this.bufferedBytes > PUBSUB_MAX_BUFFERED) {
+      this.pool.st[P.pubsub_slow_disconnects_total]++;
+      this.socket.destroy();
+      return;
+    }
+    this.pool.st[P.pubsub_messages_total]++;
+    this.pushLocal(message);
   }
 }

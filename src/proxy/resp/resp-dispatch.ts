@@ -14,6 +14,7 @@ import { BROADCAST } from '../routing/cluster-walk.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { watch } from './resp-watch.ts';
 import { keyspaceCommand } from './resp-keyspace.ts';
+import { pubsubCommand, subscribedRefusal, subscribedPing } from './resp-pubsub.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from '../node-state.ts';
@@ -73,6 +74,12 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
   pool.groupSt[g * 2]++;
   currentGroup = g;
   if (!c.authed && !allowedBeforeAuth(spec)) return c.replyLocal(NOAUTH);
+  if (c.subs !== null && c.subs.active) {
+    // A subscribed connection: only the (un)subscribe family, PING (push-shaped), QUIT and RESET, as in Redis.
+    const refusal = subscribedRefusal(c, spec);
+    if (refusal !== null) return c.replyLocal(refusal);
+    if (spec.name === 'ping' && subscribedPing(c)) return;
+  }
   if (c.tx !== null && !isTxControl(spec)) return txQueue(c, spec, buf, start, end);
   routeCommand(c, spec, buf, start, end, gathered);
 }
@@ -104,6 +111,8 @@ export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, sta
       return broadcast(c, buf, start, end, new FirstReplyMerge());
     case 'broadcast-sum':
       return broadcast(c, buf, start, end, new SumMerge());
+    case 'pubsub':
+      return pubsubCommand(c, spec, buf, start, end);
     case 'keyspace':
       return keyspaceCommand(c, spec, c.parser, false, 0, (reply) => c.replyLocal(reply));
     case 'proxy':

@@ -5,6 +5,7 @@ import * as R from './resp-replies.ts';
 import { S } from '../../stats/index.ts';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import { releasePin, unwatch } from './resp-watch.ts';
+import { unsubscribeAll } from './resp-pubsub.ts';
 import type { RespSession } from './resp-session.ts';
 
 const VERSION = '0.1.0';
@@ -41,6 +42,7 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
     case 'reset':
       txDiscard(c);
       releasePin(c, false);
+      unsubscribeAll(c);
       c.name = null;
       c.authed = c.pool.settings.requirepass === null;
       return c.replyLocal(R.RESET);

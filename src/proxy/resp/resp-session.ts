@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { RespRequestParser } from '../../protocol/resp/index.ts';
 import type { Consistency } from '../../config/index.ts';
 import type { TxState } from './tx-block.ts';
+import type { ClientSubs } from './pubsub-hub.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { BackendConnection, Request } from '../../io/index.ts';
 
@@ -16,6 +17,10 @@ export interface RespSession {
   authed: boolean;
   /** CLIENT SETNAME. */
   name: Buffer | null;
+  /** Pub/sub subscriptions, or null (resp-pubsub.ts). */
+  subs: ClientSubs | null;
+  /** A pub/sub message for this subscriber. */
+  deliver(message: Buffer): void;
   /** The MULTI being queued, or null. */
   tx: TxState | null;
   /** The backend connection a WATCH pinned for this client (resp-watch.ts), or null; pinReleasing: the watch ended, the pin drains. */

@@ -38,6 +38,7 @@ const common = {
   maxTxBytes: 64 * 1024 * 1024,
   maxBlockingConnections: 512,
   allowKeys: false,
+  pubsubScope: 'dc',
   allowFlush: false,
   readFailover: true,
   writeFailover: true,

@@ -120,6 +120,10 @@ export interface PoolConfig {
   clientMaxInflight: number;
   /** Per-client buffered request/reply bytes before reading pauses. */
   clientMaxBufferedBytes: number;
+  /** Redis' client-output-buffer-limit for normal clients, ours by default: unsent replies past the hard limit disconnect the client at once, past the soft one for soft seconds too. 0: no limit. */
+  clientReplyHardLimit: number;
+  clientReplySoftLimit: number;
+  clientReplySoftSeconds: number;
   /** Commands one MULTI transaction may queue (in the proxy, and in a peer's MULTI block). */
   maxTxCommands: number;
   /** Bytes of queued commands one MULTI transaction may hold. */

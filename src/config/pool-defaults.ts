@@ -95,6 +95,10 @@ export const COMMON_DEFAULTS = {
   // Ours. Bounds what one pipelining client can make the proxy hold before its reads pause.
   clientMaxInflight: 10_000,
   clientMaxBufferedBytes: 64 * 1024 * 1024,
+  // Ours (issue "security" part 5): a client that does not read its replies cannot grow the process without bound.
+  clientReplyHardLimit: 256 * 1024 * 1024,
+  clientReplySoftLimit: 128 * 1024 * 1024,
+  clientReplySoftSeconds: 60,
   // Ours. A transaction is held whole in the proxy until EXEC: bounded like a pipelining client.
   maxTxCommands: 10_000,
   maxTxBytes: 64 * 1024 * 1024,

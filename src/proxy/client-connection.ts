@@ -244,11 +244,41 @@ export abstract class ClientConnection implements ClientSession {
     if (this.closed) return;
     this.pool.st[P.client_bytes_out_total] += this.out.size;
     this.out.flush(this.socket, this.queued === 0);
+    if ((this.softSince !== 0 || this.socket.writableLength > this.replySoftLimit) && this.overReplyLimit()) return;
     if (this.closing && this.head === null) {
       this.socket.end();
       return;
     }
     if (this.paused) this.maybeResume();
+  }
+
+  /** Since when unsent replies stayed above the soft limit (0: they are below it). */
+  private softSince = 0;
+
+  private get replySoftLimit(): number {
+    const s = this.pool.settings;
+    const soft = s.clientReplySoftLimit > 0 ? s.clientReplySoftLimit : Infinity;
+    return s.clientReplyHardLimit > 0 ? Math.min(soft, s.clientReplyHardLimit) : soft;
+  }
+
+  /**
+   * Redis' client-output-buffer-limit: unsent replies past the hard limit, or past the soft one for the soft seconds, disconnect the
+   * client (counted), so one that does not read cannot grow the process without bound. True when it was disconnected.
+   */
+  private overReplyLimit(): boolean {
+    const s = this.pool.settings;
+    const unsent = this.socket.writableLength + this.out.size;
+    const now = monotonicMs();
+    let over = s.clientReplyHardLimit > 0 && unsent > s.clientReplyHardLimit;
+    if (!over && s.clientReplySoftLimit > 0 && unsent > s.clientReplySoftLimit) {
+      if (this.softSince === 0) this.softSince = now;
+      else over = now - this.softSince >= s.clientReplySoftSeconds * 1000;
+    } else if (!over) this.softSince = 0;
+    if (!over) return false;
+    this.pool.st[P.client_output_limit_disconnects_total]++;
+    this.socket.destroy();
+    this.onClose();
+    return true;
   }
 
   /** Stop reading a client that has too much in flight or does not read its replies. */

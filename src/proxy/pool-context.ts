@@ -13,6 +13,10 @@ export interface PoolSettings extends BackendSettings {
   requirepass: string | null;
   clientMaxInflight: number;
   clientMaxBufferedBytes: number;
+  /** Unsent reply bytes past which a client is disconnected at once, or after clientReplySoftSeconds above the soft limit. */
+  clientReplyHardLimit: number;
+  clientReplySoftLimit: number;
+  clientReplySoftSeconds: number;
   clientConnections: number;
 }
 

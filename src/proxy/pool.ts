@@ -46,6 +46,9 @@ function settingsOf(c: PoolConfig, workers: number): PoolSettings {
     requirepass: c.requirepass,
     clientMaxInflight: c.clientMaxInflight,
     clientMaxBufferedBytes: c.clientMaxBufferedBytes,
+    clientReplyHardLimit: c.clientReplyHardLimit,
+    clientReplySoftLimit: c.clientReplySoftLimit,
+    clientReplySoftSeconds: c.clientReplySoftSeconds,
     // The configured limit is for the whole process; the kernel spreads clients over workers.
     clientConnections: c.clientConnections > 0 ? Math.max(1, Math.ceil(c.clientConnections / workers)) : 0,
   };

@@ -56,6 +56,22 @@ t.test('SCAN through either node of a 2-node rack, and through a 1-node rack: ev
   t.equal((await client(b.clientPort).keys('ks:1*')).length, 1111, 'KEYS over the rack')
 })
 
+t.test('SCAN while keys are written: every key that existed for the whole scan is returned', async (t) => {
+  const w = client(a.clientPort)
+  let writing = true
+  let extra = 0
+  const writer = (async () => {
+    for (let i = 0; writing && i < 20_000; i++) {
+      await w.set(`new:${i}`, 'v')
+      extra++
+    }
+  })()
+  const keys = new Set(await scanAll(client(single.clientPort), 'ks:*'))
+  writing = false
+  await writer
+  t.equal(keys.size, 2000, `all 2000 old keys once while ${extra} new keys were written`)
+})
+
 t.test('FLUSHALL through one node empties every node of every rack and datacenter', async (t) => {
   t.equal(await client(single.clientPort).flushall(), 'OK')
   for (const n of cluster.nodes) t.equal(plain(await n.redis.call('DBSIZE')), 0, `${n.name} empty`)

@@ -1,6 +1,6 @@
 // Which arguments of an ioredis-style call are keys, by the server's own command table (src/commands), so every keyed command routes right.
 // Never sends anything; allocates per call (an encoded argv), which is why get/set/mget/mset/del take the direct path instead.
-import { ALL_COMMANDS, keyIndexes, KEYS_MALFORMED, refusalFor, resolveCommand, isWrite, type CommandSpec } from '../commands/index.ts';
+import { ALL_COMMANDS, blockTimeoutMs, keyIndexes, KEYS_MALFORMED, refusalFor, resolveCommand, isWrite, type CommandSpec } from '../commands/index.ts';
 import { DynoError } from './dyno-error.ts';
 
 export type Arg = string | Buffer;
@@ -26,7 +26,8 @@ export interface KeyedCall {
 }
 
 /** Connection-scoped commands the proxy answers, which mean nothing (or the wrong thing) over a pool of connections. */
-const CONNECTION_STATE = new Set(['auth', 'hello', 'reset', 'quit', 'select', 'multi', 'exec', 'discard', 'watch', 'unwatch', 'client|setname', 'client|setinfo', 'client|no-evict', 'client|no-touch', 'readonly', 'readwrite']);
+const CONNECTION_STATE = new Set(['auth', 'hello', 'reset', 'quit', 'select', 'multi', 'exec', 'discard', 'watch', 'unwatch',
+  'subscribe', 'psubscribe', 'ssubscribe', 'unsubscribe', 'punsubscribe', 'sunsubscribe', 'client|setname', 'client|setinfo', 'client|no-evict', 'client|no-touch', 'readonly', 'readwrite']);
 
 /** The command's spec and key positions; DynoError UNSUPPORTED_COMMAND / BAD_ARGUMENTS when the client cannot route it. */
 export function locateKeys(name: string, flat: readonly Arg[]): KeyedCall {
@@ -44,6 +45,8 @@ export function locateKeys(name: string, flat: readonly Arg[]): KeyedCall {
   if (spec === undefined) throw new DynoError('UNSUPPORTED_COMMAND', `unknown command '${name}'`);
   if (spec.route === 'refused') throw new DynoError('UNSUPPORTED_COMMAND', `'${spec.name}': ${spec.refusal ?? 'refused by dynoproxy'}`);
   if (CONNECTION_STATE.has(spec.name)) throw new DynoError('UNSUPPORTED_COMMAND', `'${spec.name}' changes a connection's state, which a pooled client cannot keep`);
+  // A blocking call holds its connection's reply order until it answers: a pooled, pipelined client cannot afford that.
+  if (blockTimeoutMs(spec, buf, argOff, argLen, argv.length) >= 0) throw new DynoError('UNSUPPORTED_COMMAND', `'${spec.name}' blocks; run it on a connection of its own (e.g. ioredis to a node)`);
   const out = new Int32Array(argv.length + 8);
   const n = keyIndexes(spec, buf, argOff, argLen, argv.length, out);
   if (n === KEYS_MALFORMED) throw new DynoError('BAD_ARGUMENTS', `'${spec.name}': the key arguments are malformed`);

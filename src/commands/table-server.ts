@@ -32,7 +32,7 @@ export const SERVER_COMMANDS: readonly CommandRow[] = [
       no('unpause', 2, A, NONE, perBackend('CLIENT UNPAUSE')),
     ]),
     c('echo', 2, 'loading stale fast', NONE, 'proxy'),
-    c('hello', -1, 'noscript loading stale fast', NONE, 'proxy', { note: 'RESP2 only; AUTH and SETNAME options apply to the proxy connection' }),
+    c('hello', -1, 'noscript loading stale fast', NONE, 'proxy', { note: 'RESP2 and RESP3 (replies from RESP3 datastore connections; not in a cluster with Dynomite nodes); AUTH and SETNAME apply to the proxy connection' }),
     c('ping', -1, 'fast', NONE, 'proxy'),
     c('quit', -1, 'noscript loading stale fast', NONE, 'proxy'),
     c('reset', 1, 'noscript loading stale fast', NONE, 'proxy', { note: 'clears the proxy connection state: transaction, name, authentication' }),

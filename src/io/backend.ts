@@ -46,6 +46,8 @@ export interface BackendHooks {
   newAuth?: () => LinkAuth | null;
   /** Peer links: write the frame header for a request of payloadLen bytes (msg ids count per connection). */
   writeHeader?: (out: OutBuffer, msgId: number, req: Request, payloadLen: number) => void;
+  /** Datastore servers: the handshake of the RESP3 twin that serves RESP3 clients (HELLO 3, with AUTH when set); absent: no twin. */
+  resp3Handshake?: Uint8Array;
   /** A connection failed or was closed by the other side (not by close()): why, how many requests it failed, whether it had connected. */
   onConnectionFailed?: (server: BackendServer, reason: string, inFlight: number, connected: boolean) => void;
 }
@@ -397,6 +399,9 @@ export class BackendServer {
   readonly st: Float64Array;
   /** Peer links: where their round trips are recorded (cross-zone or cross-region), else null. */
   latency: LatencyRecorder | null = null;
+  /** The RESP2 server a RESP3 twin stands beside (itself for every other server). */
+  base: BackendServer = this;
+  private twin: BackendServer | null = null;
 
   constructor(index: number, host: string, port: number, name: string, weight: number, settings: BackendSettings, hooks: BackendHooks, st: Float64Array) {
     this.st = st;
@@ -456,10 +461,28 @@ export class BackendServer {
 
   /** The request's pinned connection when it is one of this server's (null once it broke: the watch is lost), else pick(). */
   private choose(req: Request): BackendConnection | null {
+    if (req.resp3 && this.hooks.resp3Handshake !== undefined) return this.resp3Server().choose(req);
     const pin = req.pin;
     if (pin !== null && (pin as BackendConnection).server === this) return pin.closed ? null : (pin as BackendConnection);
     if (req.blockMs >= 0) return this.blockingConnection(req);
     return this.pick(monotonicMs());
+  }
+
+  /** The server's RESP3 twin: the same datastore over connections that said HELLO 3 (made on first use; same counters). */
+  resp3Server(): BackendServer {
+    const hs = this.hooks.resp3Handshake;
+    if (hs === undefined) return this;
+    if (this.twin === null) {
+      const hooks: BackendHooks = { ...this.hooks, handshake: hs, resp3Handshake: undefined };
+      // The twin counts into this server's block; its constructor must not reset the gauges already there.
+      const st = this.st;
+      const kept = [st[S.server_connections], st[S.server_in_flight], st[S.server_ejected]];
+      const twin = new BackendServer(this.index, this.host, this.port, this.name, this.weight, this.settings, hooks, st);
+      [st[S.server_connections], st[S.server_in_flight], st[S.server_ejected]] = kept;
+      twin.base = this;
+      this.twin = twin;
+    }
+    return this.twin;
   }
 
   /**
@@ -587,6 +610,7 @@ export class BackendServer {
   checkTimeouts(now: number): void {
     for (const c of this.conns) if (c !== null) this.checkTimeout(c, now);
     if (this.pinned.size > 0) for (const c of this.pinned) this.checkTimeout(c, now);
+    if (this.twin !== null) this.twin.checkTimeouts(now);
   }
 
   private checkTimeout(c: BackendConnection, now: number): void {
@@ -603,5 +627,6 @@ export class BackendServer {
     for (const c of this.pinned) c.close();
     for (const c of this.idlePinned) c.close();
     this.idlePinned.length = 0;
+    this.twin?.close();
   }
 }

@@ -64,18 +64,24 @@ export class DnodeReplyScanner implements ReplyScanner {
   }
 }
 
-const templates = [
-  [new DnodeHeaderTemplate(DMSG_REQ, 0, DNODE_VERSION, 0, DNODE_DATA_PLAIN), new DnodeHeaderTemplate(DMSG_REQ, 0, DNODE_VERSION, 1, DNODE_DATA_PLAIN)],
-  [
-    new DnodeHeaderTemplate(DMSG_REQ_FORWARD, 0, DNODE_VERSION, 0, DNODE_DATA_PLAIN),
-    new DnodeHeaderTemplate(DMSG_REQ_FORWARD, 0, DNODE_VERSION, 1, DNODE_DATA_PLAIN),
-  ],
-];
+/** A dynoproxy extension of the dnode flags (bit 0 is Dynomite's encryption flag): the payload's client speaks RESP3. */
+export const DNODE_FLAG_RESP3 = 2;
+
+function requestTemplates(flags: number): DnodeHeaderTemplate[][] {
+  return [
+    [new DnodeHeaderTemplate(DMSG_REQ, flags, DNODE_VERSION, 0, DNODE_DATA_PLAIN), new DnodeHeaderTemplate(DMSG_REQ, flags, DNODE_VERSION, 1, DNODE_DATA_PLAIN)],
+    [
+      new DnodeHeaderTemplate(DMSG_REQ_FORWARD, flags, DNODE_VERSION, 0, DNODE_DATA_PLAIN),
+      new DnodeHeaderTemplate(DMSG_REQ_FORWARD, flags, DNODE_VERSION, 1, DNODE_DATA_PLAIN),
+    ],
+  ];
+}
+const templates = [requestTemplates(0), requestTemplates(DNODE_FLAG_RESP3)];
 const RES_TEMPLATE = new DnodeHeaderTemplate(DMSG_RES, 0, DNODE_VERSION, 1, DNODE_DATA_PLAIN);
 
 /** Write a request header (REQ, or REQ_FORWARD for a write handed to another datacenter) before its payload. */
-export function writeRequestHeader(out: OutBuffer, msgId: number, forward: boolean, sameDc: boolean, payloadLen: number): void {
-  const t = templates[forward ? 1 : 0][sameDc ? 1 : 0];
+export function writeRequestHeader(out: OutBuffer, msgId: number, forward: boolean, sameDc: boolean, payloadLen: number, resp3 = false): void {
+  const t = templates[resp3 ? 1 : 0][forward ? 1 : 0][sameDc ? 1 : 0];
   const b = out.reserve(t.length(msgId, payloadLen));
   out.len = t.write(b, out.len, msgId, payloadLen);
 }
@@ -136,7 +142,7 @@ export function newPeerLink(
     handshake: null,
     errorReply: (reason) => (memcache ? memcachePeerError : peerError)(reason || 'Peer Node is not connected'),
     onServerStateChange: () => {},
-    writeHeader: (out, msgId, req, len) => writeRequestHeader(out, msgId, req.forwardDc, sameDc, len),
+    writeHeader: (out, msgId, req, len) => writeRequestHeader(out, msgId, req.forwardDc, sameDc, len, req.resp3),
   };
   // Peers are never ejected from a ring: a dead owner fails its keys (Dynomite semantics), it does not move them.
   // A restarted peer must get replica writes again within moments: its reconnect backoff stays short.

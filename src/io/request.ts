@@ -125,6 +125,8 @@ export class Request {
   pin: PinnedConnection | null = null;
   /** A blocking command (BLPOP ...): how long it may block in ms (0: forever), -1 otherwise. It gets a connection of its own. */
   blockMs = -1;
+  /** The client speaks RESP3 (HELLO 3): its datastore replies come from RESP3 connections, and peers are asked for RESP3 replies. */
+  resp3 = false;
 }
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
@@ -195,6 +197,7 @@ export function releaseRequest(r: Request): void {
   r.hintSeq = 0;
   r.pin = null;
   r.blockMs = -1;
+  r.resp3 = false;
   if (r.retryBuf !== null) {
     const b = r.retryBuf;
     if (b.length === SMALL_RETRY_BYTES) {
@@ -296,6 +299,7 @@ export function newPart(parent: Request, index: number, replyKind = 0): Request 
   child.parent = parent;
   child.partIndex = index;
   child.pin = parent.pin;
+  child.resp3 = parent.resp3;
   child.replyKind = replyKind;
   return child;
 }

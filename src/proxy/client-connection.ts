@@ -40,6 +40,8 @@ export abstract class ClientConnection implements ClientSession {
   private tail: Request | null = null;
   /** Requests queued and not yet answered to the client. */
   queued = 0;
+  /** The client speaks RESP3 (HELLO 3): its requests say so (Request.resp3). */
+  resp3 = false;
   /** The backend connection this client holds alone (RESP WATCH, resp/resp-watch.ts), or null: every request for its server goes on it. */
   pin: BackendConnection | null = null;
   /** The pin is being let go: it is, once none of this client's requests is left on it (later ones must not overtake them). */
@@ -130,6 +132,7 @@ export abstract class ClientConnection implements ClientSession {
     req.client = this;
     if (this.pinReleasing && (this.pin as BackendConnection).idle) this.unpinConnection();
     req.pin = this.pin;
+    req.resp3 = this.resp3;
     req.refs++;
     if (this.tail === null) this.head = req;
     else this.tail.next = req;

@@ -54,6 +54,12 @@ function settingsOf(c: PoolConfig, workers: number): PoolSettings {
   };
 }
 
+/** HELLO 3 (with AUTH default <pass> when the datastore needs it): a RESP3 twin connection's first words. */
+function hello3Command(pass: string | null): Buffer {
+  const args = pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', pass];
+  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(a)}\r\n`), Buffer.from(a), Buffer.from('\r\n')]))]);
+}
+
 function authCommand(pass: string): Buffer {
   const p = Buffer.from(pass, 'utf8');
   return Buffer.concat([Buffer.from(`*2\r\n$4\r\nAUTH\r\n$${p.length}\r\n`), p, Buffer.from('\r\n')]);
@@ -123,6 +129,7 @@ export class PoolRuntime implements PoolContext {
     const hooks: BackendHooks = {
       newScanner: this.memcache ? () => new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }) : () => new RespReplyScanner(),
       handshake: !this.memcache && config.requirepass !== null ? authCommand(config.requirepass) : null,
+      resp3Handshake: this.memcache ? undefined : hello3Command(config.requirepass),
       errorReply: adapter.storageError,
       onServerStateChange: () => this.router.rebuild(),
     };

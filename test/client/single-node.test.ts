@@ -60,6 +60,8 @@ t.test('multi-key: mget/mset/del/exists in caller order', async (t) => {
 t.test('commands the client cannot route are typed errors', async (t) => {
   await t.rejects(c.call('SUBSCRIBE', 'ch'), { name: 'DynoError', code: 'UNSUPPORTED_COMMAND' })
   await t.rejects(c.call('SELECT', '1'), { name: 'DynoError', code: 'UNSUPPORTED_COMMAND' })
+  await t.rejects(c.call('BLPOP', 'q', '0'), { name: 'DynoError', code: 'UNSUPPORTED_COMMAND' }, 'a blocking call would stall a pooled connection')
+  await t.rejects(c.call('WATCH', 'k'), { name: 'DynoError', code: 'UNSUPPORTED_COMMAND' })
   await t.rejects(c.call('NOSUCHCMD', 'x'), { name: 'DynoError', code: 'UNSUPPORTED_COMMAND' })
   await t.rejects(c.call('MSET', 'a'), { name: 'DynoError', code: 'BAD_ARGUMENTS' })
 })

@@ -15,7 +15,7 @@ import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
 import { blockingFull, blockingRoom } from '../resp/resp-blocking.ts';
 import { ClientConnection } from '../client-connection.ts';
-import { acquireRequest, completeLocally, K_CLIENT, type Request, type BackendServer, writeResponseHeader, monotonicMs } from '../../io/index.ts';
+import { acquireRequest, completeLocally, K_CLIENT, type Request, type BackendServer, writeResponseHeader, monotonicMs, DNODE_FLAG_RESP3 } from '../../io/index.ts';
 import { scratch, ensureScratch } from '../routing/scratch.ts';
 import { hashKeys, replicatePieces } from '../resp/resp-cluster.ts';
 import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
@@ -110,6 +110,8 @@ export class PeerClient extends ClientConnection {
     }
     // Gossip and anything else are not requests: the cluster worker owns membership.
     if (d.type !== DMSG_REQ && d.type !== DMSG_REQ_FORWARD) return;
+    // A coordinator whose client speaks RESP3 asks for RESP3 replies (a dynoproxy flag; Dynomite sends 0).
+    this.resp3 = (d.flags & DNODE_FLAG_RESP3) !== 0;
     this.request(buf, d.payloadStart, d.payloadStart + d.payloadLen, d.msgId, d.type === DMSG_REQ_FORWARD);
   }
 
@@ -155,7 +157,7 @@ export class PeerClient extends ClientConnection {
         if ((server !== null && s !== server) || (watched !== null && watched !== s)) return this.answer(msgId, WATCH_SPREAD);
         server = s;
       }
-      if (this.pin !== null && this.pin.server !== server) this.unpinConnection(true);
+      if (this.pin !== null && this.pin.server.base !== server) this.unpinConnection(true);
     }
     const target = server as BackendServer;
     const req = acquireRequest(K_CLIENT);
@@ -165,7 +167,7 @@ export class PeerClient extends ClientConnection {
     if (!unwatching) {
       if (this.pin !== null) this.pinReleasing = false;
       else {
-        const pin = target.pin();
+        const pin = (this.resp3 ? target.resp3Server() : target).pin();
         if (pin === null) return completeLocally(req, WATCH_TOO_MANY);
         this.pinConnection(pin, req);
         req.pin = pin;

@@ -52,6 +52,10 @@ export class RespClient extends ClientConnection implements RespSession {
       return;
     }
     this.pool.st[P.pubsub_messages_total]++;
-    this.pushLocal(message);
+    if (!this.resp3) return this.pushLocal(message);
+    // RESP3: the same array as a push (>), Redis' out-of-band type for messages.
+    const push = Buffer.from(message);
+    push[0] = 0x3e;
+    this.pushLocal(push);
   }
 }

@@ -87,10 +87,13 @@ function auth(c: RespSession, user: string, pass: Buffer, reply: boolean): boole
 function hello(c: RespSession): void {
   const argc = c.parser.argc;
   let i = 1;
+  let proto = c.resp3 ? 3 : 2;
   if (argc > 1) {
     const v = argText(c, 1);
     if (v !== '2' && v !== '3') return c.replyLocal(R.errReply('ERR Protocol version is not an integer or out of range'));
-    if (v === '3') return c.replyLocal(R.NOPROTO);
+    // A Dynomite node cannot answer in RESP3: a cluster with one stays RESP2.
+    if (v === '3' && c.pool.cluster !== null && c.pool.cluster.current().hasDynomite) return c.replyLocal(R.NOPROTO);
+    proto = v === '3' ? 3 : 2;
     i = 2;
   }
   for (; i < argc; i++) {
@@ -104,16 +107,18 @@ function hello(c: RespSession): void {
     } else return c.replyLocal(R.errReply(`ERR Syntax error in HELLO option '${opt}'`));
   }
   if (!c.authed) return c.replyLocal(R.NOAUTH);
+  // RESP3 from here on: replies come from the datastores' RESP3 connections (BackendServer.resp3Server) and peers are asked for RESP3.
+  c.resp3 = proto === 3;
   const fields: Buffer[] = [
     R.bulkReply('server'), R.bulkReply('redis'),
     R.bulkReply('version'), R.bulkReply(REDIS_VERSION),
-    R.bulkReply('proto'), R.intReply(2),
+    R.bulkReply('proto'), R.intReply(proto),
     R.bulkReply('id'), R.intReply(c.id),
     R.bulkReply('mode'), R.bulkReply('standalone'),
     R.bulkReply('role'), R.bulkReply('master'),
     R.bulkReply('modules'), R.EMPTY_ARRAY,
   ];
-  c.replyLocal(Buffer.concat([Buffer.from(`*${fields.length}\r\n`), ...fields]));
+  c.replyLocal(Buffer.concat([Buffer.from(proto === 3 ? `%${fields.length / 2}\r\n` : `*${fields.length}\r\n`), ...fields]));
 }
 
 function client(c: RespSession, sub: string): void {

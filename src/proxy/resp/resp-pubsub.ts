@@ -34,9 +34,10 @@ function text(a: Args, i: number): string {
   return Buffer.from(a.argBuf.buffer, a.argBuf.byteOffset + a.argOff[i], a.argLen[i]).toString('latin1');
 }
 
-function confirmation(kind: string, name: string | null, count: number): Buffer {
-  const n = name === null ? '$-1\r\n' : `$${Buffer.byteLength(name, 'latin1')}\r\n${name}\r\n`;
-  return Buffer.concat([Buffer.from(`*3\r\n$${kind.length}\r\n${kind}\r\n`), Buffer.from(n, 'latin1'), Buffer.from(`:${count}\r\n`)]);
+function confirmation(kind: string, name: string | null, count: number, resp3: boolean): Buffer {
+  const n = name === null ? (resp3 ? '_\r\n' : '$-1\r\n') : `$${Buffer.byteLength(name, 'latin1')}\r\n${name}\r\n`;
+  // RESP3: a push (>), as Redis sends (un)subscription confirmations.
+  return Buffer.concat([Buffer.from(`${resp3 ? '>' : '*'}3\r\n$${kind.length}\r\n${kind}\r\n`), Buffer.from(n, 'latin1'), Buffer.from(`:${count}\r\n`)]);
 }
 
 function hubOf(pool: PoolContext): PubSubHub {
@@ -53,13 +54,14 @@ function serversFor(pool: PoolContext, kind: number, name: string): readonly Bac
 
 /** Whether a subscribed client may run this command (Redis: only the (un)subscribe family, PING, QUIT, RESET). */
 export function subscribedRefusal(c: PubSubSession, spec: CommandSpec): Buffer | null {
-  if (c.subs === null || !c.subs.active || ALLOWED.has(spec.name)) return null;
+  // RESP3 connections may run any command while subscribed (messages come as push replies).
+  if (c.resp3 || c.subs === null || !c.subs.active || ALLOWED.has(spec.name)) return null;
   return R.errReply(`ERR Can't execute '${spec.name}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context`);
 }
 
 /** PING while subscribed: Redis' push-shaped pong. */
 export function subscribedPing(c: PubSubSession): boolean {
-  if (c.subs === null || !c.subs.active) return false;
+  if (c.resp3 || c.subs === null || !c.subs.active) return false;
   const arg = c.parser.argc > 1 ? text(c.parser, 1) : '';
   c.replyLocal(Buffer.concat([Buffer.from('*2\r\n$4\r\npong\r\n'), Buffer.from(`$${Buffer.byteLength(arg, 'latin1')}\r\n${arg}\r\n`, 'latin1')]));
   return true;
@@ -77,7 +79,7 @@ function subscribe(c: PubSubSession, kind: number): void {
     const req = acquireRequest(K_CLIENT);
     req.startedAt = monotonicMs();
     c.enqueue(req);
-    const reply = confirmation(CONFIRM[kind], name, kind === K_SHARD ? subs.names[K_SHARD].size : subs.count);
+    const reply = confirmation(CONFIRM[kind], name, kind === K_SHARD ? subs.names[K_SHARD].size : subs.count, c.resp3);
     if (!fresh) {
       completeLocally(req, reply);
       continue;
@@ -106,10 +108,10 @@ function unsubscribe(c: PubSubSession, kind: number): void {
   const a = c.parser;
   const subs = c.subs ?? new ClientSubs();
   const names = a.argc > 1 ? Array.from({ length: a.argc - 1 }, (_v, i) => text(a, i + 1)) : [...subs.names[kind]];
-  if (names.length === 0) return c.replyLocal(confirmation(UNCONFIRM[kind], null, kind === K_SHARD ? subs.names[K_SHARD].size : subs.count));
+  if (names.length === 0) return c.replyLocal(confirmation(UNCONFIRM[kind], null, kind === K_SHARD ? subs.names[K_SHARD].size : subs.count, c.resp3));
   for (const name of names) {
     if (subs.names[kind].delete(name)) for (const s of serversFor(c.pool, kind, name)) hubOf(c.pool).link(s).unsubscribe(kind, name, c);
-    c.replyLocal(confirmation(UNCONFIRM[kind], name, kind === K_SHARD ? subs.names[K_SHARD].size : subs.count));
+    c.replyLocal(confirmation(UNCONFIRM[kind], name, kind === K_SHARD ? subs.names[K_SHARD].size : subs.count, c.resp3));
   }
 }
 

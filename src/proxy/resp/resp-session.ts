@@ -17,6 +17,8 @@ export interface RespSession {
   authed: boolean;
   /** CLIENT SETNAME. */
   name: Buffer | null;
+  /** The connection speaks RESP3 (HELLO 3). */
+  resp3: boolean;
   /** Pub/sub subscriptions, or null (resp-pubsub.ts). */
   subs: ClientSubs | null;
   /** A pub/sub message for this subscriber. */

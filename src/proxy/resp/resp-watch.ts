@@ -56,7 +56,7 @@ function watchTarget(c: RespSession, n: number): BackendServer | Uint8Array {
 
 /** The datastore the client watches keys of, or null (no WATCH, or the watch ended and its connection only drains). */
 export function watchedServer(c: { pin: BackendConnection | null; pinReleasing: boolean }): BackendServer | null {
-  return c.pin !== null && !c.pinReleasing ? c.pin.server : null;
+  return c.pin !== null && !c.pinReleasing ? c.pin.server.base : null;
 }
 
 /** WATCH key [key ...]: pin (once) a connection to the keys' datastore and send the WATCH on it, after the client's earlier requests. */
@@ -72,13 +72,14 @@ export function watch(c: RespSession, spec: CommandSpec, buf: Buffer, start: num
   const watched = watchedServer(c);
   if (watched !== null && watched !== server) return c.replyLocal(WATCH_SPREAD);
   // An ended watch on another datastore, still draining: its connection goes now (this client's order only matters per datastore).
-  if (c.pin !== null && c.pin.server !== server) c.unpinConnection(true);
+  if (c.pin !== null && c.pin.server.base !== server) c.unpinConnection(true);
   const req = acquireRequest(K_CLIENT);
   req.startedAt = monotonicMs();
   c.enqueue(req);
   if (c.pin !== null) c.pinReleasing = false;
   else {
-    const pin = server.pin();
+    // A RESP3 client's watch lives on a RESP3 connection (the server's twin), so its replies stay RESP3.
+    const pin = (c.resp3 ? server.resp3Server() : server).pin();
     if (pin === null) return completeLocally(req, server.pinnedCount >= MAX_PINNED ? WATCH_TOO_MANY : server.hooks.errorReply(server.lastError));
     c.pinConnection(pin, req);
     req.pin = pin;

@@ -60,6 +60,9 @@ export interface BackendSettings {
   autoEjectHosts: boolean;
 }
 
+/** The least a blocking call's deadline exceeds its own timeout by. */
+const BLOCKING_MARGIN_MS = 2000;
+
 const ABANDONED = Buffer.from('-ERR dynoproxy: the client left\r\n');
 
 /** Connections one worker lets clients pin (WATCH) per server, and clean ones it keeps for reuse. */
@@ -494,7 +497,8 @@ export class BackendServer {
     if (c === null) return null;
     c.dedicated = true;
     const t = this.settings.timeout;
-    c.timeoutMs = req.blockMs === 0 || t <= 0 ? 0 : req.blockMs + t;
+    // The datastore answers at the call's own timeout; the margin (the pool's timeout, at least 2 s) is for a slow or loaded one.
+    c.timeoutMs = req.blockMs === 0 || t <= 0 ? 0 : req.blockMs + Math.max(t, BLOCKING_MARGIN_MS);
     req.pin = c;
     return c;
   }

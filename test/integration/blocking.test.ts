@@ -8,7 +8,10 @@ import { RespConnection } from '../helpers/resp-connection.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
 import { waitFor } from '../helpers/wait-for.ts'
 
-const node = await startProxiedRedis(t, { backends: 1, workers: 1, pool: { timeout: 300, max_blocking_connections: 40 } })
+const [node, queueNode] = await Promise.all([
+  startProxiedRedis(t, { backends: 1, workers: 1, pool: { timeout: 300, max_blocking_connections: 40 } }),
+  startProxiedRedis(t, { backends: 2, workers: 2 }),
+])
 const statsUrl = `http://${node.pool['stats_listen'] as string}/metrics`
 const direct = node.backends[0]!
 
@@ -19,15 +22,15 @@ async function metricSum(name: string): Promise<number> {
   return sum
 }
 
-function client(): Redis {
-  const redis = new Redis({ port: node.port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null })
+function client(port = node.port): Redis {
+  const redis = new Redis({ port, host: '127.0.0.1', maxRetriesPerRequest: 0, retryStrategy: () => null })
   t.teardown(() => redis.disconnect())
   return redis
 }
 
-t.test('a job queue: 20 BRPOP consumers, 300 jobs pushed by another client, each delivered exactly once', async (t) => {
-  const producer = client()
-  const consumers = Array.from({ length: 20 }, () => client())
+t.test('a job queue: 100 BRPOP consumers (two workers, default bounds), 300 jobs pushed by another client, each delivered exactly once', async (t) => {
+  const producer = client(queueNode.port)
+  const consumers = Array.from({ length: 100 }, () => client(queueNode.port))
   const got: string[] = []
   let stop = false
   const loops = consumers.map(async (c) => {
@@ -47,8 +50,14 @@ t.test('a job queue: 20 BRPOP consumers, 300 jobs pushed by another client, each
   await Promise.all(loops)
   t.equal(got.length, 300, 'no job twice')
   t.equal(new Set(got).size, 300, 'every job once')
-  await waitFor(async () => (await metricSum('server_pinned_connections')) === 0, 5000, 'connections given back')
-  t.ok((await metricSum('blocking_calls_total')) >= 300, 'calls counted')
+  const queueStats = `http://${queueNode.pool['stats_listen'] as string}/metrics`
+  const sum = async (name: string): Promise<number> => {
+    let total = 0
+    for (const m of (await (await fetch(queueStats)).text()).matchAll(new RegExp(`^dynoproxy_${name}\\{[^}]*\\} (\\S+)$`, 'gm'))) total += Number(m[1])
+    return total
+  }
+  await waitFor(async () => (await sum('server_pinned_connections')) === 0, 5000, 'connections given back')
+  t.ok((await sum('blocking_calls_total')) >= 300, 'calls counted')
 })
 
 t.test('timeouts are the client\'s (longer than the pool timeout of 300 ms); each command of the family', async (t) => {

@@ -58,3 +58,22 @@ t.test('RESP3 through WATCH and a blocking call', async (t) => {
   t.equal(exec.kind, 'map', 'a map after the watched transaction')
   t.equal((await p.call(['BLPOP', 'r3:empty', '0.2'], 3000)).kind, 'null', 'a timed-out BLPOP is RESP3 null')
 })
+
+t.test('bad input: HELLO 4, HELLO x, blocking timeouts that are negative or huge, 100,000 channels in one SUBSCRIBE', async (t) => {
+  const p = await RespConnection.connect(node.port, { t })
+  const d = await RespConnection.connect(direct.port, { t })
+  for (const v of ['4', '1', 'x', '99999999999999999999']) t.same(await p.call(['HELLO', v]), await d.call(['HELLO', v]), `HELLO ${v}: Redis' answer`)
+  for (const timeout of ['-1', '1e20', 'abc']) {
+    const started = Date.now()
+    t.same(await p.call(['BLPOP', 'r3:q', timeout], 5000), await d.call(['BLPOP', 'r3:q', timeout], 5000), `BLPOP timeout ${timeout}: Redis' error`)
+    t.ok(Date.now() - started < 3000, 'at once')
+  }
+  const many = Array.from({ length: 100_000 }, (_v, i) => `ch:${i}`)
+  p.send(['SUBSCRIBE', ...many])
+  const confirmations = await p.read(100_000, 60_000)
+  t.same(plain(confirmations[99_999]!), ['subscribe', 'ch:99999', 100_000], 'every channel confirmed, counted')
+  t.same(plain(await p.call(['UNSUBSCRIBE', 'ch:0'])), ['unsubscribe', 'ch:0', 99_999])
+  p.destroy()
+  const after = await RespConnection.connect(node.port, { t })
+  t.same(plain(await after.call(['PING'])), { ok: 'PONG' }, 'the proxy is fine')
+})

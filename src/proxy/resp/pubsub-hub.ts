@@ -32,7 +32,6 @@ export interface Subscriber {
   deliver(message: Buffer): void;
 }
 
-type Waiter = { kind: number; name: string; done: (ok: boolean) => void };
 
 function enc(args: (string | Buffer)[]): Buffer {
   const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
@@ -62,7 +61,8 @@ export class PubSubLink {
   private readonly scanner = new RespReplyScanner();
   /** By kind: name -> subscribers. */
   readonly subs: Map<string, Set<Subscriber>>[] = [new Map(), new Map(), new Map()];
-  private waiters: Waiter[] = [];
+  /** Subscribers waiting for the datastore's confirmation, by kind and name (`${kind}:${name}`). */
+  private waiters = new Map<string, ((ok: boolean) => void)[]>();
   private backoff = 50;
   private closedForGood = false;
   private readonly bounds = new Int32Array(8);
@@ -79,13 +79,14 @@ export class PubSubLink {
     if (set !== undefined && set.size > 0) {
       set.add(who);
       // Still waiting for the datastore's confirmation of this name: so does this subscriber.
-      if (this.waiters.some((w) => w.kind === kind && w.name === name)) this.waiters.push({ kind, name, done });
+      const waiting = this.waiters.get(`${kind}:${name}`);
+      if (waiting !== undefined) waiting.push(done);
       else done(true);
       return;
     }
     if (set === undefined) m.set(name, (set = new Set()));
     set.add(who);
-    this.waiters.push({ kind, name, done });
+    this.waiters.set(`${kind}:${name}`, [done]);
     this.ensureSocket();
     if (this.ready) this.write(enc([SUB[kind], name]));
   }
@@ -139,13 +140,9 @@ export class PubSubLink {
     this.rest = null;
     this.scanner.reset();
     const waiting = this.waiters;
-    this.waiters = [];
+    this.waiters = new Map();
     // Clients waiting for a confirmation hear the failure; the names stay wanted and are resubscribed once the server is back.
-    for (const w of waiting) {
-      const set = this.subs[w.kind].get(w.name);
-      if (set !== undefined && set.size === 0) this.subs[w.kind].delete(w.name);
-      w.done(false);
-    }
+    for (const dones of waiting.values()) for (const done of dones) done(false);
     if (this.closedForGood) return;
     if (this.subs.some((m) => m.size > 0)) {
       const delay = this.backoff;
@@ -202,10 +199,11 @@ export class PubSubLink {
     const k = CONFIRM.indexOf(kind);
     if (k < 0) return;
     const name = bulkText(buf, b[1]);
-    const confirmed = this.waiters.filter((w) => w.kind === k && w.name === name);
-    if (confirmed.length === 0) return;
-    this.waiters = this.waiters.filter((w) => !(w.kind === k && w.name === name));
-    for (const w of confirmed) w.done(true);
+    const key = `${k}:${name}`;
+    const confirmed = this.waiters.get(key);
+    if (confirmed === undefined) return;
+    this.waiters.delete(key);
+    for (const done of confirmed) done(true);
   }
 }
 

@@ -90,7 +90,9 @@ function hello(c: RespSession): void {
   let proto = c.resp3 ? 3 : 2;
   if (argc > 1) {
     const v = argText(c, 1);
-    if (v !== '2' && v !== '3') return c.replyLocal(R.errReply('ERR Protocol version is not an integer or out of range'));
+    // Redis: not an integer is this error; an integer other than 2 or 3 is NOPROTO.
+    if (!/^-?\d{1,19}$/.test(v)) return c.replyLocal(R.errReply('ERR Protocol version is not an integer or out of range'));
+    if (v !== '2' && v !== '3') return c.replyLocal(R.NOPROTO);
     // A Dynomite node cannot answer in RESP3: a cluster with one stays RESP2.
     if (v === '3' && c.pool.cluster !== null && c.pool.cluster.current().hasDynomite) return c.replyLocal(R.NOPROTO);
     proto = v === '3' ? 3 : 2;

@@ -102,6 +102,3 @@ export function replication(name: string): string {
   return `${name} ${DYN}: replication between backends is managed by dynoproxy`;
 }
 
-export function clientState(name: string): string {
-  return `${name} ${DYN}: backend connections are shared by many clients, so per-connection server state cannot be set`;
-}

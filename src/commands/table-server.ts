@@ -1,6 +1,6 @@
 // Command table, server-side groups: connection, server administration and cluster (Redis 7.0-7.2).
 // Data only, checked against a real redis-server's COMMAND INFO by test/unit/commands: never computes anything.
-import { c, no, box, inGroup, K1, K2, NONE, clientState, cluster, onlyDb0, perBackend, replication, type CommandRow } from './table-rows.ts';
+import { c, no, box, inGroup, K1, K2, NONE, cluster, onlyDb0, perBackend, replication, type CommandRow } from './table-rows.ts';
 
 const SHARED = 'backends only see the proxy\'s shared connections';
 const A = 'admin noscript loading stale';
@@ -12,9 +12,9 @@ export const SERVER_COMMANDS: readonly CommandRow[] = [
   ...inGroup('connection', [
     c('auth', -2, 'noscript loading stale fast', NONE, 'proxy', { note: 'checks the proxy\'s own password; backends are authenticated by the proxy' }),
     box('client', -2, '', [
-      no('caching', 3, CL, NONE, clientState('CLIENT CACHING')),
+      c('caching', 3, CL, NONE, 'proxy', { note: 'OPTIN/OPTOUT tracking is not served, so Redis\' error for that case' }),
       c('getname', 2, CL, NONE, 'proxy'),
-      no('getredir', 2, CL, NONE, clientState('CLIENT GETREDIR')),
+      c('getredir', 2, CL, NONE, 'proxy', { note: '-1 without tracking, 0 with (no REDIRECT)' }),
       c('help', 2, 'loading stale', NONE, 'keyless'),
       c('id', 2, CL, NONE, 'proxy', { note: 'the proxy\'s id for the client connection' }),
       c('info', 2, CL, NONE, 'proxy', { note: 'describes the client\'s connection to the proxy' }),
@@ -26,8 +26,8 @@ export const SERVER_COMMANDS: readonly CommandRow[] = [
       no('reply', 3, CL, NONE, 'CLIENT REPLY is not supported through dynoproxy: the proxy answers every request'),
       c('setinfo', 4, CL, NONE, 'proxy', { note: 'kept by the proxy for the client connection', since: '7.2' }),
       c('setname', 3, CL, NONE, 'proxy', { note: 'kept by the proxy for the client connection' }),
-      no('tracking', -3, CL, NONE, clientState('CLIENT TRACKING')),
-      no('trackinginfo', 2, CL, NONE, clientState('CLIENT TRACKINGINFO')),
+      c('tracking', -3, CL, NONE, 'proxy', { note: 'single node, RESP3: ON/OFF, BCAST, PREFIX; invalidations from every backend' }),
+      c('trackinginfo', 2, CL, NONE, 'proxy', { note: 'the proxy connection\'s tracking' }),
       no('unblock', -3, A, NONE, `CLIENT UNBLOCK is not supported through dynoproxy: ${SHARED}, and blocking commands are refused`),
       no('unpause', 2, A, NONE, perBackend('CLIENT UNPAUSE')),
     ]),

@@ -1,6 +1,7 @@
 // PoolContext: what connections and the request path need of their pool (counters, placement, cluster state, limits, settings).
 // Never constructs anything: PoolRuntime implements it, so connections depend on this face and not on the pool that creates them.
 import type { PubSubHub } from './resp/pubsub-hub.ts';
+import type { TrackingHub } from './resp/resp-tracking.ts';
 import type { PoolConfig } from '../config/index.ts';
 import type { RespLimits } from '../protocol/resp/index.ts';
 import type { MemcacheLimits } from '../protocol/memcache/index.ts';
@@ -39,6 +40,8 @@ export interface PoolContext {
   clientClosed(c: object): void;
   /** This worker's pub/sub subscription connections (made on first use). */
   pubsub(): PubSubHub;
+  /** This worker's client-side caching invalidation connections (made on first use). */
+  tracking(): TrackingHub;
   /** Whether a peer-port connection comes from a seed that runs Dynomite (served without the authentication exchange). */
   fromDynomiteSeed(remote: string | undefined): boolean;
 }

@@ -23,6 +23,7 @@ import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { READ_REPAIR } from './resp/read-repair.ts';
 import { PubSubHub } from './resp/pubsub-hub.ts';
+import { TrackingHub } from './resp/resp-tracking.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';
@@ -241,6 +242,12 @@ export class PoolRuntime implements PoolContext {
   }
 
   private hub: PubSubHub | null = null;
+  private trackingHub: TrackingHub | null = null;
+
+  tracking(): TrackingHub {
+    this.trackingHub ??= new TrackingHub(this.memcache ? null : this.config.requirepass);
+    return this.trackingHub;
+  }
 
   pubsub(): PubSubHub {
     this.hub ??= new PubSubHub(!this.memcache && this.config.requirepass !== null ? authCommand(this.config.requirepass) : null);
@@ -291,6 +298,7 @@ export class PoolRuntime implements PoolContext {
     for (const c of this.peerClients) c.socket.destroy();
     if (this.cluster !== null) for (const s of this.cluster.allLinks()) s.close();
     this.hub?.close();
+    this.trackingHub?.close();
     for (const c of this.clients) c.drainAndClose();
     const until = refreshClock() + deadlineMs;
     return new Promise((resolve) => {

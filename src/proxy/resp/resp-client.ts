@@ -7,6 +7,7 @@ import { dispatchRequest } from './resp-dispatch.ts';
 import { releasePin } from './resp-watch.ts';
 import { unsubscribeAll, PUBSUB_MAX_BUFFERED } from './resp-pubsub.ts';
 import type { ClientSubs } from './pubsub-hub.ts';
+import type { TrackingState } from './resp-tracking.ts';
 import { P } from '../../stats/index.ts';
 import { RESP_ADAPTER } from '../protocol-adapter.ts';
 import type { PoolContext } from '../pool-context.ts';
@@ -24,6 +25,8 @@ export class RespClient extends ClientConnection implements RespSession {
   consistency: Consistency | null = null;
   /** Pub/sub subscriptions (resp-pubsub.ts), or null. */
   subs: ClientSubs | null = null;
+  /** CLIENT TRACKING (resp-tracking.ts), or null. */
+  tracking: TrackingState | null = null;
 
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
@@ -41,6 +44,7 @@ export class RespClient extends ClientConnection implements RespSession {
     this.tx = null;
     releasePin(this, false);
     unsubscribeAll(this);
+    if (this.tracking !== null) this.pool.tracking().disable(this);
   }
 
   /** A pub/sub message for this subscriber; one that stopped reading is disconnected past Redis' 32 MiB pub/sub limit. */

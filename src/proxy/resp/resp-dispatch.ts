@@ -1,6 +1,6 @@
 // RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
-import { resolveCommand, arityOk, keyIndexes, blockTimeoutMs, ALL_COMMANDS, F_BLOCKING, type CommandSpec } from '../../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, blockTimeoutMs, isWrite, ALL_COMMANDS, F_BLOCKING, type CommandSpec } from '../../commands/index.ts';
 import { blockingFull, blockingRoom } from './resp-blocking.ts';
 import { P, commandGroupIndex } from '../../stats/index.ts';
 import { CONSISTENCIES } from '../../config/index.ts';
@@ -135,6 +135,15 @@ export function forward(c: RespSession, server: BackendServer, buf: Buffer, star
   sendRaw(c, server, req, buf, start, end, gathered);
 }
 
+function trackReads(c: RespSession, n: number): void {
+  const p = c.parser;
+  const hub = c.pool.tracking();
+  for (let i = 0; i < n; i++) {
+    const k = scratch.keyIdx[i];
+    hub.read(c, Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[k], p.argLen[k]).toString('latin1'));
+  }
+}
+
 /** A blocking call: a connection of its own (within max_blocking_connections), given back when it answers. */
 function forwardBlocking(c: RespSession, server: BackendServer, blockMs: number, buf: Buffer, start: number, end: number, gathered: boolean): void {
   const max = c.pool.config.maxBlockingConnections;
@@ -210,6 +219,8 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
     if (first === null) first = s;
     else if (s !== first) same = false;
   }
+  // Client-side caching (default mode): the keys of a read are registered before it is sent, so no write after it goes unheard.
+  if (c.tracking !== null && !c.tracking.bcast && !isWrite(spec)) trackReads(c, n);
   if (same) {
     if ((spec.flags & F_BLOCKING) !== 0) {
       const blockMs = blockTimeoutMs(spec, p.argBuf, p.argOff, p.argLen, p.argc);

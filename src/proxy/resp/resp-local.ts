@@ -1,5 +1,7 @@
 // Commands the proxy answers itself: connection state (AUTH, HELLO, SELECT, CLIENT ...), PING/ECHO, COMMAND, INFO, MULTI.
 // Never forwards: these describe the client's connection to the proxy, which no single backend knows.
+import { TrackingState } from './resp-tracking.ts';
+import { acquireRequest, completeLocally, K_CLIENT } from '../../io/index.ts';
 import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../../commands/index.ts';
 import * as R from './resp-replies.ts';
 import { S } from '../../stats/index.ts';
@@ -123,6 +125,47 @@ function hello(c: RespSession): void {
   c.replyLocal(Buffer.concat([Buffer.from(proto === 3 ? `%${fields.length / 2}\r\n` : `*${fields.length}\r\n`), ...fields]));
 }
 
+/**
+ * CLIENT TRACKING ON|OFF [BCAST] [PREFIX p ...]: RESP3 connections of a single node (resp-tracking.ts). +OK once every datastore's
+ * invalidation connection tracks; a client whose reads were sent before that drops its cache then (one flush push).
+ */
+function clientTracking(c: RespSession): void {
+  const argc = c.parser.argc;
+  const onOff = argText(c, 2).toLowerCase();
+  const hub = c.pool.tracking();
+  if (onOff === 'off') {
+    hub.disable(c);
+    return c.replyLocal(R.OK);
+  }
+  if (onOff !== 'on') return c.replyLocal(R.errReply('ERR syntax error'));
+  let bcast = false;
+  const prefixes: string[] = [];
+  for (let i = 3; i < argc; i++) {
+    const opt = argText(c, i).toLowerCase();
+    if (opt === 'bcast') bcast = true;
+    else if (opt === 'prefix' && i + 1 < argc) prefixes.push(arg(c, ++i).toString('latin1'));
+    else if (opt === 'redirect' || opt === 'optin' || opt === 'optout' || opt === 'noloop') {
+      return c.replyLocal(R.errReply(`ERR dynoproxy: CLIENT TRACKING ${opt.toUpperCase()} is not supported through the proxy (ON, BCAST and PREFIX are)`));
+    } else return c.replyLocal(R.errReply('ERR syntax error'));
+  }
+  if (prefixes.length > 0 && !bcast) return c.replyLocal(R.errReply('ERR PREFIX option requires BCAST mode to be enabled'));
+  if (c.pool.cluster !== null) return c.replyLocal(R.errReply('ERR dynoproxy: CLIENT TRACKING is served on single-node pools only for now (a cluster node cannot hear writes on its peers\' datastores)'));
+  if (!c.resp3) return c.replyLocal(R.errReply('ERR dynoproxy: CLIENT TRACKING needs RESP3 (HELLO 3): invalidations are push messages, and REDIRECT is not supported'));
+  const state = new TrackingState(bcast, prefixes);
+  hub.enable(c, state);
+  const req = acquireRequest(K_CLIENT);
+  c.enqueue(req);
+  hub.ensure(c.pool.servers, (ok) => {
+    if (!ok) {
+      hub.disable(c);
+      return completeLocally(req, R.storageErrorReply('the invalidation connection to a datastore failed'));
+    }
+    state.ready = true;
+    completeLocally(req, R.OK);
+    if (state.earlyReads > 0) c.pushLocal(Buffer.from('>2\r\n$10\r\ninvalidate\r\n_\r\n'));
+  });
+}
+
 function client(c: RespSession, sub: string): void {
   switch (sub) {
     case 'setname': {
@@ -137,12 +180,25 @@ function client(c: RespSession, sub: string): void {
       return c.replyLocal(R.intReply(c.id));
     case 'info': {
       const s = c.socket;
-      return c.replyLocal(R.bulkReply(`id=${c.id} addr=${s.remoteAddress}:${s.remotePort} laddr=${s.localAddress}:${s.localPort} name=${c.name?.toString('latin1') ?? ''} db=0 multi=${c.tx === null ? -1 : c.tx.count} resp=2\n`));
+      return c.replyLocal(R.bulkReply(`id=${c.id} addr=${s.remoteAddress}:${s.remotePort} laddr=${s.localAddress}:${s.localPort} name=${c.name?.toString('latin1') ?? ''} db=0 multi=${c.tx === null ? -1 : c.tx.count} resp=${c.resp3 ? 3 : 2}\n`));
     }
     case 'setinfo':
     case 'no-evict':
     case 'no-touch':
       return c.replyLocal(R.OK);
+    case 'tracking':
+      return clientTracking(c);
+    case 'trackinginfo': {
+      const st = c.tracking;
+      const flags = st === null ? ['off'] : st.bcast ? ['on', 'bcast'] : ['on'];
+      const prefixes = st?.prefixes ?? [];
+      const arr = (xs: readonly string[]): Buffer => Buffer.concat([Buffer.from(`*${xs.length}\r\n`), ...xs.map((x) => R.bulkReply(x))]);
+      return c.replyLocal(Buffer.concat([Buffer.from(c.resp3 ? '%3\r\n' : '*6\r\n'), R.bulkReply('flags'), arr(flags), R.bulkReply('redirect'), R.intReply(st === null ? -1 : 0), R.bulkReply('prefixes'), arr(prefixes)]));
+    }
+    case 'getredir':
+      return c.replyLocal(R.intReply(c.tracking === null ? -1 : 0));
+    case 'caching':
+      return c.replyLocal(R.errReply('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'));
     default:
       return c.replyLocal(R.errReply(`ERR dynoproxy: CLIENT ${sub.toUpperCase()} is not supported through the proxy`));
   }

@@ -5,6 +5,7 @@ import type { RespRequestParser } from '../../protocol/resp/index.ts';
 import type { Consistency } from '../../config/index.ts';
 import type { TxState } from './tx-block.ts';
 import type { ClientSubs } from './pubsub-hub.ts';
+import type { TrackingState } from './resp-tracking.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { BackendConnection, Request } from '../../io/index.ts';
 
@@ -17,6 +18,9 @@ export interface RespSession {
   authed: boolean;
   /** CLIENT SETNAME. */
   name: Buffer | null;
+  /** CLIENT TRACKING state (resp-tracking.ts), or null. */
+  tracking: TrackingState | null;
+  pushLocal(message: Uint8Array): void;
   /** The connection speaks RESP3 (HELLO 3). */
   resp3: boolean;
   /** Pub/sub subscriptions, or null (resp-pubsub.ts). */

@@ -105,6 +105,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     connMsgRate: get('connMsgRate', COMMON_DEFAULTS.connMsgRate),
     readRepairsEnabled: get('readRepairsEnabled', COMMON_DEFAULTS.readRepairsEnabled),
     adminToken: get<string | null>('adminToken', COMMON_DEFAULTS.adminToken),
+    adminReadToken: get<string | null>('adminReadToken', COMMON_DEFAULTS.adminReadToken),
     file,
   };
   checkKeyRelations(draft, pool, file);

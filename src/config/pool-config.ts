@@ -163,6 +163,8 @@ export interface PoolConfig {
   readRepairsEnabled: boolean;
   /** Bearer token for the admin API (our own key `admin_token`); null = admin API unauthenticated. */
   adminToken: string | null;
+  /** Bearer token the admin API's read endpoints require (our key `admin_read_token`; admin_token is taken too); null = reads open. */
+  adminReadToken: string | null;
   /** The configuration file this pool came from. */
   file: string;
 }

@@ -156,6 +156,7 @@ const rules: Array<[string, KeyRule]> = [
   // Ours.
   ['requirepass', { field: 'requirepass', secret: true, parse: nonEmpty }],
   ['admin_token', { field: 'adminToken', secret: true, parse: nonEmpty }],
+  ['admin_read_token', { field: 'adminReadToken', secret: true, parse: nonEmpty }],
   // "" turns peer authentication off where requirepass would otherwise supply it (mixed clusters with Dynomite).
   ['peer_secret', { field: 'peerSecret', secret: true, parse: (text) => text }],
   // What the seeds run (dynoproxy or dynomite); a seed may say otherwise with `peer_compat=` after its address.

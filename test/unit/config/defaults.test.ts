@@ -60,6 +60,7 @@ const common = {
   connMsgRate: 50000,
   readRepairsEnabled: false,
   adminToken: null,
+  adminReadToken: null,
   file: 'test.yml',
 };
 

@@ -30,6 +30,8 @@ export interface PoolContext {
   /** Client-observed latency (µs) of requests answered by a backend. */
   readonly latency: LatencyRecorder;
   readonly clientCount: number;
+  /** Test hook (DYNOPROXY_TEST_HOOKS): the client listener reports an accept error with this errno code. */
+  injectAcceptError(code: string): void;
   /** A connection of this pool closed (client or peer). */
   clientClosed(c: object): void;
   /** Whether a peer-port connection comes from a seed that runs Dynomite (served without the authentication exchange). */

@@ -19,6 +19,7 @@ import type { PoolContext, PoolSettings } from './pool-context.ts';
 import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
+import { guardListener } from './accept-guard.ts';
 import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
@@ -196,6 +197,7 @@ export class PoolRuntime implements PoolContext {
       server.once('error', reject);
       server.listen({ host, port, reusePort: true, backlog: this.config.backlog }, () => {
         server.off('error', reject);
+        guardListener(server, { pool: this.config.name, st: this.st, draining: () => this.draining }, { host, port, backlog: this.config.backlog });
         resolve();
       });
     });
@@ -225,6 +227,11 @@ export class PoolRuntime implements PoolContext {
     this.clients.add(c);
     this.st[P.client_connections]++;
     this.st[P.client_connections_total]++;
+  }
+
+  /** Test hook (DYNOPROXY.CRASH ACCEPT <code>): the client listener reports an accept error, as libuv would. */
+  injectAcceptError(code: string): void {
+    this.listener.emit('error', Object.assign(new Error(`accept ${code}`), { code, errno: 0, syscall: 'accept' }));
   }
 
   clientClosed(closed: object): void {

@@ -165,7 +165,7 @@ t.test('/metrics parses and its counters match the traffic sent', async (t) => {
 t.test('worker restarts are counted and the counters survive the restart', async (t) => {
   const before = await scrape()
   const c = await RespConnection.connect(port, { t })
-  c.send(['DYNOPROXY.CRASH'])
+  c.send(['DYNOPROXY.CRASH', 'WORKER'])
   await c.waitClosed(5000)
   const after = await waitFor(async () => {
     const s = await scrape()

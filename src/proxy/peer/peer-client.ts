@@ -84,6 +84,11 @@ export class PeerClient extends ClientConnection {
     this.drainAndClose();
   }
 
+  protected internalErrorReply(): Uint8Array {
+    // A peer's request whose serving threw: the link closes without a frame (the peer fails what it had in flight on it).
+    return EMPTY;
+  }
+
   protected protocolErrorReply(): Uint8Array {
     // A peer that sends garbage is disconnected (counted as a protocol error).
     return EMPTY;

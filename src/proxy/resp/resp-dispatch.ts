@@ -29,7 +29,11 @@ function buildGroupIndex(): Int32Array {
   return a;
 }
 
-/** DYNOPROXY_TEST_HOOKS=1 enables DYNOPROXY.CRASH, which throws in the worker (tests of worker restart). */
+/**
+ * DYNOPROXY_TEST_HOOKS=1 enables DYNOPROXY.CRASH, which throws while serving the request (tests of crash containment: that connection
+ * closes, the worker goes on), DYNOPROXY.CRASH WORKER, which throws outside any connection (tests of worker restart), and
+ * DYNOPROXY.CRASH ACCEPT <EMFILE|...>, which makes the client listener report that accept error (tests of the accept guard).
+ */
 export function setTestHooks(on: boolean): void {
   testHooks = on;
 }
@@ -61,7 +65,18 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
   if (spec === undefined) {
     if (p.argLen[0] === DYNO_CONFIG.length && isDynoConfig(p)) return connConsistency(c);
     if (testHooks && p.argLen[0] === CRASH.length && Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[0], p.argLen[0]).toString('latin1').toLowerCase() === 'dynoproxy.crash') {
-      throw new Error('DYNOPROXY.CRASH: worker crash requested by a test');
+      const what = p.argc >= 2 ? Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[1], p.argLen[1]).toString('latin1').toLowerCase() : '';
+      if (what === 'worker') {
+        setImmediate(() => {
+          throw new Error('DYNOPROXY.CRASH WORKER: worker crash requested by a test');
+        });
+        return;
+      }
+      if (what === 'accept' && p.argc === 3) {
+        c.pool.injectAcceptError(Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[2], p.argLen[2]).toString('latin1').toUpperCase());
+        return c.replyLocal(OK);
+      }
+      throw new Error('DYNOPROXY.CRASH: exception requested by a test');
     }
     return txError(c, unknownCommandReply(p.argBuf, p.argOff, p.argLen, p.argc));
   }

@@ -138,6 +138,7 @@ export class Supervisor {
           f.what === 'client-exception' ? 'exception while serving a connection: that connection closed, the worker goes on'
           : f.what === 'accept-paused' ? 'out of file descriptors: accepting paused'
           : f.what === 'accept-resumed' ? 'accepting resumed'
+          : f.what === 'datastore-auth-refused' ? 'the datastore refuses the proxy\'s AUTH (requirepass)'
           : 'accept error';
         if (f.what === 'accept-resumed') this.opts.log.info({ worker: id, ...f }, msg);
         else this.opts.log.error({ worker: id, ...f }, msg);

@@ -30,6 +30,8 @@ export interface PoolContext {
   /** Client-observed latency (µs) of requests answered by a backend. */
   readonly latency: LatencyRecorder;
   readonly clientCount: number;
+  /** NO_BACKEND's reply, naming why when the servers were ejected for refusing the proxy's AUTH (a mismatch, not an outage). */
+  noBackendReply(): Uint8Array;
   /** Test hook (DYNOPROXY_TEST_HOOKS): the client listener reports an accept error with this errno code. */
   injectAcceptError(code: string): void;
   /** A connection of this pool closed (client or peer). */

@@ -51,7 +51,12 @@ export const RESP_ADAPTER: ProtocolAdapter<RespRequestParser> = {
   storageError: storageErrorReply,
   protocolError: protocolErrorReply,
   internalError: (code) => errReply(`ERR dynoproxy internal error ${code} while serving this request; this connection is closed (the proxy log has the details)`),
-  words: { peerDown: errReply('ERR Peer: Peer Node is not connected'), noBackend: NO_BACKEND, noQuorum: ERR_NO_QUORUM },
+  words: {
+    peerDown: errReply('ERR Peer: Peer Node is not connected'),
+    noBackend: NO_BACKEND,
+    noQuorum: ERR_NO_QUORUM,
+    noBackendBecause: (reason) => storageErrorReply(`no datastore is available (all ejected): ${reason}`),
+  },
 };
 
 export const MEMCACHE_ADAPTER: ProtocolAdapter<M.MemcacheRequestParser> = {
@@ -62,7 +67,12 @@ export const MEMCACHE_ADAPTER: ProtocolAdapter<M.MemcacheRequestParser> = {
   // memcached closes such connections (binary magic, endless line) without a word.
   protocolError: () => EMPTY,
   internalError: (code) => M.serverError(`dynoproxy internal error ${code}; this connection is closed (the proxy log has the details)`),
-  words: { peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED, noBackend: M.serverError('Storage: no datastore is available (all ejected)'), noQuorum: M.SERVER_ERROR_NO_QUORUM },
+  words: {
+    peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED,
+    noBackend: M.serverError('Storage: no datastore is available (all ejected)'),
+    noQuorum: M.SERVER_ERROR_NO_QUORUM,
+    noBackendBecause: (reason) => M.serverError(`Storage: no datastore is available (all ejected): ${reason}`),
+  },
 };
 
 export function adapterFor(dataStore: number): ProtocolAdapter {

@@ -16,6 +16,7 @@ export const POOL_METRICS = [
   { name: 'client_connections_total', kind: 'counter', help: 'Client connections accepted' },
   { name: 'client_rejected_total', kind: 'counter', help: 'Client connections refused at the client_connections limit or while draining' },
   { name: 'client_protocol_errors_total', kind: 'counter', help: 'Client connections closed for malformed requests' },
+  { name: 'auth_failures_total', kind: 'counter', help: 'Failed AUTH (or HELLO AUTH) attempts; a connection past 5 at once, then 1 a second, is closed' },
   { name: 'client_exceptions_total', kind: 'counter', help: 'Connections closed because serving them threw (a proxy bug: the request got an error, the worker went on; see the log)' },
   { name: 'accept_errors_total', kind: 'counter', help: 'Errors accepting connections (EMFILE, ENFILE ...); on fd exhaustion the listener pauses and resumes' },
   { name: 'client_paused_total', kind: 'counter', help: 'Times a client was paused by backpressure (in-flight or buffered-bytes bound)' },

@@ -104,9 +104,9 @@ t.test('real fd exhaustion (ulimit -n 64, 300 connections at once): no worker en
     flood.push(s)
   })))
   t.ok(connected + failed === 300, `the flood: ${connected} connected, ${failed} refused or reset`)
-  // Each flood connection is either served (it holds one of the few descriptors) or shed by the proxy without a word.
-  await waitFor(() => answered + shed + failed >= 300, 10_000, 'every flood connection answered or shed', 50)
-  t.ok(shed + failed > 0 && answered < 64, `the limit was reached: ${answered} answered, ${shed} shed, ${failed} failed`)
+  // Served connections hold one of the few descriptors; the rest are shed by the proxy without a word or wait in the kernel's backlog.
+  await waitFor(() => shed + failed > 0 && answered > 0, 10_000, 'the descriptor limit to be reached (a flood connection shed)', 50)
+  t.ok(answered < 64, `the limit was reached: ${answered} answered, ${shed} shed, ${failed} failed (of 300)`)
   for (const [i, c] of steady.entries()) t.equal(plain(await c.call(['GET', `fd:${i}`])), `v${i}`, `open client ${i} served during the flood`)
   flood.forEach((s) => s.destroy())
 

@@ -20,7 +20,7 @@ import { scratch, ensureScratch } from '../routing/scratch.ts';
 import { hashKeys, replicatePieces } from '../resp/resp-cluster.ts';
 import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
-import { errReply, NO_BACKEND, OK } from '../resp/resp-replies.ts';
+import { errReply, OK } from '../resp/resp-replies.ts';
 import { releasePin, watchedServer, WATCH_SPREAD, WATCH_TOO_MANY } from '../resp/resp-watch.ts';
 import type { PoolContext } from '../pool-context.ts';
 
@@ -155,7 +155,7 @@ export class PeerClient extends ClientConnection {
         const ke = ks + q.argLen[k];
         if (view.ownerInRack(view.localRacks[0], cl.keyHash(q.argBuf, ks, ke)) !== view.localNode) return this.answer(msgId, WATCH_NOT_OWNED);
         const s = pool.router.serverFor(q.argBuf, ks, ke);
-        if (s === null) return this.answer(msgId, NO_BACKEND);
+        if (s === null) return this.answer(msgId, pool.noBackendReply());
         if ((server !== null && s !== server) || (watched !== null && watched !== s)) return this.answer(msgId, WATCH_SPREAD);
         server = s;
       }
@@ -235,7 +235,7 @@ export class PeerClient extends ClientConnection {
     req.startedAt = monotonicMs();
     req.blockMs = blockMs;
     this.enqueue(req);
-    if (server === null) completeLocally(req, NO_BACKEND);
+    if (server === null) completeLocally(req, this.pool.noBackendReply());
     else server.send(req, buf, ps, pe);
     // A write handed over by another datacenter reaches the other racks of this one from here.
     const cl = pool.cluster;

@@ -10,11 +10,14 @@ import type { PoolContext } from '../pool-context.ts';
 import type { TxState } from './tx-block.ts';
 import type { RespSession } from './resp-session.ts';
 import type { Consistency } from '../../config/index.ts';
+import { AUTH_FAILURE_BURST } from './resp-local.ts';
 
 export class RespClient extends ClientConnection implements RespSession {
   readonly parser: RespRequestParser;
   readonly adapter = RESP_ADAPTER;
   authed: boolean;
+  authTokens = AUTH_FAILURE_BURST;
+  authRefillAt = 0;
   name: Buffer | null = null;
   tx: TxState | null = null;
   /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */

@@ -13,7 +13,7 @@ import { clusterRoute } from './resp-cluster.ts';
 import { BROADCAST } from '../routing/cluster-walk.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { watch } from './resp-watch.ts';
-import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
+import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from '../node-state.ts';
 
@@ -107,7 +107,7 @@ export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, sta
       return routeByKeys(c, spec, buf, start, end, gathered, true);
     case 'keyless': {
       const s = c.pool.router.anyServer();
-      if (s === null) return c.replyLocal(NO_BACKEND);
+      if (s === null) return c.replyLocal(c.pool.noBackendReply());
       return forward(c, s, buf, start, end, gathered);
     }
     case 'broadcast':
@@ -199,7 +199,7 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
   }
   if (n === 0) {
     const s = router.anyServer();
-    if (s === null) return c.replyLocal(NO_BACKEND);
+    if (s === null) return c.replyLocal(c.pool.noBackendReply());
     return forward(c, s, buf, start, end, gathered);
   }
   const owner = scratch.owner;
@@ -208,7 +208,7 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
   for (let i = 0; i < n; i++) {
     const k = keyIdx[i];
     const s = router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);
-    if (s === null) return c.replyLocal(NO_BACKEND);
+    if (s === null) return c.replyLocal(c.pool.noBackendReply());
     owner[i] = s.index;
     if (first === null) first = s;
     else if (s !== first) same = false;
@@ -254,7 +254,7 @@ function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
 /** Send the same request to every live backend (SCRIPT LOAD, SCRIPT FLUSH, DBSIZE). */
 function broadcast(c: RespSession, buf: Buffer, start: number, end: number, merge: Merge): void {
   const live = c.pool.router.liveServers;
-  if (live.length === 0) return c.replyLocal(NO_BACKEND);
+  if (live.length === 0) return c.replyLocal(c.pool.noBackendReply());
   const parent = newComposite(c, merge, live.length, currentGroup, monotonicMs());
   for (let i = 0; i < live.length; i++) sendRaw(c, live[i], newPart(parent, i), buf, start, end, false);
 }

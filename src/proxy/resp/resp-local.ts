@@ -2,7 +2,8 @@
 // Never forwards: these describe the client's connection to the proxy, which no single backend knows.
 import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../../commands/index.ts';
 import * as R from './resp-replies.ts';
-import { S } from '../../stats/index.ts';
+import { P, S } from '../../stats/index.ts';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import { releasePin, unwatch } from './resp-watch.ts';
 import type { RespSession } from './resp-session.ts';
@@ -68,16 +69,44 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
   }
 }
 
+/** Failed AUTHs one connection may make at once; then one a second more; past that, the connection is closed. */
+export const AUTH_FAILURE_BURST = 5;
+const AUTH_REFILL_MS = 1000;
+const TOO_MANY_AUTH = R.errReply('ERR too many failed AUTH attempts on this connection; closing it');
+
+/** Compared in constant time (the digests have one length whatever the password's): a wrong guess learns nothing by timing. */
+function passwordMatches(given: Buffer, want: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(want, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
 function auth(c: RespSession, user: string, pass: Buffer, reply: boolean): boolean {
   const want = c.pool.settings.requirepass;
   let res: Buffer;
   let ok = false;
   if (want === null) res = R.NO_PASSWORD_SET;
-  else if (user === 'default' && pass.equals(Buffer.from(want, 'utf8'))) {
+  else if (passwordMatches(pass, want) && user === 'default') {
     c.authed = true;
     ok = true;
     res = R.OK;
-  } else res = R.WRONGPASS;
+  } else {
+    res = R.WRONGPASS;
+    c.pool.st[P.auth_failures_total]++;
+    const now = Date.now();
+    if (c.authTokens < AUTH_FAILURE_BURST) {
+      const back = Math.floor((now - c.authRefillAt) / AUTH_REFILL_MS);
+      if (back > 0) {
+        c.authTokens = Math.min(AUTH_FAILURE_BURST, c.authTokens + back);
+        c.authRefillAt = now;
+      }
+    } else c.authRefillAt = now;
+    if (c.authTokens <= 0) {
+      c.replyLocal(TOO_MANY_AUTH, true);
+      return false;
+    }
+    c.authTokens--;
+  }
   if (reply || !ok) c.replyLocal(res);
   return ok;
 }

@@ -14,6 +14,9 @@ export interface RespSession {
   readonly closed: boolean;
   readonly parser: RespRequestParser;
   authed: boolean;
+  /** Failed AUTH budget (resp-local.ts): tokens left, and when the last one was counted back (ms). */
+  authTokens: number;
+  authRefillAt: number;
   /** CLIENT SETNAME. */
   name: Buffer | null;
   /** The MULTI being queued, or null. */

@@ -7,9 +7,12 @@ import type { LatencyRecorder } from '../stats/index.ts';
 import type { BackendServer, BackendSettings } from '../io/index.ts';
 import type { Router } from './routing/router.ts';
 import type { ClusterRuntime } from './routing/cluster-runtime.ts';
+import type { AclUser } from './resp/acl-user.ts';
 
 export interface PoolSettings extends BackendSettings {
   requirepass: string | null;
+  /** `users:` compiled (resp/resp-acl.ts), by name; empty = only the default user (requirepass). */
+  users: ReadonlyMap<string, AclUser>;
   clientMaxInflight: number;
   clientMaxBufferedBytes: number;
   clientConnections: number;

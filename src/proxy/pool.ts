@@ -20,6 +20,7 @@ import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { reportConnectionFault, reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
 import { guardListener } from './accept-guard.ts';
+import { compileUsers } from './resp/resp-acl.ts';
 import { F_AUTH } from '../protocol/failure/index.ts';
 import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './resp/dynomite-gate.ts';
@@ -44,6 +45,7 @@ function settingsOf(c: PoolConfig, workers: number): PoolSettings {
     serverRetryTimeout: c.serverRetryTimeout,
     autoEjectHosts: c.autoEjectHosts,
     requirepass: c.requirepass,
+    users: compileUsers(c.users),
     clientMaxInflight: c.clientMaxInflight,
     clientMaxBufferedBytes: c.clientMaxBufferedBytes,
     // The configured limit is for the whole process; the kernel spreads clients over workers.

@@ -11,11 +11,13 @@ import type { TxState } from './tx-block.ts';
 import type { RespSession } from './resp-session.ts';
 import type { Consistency } from '../../config/index.ts';
 import { AUTH_FAILURE_BURST } from './resp-local.ts';
+import type { AclUser } from './acl-user.ts';
 
 export class RespClient extends ClientConnection implements RespSession {
   readonly parser: RespRequestParser;
   readonly adapter = RESP_ADAPTER;
   authed: boolean;
+  user: AclUser | null = null;
   authTokens = AUTH_FAILURE_BURST;
   authRefillAt = 0;
   name: Buffer | null = null;
@@ -26,7 +28,7 @@ export class RespClient extends ClientConnection implements RespSession {
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
     this.parser = RESP_ADAPTER.newParser(pool);
-    this.authed = pool.settings.requirepass === null;
+    this.authed = pool.settings.requirepass === null && pool.settings.users.size === 0;
   }
 
   protected frame(buf: Buffer, start: number, end: number, gathered: boolean): void {

@@ -13,6 +13,7 @@ import { clusterRoute } from './resp-cluster.ts';
 import { BROADCAST } from '../routing/cluster-walk.ts';
 import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { watch } from './resp-watch.ts';
+import { aclRefusal } from './resp-acl.ts';
 import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, OK } from './resp-replies.ts';
 import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from '../node-state.ts';
@@ -87,6 +88,10 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
   pool.groupSt[g * 2]++;
   currentGroup = g;
   if (!c.authed && !allowedBeforeAuth(spec)) return c.replyLocal(NOAUTH);
+  if (c.user !== null) {
+    const refused = aclRefusal(c, c.user, spec);
+    if (refused !== null) return txError(c, refused);
+  }
   if (c.tx !== null && !isTxControl(spec)) return txQueue(c, spec, buf, start, end);
   routeCommand(c, spec, buf, start, end, gathered);
 }

@@ -6,6 +6,7 @@ import { P, S } from '../../stats/index.ts';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import { releasePin, unwatch } from './resp-watch.ts';
+import { authenticateUser } from './resp-acl.ts';
 import type { RespSession } from './resp-session.ts';
 
 const VERSION = '0.1.0';
@@ -43,7 +44,8 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
       txDiscard(c);
       releasePin(c, false);
       c.name = null;
-      c.authed = c.pool.settings.requirepass === null;
+      c.authed = c.pool.settings.requirepass === null && c.pool.settings.users.size === 0;
+      c.user = null;
       return c.replyLocal(R.RESET);
     case 'multi':
       return txBegin(c);
@@ -82,12 +84,20 @@ function passwordMatches(given: Buffer, want: string): boolean {
 }
 
 function auth(c: RespSession, user: string, pass: Buffer, reply: boolean): boolean {
-  const want = c.pool.settings.requirepass;
+  const s = c.pool.settings;
+  const want = s.requirepass;
   let res: Buffer;
   let ok = false;
-  if (want === null) res = R.NO_PASSWORD_SET;
-  else if (passwordMatches(pass, want) && user === 'default') {
+  const named = user === 'default' ? null : authenticateUser(s.users, user, pass);
+  if (named !== null) {
     c.authed = true;
+    c.user = named;
+    ok = true;
+    res = R.OK;
+  } else if (want === null && user === 'default') res = R.NO_PASSWORD_SET;
+  else if (want !== null && passwordMatches(pass, want) && user === 'default') {
+    c.authed = true;
+    c.user = null;
     ok = true;
     res = R.OK;
   } else {

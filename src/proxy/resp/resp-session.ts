@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import type { RespRequestParser } from '../../protocol/resp/index.ts';
 import type { Consistency } from '../../config/index.ts';
 import type { TxState } from './tx-block.ts';
+import type { AclUser } from './acl-user.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { BackendConnection, Request } from '../../io/index.ts';
 
@@ -14,6 +15,8 @@ export interface RespSession {
   readonly closed: boolean;
   readonly parser: RespRequestParser;
   authed: boolean;
+  /** The `users:` entry this connection authenticated as; null = the default user (requirepass), who may run everything. */
+  user: AclUser | null;
   /** Failed AUTH budget (resp-local.ts): tokens left, and when the last one was counted back (ms). */
   authTokens: number;
   authRefillAt: number;

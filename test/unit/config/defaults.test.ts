@@ -61,6 +61,7 @@ const common = {
   readRepairsEnabled: false,
   adminToken: null,
   adminReadToken: null,
+  users: [],
   file: 'test.yml',
 };
 

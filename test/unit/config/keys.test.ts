@@ -167,6 +167,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     readRepairsEnabled: true,
     adminToken: '0123',
     adminReadToken: 'r3ad',
+    users: [],
     file: 'every.yml',
   };
   t.strictSame(loaded.pools, [expected]);

@@ -83,7 +83,7 @@ async function main(): Promise<void> {
 
   const setConsistency = async (level: string): Promise<void> => {
     for (const op of ['read', 'write']) {
-      const res = await fetch(`http://${HOST}:${entry.admin}/set_consistency/${op}/${level}`);
+      const res = await fetch(`http://${HOST}:${entry.admin}/set_consistency/${op}/${level}`, { method: 'POST' });
       if (!res.ok) throw new Error(`set_consistency ${op} ${level}: ${res.status}`);
     }
   };

@@ -11,6 +11,20 @@ export interface HintsEvent {
   reason: string;
 }
 
+/** An exception while serving one connection (closed; the worker went on), or a listener's accept error, for the supervisor's log. */
+export interface ConnectionFault {
+  pool: string;
+  what: 'client-exception' | 'accept-error' | 'accept-paused' | 'accept-resumed' | 'datastore-auth-refused';
+  /** client-exception: the incident code the client's error reply names (`E<worker>-<n>`); accept-*: the errno code. */
+  code: string;
+  /** The client's address, the listener's address, the datastore's name. */
+  where: string;
+  message: string;
+  stack: string;
+  /** Faults of the same kind not logged since the last line (rate limit). */
+  repeats: number;
+}
+
 export interface PeerLinkClosed {
   pool: string;
   /** The peer as its seed names it (host:port or its name). */
@@ -54,6 +68,7 @@ export type FromWorker =
   | { type: 'peer-link-closed'; workerId: number; link: PeerLinkClosed }
   /** Hints a data worker dropped (bounds, unreadable hints file) or loaded, since its last report (rate-limited where it arises). */
   | { type: 'hints-event'; workerId: number; event: HintsEvent }
+  | { type: 'connection-fault'; workerId: number; fault: ConnectionFault }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
   | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] };
 

@@ -132,6 +132,18 @@ export class Supervisor {
       case 'peer-link-closed':
         this.opts.log.warn({ worker: id, ...m.link }, 'peer link closed');
         break;
+      case 'connection-fault': {
+        const f = m.fault;
+        const msg =
+          f.what === 'client-exception' ? 'exception while serving a connection: that connection closed, the worker goes on'
+          : f.what === 'accept-paused' ? 'out of file descriptors: accepting paused'
+          : f.what === 'accept-resumed' ? 'accepting resumed'
+          : f.what === 'datastore-auth-refused' ? 'the datastore refuses the proxy\'s AUTH (requirepass)'
+          : 'accept error';
+        if (f.what === 'accept-resumed') this.opts.log.info({ worker: id, ...f }, msg);
+        else this.opts.log.error({ worker: id, ...f }, msg);
+        break;
+      }
       case 'hints-event':
         if (m.event.what === 'loaded') this.opts.log.info({ worker: id, ...m.event }, 'hints loaded');
         else {

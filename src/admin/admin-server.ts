@@ -1,5 +1,6 @@
 // AdminServer: the HTTP admin and stats API on stats_listen (Dynomite's endpoints, /metrics, /dashboard, /events), on node:http in the main thread.
-// Never lets a request change the node without authorisation when it is reachable off loopback, and never reads a request body.
+// Never lets a request change the node without authorisation when it is reachable off loopback, nor by GET without a token (a web page
+// can make a browser send GETs), nor on a loopback bind to a Host that is not loopback (DNS rebinding); never reads a request body.
 //
 // Why node:http and not uWebSockets.js: the official package is not on the npm registry; the registry
 // copies either need glibc 2.38 (this Debian 12 has 2.36) or have no binary for Node 24's ABI (137)
@@ -50,6 +51,9 @@ export class AdminServer {
   private readonly server: http.Server;
   private readonly limiter: RateLimiter;
   private readonly token: Buffer | null;
+  private readonly readToken: Buffer | null;
+  /** Host header values a loopback bind answers (lower case, with the port); null = no check (off-loopback binds rely on tokens). */
+  private hostNames: Set<string> | null = null;
   private readonly loopbackOnly: boolean;
   private readonly latencyCacheMs: number;
   private latencyCache: { at: number; value: Promise<Histogram[]> } | null = null;
@@ -67,10 +71,12 @@ export class AdminServer {
     const first = pools[0];
     const token = first?.adminToken ?? null;
     this.token = token === null ? null : Buffer.from(token, 'utf8');
+    const readToken = first?.adminReadToken ?? null;
+    this.readToken = readToken === null ? null : Buffer.from(readToken, 'utf8');
     this.loopbackOnly = first === undefined || isLoopbackHost(first.statsListen.host);
     for (const p of pools.slice(1)) {
-      if (p.statsListen.host !== first?.statsListen.host || p.statsListen.port !== first.statsListen.port || p.adminToken !== first.adminToken) {
-        host.log.warn({ pool: p.name }, `one admin API per process: ${p.name}.stats_listen and admin_token are ignored, ${first?.name}'s are used`);
+      if (p.statsListen.host !== first?.statsListen.host || p.statsListen.port !== first.statsListen.port || p.adminToken !== first.adminToken || p.adminReadToken !== first.adminReadToken) {
+        host.log.warn({ pool: p.name }, `one admin API per process: ${p.name}.stats_listen, admin_token and admin_read_token are ignored, ${first?.name}'s are used`);
       }
     }
     if (!this.loopbackOnly && this.token === null) {
@@ -89,6 +95,7 @@ export class AdminServer {
       this.server.listen({ host: l.host, port: l.port }, () => {
         this.server.off('error', reject);
         const a = this.server.address() as AddressInfo;
+        if (this.loopbackOnly) this.hostNames = loopbackHostNames(l.host, a.port);
         this.host.log.info({ admin: `${a.address}:${a.port}` }, 'admin API listening');
         resolve(a);
       });
@@ -134,10 +141,17 @@ export class AdminServer {
     req.resume();
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return this.reply(req, res, 405, 'ERR use GET (or POST for changes)\r\n', TEXT, { allow: 'GET, HEAD, POST' });
+    if (!this.hostAllowed(req, res)) return;
     const path = url.split('?')[0];
     const action = route(path);
     if (action.kind === 'error') return this.reply(req, res, action.status, `ERR ${action.message}\r\n`);
-    if (action.mutates && !this.authorised(req, res)) return;
+    if (action.mutates) {
+      if (!this.changeAllowed(req, res, method, path)) return;
+    } else if (this.readToken !== null && action.kind !== 'ping' && action.kind !== 'dashboard' && !this.readAllowed(req)) {
+      return this.reply(req, res, 401, 'ERR admin_read_token is set: send Authorization: Bearer <admin_read_token> (or <admin_token>)\r\n', TEXT, {
+        'www-authenticate': 'Bearer realm="dynoproxy"',
+      });
+    }
     this.requests++;
     this.run(action, req, res).catch((err: Error) => {
       this.host.log.error({ err: err.message, path }, 'admin request failed');
@@ -146,12 +160,43 @@ export class AdminServer {
     });
   }
 
+  /** On a loopback bind, only loopback names reach the API: a rebinding DNS name (evil.example -> 127.0.0.1) carries its own Host. */
+  private hostAllowed(req: http.IncomingMessage, res: http.ServerResponse): boolean {
+    const names = this.hostNames;
+    const h = req.headers.host;
+    // No Host at all is not a browser (HTTP/1.0 tools); node:http refuses an HTTP/1.1 request without one.
+    if (names === null || h === undefined || names.has(h.toLowerCase())) return true;
+    const port = (this.server.address() as AddressInfo | null)?.port ?? 0;
+    this.reply(req, res, 403, `ERR Host ${JSON.stringify(h.slice(0, 100))} is not a loopback name of this admin API (DNS rebinding is refused): use 127.0.0.1:${port}, localhost:${port} or [::1]:${port}\r\n`);
+    return false;
+  }
+
+  /**
+   * A change needs POST (or a GET carrying the admin_token: a page cannot make a browser add Authorization without a CORS preflight,
+   * which this server never grants), and no browser's word that it came from another site.
+   */
+  private changeAllowed(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string): boolean {
+    if (method !== 'POST' && !(this.token !== null && bearerMatches(req, this.token))) {
+      const port = (this.server.address() as AddressInfo | null)?.port ?? 0;
+      this.reply(req, res, 405, `ERR ${path} changes the node: use POST, e.g. curl -X POST http://127.0.0.1:${port}${path}\r\n`, TEXT, { allow: 'POST' });
+      return false;
+    }
+    const origin = req.headers.origin;
+    const site = req.headers['sec-fetch-site'];
+    if ((origin !== undefined && !sameOrigin(origin, req.headers.host)) || site === 'cross-site' || site === 'same-site') {
+      this.reply(req, res, 403, 'ERR a cross-origin request cannot change the node\r\n');
+      return false;
+    }
+    return this.authorised(req, res);
+  }
+
+  private readAllowed(req: http.IncomingMessage): boolean {
+    return (this.readToken !== null && bearerMatches(req, this.readToken)) || (this.token !== null && bearerMatches(req, this.token));
+  }
+
   private authorised(req: http.IncomingMessage, res: http.ServerResponse): boolean {
     if (this.token !== null) {
-      const h = req.headers['authorization'] ?? '';
-      const m = /^Bearer\s+(.+)$/i.exec(h);
-      const given = m === null ? Buffer.alloc(0) : Buffer.from(m[1].trim(), 'utf8');
-      if (given.length === this.token.length && timingSafeEqual(given, this.token)) return true;
+      if (bearerMatches(req, this.token)) return true;
       this.reply(req, res, 401, 'ERR this endpoint changes the node: send Authorization: Bearer <admin_token>\r\n', TEXT, { 'www-authenticate': 'Bearer realm="dynoproxy"' });
       return false;
     }
@@ -214,6 +259,31 @@ export class AdminServer {
         return;
     }
   }
+}
+
+/** Constant-time comparison of an `Authorization: Bearer <token>` header with the token. */
+function bearerMatches(req: http.IncomingMessage, token: Buffer): boolean {
+  const m = /^Bearer\s+(.+)$/i.exec(req.headers.authorization ?? '');
+  if (m === null) return false;
+  const given = Buffer.from(m[1].trim(), 'utf8');
+  return given.length === token.length && timingSafeEqual(given, token);
+}
+
+function sameOrigin(origin: string, host: string | undefined): boolean {
+  return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+}
+
+/** What a browser puts in Host for a loopback bind: the loopback names with the port (without it too on port 80), and the bind's own literal. */
+function loopbackHostNames(bindHost: string, port: number): Set<string> {
+  const bases = ['127.0.0.1', 'localhost', '[::1]'];
+  const b = bindHost.toLowerCase();
+  if (b !== '' && b !== '0.0.0.0' && b !== '::') bases.push(b.includes(':') && !b.startsWith('[') ? `[${b}]` : b);
+  const names = new Set<string>();
+  for (const n of bases) {
+    names.add(`${n}:${port}`);
+    if (port === 80) names.add(n);
+  }
+  return names;
 }
 
 /** Dynomite's --describe-stats, for the metrics this proxy keeps. */

@@ -155,9 +155,44 @@ export const DASHBOARD_HTML = `<!doctype html>
     document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1);
   }
 
-  const es = new EventSource('/events');
-  es.addEventListener('snapshot', (e) => { $('#conn').textContent = 'live'; render(JSON.parse(e.data)); });
-  es.onerror = () => { $('#conn').textContent = 'reconnecting…'; };
+  // With admin_read_token set, open the page as /dashboard#token=<token>: the fragment never leaves the browser, and the stream is
+  // read by fetch with an Authorization header (EventSource cannot send one). The page itself never changes the node.
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) { sessionStorage.setItem('dynoproxy-admin-token', fromHash); history.replaceState(null, '', location.pathname); }
+  const token = sessionStorage.getItem('dynoproxy-admin-token');
+  const live = (data) => { $('#conn').textContent = 'live'; render(JSON.parse(data)); };
+  if (!token) {
+    const es = new EventSource('/events');
+    es.addEventListener('snapshot', (e) => live(e.data));
+    es.onerror = () => { $('#conn').textContent = 'reconnecting… (if admin_read_token is set, open /dashboard#token=<token>)'; };
+  } else {
+    const run = async () => {
+      try {
+        const r = await fetch('/events', { headers: { authorization: 'Bearer ' + token }, cache: 'no-store' });
+        if (r.status === 401) { $('#conn').textContent = 'token refused (open /dashboard#token=<admin_read_token>)'; sessionStorage.removeItem('dynoproxy-admin-token'); return; }
+        if (!r.ok || !r.body) throw new Error(String(r.status));
+        const rd = r.body.getReader();
+        const dec = new TextDecoder();
+        let buf = '';
+        for (;;) {
+          const { value, done } = await rd.read();
+          if (done) break;
+          buf += dec.decode(value, { stream: true });
+          let i;
+          while ((i = buf.indexOf('\\n\\n')) >= 0) {
+            const block = buf.slice(0, i);
+            buf = buf.slice(i + 2);
+            if (!/^event: snapshot$/m.test(block)) continue;
+            const data = block.split('\\n').filter((l) => l.startsWith('data: ')).map((l) => l.slice(6)).join('\\n');
+            if (data) live(data);
+          }
+        }
+      } catch { /* reconnect below */ }
+      $('#conn').textContent = 'reconnecting…';
+      setTimeout(run, 2000);
+    };
+    run();
+  }
 })();
 </script>
 </body>

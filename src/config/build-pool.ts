@@ -7,6 +7,7 @@ import { parseSeed } from './parse-address.ts';
 import type { ConfigStyle, DynSeed, HostPort, PoolConfig, ServerConf } from './pool-config.ts';
 import { COMMON_DEFAULTS, DYNOMITE_DEFAULTS, TWEMPROXY_DEFAULTS } from './pool-defaults.ts';
 import type { DraftField } from './pool-keys.ts';
+import type { UserConf } from './parse-user.ts';
 
 /** A value as a key set it: which key (aliases share a field), its line, and per-item lines for lists. */
 export interface SetValue {
@@ -111,6 +112,8 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     connMsgRate: get('connMsgRate', COMMON_DEFAULTS.connMsgRate),
     readRepairsEnabled: get('readRepairsEnabled', COMMON_DEFAULTS.readRepairsEnabled),
     adminToken: get<string | null>('adminToken', COMMON_DEFAULTS.adminToken),
+    adminReadToken: get<string | null>('adminReadToken', COMMON_DEFAULTS.adminReadToken),
+    users: get<UserConf[]>('users', []),
     file,
   };
   checkKeyRelations(draft, pool, file);

@@ -5,6 +5,7 @@ export { ConfigError } from './config-error.ts';
 export { loadConfig } from './load-config.ts';
 export { parseConfig, isLoopbackHost } from './parse-config.ts';
 export { parseSeed } from './parse-address.ts';
+export { ACL_CATEGORIES, type UserConf } from './parse-user.ts';
 export { topologyFromConfig, createClusterTable } from './cluster-topology.ts';
 export { CONSISTENCIES, DISTRIBUTIONS, SECURE_SERVER_OPTIONS, PEER_COMPATS } from './pool-config.ts';
 export type {

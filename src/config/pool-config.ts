@@ -1,6 +1,7 @@
 // The shape of a loaded configuration: one PoolConfig per top-level pool, plain data only.
 // Must never hold functions, class instances or Maps, so it can be posted to workers as is.
 
+import type { UserConf } from './parse-user.ts';
 import type { HashName } from '../topology/index.ts';
 
 /** A socket address to listen on or connect to; IPv6 hosts are stored without brackets. */
@@ -173,6 +174,10 @@ export interface PoolConfig {
   readRepairsEnabled: boolean;
   /** Bearer token for the admin API (our own key `admin_token`); null = admin API unauthenticated. */
   adminToken: string | null;
+  /** Users besides the default one (`users:`, our key, RESP pools): AUTH name password, allowed categories and key patterns. */
+  users: readonly UserConf[];
+  /** Bearer token the admin API's read endpoints require (our key `admin_read_token`; admin_token is taken too); null = reads open. */
+  adminReadToken: string | null;
   /** The configuration file this pool came from. */
   file: string;
 }

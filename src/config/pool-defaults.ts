@@ -90,6 +90,8 @@ export const COMMON_DEFAULTS = {
   // Ours: each node opens (workers x connections + 1) links to every other node; 1024 covers ~100 nodes of 4 workers.
   maxPeerConnections: 1024,
   adminToken: null,
+  adminReadToken: null,
+  users: [],
   // Ours. Redis' own proto-max-bulk-len default is 512 MiB: a request Redis would take, we take.
   maxRequestBytes: 512 * 1024 * 1024,
   // Ours. Bounds what one pipelining client can make the proxy hold before its reads pause.

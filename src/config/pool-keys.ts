@@ -2,6 +2,7 @@
 // Must never hold defaults (pool-defaults.ts) or cross-key rules (check-pools.ts): one value, one key.
 
 import { ValueProblem } from './config-error.ts';
+import { parseUser } from './parse-user.ts';
 import { parseHostPort, parseLabel, parseSeed, parseServer, parseTokenList } from './parse-address.ts';
 import { HASH_NAMES } from '../topology/index.ts';
 import {
@@ -156,6 +157,8 @@ const rules: Array<[string, KeyRule]> = [
   // Ours.
   ['requirepass', { field: 'requirepass', secret: true, parse: nonEmpty }],
   ['admin_token', { field: 'adminToken', secret: true, parse: nonEmpty }],
+  ['admin_read_token', { field: 'adminReadToken', secret: true, parse: nonEmpty }],
+  ['users', { field: 'users', list: true, secret: true, parse: parseUser }],
   // "" turns peer authentication off where requirepass would otherwise supply it (mixed clusters with Dynomite).
   ['peer_secret', { field: 'peerSecret', secret: true, parse: (text) => text }],
   // What the seeds run (dynoproxy or dynomite); a seed may say otherwise with `peer_compat=` after its address.

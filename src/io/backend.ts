@@ -49,7 +49,7 @@ export interface BackendHooks {
   /** Datastore servers: the handshake of the RESP3 twin that serves RESP3 clients (HELLO 3, with AUTH when set); absent: no twin. */
   resp3Handshake?: Uint8Array;
   /** A connection failed or was closed by the other side (not by close()): why, how many requests it failed, whether it had connected. */
-  onConnectionFailed?: (server: BackendServer, reason: string, inFlight: number, connected: boolean) => void;
+  onConnectionFailed?: (server: BackendServer, reason: string, inFlight: number, connected: boolean, failure: number) => void;
 }
 
 export interface BackendSettings {
@@ -302,7 +302,7 @@ export class BackendConnection implements PinnedConnection {
     const isError = this.scanner.isError;
     if (req.kind === K_INTERNAL) {
       releaseRequest(req);
-      if (isError) return this.fail('Authentication failed', F_AUTH);
+      if (isError) return this.fail(authRefusal(this.server.name, buf, start, end), F_AUTH);
       return;
     }
     this.server.succeeded();
@@ -353,7 +353,7 @@ export class BackendConnection implements PinnedConnection {
     this.out.drop();
     this.gather.clear();
     this.scanner.reset();
-    this.server.hooks.onConnectionFailed?.(this.server, reason, this.count, connected);
+    this.server.hooks.onConnectionFailed?.(this.server, reason, this.count, connected, failure);
     const reply = this.server.hooks.errorReply(reason);
     let req: Request | null;
     while ((req = this.shift()) !== null) {
@@ -370,6 +370,21 @@ export class BackendConnection implements PinnedConnection {
     this.server.st[S.server_connections]--;
     this.socket.destroy();
   }
+}
+
+/**
+ * Why a datastore refused the proxy's AUTH, in words that name the datastore and the likely mismatch (clients get it as
+ * "-ERR Storage: ...", the log gets it once per server and interval): not a peer or a network problem.
+ */
+function authRefusal(name: string, buf: Uint8Array, start: number, end: number): string {
+  const said = Buffer.from(buf.subarray(start + 1, Math.min(end, start + 201))).toString('latin1').replace(/\r?\n$/, '').trim();
+  if (/without any password configured|no password is set/i.test(said)) {
+    return `the datastore ${name} has no password set but the pool's requirepass makes the proxy send AUTH, which it refuses (${said}); set the same requirepass on the datastore`;
+  }
+  if (/WRONGPASS|invalid password|invalid username-password/i.test(said)) {
+    return `the datastore ${name} refused the proxy's AUTH (${said}): its password is not the pool's requirepass`;
+  }
+  return `the datastore ${name} refused the proxy's AUTH (${said})`;
 }
 
 /** strerror() wording (one table, protocol/resp/errors.ts), so "-ERR Storage: ..." reads like Dynomite's. */

@@ -1,5 +1,6 @@
 // ClientConnection: one client connection, whatever its protocol: incremental framing, in-order replies, backpressure.
-// Never lets a slow or hostile client grow memory without bound, and never writes a reply out of request order.
+// Never lets a slow or hostile client grow memory without bound, never writes a reply out of request order, and never lets a throw
+// while serving one connection reach the worker (that connection is answered with an error and closed; the others go on).
 import type { Socket } from 'node:net';
 import {
   GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, cancelRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, type BackendConnection, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
@@ -7,6 +8,7 @@ import {
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
 import { PARSE_INCOMPLETE, PARSE_ERROR, type FrameParser, type ProtocolAdapter } from './protocol-adapter.ts';
+import { nextFaultCode, reportConnectionFault } from './worker-events.ts';
 
 export { PARSE_INCOMPLETE, PARSE_ERROR, type FrameParser } from './protocol-adapter.ts';
 
@@ -14,6 +16,8 @@ export { PARSE_INCOMPLETE, PARSE_ERROR, type FrameParser } from './protocol-adap
 const READ_BUF = Buffer.allocUnsafeSlow(64 * 1024);
 registerReadBuffer(READ_BUF);
 const CLIENT = Symbol('dynoproxy.client');
+/** A faulted connection whose earlier requests never complete is destroyed after this long. */
+const FAULT_CLOSE_MS = 5000;
 
 function onStaticRead(this: Socket, n: number): boolean {
   (this as unknown as Record<symbol, ClientConnection>)[CLIENT].onData(READ_BUF, n);
@@ -48,6 +52,8 @@ export abstract class ClientConnection implements ClientSession {
   pinReleasing = false;
   /** The first request sent on a new pin: the pin stays corked until every request queued before it was answered. */
   private pinBarrier: Request | null = null;
+  /** Serving this connection threw once: it is answered with an error and closing; a second throw destroys it. */
+  private faulted = false;
   constructor(socket: Socket, pool: PoolContext, id: number) {
     this.socket = socket;
     this.pool = pool;
@@ -66,9 +72,46 @@ export abstract class ClientConnection implements ClientSession {
     if (this.closing) return;
     refreshClock();
     this.pool.st[P.client_bytes_in_total] += n;
-    this.consume(chunk, 0, n);
-    this.checkPressure();
+    // One try around the whole read (no per-request cost): a throw while serving this connection closes it alone.
+    try {
+      this.consume(chunk, 0, n);
+      this.checkPressure();
+    } catch (err) {
+      this.fault(err);
+    }
     afterIo();
+  }
+
+  /**
+   * Serving this connection threw (a proxy bug): counted, logged with an incident code, the request answered with an error naming
+   * that code after the replies before it, then this connection closes. The worker and its other connections go on.
+   */
+  fault(err: unknown): void {
+    if (this.faulted || this.closed) {
+      this.socket.destroy();
+      return;
+    }
+    this.faulted = true;
+    this.pool.st[P.client_exceptions_total]++;
+    const e = err instanceof Error ? err : new Error(String(err));
+    const code = nextFaultCode();
+    reportConnectionFault({
+      pool: this.pool.config.name,
+      what: 'client-exception',
+      code,
+      where: `${this.socket.remoteAddress ?? '?'}:${this.socket.remotePort ?? 0}`,
+      message: e.message,
+      stack: (e.stack ?? '').split('\n').slice(0, 10).join('\n'),
+    });
+    this.gather.clear();
+    try {
+      this.replyLocal(this.internalErrorReply(code), true);
+    } catch {
+      this.socket.destroy();
+      return;
+    }
+    // An earlier request left half-made by the throw may never complete: the connection does not wait for it forever.
+    setTimeout(() => this.socket.destroy(), FAULT_CLOSE_MS).unref();
   }
 
   private consume(buf: Buffer, pos: number, end: number): void {
@@ -115,6 +158,11 @@ export abstract class ClientConnection implements ClientSession {
   /** The reply for a request stream that cannot be resynchronised; the connection closes after it. */
   protected protocolErrorReply(message: string): Uint8Array {
     return this.adapter.protocolError(message);
+  }
+
+  /** The reply to a request whose serving threw (code: the incident code in the log). */
+  protected internalErrorReply(code: string): Uint8Array {
+    return this.adapter.internalError(code);
   }
 
   /** Hand the gathered frame's buffer away (it is written to a backend without a copy). */
@@ -170,6 +218,15 @@ export abstract class ClientConnection implements ClientSession {
   }
 
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
+    // A throw here would otherwise end the backend connection's read, and the worker: it closes this client alone.
+    try {
+      this.deliver(req, buf, start, end);
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private deliver(req: Request, buf: Uint8Array, start: number, end: number): void {
     if (req.dropMode !== 0 && isDropped(req.dropMode, buf, start, end)) {
       req.done = true;
       if (req === this.head) this.drain();
@@ -194,7 +251,12 @@ export abstract class ClientConnection implements ClientSession {
     // A merged reply the client asked not to see (memcached noreply / quiet through a quorum on a cluster node).
     const r = req.reply;
     if (req.dropMode !== 0 && r !== null && isDropped(req.dropMode, r, 0, r.length)) req.reply = null;
-    if (req === this.head) this.drain();
+    if (req !== this.head) return;
+    try {
+      this.drain();
+    } catch (err) {
+      this.fault(err);
+    }
   }
 
   /** Stage one reply for the client (peer links prefix it with a frame header). */
@@ -243,6 +305,14 @@ export abstract class ClientConnection implements ClientSession {
   }
 
   flush(): void {
+    try {
+      this.flushOut();
+    } catch (err) {
+      this.fault(err);
+    }
+  }
+
+  private flushOut(): void {
     this.flushScheduled = false;
     if (this.closed) return;
     this.pool.st[P.client_bytes_out_total] += this.out.size;

@@ -9,9 +9,12 @@ import type { LatencyRecorder } from '../stats/index.ts';
 import type { BackendServer, BackendSettings } from '../io/index.ts';
 import type { Router } from './routing/router.ts';
 import type { ClusterRuntime } from './routing/cluster-runtime.ts';
+import type { AclUser } from './resp/acl-user.ts';
 
 export interface PoolSettings extends BackendSettings {
   requirepass: string | null;
+  /** `users:` compiled (resp/resp-acl.ts), by name; empty = only the default user (requirepass). */
+  users: ReadonlyMap<string, AclUser>;
   clientMaxInflight: number;
   clientMaxBufferedBytes: number;
   /** Unsent reply bytes past which a client is disconnected at once, or after clientReplySoftSeconds above the soft limit. */
@@ -36,6 +39,10 @@ export interface PoolContext {
   /** Client-observed latency (µs) of requests answered by a backend. */
   readonly latency: LatencyRecorder;
   readonly clientCount: number;
+  /** NO_BACKEND's reply, naming why when the servers were ejected for refusing the proxy's AUTH (a mismatch, not an outage). */
+  noBackendReply(): Uint8Array;
+  /** Test hook (DYNOPROXY_TEST_HOOKS): the client listener reports an accept error with this errno code. */
+  injectAcceptError(code: string): void;
   /** A connection of this pool closed (client or peer). */
   clientClosed(c: object): void;
   /** This worker's pub/sub subscription connections (made on first use). */

@@ -18,7 +18,10 @@ import type { ClientConnection } from './client-connection.ts';
 import type { PoolContext, PoolSettings } from './pool-context.ts';
 import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
-import { reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
+import { reportConnectionFault, reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
+import { guardListener } from './accept-guard.ts';
+import { compileUsers } from './resp/resp-acl.ts';
+import { F_AUTH } from '../protocol/failure/index.ts';
 import { Hints } from './routing/hints.ts';
 import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { READ_REPAIR } from './resp/read-repair.ts';
@@ -45,6 +48,7 @@ function settingsOf(c: PoolConfig, workers: number): PoolSettings {
     serverRetryTimeout: c.serverRetryTimeout,
     autoEjectHosts: c.autoEjectHosts,
     requirepass: c.requirepass,
+    users: compileUsers(c.users),
     clientMaxInflight: c.clientMaxInflight,
     clientMaxBufferedBytes: c.clientMaxBufferedBytes,
     clientReplyHardLimit: c.clientReplyHardLimit,
@@ -95,6 +99,8 @@ export class PoolRuntime implements PoolContext {
   private readonly dynomiteAddresses: net.BlockList | null = null;
   private timer: NodeJS.Timeout | null = null;
   private draining = false;
+  private readonly hooks: BackendHooks;
+  private readonly workerId: number;
   readonly st: Float64Array;
   readonly groupSt: Float64Array;
   /** Client-observed latency (µs) of requests answered by a backend. */
@@ -112,6 +118,7 @@ export class PoolRuntime implements PoolContext {
     share: ClusterShare | null = null,
     controlSab: SharedArrayBuffer | null = null,
   ) {
+    this.workerId = workerId;
     this.st = slots.pool;
     this.groupSt = slots.groups;
     this.st[P.client_connections] = 0;
@@ -127,17 +134,28 @@ export class PoolRuntime implements PoolContext {
     this.memcache = config.dataStore === 1;
     this.memcacheLimits = { ...DEFAULT_MEMCACHE_LIMITS, maxValueBytes: Math.min(config.maxRequestBytes, 0x7fffffff - 2) };
     const adapter = adapterFor(config.dataStore);
+    const authLoggedAt = new Float64Array(config.servers.length);
     const hooks: BackendHooks = {
       newScanner: this.memcache ? () => new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }) : () => new RespReplyScanner(),
       handshake: !this.memcache && config.requirepass !== null ? authCommand(config.requirepass) : null,
       resp3Handshake: this.memcache ? undefined : hello3Command(config.requirepass),
       errorReply: adapter.storageError,
       onServerStateChange: () => this.router.rebuild(),
+      onConnectionFailed: (server, reason, _inFlight, _connected, failure) => {
+        // A datastore refusing the proxy's AUTH is a configuration mismatch: logged by name, once per server every 30 s per worker.
+        if (failure !== F_AUTH) return;
+        const now = Date.now();
+        if (now - authLoggedAt[server.index] < 30_000) return;
+        authLoggedAt[server.index] = now;
+        reportConnectionFault({ pool: this.config.name, what: 'datastore-auth-refused', code: 'DYN_ERR_AUTH', where: server.name, message: reason, stack: '' });
+      },
     };
+    this.hooks = hooks;
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null) {
       this.cluster = this.buildCluster(config, slots, share, controlSab, workerId, workers);
+      this.cluster.localRefusal = () => this.authRefusal();
       this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
       this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
         if (this.draining) {
@@ -210,6 +228,7 @@ export class PoolRuntime implements PoolContext {
       server.once('error', reject);
       server.listen({ host, port, reusePort: true, backlog: this.config.backlog }, () => {
         server.off('error', reject);
+        guardListener(server, { pool: this.config.name, st: this.st, draining: () => this.draining }, { host, port, backlog: this.config.backlog });
         resolve();
       });
     });
@@ -222,7 +241,8 @@ export class PoolRuntime implements PoolContext {
       this.listenOn(this.listener, host, port),
       this.peerListener !== null && dyn !== null ? this.listenOn(this.peerListener, dyn.host, dyn.port) : Promise.resolve(),
     ]).then(() => {
-      if (this.config.preconnect) for (const s of this.servers) s.preconnect();
+      // Worker 0 connects at start when the proxy must AUTH: a datastore that refuses it is named in the log before any client asks.
+      if (this.config.preconnect || (this.workerId === 0 && this.hooks.handshake !== null)) for (const s of this.servers) s.preconnect();
       const period = Math.max(10, Math.min(100, this.config.timeout > 0 ? this.config.timeout / 4 : 100));
       this.timer = setInterval(() => this.tick(), period);
       this.timer.unref();
@@ -252,6 +272,23 @@ export class PoolRuntime implements PoolContext {
   pubsub(): PubSubHub {
     this.hub ??= new PubSubHub(!this.memcache && this.config.requirepass !== null ? authCommand(this.config.requirepass) : null);
     return this.hub;
+  }
+
+  /** Why every server is out when it is the datastore refusing the proxy's AUTH, else null. */
+  private authRefusal(): string | null {
+    for (const s of this.servers) if (s.ejected && s.lastFailure === F_AUTH) return s.lastError;
+    return null;
+  }
+
+  noBackendReply(): Uint8Array {
+    const adapter = adapterFor(this.config.dataStore);
+    const why = this.authRefusal();
+    return why === null ? adapter.words.noBackend : adapter.words.noBackendBecause(why);
+  }
+
+  /** Test hook (DYNOPROXY.CRASH ACCEPT <code>): the client listener reports an accept error, as libuv would. */
+  injectAcceptError(code: string): void {
+    this.listener.emit('error', Object.assign(new Error(`accept ${code}`), { code, errno: 0, syscall: 'accept' }));
   }
 
   clientClosed(closed: object): void {
@@ -285,6 +322,8 @@ export class PoolRuntime implements PoolContext {
 
   /** SIGHUP: take the settings that can change without moving data. */
   reload(config: PoolConfig, workers: number): void {
+    // A new requirepass: new backend connections authenticate with it (open ones stay authenticated, as Redis keeps its clients).
+    if (!this.memcache) this.hooks.handshake = config.requirepass !== null ? authCommand(config.requirepass) : null;
     this.config = { ...config, servers: this.config.servers, hash: this.config.hash, hashTag: this.config.hashTag, distribution: this.config.distribution };
     const s = settingsOf(config, workers);
     Object.assign(this.settings, s);

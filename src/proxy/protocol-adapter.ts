@@ -36,6 +36,8 @@ export interface ProtocolAdapter<P extends FrameParser = FrameParser> {
   storageError(reason: string): Uint8Array;
   /** The client's reply to input that cannot be parsed, before the connection closes (empty: close without a word). */
   protocolError(message: string): Uint8Array;
+  /** The reply to a request whose serving threw (code: the incident code in the log); the connection closes after it. */
+  internalError(code: string): Uint8Array;
   /** The answers cluster routing makes itself: the owner's node is down, no quorum. */
   readonly words: ClusterWords;
 }
@@ -48,7 +50,13 @@ export const RESP_ADAPTER: ProtocolAdapter<RespRequestParser> = {
   isError: (buf, start) => buf[start] === 0x2d,
   storageError: storageErrorReply,
   protocolError: protocolErrorReply,
-  words: { peerDown: errReply('ERR Peer: Peer Node is not connected'), noBackend: NO_BACKEND, noQuorum: ERR_NO_QUORUM },
+  internalError: (code) => errReply(`ERR dynoproxy internal error ${code} while serving this request; this connection is closed (the proxy log has the details)`),
+  words: {
+    peerDown: errReply('ERR Peer: Peer Node is not connected'),
+    noBackend: NO_BACKEND,
+    noQuorum: ERR_NO_QUORUM,
+    noBackendBecause: (reason) => storageErrorReply(`no datastore is available (all ejected): ${reason}`),
+  },
 };
 
 export const MEMCACHE_ADAPTER: ProtocolAdapter<M.MemcacheRequestParser> = {
@@ -58,7 +66,13 @@ export const MEMCACHE_ADAPTER: ProtocolAdapter<M.MemcacheRequestParser> = {
   storageError: (reason) => M.storageError(reason || 'ECONNREFUSED'),
   // memcached closes such connections (binary magic, endless line) without a word.
   protocolError: () => EMPTY,
-  words: { peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED, noBackend: M.serverError('Storage: no datastore is available (all ejected)'), noQuorum: M.SERVER_ERROR_NO_QUORUM },
+  internalError: (code) => M.serverError(`dynoproxy internal error ${code}; this connection is closed (the proxy log has the details)`),
+  words: {
+    peerDown: M.SERVER_ERROR_PEER_NOT_CONNECTED,
+    noBackend: M.serverError('Storage: no datastore is available (all ejected)'),
+    noQuorum: M.SERVER_ERROR_NO_QUORUM,
+    noBackendBecause: (reason) => M.serverError(`Storage: no datastore is available (all ejected): ${reason}`),
+  },
 };
 
 export function adapterFor(dataStore: number): ProtocolAdapter {

@@ -1,6 +1,6 @@
 // Rare events a data worker reports to the supervisor's log (a worker thread has no logger): the sink is set once by proxy/worker.ts.
 // Never used on the request path: only for events that are rate-limited where they arise (a peer link closing).
-import type { FromWorker, HintsEvent, PeerLinkClosed } from '../messages.ts';
+import type { ConnectionFault, FromWorker, HintsEvent, PeerLinkClosed } from '../messages.ts';
 
 let sink: ((m: FromWorker) => void) | null = null;
 let workerId = -1;
@@ -19,4 +19,32 @@ export function reportPeerLinkClosed(link: PeerLinkClosed): void {
 /** Hints dropped, loaded or found corrupt (the hint store rate-limits drops: one report per target per interval). */
 export function reportHintsEvent(event: HintsEvent): void {
   sink?.({ type: 'hints-event', workerId, event });
+}
+
+let faultSeq = 0;
+let faultWindowStart = 0;
+let faultsInWindow = 0;
+let faultsUnreported = 0;
+const FAULT_WINDOW_MS = 1000;
+const FAULTS_PER_WINDOW = 5;
+
+/** The next incident code, named in the client's error reply and in the log line (`E<worker>-<n>`). */
+export function nextFaultCode(): string {
+  return `E${workerId}-${++faultSeq}`;
+}
+
+/** A connection fault for the log: at most FAULTS_PER_WINDOW lines a second per worker, the rest counted in the next line's `repeats`. */
+export function reportConnectionFault(fault: Omit<ConnectionFault, 'repeats'>): void {
+  const now = Date.now();
+  if (now - faultWindowStart >= FAULT_WINDOW_MS) {
+    faultWindowStart = now;
+    faultsInWindow = 0;
+  }
+  if (++faultsInWindow > FAULTS_PER_WINDOW) {
+    faultsUnreported++;
+    return;
+  }
+  const repeats = faultsUnreported;
+  faultsUnreported = 0;
+  sink?.({ type: 'connection-fault', workerId, fault: { ...fault, repeats } });
 }

@@ -76,8 +76,8 @@ t.test('micro-batches: one piece per owner, stitched back in caller order with m
 })
 
 t.test('a node in STANDBY is routed around surgically: only its ranges move', async (t) => {
-  t.equal(await (await fetch(`http://127.0.0.1:${b.statsPort}/state/standby`)).text(), 'OK\r\n')
-  t.teardown(async () => void (await fetch(`http://127.0.0.1:${b.statsPort}/state/normal`)))
+  t.equal(await (await fetch(`http://127.0.0.1:${b.statsPort}/state/standby`, { method: 'POST' })).text(), 'OK\r\n')
+  t.teardown(async () => void (await fetch(`http://127.0.0.1:${b.statsPort}/state/normal`, { method: 'POST' })))
   await waitFor(() => c.nodes.find((n) => n.clientPort === b.clientPort)?.state === 'standby', 5000, 'the refresh to see b in standby')
   const before = { a: nodeStats(a).requests, b: nodeStats(b).requests, r2: nodeStats(r2).requests }
   for (const k of keysB.slice(0, 5)) t.equal(await c.get(k), `v-${k}`, 'b\'s key served by rack2')
@@ -86,7 +86,7 @@ t.test('a node in STANDBY is routed around surgically: only its ranges move', as
   t.equal(nodeStats(r2).requests - before.r2, 5, 'b\'s five keys went to rack2')
   t.equal(nodeStats(a).requests - before.a, 5, 'a\'s keys stayed on a')
   t.ok(nodeStats(r2).failovers >= 5)
-  await fetch(`http://127.0.0.1:${b.statsPort}/state/normal`)
+  await fetch(`http://127.0.0.1:${b.statsPort}/state/normal`, { method: 'POST' })
   await waitFor(() => c.nodes.find((n) => n.clientPort === b.clientPort)?.state === 'normal', 5000, 'b normal again')
   const back = nodeStats(b).requests
   t.equal(await c.get(keysB[0]!), `v-${keysB[0]}`)

@@ -17,7 +17,8 @@ const cluster = await startCluster(t, {
 })
 const a = cluster.node('dc1', 'rack1', 0)
 const sibling = cluster.node('dc1', 'rack1', 1)
-const admin = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${a.statsPort}${path}`)
+/** Reads are GETs; /peer/... changes the node: a POST. */
+const admin = (path: string): Promise<Response> => fetch(`http://127.0.0.1:${a.statsPort}${path}`, { method: path.startsWith('/peer/') ? 'POST' : 'GET' })
 
 interface Described { dcs: { name: string; racks: { name: string; servers: { name: string; state: string; local: boolean }[] }[] }[] }
 

@@ -211,7 +211,7 @@ t.test('DC_QUORUM and DC_SAFE_QUORUM reads with one rack diverged', async (t) =>
 
 t.test('node state STANDBY refuses clients; NORMAL serves again', async (t) => {
   const state = async (s: string): Promise<void> => {
-    const res = await fetch(`http://127.0.0.1:${r2.statsPort}/state/${s}`)
+    const res = await fetch(`http://127.0.0.1:${r2.statsPort}/state/${s}`, { method: 'POST' })
     t.equal(res.status, 200, `state ${s}`)
   }
   const key = 'state:k'

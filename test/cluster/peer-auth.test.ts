@@ -134,7 +134,7 @@ t.test('node state applies to peer requests', async (t) => {
   const raw = new Raw(target.peerPort)
   await raw.authenticate(SECRET)
   const state = async (s: string): Promise<void> => {
-    const res = await fetch(`http://127.0.0.1:${target.statsPort}/state/${s}`)
+    const res = await fetch(`http://127.0.0.1:${target.statsPort}/state/${s}`, { method: 'POST' })
     t.equal(res.status, 200, `state ${s}`)
   }
   await state('standby')

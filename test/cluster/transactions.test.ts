@@ -194,7 +194,7 @@ t.test('max_tx_commands and max_tx_bytes: a clear error, EXECABORT, nothing appl
 
 t.test('a peer in STANDBY refuses a forwarded block; NORMAL serves it again', async (t) => {
   const state = async (s: string): Promise<void> => {
-    const res = await fetch(`http://127.0.0.1:${owner.statsPort}/state/${s}`)
+    const res = await fetch(`http://127.0.0.1:${owner.statsPort}/state/${s}`, { method: 'POST' })
     t.equal(res.status, 200, `owner ${s}`)
   }
   await state('standby')

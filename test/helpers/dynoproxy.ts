@@ -40,6 +40,8 @@ export type StartDynoproxyOptions = {
   workers?: number | 'auto'
   env?: Record<string, string>
   startDeadlineMs?: number
+  /** The proxy's open-files limit (bash's `ulimit -n` before exec: the same pid), for tests of fd exhaustion. */
+  openFiles?: number
 }
 
 function listenPortOf(config: Record<string, PoolConfig>): number {
@@ -72,12 +74,13 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
   const dir = registerTempDir(mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-itest-')))
   const configPath = path.join(dir, 'dynoproxy.yml')
   writeFileSync(configPath, yamlText)
-  const proc = new ChildProcessHandle(
-    `dynoproxy:${port}`,
-    NODE_BIN,
-    [CLI_PATH, '-c', configPath, '--workers', String(opts.workers ?? 1)],
-    { cwd: REPO_ROOT, env: { ...process.env, ...opts.env } },
-  )
+  const args = [CLI_PATH, '-c', configPath, '--workers', String(opts.workers ?? 1)]
+  const proc = opts.openFiles === undefined
+    ? new ChildProcessHandle(`dynoproxy:${port}`, NODE_BIN, args, { cwd: REPO_ROOT, env: { ...process.env, ...opts.env } })
+    : new ChildProcessHandle(`dynoproxy:${port}`, '/bin/bash', ['-c', `ulimit -n ${Math.floor(opts.openFiles)} && exec "$0" "$@"`, NODE_BIN, ...args], {
+      cwd: REPO_ROOT,
+      env: { ...process.env, ...opts.env },
+    })
   t.teardown(async () => {
     const diedEarly = proc.hasExited
     const status = await proc.stop()
@@ -130,6 +133,8 @@ export type StartProxiedRedisOptions = {
   redisPassword?: string
   workers?: number
   env?: Record<string, string>
+  /** See StartDynoproxyOptions.openFiles. */
+  openFiles?: number
 }
 
 /**
@@ -172,6 +177,7 @@ export async function startProxiedRedis(t: Test, opts: StartProxiedRedisOptions)
     config: { test_pool: pool },
     workers: opts.workers ?? 1,
     env: opts.env,
+    openFiles: opts.openFiles,
   })
   return { proxy, backends, port, pool }
 }

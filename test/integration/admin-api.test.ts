@@ -2,6 +2,7 @@
 // It must never bind beyond loopback except the one 0.0.0.0 listener that proves off-loopback state changes are refused, and never reach it but through 127.0.0.1.
 
 import os from 'node:os'
+import nodeHttp from 'node:http'
 import t from 'tap'
 import { startDynoproxy, defaultPool } from '../helpers/dynoproxy.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
@@ -14,6 +15,25 @@ type Http = { status: number; body: string; type: string }
 async function http(port: number, path: string, init: RequestInit = {}): Promise<Http> {
   const r = await fetch(`http://127.0.0.1:${port}${path}`, init)
   return { status: r.status, body: await r.text(), type: r.headers.get('content-type') ?? '' }
+}
+
+/** One request with headers fetch would not send as given (Host, Origin, Sec-Fetch-Site). */
+function raw(port: number, path: string, method: string, headers: Record<string, string>): Promise<Http> {
+  return new Promise((resolve, reject) => {
+    const req = nodeHttp.request({ host: '127.0.0.1', port, path, method, headers: { connection: 'close', ...headers } }, (res) => {
+      let body = ''
+      res.setEncoding('utf8')
+      res.on('data', (c: string) => (body += c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, type: res.headers['content-type'] ?? '' }))
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** State changes are POSTs (a GET answers 405 unless it carries the admin_token). */
+function post(port: number, path: string, init: RequestInit = {}): Promise<Http> {
+  return http(port, path, { ...init, method: 'POST' })
 }
 
 const [b0, b1] = await Promise.all([startRedis(t), startRedis(t)])
@@ -55,20 +75,20 @@ t.test('golden bodies of the Dynomite endpoints', async (t) => {
   t.match(help.body, /\/set_consistency\/<read\|write>\/<dc_one\|dc_quorum\|dc_safe_quorum\|dc_each_safe_quorum>\n/)
   t.match(help.body, /\/state\/<get_state\|standby\|writes_only\|resuming\|normal>\n/)
   t.equal((await http(a, '/get_consistency')).body, 'Read Consistency: DC_ONE\r\nWrite Consistency: DC_ONE\r\n')
-  t.equal((await http(a, '/set_consistency/read/dc_quorum')).body, 'OK\r\n')
-  t.equal((await http(a, '/set_consistency/write/DC_EACH_SAFE_QUORUM')).body, 'OK\r\n', 'levels are case-insensitive, as dn_strcasecmp')
+  t.equal((await post(a, '/set_consistency/read/dc_quorum')).body, 'OK\r\n')
+  t.equal((await post(a, '/set_consistency/write/DC_EACH_SAFE_QUORUM')).body, 'OK\r\n', 'levels are case-insensitive, as dn_strcasecmp')
   t.equal((await http(a, '/get_consistency')).body, 'Read Consistency: DC_QUORUM\r\nWrite Consistency: DC_EACH_SAFE_QUORUM\r\n')
-  t.match(await http(a, '/set_consistency/read/dc_two'), { status: 400, body: /^ERR unknown consistency 'dc_two'/ })
-  t.match(await http(a, '/set_consistency/sideways/dc_one'), { status: 400 })
+  t.match(await post(a, '/set_consistency/read/dc_two'), { status: 400, body: /^ERR unknown consistency 'dc_two'/ })
+  t.match(await post(a, '/set_consistency/sideways/dc_one'), { status: 400 })
   t.equal((await http(a, '/get_timeout_factor')).body, 'Timeout factor: 1\n')
-  t.equal((await http(a, '/set_timeout_factor/20')).body, 'OK\r\n')
+  t.equal((await post(a, '/set_timeout_factor/20')).body, 'OK\r\n')
   t.equal((await http(a, '/get_timeout_factor')).body, 'Timeout factor: 10\n', 'clamped to 1..10 as Dynomite does')
-  t.equal((await http(a, '/set_timeout_factor/0')).body, 'OK\r\n')
+  t.equal((await post(a, '/set_timeout_factor/0')).body, 'OK\r\n')
   t.equal((await http(a, '/get_timeout_factor')).body, 'Timeout factor: 1\n')
-  t.match(await http(a, '/set_timeout_factor/x'), { status: 400 })
+  t.match(await post(a, '/set_timeout_factor/x'), { status: 400 })
   t.equal((await http(a, '/state/get_state')).body, 'State: NORMAL\n')
-  t.match(await http(a, '/state/sleeping'), { status: 404 })
-  for (const p of ['/loglevelup', '/logleveldown', '/setloglevel/6', '/historeset']) t.equal((await http(a, p)).body, 'OK\r\n', p)
+  t.match(await post(a, '/state/sleeping'), { status: 404 })
+  for (const p of ['/loglevelup', '/logleveldown', '/setloglevel/6', '/historeset']) t.equal((await post(a, p)).body, 'OK\r\n', p)
   t.match(await http(a, '/setloglevel/12'), { status: 400 })
   t.match(await http(a, '/no/such/thing'), { status: 404, body: /^ERR unknown path "\/no\/such\/thing"; see \/help\r\n$/ })
   const cd = await http(a, '/cluster_describe')
@@ -119,19 +139,19 @@ t.test('/peer/down takes a backend out of routing on every worker; /peer/up puts
     return r.kind === 'integer' ? Number(r.value) : -1
   }
   await Promise.all([b0.call('FLUSHALL'), b1.call('FLUSHALL')])
-  t.equal((await http(main.admin, `/peer/down/${s0}`)).body, 'OK\r\n')
+  t.equal((await post(main.admin, `/peer/down/${s0}`)).body, 'OK\r\n')
   // Several connections so both workers see the change.
   for (let i = 0; i < 60; i++) t.same(await callOnce(main.port, ['SET', `peer:${i}`, 'x']), { kind: 'simple', value: 'OK' })
   t.equal(await dbsize(b0), 0, 'nothing reaches the server held down')
   t.equal(await dbsize(b1), 60)
-  t.match(await http(main.admin, '/peer/down/127.0.0.1:1'), { status: 404, body: /no backend server named/ })
-  t.equal((await http(main.admin, `/peer/up/${s0}`)).body, 'OK\r\n')
+  t.match(await post(main.admin, '/peer/down/127.0.0.1:1'), { status: 404, body: /no backend server named/ })
+  t.equal((await post(main.admin, `/peer/up/${s0}`)).body, 'OK\r\n')
   await Promise.all([b0.call('FLUSHALL'), b1.call('FLUSHALL')])
   for (let i = 0; i < 60; i++) await callOnce(main.port, ['SET', `peer:${i}`, 'x'])
   t.ok((await dbsize(b0)) > 0 && (await dbsize(b1)) > 0, 'keys spread over both again')
-  t.equal((await http(main.admin, '/peer/down/all')).body, 'OK\r\n')
+  t.equal((await post(main.admin, '/peer/down/all')).body, 'OK\r\n')
   t.match(await callOnce(main.port, ['GET', 'peer:1']), { kind: 'error', value: /^ERR Storage: / }, 'every server down: storage error')
-  t.equal((await http(main.admin, '/peer/reset/all')).body, 'OK\r\n')
+  t.equal((await post(main.admin, '/peer/reset/all')).body, 'OK\r\n')
   t.same(await callOnce(main.port, ['GET', 'peer:1']), { kind: 'bulk', value: Buffer.from('x') })
 })
 
@@ -142,18 +162,57 @@ t.test('state changes need admin_token when stats_listen is off loopback', async
     await waitFor(async () => (await http(admin, '/ping')).status === 200, 5000, 'admin API')
     return admin
   })()
-  t.match(await http(open, '/state/standby'), { status: 403, body: /stats_listen is not a loopback address and admin_token is not set/ })
+  t.match(await post(open, '/state/standby'), { status: 403, body: /stats_listen is not a loopback address and admin_token is not set/ })
   t.match(await http(open, '/peer/down/all', { method: 'POST' }), { status: 403 })
   t.equal((await http(open, '/state/get_state')).body, 'State: NORMAL\n', 'nothing changed; reads stay open')
   t.equal((await http(open, '/info')).status, 200)
 
   const tok = await proxyWithAdmin({ admin_token: 's3cret-token' }, {}, 1)
-  t.match(await http(tok.admin, '/state/standby'), { status: 401, body: /Authorization: Bearer/ })
-  t.match(await http(tok.admin, '/state/standby', { headers: { authorization: 'Bearer wrong-token!' } }), { status: 401 })
+  t.match(await post(tok.admin, '/state/standby'), { status: 401, body: /Authorization: Bearer/ })
+  t.match(await post(tok.admin, '/state/standby', { headers: { authorization: 'Bearer wrong-token!' } }), { status: 401 })
+  t.match(await http(tok.admin, '/state/standby', { headers: { authorization: 'Bearer wrong-token!' } }), { status: 405 }, 'a GET with a wrong token is a GET')
   t.equal((await http(tok.admin, '/state/get_state')).body, 'State: NORMAL\n')
-  t.equal((await http(tok.admin, '/state/standby', { headers: { authorization: 'Bearer s3cret-token' } })).body, 'OK\r\n')
+  t.equal((await http(tok.admin, '/state/standby', { headers: { authorization: 'Bearer s3cret-token' } })).body, 'OK\r\n', 'a GET carrying the token may change (Dynomite scripts with curl -H)')
   t.equal((await http(tok.admin, '/state/get_state')).body, 'State: STANDBY\n')
   t.equal((await http(tok.admin, '/state/normal', { method: 'POST', headers: { authorization: 'bearer s3cret-token' } })).body, 'OK\r\n')
+})
+
+t.test('a web page cannot change the node: GET is 405, cross-origin and foreign Host names are refused', async (t) => {
+  const a = main.admin
+  const g = await http(a, '/state/standby')
+  t.equal(g.status, 405)
+  t.match(g.body, new RegExp(`^ERR /state/standby changes the node: use POST, e\\.g\\. curl -X POST http://127\\.0\\.0\\.1:${a}/state/standby\r\n$`))
+  for (const p of ['/set_consistency/read/dc_one', '/set_timeout_factor/5', '/peer/down/all', '/loglevelup', '/setloglevel/9', '/historeset']) {
+    t.equal((await http(a, p)).status, 405, `GET ${p}`)
+  }
+  t.equal((await http(a, '/state/standby', { method: 'HEAD' })).status, 405, 'HEAD neither')
+  t.match(await raw(a, '/state/standby', 'POST', { origin: 'http://evil.example' }), { status: 403, body: /cross-origin/ })
+  t.match(await raw(a, '/state/standby', 'POST', { origin: 'null' }), { status: 403 }, 'a sandboxed page')
+  t.match(await raw(a, '/state/standby', 'POST', { 'sec-fetch-site': 'cross-site' }), { status: 403 })
+  // DNS rebinding: evil.example resolves to 127.0.0.1, so the browser sends Host: evil.example:port to our port.
+  t.match(await raw(a, '/state/standby', 'POST', { host: `evil.example:${a}` }), { status: 403, body: /DNS rebinding/ })
+  t.match(await raw(a, '/info', 'GET', { host: `evil.example:${a}` }), { status: 403 }, 'reads neither')
+  t.match(await raw(a, '/info', 'GET', { host: '127.0.0.1:1' }), { status: 403 }, 'another port is another origin')
+  t.equal((await http(a, '/state/get_state')).body, 'State: NORMAL\n', 'nothing changed')
+  t.equal((await http(a, '/get_timeout_factor')).body, 'Timeout factor: 1\n')
+  for (const h of [`127.0.0.1:${a}`, `localhost:${a}`, `[::1]:${a}`, `LOCALHOST:${a}`]) t.equal((await raw(a, '/ping', 'GET', { host: h })).status, 200, h)
+  t.equal((await raw(a, '/state/normal', 'POST', { origin: `http://127.0.0.1:${a}`, 'sec-fetch-site': 'same-origin' })).body, 'OK\r\n', 'same origin may')
+})
+
+t.test('admin_read_token guards the read endpoints; /ping and the static /dashboard stay open', async (t) => {
+  const r = await proxyWithAdmin({ admin_read_token: 'peek-42', admin_token: 'change-42' }, {}, 1)
+  for (const p of ['/', '/info', '/metrics', '/state/get_state', '/get_consistency', '/cluster_describe', '/help', '/describe', '/events']) {
+    t.match(await http(r.admin, p), { status: 401, body: /admin_read_token/ }, `${p} without a token`)
+    t.equal((await http(r.admin, p, { headers: { authorization: 'Bearer peek-41' } })).status, 401, `${p} with a wrong token`)
+  }
+  for (const p of ['/info', '/metrics', '/state/get_state']) {
+    t.equal((await http(r.admin, p, { headers: { authorization: 'Bearer peek-42' } })).status, 200, `${p} with admin_read_token`)
+    t.equal((await http(r.admin, p, { headers: { authorization: 'Bearer change-42' } })).status, 200, `${p} with admin_token`)
+  }
+  t.equal((await http(r.admin, '/ping')).status, 200)
+  t.equal((await http(r.admin, '/dashboard')).status, 200)
+  t.equal((await post(r.admin, '/state/standby', { headers: { authorization: 'Bearer peek-42' } })).status, 401, 'the read token changes nothing')
+  t.equal((await http(r.admin, '/state/get_state', { headers: { authorization: 'Bearer peek-42' } })).body, 'State: NORMAL\n')
 })
 
 t.test('requests are size- and rate-limited', async (t) => {

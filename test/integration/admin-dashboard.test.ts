@@ -68,15 +68,33 @@ if (!existsSync(CHROMIUM)) {
 
   t.test('a backend held down and a node state change show up without a reload', async (t) => {
     const updates = Number(await page.getAttribute('body', 'data-updates'))
-    t.equal(await (await fetch(`http://127.0.0.1:${admin}/peer/down/${down}`)).text(), 'OK\r\n')
+    t.equal(await (await fetch(`http://127.0.0.1:${admin}/peer/down/${down}`, { method: 'POST' })).text(), 'OK\r\n')
     await page.waitForSelector(`tr[data-server="${down}"][data-state="down"]`, { timeout: 5000 })
     t.equal(await page.textContent(`tr[data-server="${down}"] .st`), 'down')
-    t.equal(await (await fetch(`http://127.0.0.1:${admin}/state/standby`)).text(), 'OK\r\n')
+    t.equal(await (await fetch(`http://127.0.0.1:${admin}/state/standby`, { method: 'POST' })).text(), 'OK\r\n')
     await page.waitForSelector('#node-state[data-state="STANDBY"]', { timeout: 5000 })
     t.ok(Number(await page.getAttribute('body', 'data-updates')) > updates, 'updated in place')
     await page.screenshot({ path: path.join(os.tmpdir(), 'dynoproxy-dashboard.png') })
-    await fetch(`http://127.0.0.1:${admin}/state/normal`)
-    await fetch(`http://127.0.0.1:${admin}/peer/up/${down}`)
+    await fetch(`http://127.0.0.1:${admin}/state/normal`, { method: 'POST' })
+    await fetch(`http://127.0.0.1:${admin}/peer/up/${down}`, { method: 'POST' })
     t.same(external, [], 'no request left the admin port (no CDN)')
+  })
+
+  t.test('with admin_read_token, the page reads the stream with the token from its #fragment', async (t) => {
+    const [p2, a2] = await Promise.all([freePort(), freePort()])
+    await startDynoproxy(t, { config: { dash2: { ...defaultPool(p2, backends), stats_listen: `127.0.0.1:${a2}`, admin_read_token: 'peek-42' } }, workers: 1 })
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${a2}/ping`)).ok, 5000, 'admin API')
+    t.equal((await fetch(`http://127.0.0.1:${a2}/events`)).status, 401, 'the stream needs the token')
+    const p = await browser.newPage()
+    t.teardown(() => p.close())
+    await p.goto(`http://127.0.0.1:${a2}/dashboard`)
+    await p.waitForSelector('#conn:has-text("admin_read_token")', { timeout: 5000 })
+    // A fresh page: a change of #fragment alone would not run the page's script again.
+    const q = await browser.newPage()
+    t.teardown(() => q.close())
+    await q.goto(`http://127.0.0.1:${a2}/dashboard#token=peek-42`)
+    await q.waitForSelector('#node-state[data-state="NORMAL"]', { timeout: 5000 })
+    t.equal(await q.textContent('#conn'), 'live')
+    t.equal(new URL(q.url()).hash, '', 'the token is taken out of the address bar')
   })
 }

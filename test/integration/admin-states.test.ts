@@ -15,8 +15,8 @@ const parsePrometheus = createRequire(import.meta.url)('parse-prometheus-text-fo
 
 const STATE_ERROR = "ERR Dynomite: Dynomite's current state does not allow this request"
 
-async function get(port: number, path: string): Promise<string> {
-  const r = await fetch(`http://127.0.0.1:${port}${path}`)
+async function get(port: number, path: string, method = 'GET'): Promise<string> {
+  const r = await fetch(`http://127.0.0.1:${port}${path}`, { method })
   if (r.status !== 200) throw new Error(`${path}: HTTP ${r.status}`)
   return r.text()
 }
@@ -40,7 +40,7 @@ async function stored(key: string): Promise<string | null> {
 }
 
 async function setState(s: string): Promise<void> {
-  t.equal(await get(admin, `/state/${s}`), 'OK\r\n')
+  t.equal(await get(admin, `/state/${s}`, 'POST'), 'OK\r\n')
 }
 
 t.test('STANDBY refuses reads and writes with Dynomite\'s error; the proxy still answers PING', async (t) => {
@@ -118,7 +118,7 @@ function histogram(text: string, name: string, labels: string): { buckets: [numb
 
 t.test('/metrics parses and its counters match the traffic sent', async (t) => {
   // Start the latency histograms afresh, so the count below is this test's alone.
-  t.equal(await get(admin, '/historeset'), 'OK\r\n')
+  t.equal(await get(admin, '/historeset', 'POST'), 'OK\r\n')
   const before = await scrape()
   const lat0 = histogram(before.text, 'request_latency_seconds', 'pool="states"')
   t.equal(lat0.count, 0, '/historeset emptied the latency histograms')
@@ -165,7 +165,7 @@ t.test('/metrics parses and its counters match the traffic sent', async (t) => {
 t.test('worker restarts are counted and the counters survive the restart', async (t) => {
   const before = await scrape()
   const c = await RespConnection.connect(port, { t })
-  c.send(['DYNOPROXY.CRASH'])
+  c.send(['DYNOPROXY.CRASH', 'WORKER'])
   await c.waitClosed(5000)
   const after = await waitFor(async () => {
     const s = await scrape()

@@ -1,4 +1,4 @@
-// Faults on the proxy side: clients vanishing mid-pipeline, a data worker crashing (DYNOPROXY.CRASH), SIGTERM drain.
+// Faults on the proxy side: clients vanishing mid-pipeline, a data worker crashing (DYNOPROXY.CRASH WORKER), SIGTERM drain.
 // It must never run an unbounded load: every loop here has a fixed count and every wait a deadline.
 
 import { readFileSync } from 'node:fs'
@@ -64,7 +64,7 @@ t.test('clients that vanish mid-pipeline: proxy keeps serving others, no leak', 
   t.same(plain(replies[1000]!), ['0', '999', 'yes'], 'a new client is served correctly afterwards')
 })
 
-t.test('worker crash (DYNOPROXY.CRASH): other workers keep serving, new connections work after restart', async (t) => {
+t.test('worker crash (DYNOPROXY.CRASH WORKER): other workers keep serving, new connections work after restart', async (t) => {
   const cluster = await startProxiedRedis(t, { backends: 2, workers: 2, env: { DYNOPROXY_TEST_HOOKS: '1' } })
   const conns = await Promise.all(Array.from({ length: 16 }, () => RespConnection.connect(cluster.port, { t })))
   await Promise.all(conns.map(async (c, i) => {
@@ -73,7 +73,7 @@ t.test('worker crash (DYNOPROXY.CRASH): other workers keep serving, new connecti
   }))
 
   const crasher = conns[0]!
-  crasher.send(['DYNOPROXY.CRASH'])
+  crasher.send(['DYNOPROXY.CRASH', 'WORKER'])
   await crasher.waitClosed(10_000)
   t.pass('the connection that crashed its worker is closed')
 
@@ -102,7 +102,7 @@ t.test('worker crash (DYNOPROXY.CRASH): other workers keep serving, new connecti
   t.pass('new connections work after restart')
 
   const second = await RespConnection.connect(cluster.port, { t })
-  second.send(['DYNOPROXY.CRASH'])
+  second.send(['DYNOPROXY.CRASH', 'WORKER'])
   await second.waitClosed(10_000)
   await waitFor(async () => plain(await (await RespConnection.connect(cluster.port, { t })).call(['GET', 'crash:2'], 2000)) === 'v2',
     15_000, 'service after a second crash', 200)

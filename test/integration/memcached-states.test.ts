@@ -12,7 +12,7 @@ t.test('memcached pool follows the node state', async (t) => {
   const admin = await freePort()
   const mc = await startProxiedMemcached(t, { backends: 2, pool: { stats_listen: `127.0.0.1:${admin}` } })
   const state = async (s: string): Promise<void> => {
-    const res = await fetch(`http://127.0.0.1:${admin}/state/${s}`)
+    const res = await fetch(`http://127.0.0.1:${admin}/state/${s}`, { method: 'POST' })
     t.equal(res.status, 200, `state ${s}`)
   }
   const conn = await McConnection.connect(mc.port)

@@ -15,6 +15,8 @@ t.test('SIGHUP applies a new requirepass and timeout; a broken file keeps the ru
   const conn = await RespConnection.connect(cluster.port, { t })
   t.same(plain(await conn.call(['SET', 'k', 'v'])), { ok: 'OK' })
 
+  // requirepass is the clients' password and the proxy's AUTH to the datastore: the datastore gets it too (connections open stay authenticated).
+  t.same(plain(await cluster.backends[0]!.call('CONFIG', 'SET', 'requirepass', 'sekret')), { ok: 'OK' })
   writeFileSync(cluster.proxy.configPath, stringify({ test_pool: { ...cluster.pool, requirepass: 'sekret', timeout: 2000 } }))
   cluster.proxy.kill('SIGHUP')
   // Every worker applies it: poll new connections until both workers refuse without AUTH.

@@ -20,7 +20,7 @@ import { scratch, ensureScratch } from '../routing/scratch.ts';
 import { hashKeys, replicatePieces } from '../resp/resp-cluster.ts';
 import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
 import { servePeerTxBlock } from './peer-tx.ts';
-import { errReply, NO_BACKEND, OK } from '../resp/resp-replies.ts';
+import { errReply, OK } from '../resp/resp-replies.ts';
 import { releasePin, watchedServer, WATCH_SPREAD, WATCH_TOO_MANY } from '../resp/resp-watch.ts';
 import { keyspaceCommand } from '../resp/resp-keyspace.ts';
 import type { PoolContext } from '../pool-context.ts';
@@ -83,6 +83,11 @@ export class PeerClient extends ClientConnection {
     this.auth = null;
     this.socket.write(PEER_AUTH_REFUSAL);
     this.drainAndClose();
+  }
+
+  protected internalErrorReply(): Uint8Array {
+    // A peer's request whose serving threw: the link closes without a frame (the peer fails what it had in flight on it).
+    return EMPTY;
   }
 
   protected protocolErrorReply(): Uint8Array {
@@ -153,7 +158,7 @@ export class PeerClient extends ClientConnection {
         const ke = ks + q.argLen[k];
         if (view.ownerInRack(view.localRacks[0], cl.keyHash(q.argBuf, ks, ke)) !== view.localNode) return this.answer(msgId, WATCH_NOT_OWNED);
         const s = pool.router.serverFor(q.argBuf, ks, ke);
-        if (s === null) return this.answer(msgId, NO_BACKEND);
+        if (s === null) return this.answer(msgId, pool.noBackendReply());
         if ((server !== null && s !== server) || (watched !== null && watched !== s)) return this.answer(msgId, WATCH_SPREAD);
         server = s;
       }
@@ -181,7 +186,7 @@ export class PeerClient extends ClientConnection {
   /** PUBLISH / SPUBLISH from a coordinator: to this node's datastore of the channel, whose subscribers (clients of this node) hear it. */
   private publishFrame(q: RespRequestParser, buf: Buffer, ps: number, pe: number, msgId: number): void {
     const server = this.pool.router.serverFor(q.argBuf, q.argOff[1], q.argOff[1] + q.argLen[1]);
-    if (server === null) return this.answer(msgId, NO_BACKEND);
+    if (server === null) return this.answer(msgId, this.pool.noBackendReply());
     const req = acquireRequest(K_CLIENT);
     req.msgId = msgId;
     req.startedAt = monotonicMs();
@@ -247,7 +252,7 @@ export class PeerClient extends ClientConnection {
     req.startedAt = monotonicMs();
     req.blockMs = blockMs;
     this.enqueue(req);
-    if (server === null) completeLocally(req, NO_BACKEND);
+    if (server === null) completeLocally(req, this.pool.noBackendReply());
     else server.send(req, buf, ps, pe);
     // A write handed over by another datacenter reaches the other racks of this one from here.
     const cl = pool.cluster;

@@ -29,7 +29,7 @@ export class ClientSubs {
 /** A client that receives messages. */
 export interface Subscriber {
   /** A message (RESP2 push array), shared between subscribers: not to be changed. */
-  deliver(message: Buffer): void;
+  deliverMessage(message: Buffer): void;
 }
 
 
@@ -186,14 +186,14 @@ export class PubSubLink {
       const set = this.subs[kind === 'message' ? K_CHANNEL : K_SHARD].get(bulkText(buf, b[1]));
       if (set === undefined || set.size === 0) return;
       const msg = Buffer.from(buf.subarray(start, end));
-      for (const s of set) s.deliver(msg);
+      for (const s of set) s.deliverMessage(msg);
       return;
     }
     if (kind === 'pmessage') {
       const set = this.subs[K_PATTERN].get(bulkText(buf, b[1]));
       if (set === undefined || set.size === 0) return;
       const msg = Buffer.from(buf.subarray(start, end));
-      for (const s of set) s.deliver(msg);
+      for (const s of set) s.deliverMessage(msg);
       return;
     }
     const k = CONFIRM.indexOf(kind);

@@ -14,11 +14,16 @@ import type { PoolContext } from '../pool-context.ts';
 import type { TxState } from './tx-block.ts';
 import type { RespSession } from './resp-session.ts';
 import type { Consistency } from '../../config/index.ts';
+import { AUTH_FAILURE_BURST } from './resp-local.ts';
+import type { AclUser } from './acl-user.ts';
 
 export class RespClient extends ClientConnection implements RespSession {
   readonly parser: RespRequestParser;
   readonly adapter = RESP_ADAPTER;
   authed: boolean;
+  user: AclUser | null = null;
+  authTokens = AUTH_FAILURE_BURST;
+  authRefillAt = 0;
   name: Buffer | null = null;
   tx: TxState | null = null;
   /** DYNO_CONFIG:CONN_CONSISTENCY for this connection (reads and writes), or null for the node's levels. */
@@ -31,7 +36,7 @@ export class RespClient extends ClientConnection implements RespSession {
   constructor(socket: Socket, pool: PoolContext, id: number) {
     super(socket, pool, id);
     this.parser = RESP_ADAPTER.newParser(pool);
-    this.authed = pool.settings.requirepass === null;
+    this.authed = pool.settings.requirepass === null && pool.settings.users.size === 0;
   }
 
   protected frame(buf: Buffer, start: number, end: number, gathered: boolean): void {
@@ -48,7 +53,7 @@ export class RespClient extends ClientConnection implements RespSession {
   }
 
   /** A pub/sub message for this subscriber; one that stopped reading is disconnected past Redis' 32 MiB pub/sub limit. */
-  deliver(message: Buffer): void {
+  deliverMessage(message: Buffer): void {
     if (this.closed) return;
     if (this.bufferedBytes > PUBSUB_MAX_BUFFERED) {
       this.pool.st[P.pubsub_slow_disconnects_total]++;

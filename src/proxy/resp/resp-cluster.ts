@@ -88,8 +88,10 @@ export function clusterRoute(c: RespClientLike, cl: ClusterRuntime, spec: Comman
     req.startedAt = monotonicMs();
     c.enqueue(req);
     const s = cl.localServerFor(a.argBuf, 0, 0);
-    if (s === null) failRequest(req, F_NO_BACKEND, RESP_WORDS.noBackend);
-    else s.send(req, bytes, start, end);
+    if (s === null) {
+      const why = cl.localRefusal();
+      failRequest(req, F_NO_BACKEND, why === null ? RESP_WORDS.noBackend : RESP_WORDS.noBackendBecause(why));
+    } else s.send(req, bytes, start, end);
     return true;
   }
   const h = hashKeys(cl, a, n);

@@ -15,7 +15,8 @@ import { txQueue, isTxControl, txError } from './resp-tx.ts';
 import { watch } from './resp-watch.ts';
 import { keyspaceCommand } from './resp-keyspace.ts';
 import { pubsubCommand, subscribedRefusal, subscribedPing } from './resp-pubsub.ts';
-import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, NO_BACKEND, OK } from './resp-replies.ts';
+import { unknownCommandReply, wrongArityReply, refusedReply, errReply, keyErrorReply, NOAUTH, OK } from './resp-replies.ts';
+import { aclRefusal } from './resp-acl.ts';
 import type { RespSession } from './resp-session.ts';
 import { nodeStateBlocks } from '../node-state.ts';
 
@@ -31,7 +32,11 @@ function buildGroupIndex(): Int32Array {
   return a;
 }
 
-/** DYNOPROXY_TEST_HOOKS=1 enables DYNOPROXY.CRASH, which throws in the worker (tests of worker restart). */
+/**
+ * DYNOPROXY_TEST_HOOKS=1 enables DYNOPROXY.CRASH, which throws while serving the request (tests of crash containment: that connection
+ * closes, the worker goes on), DYNOPROXY.CRASH WORKER, which throws outside any connection (tests of worker restart), and
+ * DYNOPROXY.CRASH ACCEPT <EMFILE|...>, which makes the client listener report that accept error (tests of the accept guard).
+ */
 export function setTestHooks(on: boolean): void {
   testHooks = on;
 }
@@ -63,7 +68,18 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
   if (spec === undefined) {
     if (p.argLen[0] === DYNO_CONFIG.length && isDynoConfig(p)) return connConsistency(c);
     if (testHooks && p.argLen[0] === CRASH.length && Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[0], p.argLen[0]).toString('latin1').toLowerCase() === 'dynoproxy.crash') {
-      throw new Error('DYNOPROXY.CRASH: worker crash requested by a test');
+      const what = p.argc >= 2 ? Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[1], p.argLen[1]).toString('latin1').toLowerCase() : '';
+      if (what === 'worker') {
+        setImmediate(() => {
+          throw new Error('DYNOPROXY.CRASH WORKER: worker crash requested by a test');
+        });
+        return;
+      }
+      if (what === 'accept' && p.argc === 3) {
+        c.pool.injectAcceptError(Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[2], p.argLen[2]).toString('latin1').toUpperCase());
+        return c.replyLocal(OK);
+      }
+      throw new Error('DYNOPROXY.CRASH: exception requested by a test');
     }
     return txError(c, unknownCommandReply(p.argBuf, p.argOff, p.argLen, p.argc));
   }
@@ -79,6 +95,10 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
     const refusal = subscribedRefusal(c, spec);
     if (refusal !== null) return c.replyLocal(refusal);
     if (spec.name === 'ping' && subscribedPing(c)) return;
+  }
+  if (c.user !== null) {
+    const refused = aclRefusal(c, c.user, spec);
+    if (refused !== null) return txError(c, refused);
   }
   if (c.tx !== null && !isTxControl(spec)) return txQueue(c, spec, buf, start, end);
   routeCommand(c, spec, buf, start, end, gathered);
@@ -100,7 +120,7 @@ export function routeCommand(c: RespSession, spec: CommandSpec, buf: Buffer, sta
       return routeByKeys(c, spec, buf, start, end, gathered, true);
     case 'keyless': {
       const s = c.pool.router.anyServer();
-      if (s === null) return c.replyLocal(NO_BACKEND);
+      if (s === null) return c.replyLocal(c.pool.noBackendReply());
       return forward(c, s, buf, start, end, gathered);
     }
     case 'broadcast':
@@ -205,7 +225,7 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
   }
   if (n === 0) {
     const s = router.anyServer();
-    if (s === null) return c.replyLocal(NO_BACKEND);
+    if (s === null) return c.replyLocal(c.pool.noBackendReply());
     return forward(c, s, buf, start, end, gathered);
   }
   const owner = scratch.owner;
@@ -214,7 +234,7 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
   for (let i = 0; i < n; i++) {
     const k = keyIdx[i];
     const s = router.serverFor(p.argBuf, p.argOff[k], p.argOff[k] + p.argLen[k]);
-    if (s === null) return c.replyLocal(NO_BACKEND);
+    if (s === null) return c.replyLocal(c.pool.noBackendReply());
     owner[i] = s.index;
     if (first === null) first = s;
     else if (s !== first) same = false;
@@ -262,7 +282,7 @@ function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
 /** Send the same request to every live backend (SCRIPT LOAD, SCRIPT FLUSH, DBSIZE). */
 function broadcast(c: RespSession, buf: Buffer, start: number, end: number, merge: Merge): void {
   const live = c.pool.router.liveServers;
-  if (live.length === 0) return c.replyLocal(NO_BACKEND);
+  if (live.length === 0) return c.replyLocal(c.pool.noBackendReply());
   const parent = newComposite(c, merge, live.length, currentGroup, monotonicMs());
   for (let i = 0; i < live.length; i++) sendRaw(c, live[i], newPart(parent, i), buf, start, end, false);
 }

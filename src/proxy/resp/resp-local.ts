@@ -4,10 +4,12 @@ import { TrackingState } from './resp-tracking.ts';
 import { acquireRequest, completeLocally, K_CLIENT } from '../../io/index.ts';
 import { COMMANDS, FLAG_NAMES, keyIndexes, legacyKeyRange, resolveCommand, type CommandSpec } from '../../commands/index.ts';
 import * as R from './resp-replies.ts';
-import { S } from '../../stats/index.ts';
+import { P, S } from '../../stats/index.ts';
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { txBegin, txExec, txDiscard } from './resp-tx.ts';
 import { releasePin, unwatch } from './resp-watch.ts';
 import { unsubscribeAll } from './resp-pubsub.ts';
+import { authenticateUser } from './resp-acl.ts';
 import type { RespSession } from './resp-session.ts';
 
 const VERSION = '0.1.0';
@@ -46,7 +48,8 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
       releasePin(c, false);
       unsubscribeAll(c);
       c.name = null;
-      c.authed = c.pool.settings.requirepass === null;
+      c.authed = c.pool.settings.requirepass === null && c.pool.settings.users.size === 0;
+      c.user = null;
       return c.replyLocal(R.RESET);
     case 'multi':
       return txBegin(c);
@@ -72,16 +75,52 @@ export function answerLocally(c: RespSession, spec: CommandSpec): void {
   }
 }
 
+/** Failed AUTHs one connection may make at once; then one a second more; past that, the connection is closed. */
+export const AUTH_FAILURE_BURST = 5;
+const AUTH_REFILL_MS = 1000;
+const TOO_MANY_AUTH = R.errReply('ERR too many failed AUTH attempts on this connection; closing it');
+
+/** Compared in constant time (the digests have one length whatever the password's): a wrong guess learns nothing by timing. */
+function passwordMatches(given: Buffer, want: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(want, 'utf8').digest();
+  return timingSafeEqual(a, b);
+}
+
 function auth(c: RespSession, user: string, pass: Buffer, reply: boolean): boolean {
-  const want = c.pool.settings.requirepass;
+  const s = c.pool.settings;
+  const want = s.requirepass;
   let res: Buffer;
   let ok = false;
-  if (want === null) res = R.NO_PASSWORD_SET;
-  else if (user === 'default' && pass.equals(Buffer.from(want, 'utf8'))) {
+  const named = user === 'default' ? null : authenticateUser(s.users, user, pass);
+  if (named !== null) {
     c.authed = true;
+    c.user = named;
     ok = true;
     res = R.OK;
-  } else res = R.WRONGPASS;
+  } else if (want === null && user === 'default') res = R.NO_PASSWORD_SET;
+  else if (want !== null && passwordMatches(pass, want) && user === 'default') {
+    c.authed = true;
+    c.user = null;
+    ok = true;
+    res = R.OK;
+  } else {
+    res = R.WRONGPASS;
+    c.pool.st[P.auth_failures_total]++;
+    const now = Date.now();
+    if (c.authTokens < AUTH_FAILURE_BURST) {
+      const back = Math.floor((now - c.authRefillAt) / AUTH_REFILL_MS);
+      if (back > 0) {
+        c.authTokens = Math.min(AUTH_FAILURE_BURST, c.authTokens + back);
+        c.authRefillAt = now;
+      }
+    } else c.authRefillAt = now;
+    if (c.authTokens <= 0) {
+      c.replyLocal(TOO_MANY_AUTH, true);
+      return false;
+    }
+    c.authTokens--;
+  }
   if (reply || !ok) c.replyLocal(res);
   return ok;
 }

@@ -6,6 +6,7 @@ import type { Consistency } from '../../config/index.ts';
 import type { TxState } from './tx-block.ts';
 import type { ClientSubs } from './pubsub-hub.ts';
 import type { TrackingState } from './resp-tracking.ts';
+import type { AclUser } from './acl-user.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { BackendConnection, Request } from '../../io/index.ts';
 
@@ -16,6 +17,11 @@ export interface RespSession {
   readonly closed: boolean;
   readonly parser: RespRequestParser;
   authed: boolean;
+  /** The `users:` entry this connection authenticated as; null = the default user (requirepass), who may run everything. */
+  user: AclUser | null;
+  /** Failed AUTH budget (resp-local.ts): tokens left, and when the last one was counted back (ms). */
+  authTokens: number;
+  authRefillAt: number;
   /** CLIENT SETNAME. */
   name: Buffer | null;
   /** CLIENT TRACKING state (resp-tracking.ts), or null. */
@@ -26,7 +32,7 @@ export interface RespSession {
   /** Pub/sub subscriptions, or null (resp-pubsub.ts). */
   subs: ClientSubs | null;
   /** A pub/sub message for this subscriber. */
-  deliver(message: Buffer): void;
+  deliverMessage(message: Buffer): void;
   /** The MULTI being queued, or null. */
   tx: TxState | null;
   /** The backend connection a WATCH pinned for this client (resp-watch.ts), or null; pinReleasing: the watch ended, the pin drains. */

@@ -78,6 +78,8 @@ export class ClusterRuntime {
   private readonly ctl: Int32Array | null;
   /** Where a key lives on this node (its datastore servers). */
   readonly localServerFor: (buf: Uint8Array, start: number, end: number) => BackendServer | null;
+  /** Why this node's datastore servers are ejected when the user must fix it (its AUTH refused), else null (the pool sets it). */
+  localRefusal: () => string | null = () => null;
 
   constructor(
     config: () => PoolConfig,

@@ -12,10 +12,14 @@ export interface ClusterWords {
   readonly noBackend: Buffer;
   /** DC_SAFE_QUORUM / DC_EACH_SAFE_QUORUM found no majority. */
   readonly noQuorum: Buffer;
+  /** noBackend with why, when the servers were ejected for a reason the user must fix (the datastore refuses the proxy's AUTH). */
+  noBackendBecause(reason: string): Buffer;
 }
 
 /** No upstream for `node`: a peer known down, or this node with every datastore server ejected — each named as what it is. */
 export function failUnroutable(cl: ClusterRuntime, node: number, req: Request, words: ClusterWords): void {
-  if (cl.links[node] === null) failRequest(req, F_NO_BACKEND, words.noBackend);
-  else failRequest(req, F_PEER_DOWN, words.peerDown);
+  if (cl.links[node] === null) {
+    const why = cl.localRefusal();
+    failRequest(req, F_NO_BACKEND, why === null ? words.noBackend : words.noBackendBecause(why));
+  } else failRequest(req, F_PEER_DOWN, words.peerDown);
 }

@@ -66,6 +66,8 @@ const common = {
   connMsgRate: 50000,
   readRepairsEnabled: false,
   adminToken: null,
+  adminReadToken: null,
+  users: [],
   file: 'test.yml',
 };
 

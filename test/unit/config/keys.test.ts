@@ -54,6 +54,7 @@ const dynomiteEveryKey = yaml(
   '  remote_peer_connections: 3',
   '  read_repairs_enabled: True',
   '  admin_token: "0123"',
+  '  admin_read_token: r3ad',
   '  max_request_bytes: 1048576',
   '  client_max_inflight: 64',
   '  client_max_buffered_bytes: 2097152',
@@ -65,6 +66,7 @@ const dynomiteEveryKey = yaml(
   '  max_tx_commands: 500',
   '  max_tx_bytes: 65536',
   '  max_blocking_connections: 64',
+  '  users: []',
   '  allow_keys: true',
   '  pubsub_scope: cluster',
   '  allow_flush: true',
@@ -177,6 +179,8 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     connMsgRate: 1000,
     readRepairsEnabled: true,
     adminToken: '0123',
+    adminReadToken: 'r3ad',
+    users: [],
     file: 'every.yml',
   };
   t.strictSame(loaded.pools, [expected]);

@@ -8,7 +8,7 @@ import type { ClusterShare } from '../../messages.ts';
 import type { BackendServer, Request } from '../../io/index.ts';
 import type { CommandSpec } from '../../commands/index.ts';
 import type { Args } from './scratch.ts';
-import type { HintQueue } from './hint-store.ts';
+import type { HintQueue } from '../../hints/index.ts';
 
 /** Makes the link to one node (peer-link.ts newPeerLink, bound to the pool's settings). */
 export type LinkFactory = (node: ClusterView['nodes'][number], sameDc: boolean, st: Float64Array) => BackendServer;
@@ -59,7 +59,7 @@ export class ClusterRuntime {
   readonly ring: ReplicationRing | null;
   /** Keeps what a Dynomite peer cannot parse from being sent (dynomite-gate.ts); null when no node runs Dynomite. */
   dynomite: DynomiteCheck | null = null;
-  /** Hinted handoff for the replica writes this worker makes (hints.ts); null: off (max_hints 0, memcached pools). */
+  /** Hinted handoff for the replica writes this worker makes (hints.ts); null: off (max_hints 0). */
   hints: HintRouting | null = null;
   private readonly reader: TopologyReader;
   private readonly byId = new Map<string, BackendServer>();

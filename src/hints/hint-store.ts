@@ -197,3 +197,12 @@ export class HintStore {
     this.sink.removed(q);
   }
 }
+
+/**
+ * One keeper's share of the process's bounds (max_hints, max_hint_bytes, max_hint_age): `shares` keepers split them — the data
+ * workers, plus the cluster worker where remote datacenters exist (it keeps the remote-DC writes it batches).
+ */
+export function hintLimits(cfg: { maxHints: number; maxHintBytes: number; maxHintAge: number }, shares: number): HintLimits {
+  const n = Math.max(1, shares);
+  return { maxCount: Math.ceil(cfg.maxHints / n), maxBytes: Math.ceil(cfg.maxHintBytes / n), maxAge: cfg.maxHintAge };
+}

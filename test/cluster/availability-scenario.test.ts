@@ -40,7 +40,10 @@ const fullSize: ScenarioOptions = {
 }
 
 t.test(`availability scenario (${full ? 'full' : 'reduced'})`, async (t) => {
-  const f = await runScenario(t, { ...(full ? fullSize : reduced), log: (l) => t.comment(l) })
+  // DYNOPROXY_SCENARIO_POOL: more pool keys as JSON (the bench's baseline runs with {"max_hints":0}).
+  const extra = JSON.parse(process.env['DYNOPROXY_SCENARIO_POOL'] ?? '{}') as Record<string, unknown>
+  const base = full ? fullSize : reduced
+  const f = await runScenario(t, { ...base, pool: { ...base.pool, ...extra }, log: (l) => t.comment(l) })
   t.comment(`SCENARIO-FIGURES ${JSON.stringify(f)}`)
   t.ok(f.acked > 1000, `writes acknowledged (${f.acked})`)
   t.equal(f.refused, 0, `no write refused while a replica was up (${f.refusedSamples.join('; ')})`)

@@ -79,6 +79,11 @@ export class HintKeeper implements HintSink {
     return this.store.add(q, copy, forward, monotonicMs());
   }
 
+  /** Whether a write is safe to apply twice (the protocol's words): it may be hinted, or failed over, after an ambiguous failure. */
+  idempotent(buf: Uint8Array, start: number, end: number): boolean {
+    return this.words.idempotent(buf, start, end);
+  }
+
   /** Around a replica write's send: its bytes while a synchronous failure may need them. */
   sending(bytes: Uint8Array | null, start: number, end: number): void {
     this.syncBytes = bytes;

@@ -39,6 +39,8 @@ export interface HintRouting {
   hold(q: HintQueue, bytes: Uint8Array, start: number, end: number, forward: boolean): boolean;
   /** The bytes of the replica write being sent (null after): a failure before it left is told inside send. */
   sending(bytes: Uint8Array | null, start: number, end: number): void;
+  /** Whether a write is safe to apply twice (SET, DEL ...): a DC_ONE write that fails at its owner may then go to the next rack. */
+  idempotent(buf: Uint8Array, start: number, end: number): boolean;
   relink(): void;
   tick(now: number): void;
 }

@@ -3,14 +3,14 @@
 // adapters (cluster-dispatch.ts for RESP, memcache-cluster.ts) hand in encoded bytes, the reply kind and their own error words.
 import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
 import { P } from '../../stats/index.ts';
-import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, monotonicMs } from '../../io/index.ts';
+import { acquireRequest, newComposite, newPart, K_CLIENT, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
 import type { ClusterRuntime } from './cluster-runtime.ts';
 import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
 export type { ClusterWords } from './cluster-words.ts';
 import { replicateTo, replicateRest, replicateToLocalRacks, peerTarget } from './cluster-replicate.ts';
-import { sendRead } from './read-failover.ts';
+import { retainWrite, sendRead } from './read-failover.ts';
 
 
 /** What routing needs of a client connection: its in-order reply queue. */
@@ -102,7 +102,13 @@ export function routeToReplicas(c: ClusterClient, cl: ClusterRuntime, view: Clus
   }
   if (r.write && level === 'DC_ONE' && locals > 1 && cl.writeFailover() && cl.isDown(set.node[0]) && writeFailover(c, cl, set, locals, r, words)) return;
   let answered = 1;
-  if (level === 'DC_ONE' || locals === 1) sendToNode(cl, set.node[0], r, clientRequest(c, r), words);
+  if (level === 'DC_ONE' || locals === 1) {
+    const req = clientRequest(c, r);
+    // A write safe to apply twice moves to the next rack if its owner fails before the detector sees it down (read-failover.ts).
+    const h = cl.hints;
+    if (r.write && locals > 1 && h !== null && r.end - r.start <= RETRY_MAX_BYTES && cl.writeFailover() && h.idempotent(r.bytes, r.start, r.end)) retainWrite(cl, req, r.hash, r.bytes, r.start, r.end);
+    sendToNode(cl, set.node[0], r, req, words);
+  }
   else {
     quorum(c, cl, set, locals, level !== 'DC_QUORUM', r, words);
     answered = locals;

@@ -1,10 +1,11 @@
 // Server-side read failover: a DC_ONE read whose owner is down, or answers that its datastore is, goes to the next replica that
-// replicasFor yields (the other local racks, then remote DCs), within twice the pool's timeout. Never retries a write, never answers twice.
+// replicasFor yields (the other local racks, then remote DCs), within twice the pool's timeout; so does a DC_ONE write safe to apply
+// twice (retainWrite), whose failed owner gets it as a hint. Never retries a write that is not idempotent, never answers twice.
 import { SCOPE_ALL } from '../../topology/index.ts';
 import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import { retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import type { ClusterRuntime, HintRouting } from './cluster-runtime.ts';
 import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
 
@@ -62,6 +63,19 @@ export function sendRead(
   server.send(req, bytes, start, end);
 }
 
+/**
+ * A DC_ONE write safe to apply twice (SET, DEL ...), with hints and write_failover on: kept like a read, so that when its owner fails
+ * (the detector has not seen it down yet, or it died with the write in flight) the next replica stores it and answers, and the failed
+ * owner gets it as a hint. `req.hintQueue` marks it a write (the runtime's hints; K_CLIENT requests use it for nothing else).
+ */
+export function retainWrite(cl: ClusterRuntime, req: Request, hash: number, bytes: Uint8Array, start: number, end: number): void {
+  retainBytes(req, bytes, start, end);
+  req.retryHash = hash;
+  req.retryAttempt = 0;
+  req.retryRoute = cl;
+  req.hintQueue = cl.hints;
+}
+
 /** The failover handler (request.ts calls it for an error to a retained read): true when the read was resent elsewhere. */
 function failOver(req: Request, buf: Uint8Array, start: number, end: number): boolean {
   const cl = req.retryRoute as ClusterRuntime | null;
@@ -72,6 +86,13 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
   const view = cl.current();
   const set = cl.replicas;
   const n = view.replicasFor(req.retryHash, SCOPE_ALL, set);
+  const write = req.hintQueue !== null;
+  if (write) {
+    // The replica that failed it gets the write as a hint (itself: none), whether or not another one takes it now.
+    const h = cl.hints;
+    const q = h !== null && req.retryAttempt < n ? h.byNode[set.node[req.retryAttempt]] : null;
+    if (q !== null && q !== undefined && !(h as HintRouting).hold(q, req.retryBuf, 0, req.retryLen, false)) cl.st[P.replica_writes_dropped_total]++;
+  }
   for (let i = req.retryAttempt + 1; i < n; i++) {
     // Replicas after the first are other racks' owners: always peers, never this node's own datastore.
     const node = set.node[i];
@@ -79,7 +100,7 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
     if (link === null) continue;
     req.retryAttempt = i;
     req.failure = F_NONE;
-    cl.st[P.read_failovers_total]++;
+    cl.st[write ? P.write_failovers_total : P.read_failovers_total]++;
     link.send(req, req.retryBuf, 0, req.retryLen);
     return true;
   }

@@ -58,7 +58,7 @@ function main(): void {
   }
   const file = writeResults(path.join(repoRoot, 'bench', 'results'), 'availability', startedAt, { machine: describeMachine(), runs, baseline });
   const med = (xs: Figures[], f: (x: Figures) => number): number => (xs.length === 0 ? NaN : median(xs.map(f)));
-  const all = (xs: Figures[], f: (x: Figures) => number | string): string => xs.map(f).join(' / ');
+  const all = (xs: Figures[], f: (x: Figures) => number | string): string => xs.map(f).join('; ');
   const pct = (x: Figures): number => (x.reads === 0 ? NaN : (100 * (x.reads - x.readErrors)) / x.reads);
   const rows: [string, string, string, string, string][] = [
     ['acknowledged writes', '', String(med(runs, (x) => x.acked)), all(runs, (x) => x.acked), all(baseline, (x) => x.acked)],

@@ -43,6 +43,9 @@ export type ScenarioFigures = {
   readErrors: number
   readNils: number
   readErrorSamples: string[]
+  /** Per entry node: when (ms from the start) its reads answered nil (the last 20), and the timeline's marks (ms from the start). */
+  readNilsAt: Record<string, number[]>
+  marks: Record<string, number>
   /** Per other node: ms from kill -9 to that node reporting the killed node down (-1: not seen within 10 s). */
   detectionMs: Record<string, number>
   detectionMaxMs: number
@@ -145,6 +148,9 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
   const ackedKeys: string[] = []
   const f = { refused: 0, clientTimeouts: 0, reads: 0, readErrors: 0, readNils: 0 }
   const refusedSamples = new Set<string>()
+  /** When (ms from the start) reads through each node answered nil for an acknowledged key (the last 20). */
+  const nilAt: Record<string, number[]> = {}
+  const marks: Record<string, number> = {}
   const readErrorSamples = new Set<string>()
   const timelineEnd = Math.max(o.kill.atMs + o.kill.forMs, o.freeze.atMs + o.freeze.forMs) + o.tailMs
   const t0 = Date.now()
@@ -194,7 +200,10 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
           if (rep.kind === 'error') {
             f.readErrors++
             if (readErrorSamples.size < 5) readErrorSamples.add(rep.value)
-          } else if (rep.kind === 'bulk' && rep.value === null) f.readNils++
+          } else if (rep.kind === 'bulk' && rep.value === null) {
+            f.readNils++
+            nilAt[via.name] = [...(nilAt[via.name] ?? []), Date.now() - t0].slice(-20)
+          }
         } catch {
           f.readErrors++
           readErrorSamples.add('client deadline (5 s)')
@@ -215,17 +224,21 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
       await sleep(o.kill.atMs)
       log(`kill -9 ${victim.name}`)
       const killedAt = Date.now()
+      marks['kill'] = killedAt - t0
       await victim.kill()
       const watch = watchDetection(cluster.nodes, victim, killedAt)
       await sleep(Math.max(0, killedAt + o.kill.forMs - Date.now()))
       log(`restart ${victim.name}`)
+      marks['restart'] = Date.now() - t0
       await victim.start()
       victimBack = Date.now()
+      marks['victimServing'] = victimBack - t0
       detection = await watch
     })()
     const freezer = (async (): Promise<void> => {
       await sleep(o.freeze.atMs)
       log(`SIGSTOP ${o.freeze.dc}`)
+      marks['freeze'] = Date.now() - t0
       for (const n of frozen) n.proxy?.kill('SIGSTOP')
       try {
         await sleep(o.freeze.forMs)
@@ -233,6 +246,7 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
         for (const n of frozen) n.proxy?.kill('SIGCONT')
         log(`SIGCONT ${o.freeze.dc}`)
         thawed = Date.now()
+        marks['thaw'] = thawed - t0
       }
     })()
     await Promise.all([killer, freezer])
@@ -281,6 +295,8 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
     readErrors: f.readErrors,
     readNils: f.readNils,
     readErrorSamples: [...readErrorSamples],
+    readNilsAt: nilAt,
+    marks,
     detectionMs: detection,
     detectionMaxMs: detVals.includes(-1) ? -1 : Math.max(...detVals),
     hintsReplayed,

@@ -33,6 +33,18 @@ function shouldFailOver(req: Request, buf: Uint8Array, start: number, end: numbe
 }
 
 /**
+ * A replica a read should skip: known down, or still owed writes by this worker (hints not yet replayed: it came back and
+ * would answer without them). One check for a node without hints.
+ */
+function unreadable(cl: ClusterRuntime, node: number): boolean {
+  if (cl.isDown(node)) return true;
+  const h = cl.hints;
+  if (h === null) return false;
+  const q = h.byNode[node];
+  return q !== null && q !== undefined && q.count > 0;
+}
+
+/**
  * Send a DC_ONE read for `hash`: to the owner in this rack, or, when it is known down, to the first replica that is not.
  * Its bytes are kept (pooled) so that a failure after sending can still move it on; `keyBuf[ks, ke)` picks this node's
  * own datastore server when this node is the owner.
@@ -45,10 +57,10 @@ export function sendRead(
   // The common case costs one ring lookup: the rest of replicasFor only when the owner is known down.
   let node = view.ownerInRack(view.localRacks[0], hash);
   let attempt = 0;
-  if (cl.isDown(node)) {
+  if (unreadable(cl, node)) {
     const set = cl.replicas;
     const n = view.replicasFor(hash, SCOPE_ALL, set);
-    while (attempt < n - 1 && cl.isDown(set.node[attempt])) attempt++;
+    while (attempt < n - 1 && unreadable(cl, set.node[attempt])) attempt++;
     if (attempt > 0) cl.st[P.read_failovers_total]++;
     node = set.node[attempt];
   }
@@ -80,9 +92,6 @@ export function retainWrite(cl: ClusterRuntime, req: Request, hash: number, byte
 function failOver(req: Request, buf: Uint8Array, start: number, end: number): boolean {
   const cl = req.retryRoute as ClusterRuntime | null;
   if (cl === null || req.retryBuf === null || !shouldFailOver(req, buf, start, end)) return false;
-  // Budget: twice the timeout, so that a read whose owner timed out still gets one more replica's answer.
-  const timeout = cl.timeoutMs();
-  if (timeout > 0 && monotonicMs() - req.startedAt >= 2 * timeout) return false;
   const view = cl.current();
   const set = cl.replicas;
   const n = view.replicasFor(req.retryHash, SCOPE_ALL, set);
@@ -93,10 +102,13 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
     const q = h !== null && req.retryAttempt < n ? h.byNode[set.node[req.retryAttempt]] : null;
     if (q !== null && q !== undefined && !(h as HintRouting).hold(q, req.retryBuf, 0, req.retryLen, false)) cl.st[P.replica_writes_dropped_total]++;
   }
+  // Budget: twice the timeout, so that a read whose owner timed out still gets one more replica's answer.
+  const timeout = cl.timeoutMs();
+  if (timeout > 0 && monotonicMs() - req.startedAt >= 2 * timeout) return false;
   for (let i = req.retryAttempt + 1; i < n; i++) {
     // Replicas after the first are other racks' owners: always peers, never this node's own datastore.
     const node = set.node[i];
-    const link = cl.isDown(node) ? null : (cl.links[node] ?? null);
+    const link = unreadable(cl, node) ? null : (cl.links[node] ?? null);
     if (link === null) continue;
     req.retryAttempt = i;
     req.failure = F_NONE;

@@ -45,6 +45,7 @@ export type ScenarioFigures = {
   readErrorSamples: string[]
   /** Per entry node: when (ms from the start) its reads answered nil (the last 20), and the timeline's marks (ms from the start). */
   readNilsAt: Record<string, number[]>
+  readNilSamples: string[]
   marks: Record<string, number>
   /** Per other node: ms from kill -9 to that node reporting the killed node down (-1: not seen within 10 s). */
   detectionMs: Record<string, number>
@@ -151,6 +152,18 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
   /** When (ms from the start) reads through each node answered nil for an acknowledged key (the last 20). */
   const nilAt: Record<string, number[]> = {}
   const marks: Record<string, number> = {}
+  /** For the first nils: which replicas' datastores lacked the key right after (what the read could have met). */
+  const nilSamples: Promise<string>[] = []
+  const racksOf = [...new Set(cluster.nodes.map((n) => `${n.dc}\u0000${n.rack}`))].map((s) => s.split('\u0000') as [string, string])
+  const whoLacks = async (key: string, at: number, via: ClusterNode): Promise<string> => {
+    const lacking: string[] = []
+    for (const [dc, rack] of racksOf) {
+      const owner = cluster.ownerOf(key, dc, rack)
+      const r = await owner.redis.call('GET', key).catch(() => null)
+      if (r === null || r.kind !== 'bulk' || r.value === null) lacking.push(owner.name)
+    }
+    return `${key} at ${at} ms via ${via.name}: lacking on ${lacking.join(', ') || 'none (arrived since)'}`
+  }
   const readErrorSamples = new Set<string>()
   const timelineEnd = Math.max(o.kill.atMs + o.kill.forMs, o.freeze.atMs + o.freeze.forMs) + o.tailMs
   const t0 = Date.now()
@@ -203,6 +216,7 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
           } else if (rep.kind === 'bulk' && rep.value === null) {
             f.readNils++
             nilAt[via.name] = [...(nilAt[via.name] ?? []), Date.now() - t0].slice(-20)
+            if (nilSamples.length < 5) nilSamples.push(whoLacks(key, Date.now() - t0, via))
           }
         } catch {
           f.readErrors++
@@ -296,6 +310,7 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
     readNils: f.readNils,
     readErrorSamples: [...readErrorSamples],
     readNilsAt: nilAt,
+    readNilSamples: await Promise.all(nilSamples),
     marks,
     detectionMs: detection,
     detectionMaxMs: detVals.includes(-1) ? -1 : Math.max(...detVals),

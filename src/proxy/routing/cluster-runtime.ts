@@ -41,6 +41,8 @@ export interface HintRouting {
   sending(bytes: Uint8Array | null, start: number, end: number): void;
   /** Whether a write is safe to apply twice (SET, DEL ...): a DC_ONE write that fails at its owner may then go to the next rack. */
   idempotent(buf: Uint8Array, start: number, end: number): boolean;
+  /** Whether reads should skip the node: it came back a moment ago (hints.ts recovery grace). */
+  isRecovering(node: number): boolean;
   relink(): void;
   tick(now: number): void;
 }
@@ -174,6 +176,11 @@ export class ClusterRuntime {
   }
 
   /** Whether a DC_ONE write whose owner is down is taken by the next local rack and hinted for the owner (write_failover). */
+  /** gos_interval (ms): the failure detector's heartbeat. */
+  gossipInterval(): number {
+    return this.config().gossipInterval;
+  }
+
   writeFailover(): boolean {
     return this.config().writeFailover;
   }

@@ -22,10 +22,24 @@ class RuntimeTargets implements HintTargets {
   }
 }
 
+/**
+ * A node that came back is not read from for this long (3 heartbeats, at least 2 s): the other coordinators see it up a
+ * heartbeat or two apart and replay the writes it missed only then, so until they did it would answer nil for keys that exist.
+ */
+function recoveryGraceMs(gossipInterval: number): number {
+  return Math.max(2000, 3 * Math.max(100, Math.min(gossipInterval > 0 ? gossipInterval : 1000, 1000)));
+}
+
 /** One pool's hints in this worker: the keeper, and the view's queues by node index. */
 export class Hints extends HintKeeper implements HintRouting {
   /** By node index of the runtime's view: the node's queue (null: this node). */
   byNode: (HintQueue | null)[] = [];
+  /** By node index: 1 while the node is in its recovery grace (came back less than recoveryGraceMs ago). */
+  recovering = new Uint8Array(0);
+  private wasDown = new Uint8Array(0);
+  private graceUntil = new Float64Array(0);
+  /** The node identities the three arrays above are indexed by. */
+  private ids: string[] = [];
   private readonly cl: ClusterRuntime;
 
   constructor(cl: ClusterRuntime, limits: HintLimits, words: HintWords, report: (e: HintsEvent) => void) {
@@ -43,10 +57,44 @@ export class Hints extends HintKeeper implements HintRouting {
       if (n.local || link === null || link === undefined) return null;
       return this.attach(n.id, i, link.st);
     });
+    // Every verdict republishes the view: the nodes' down/recovering state carries over by identity.
+    const nodes = cl.view.nodes;
+    const recovering = new Uint8Array(nodes.length);
+    const wasDown = new Uint8Array(nodes.length);
+    const graceUntil = new Float64Array(nodes.length);
+    for (let i = 0; i < nodes.length; i++) {
+      const j = this.ids.indexOf(nodes[i].id);
+      if (j < 0) continue;
+      recovering[i] = this.recovering[j];
+      wasDown[i] = this.wasDown[j];
+      graceUntil[i] = this.graceUntil[j];
+    }
+    this.ids = nodes.map((n) => n.id);
+    this.recovering = recovering;
+    this.wasDown = wasDown;
+    this.graceUntil = graceUntil;
+  }
+
+  /** Whether reads should skip `node`: it came back a moment ago (the writes it missed may still be on their way). */
+  isRecovering(node: number): boolean {
+    // Down when the timer last looked and up now: back since, the timer has not started its grace yet.
+    return node < this.recovering.length && (this.recovering[node] === 1 || this.wasDown[node] === 1);
   }
 
   override tick(now: number): void {
-    if (this.store.count > 0) this.cl.current();
+    const cl = this.cl;
+    cl.current();
+    // Down -> up transitions start a node's recovery grace.
+    const grace = recoveryGraceMs(cl.gossipInterval());
+    for (let i = 0; i < this.byNode.length; i++) {
+      if (this.byNode[i] === null) continue;
+      const down = cl.isDown(i) ? 1 : 0;
+      if (this.wasDown[i] === 1 && down === 0) {
+        this.recovering[i] = 1;
+        this.graceUntil[i] = now + grace;
+      } else if (this.recovering[i] === 1 && (down === 1 || now >= this.graceUntil[i])) this.recovering[i] = 0;
+      this.wasDown[i] = down;
+    }
     super.tick(now);
   }
 }

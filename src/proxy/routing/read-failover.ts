@@ -1,10 +1,10 @@
 // Server-side read failover: a DC_ONE read whose owner is down, or answers that its datastore is, goes to the next replica that
 // replicasFor yields (the other local racks, then remote DCs), within twice the pool's timeout; so does a DC_ONE write safe to apply
 // twice (retainWrite), whose failed owner gets it as a hint. Never retries a write that is not idempotent, never answers twice.
-import { SCOPE_ALL } from '../../topology/index.ts';
+import { SCOPE_ALL, type ReplicaSet } from '../../topology/index.ts';
 import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
-import { retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type Request, monotonicMs } from '../../io/index.ts';
+import { retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type BackendServer, type Request, monotonicMs } from '../../io/index.ts';
 import type { ClusterRuntime, HintRouting } from './cluster-runtime.ts';
 import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 
@@ -33,15 +33,15 @@ function shouldFailOver(req: Request, buf: Uint8Array, start: number, end: numbe
 }
 
 /**
- * A replica a read should skip: known down, or still owed writes by this worker (hints not yet replayed: it came back and
- * would answer without them). One check for a node without hints.
+ * A replica a read should skip: known down, still owed writes by this worker (hints not yet replayed), or back from down for
+ * less than its recovery grace (others' hints may still be on their way): it would answer without those writes.
  */
 function unreadable(cl: ClusterRuntime, node: number): boolean {
   if (cl.isDown(node)) return true;
   const h = cl.hints;
   if (h === null) return false;
   const q = h.byNode[node];
-  return q !== null && q !== undefined && q.count > 0;
+  return (q !== null && q !== undefined && q.count > 0) || h.isRecovering(node);
 }
 
 /**
@@ -60,7 +60,9 @@ export function sendRead(
   if (unreadable(cl, node)) {
     const set = cl.replicas;
     const n = view.replicasFor(hash, SCOPE_ALL, set);
-    while (attempt < n - 1 && unreadable(cl, set.node[attempt])) attempt++;
+    // The first replica that is up and not behind; failing that, the first that is up (behind beats down); failing that, the owner.
+    while (attempt < n && unreadable(cl, set.node[attempt])) attempt++;
+    if (attempt === n) for (attempt = 0; attempt < n - 1 && cl.isDown(set.node[attempt]); attempt++);
     if (attempt > 0) cl.st[P.read_failovers_total]++;
     node = set.node[attempt];
   }
@@ -105,11 +107,9 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
   // Budget: twice the timeout, so that a read whose owner timed out still gets one more replica's answer.
   const timeout = cl.timeoutMs();
   if (timeout > 0 && monotonicMs() - req.startedAt >= 2 * timeout) return false;
-  for (let i = req.retryAttempt + 1; i < n; i++) {
-    // Replicas after the first are other racks' owners: always peers, never this node's own datastore.
-    const node = set.node[i];
-    const link = unreadable(cl, node) ? null : (cl.links[node] ?? null);
-    if (link === null) continue;
+  const i = nextReplica(cl, set, n, req.retryAttempt);
+  if (i >= 0) {
+    const link = cl.links[set.node[i]] as BackendServer;
     req.retryAttempt = i;
     req.failure = F_NONE;
     cl.st[write ? P.write_failovers_total : P.read_failovers_total]++;
@@ -117,6 +117,16 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
     return true;
   }
   return false;
+}
+
+/**
+ * The replica after set index `from` to try next (replicas after the first are other racks' owners: peers, never this node's own
+ * datastore): one up and not behind, failing that one merely behind (back a moment ago, or owed hints); -1: none.
+ */
+function nextReplica(cl: ClusterRuntime, set: ReplicaSet, n: number, from: number): number {
+  for (let i = from + 1; i < n; i++) if (!unreadable(cl, set.node[i]) && cl.links[set.node[i]]) return i;
+  for (let i = from + 1; i < n; i++) if (!cl.isDown(set.node[i]) && cl.links[set.node[i]]) return i;
+  return -1;
 }
 
 setFailoverHandler(failOver);

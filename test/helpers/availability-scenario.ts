@@ -36,8 +36,9 @@ export type ScenarioFigures = {
   missingCopies: number
   missingWrites: number
   missingByNode: Record<string, number>
-  /** The same, polled until 0 or convergeMs: how long the replicas took to hold every write (ms after everything was back; -1: not within). */
+  /** Polled from when everything was back: how long the replicas took to hold every write (ms; -1: not within settleMs + convergeMs). */
   convergedAfterMs: number
+  /** Still missing convergeMs after the check at settleMs. */
   missingAtDeadline: number
   reads: number
   readErrors: number
@@ -277,15 +278,22 @@ export async function runScenario(t: Test, o: ScenarioOptions): Promise<Scenario
   await work
   stop = true
   log(`writers done: ${acked.size} acknowledged; checking replicas ${o.settleMs} ms after everything was back`)
+  // How soon the replicas hold every acknowledged write (polled from when everything is back), then the check at settleMs.
+  let convergedAfterMs = -1
+  for (let i = 0; i < 1000 && Date.now() < backAt + o.settleMs + o.convergeMs; i++) {
+    if ((await missingOn(cluster, acked)).copies === 0) {
+      convergedAfterMs = Date.now() - backAt
+      break
+    }
+    await sleep(500)
+  }
   await sleep(Math.max(0, backAt + o.settleMs - Date.now()))
   const m = await missingOn(cluster, acked)
-  let convergedAfterMs = m.copies === 0 ? Date.now() - backAt : -1
   let last = m.copies
   const deadline = backAt + o.settleMs + o.convergeMs
   while (last > 0 && Date.now() < deadline) {
     await sleep(1000)
     last = (await missingOn(cluster, acked)).copies
-    if (last === 0) convergedAfterMs = Date.now() - backAt
   }
   let hintsReplayed = 0
   let hintsDropped = 0

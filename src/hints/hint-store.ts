@@ -1,5 +1,5 @@
-// Hint store: one data worker's undelivered replica writes, an in-order queue per target node identity, bounded by count, bytes and age.
-// Never sends and never touches a socket: routing/hints.ts decides what becomes a hint and replays; this only keeps, orders and drops.
+// Hint store: one keeper's (a data worker's or the cluster worker's) undelivered replica writes, an in-order queue per target node identity, bounded by count, bytes and age.
+// Never sends and never touches a socket: hint-keeper.ts decides what becomes a hint and replays; this only keeps, orders and drops.
 
 /** Where a queue's figures go (the target's peer stats block slots), and who hears of appends and removals (the hints file). */
 export interface HintSink {

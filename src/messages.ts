@@ -96,4 +96,6 @@ export type FromClusterWorker =
   /** The node answers, but reports its datastore down (up: false) or back (up: true). */
   | { type: 'peer-datastore'; node: number; name: string; up: boolean }
   | { type: 'peer-link-closed'; link: PeerLinkClosed }
-  | { type: 'cluster-stats'; forwarded: number; dropped: number; queued: number };
+  | { type: 'cluster-stats'; forwarded: number; dropped: number; queued: number }
+  /** Hints the cluster worker dropped (bounds, unreadable hints file) or loaded for its remote-DC writes (rate-limited where it arises). */
+  | { type: 'hints-event'; event: HintsEvent };

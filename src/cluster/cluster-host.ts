@@ -71,6 +71,11 @@ export class ClusterHost {
       else if (m.type === 'peer-datastore') this.log.warn({ peer: m.name, datastoreUp: m.up }, m.up ? 'peer datastore back' : 'peer datastore down (the node answers, its datastore does not)');
       else if (m.type === 'peer-link-closed') this.log.warn({ worker: 'cluster', ...m.link }, 'peer link closed')
       else if (m.type === 'cluster-stats') this.last = { forwarded: m.forwarded, dropped: m.dropped, queued: m.queued };
+      else if (m.type === 'hints-event') {
+        const e = m.event;
+        if (e.what === 'loaded') this.log.info({ worker: 'cluster', ...e }, 'hints loaded');
+        else this.log.warn({ worker: 'cluster', ...e }, e.what === 'dropped' ? 'hints dropped' : e.what === 'dir-unwritable' ? 'hints_dir not writable' : 'hints file corrupt');
+      }
     });
     w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));
     w.on('exit', () => {

@@ -5,9 +5,10 @@ import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, PEER_DOWN } from '../peer/index.ts';
 import { ClusterView, TopologyWriter, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
-import { F_NONE, F_PEER_DOWN, F_TIMEOUT } from '../protocol/failure/index.ts';
-import { S, S_PEER, S_REPLICA_FAILURES, WorkerStatsView, poolShapes } from '../stats/index.ts';
-import { newPeerLink, acquireRequest, K_CLIENT, K_REPLICA, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
+import { RemoteWrites } from './remote-writes.ts';
+import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
+import { S_PEER, WorkerStatsView, poolShapes } from '../stats/index.ts';
+import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
 import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
 
@@ -41,28 +42,14 @@ const links: (BackendServer | null)[] = map.nodes.map((n) =>
     : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1),
 );
 
-let forwarded = 0;
-let dropped = 0;
+// Remote-DC writes: sent on the node's link, or kept as hints for it (down, frozen, "not stored") and replayed once it is back.
+const remote = new RemoteWrites(pool, map, links, states, rings.length, (event) => post({ type: 'hints-event', event }));
+const forward = remote.forward.bind(remote);
 
 /** Hand every queued remote-DC write to its node's link; the links batch them into one write per loop turn. */
 function drainRings(): void {
   refreshClock();
-  for (const ring of rings) {
-    ring.drain((node, buf, start, end) => {
-      const link = links[node] ?? null;
-      if (link === null || states.isDown(node)) {
-        dropped++;
-        if (link !== null) link.st[S_REPLICA_FAILURES + F_PEER_DOWN]++;
-        return;
-      }
-      const req = acquireRequest(K_REPLICA);
-      req.forwardDc = true;
-      req.replicaSt = link.st;
-      link.st[S.replica_writes_total]++;
-      link.send(req, buf, start, end);
-      forwarded++;
-    });
-  }
+  for (const ring of rings) ring.drain(forward);
   afterIo();
 }
 
@@ -162,6 +149,8 @@ setInterval(probeAll, interval);
 setInterval(() => {
   const now = refreshClock();
   for (const l of links) l?.checkTimeouts(now);
+  remote.tick(now);
+  afterIo();
 }, 100).unref();
 probeAll();
 
@@ -170,9 +159,10 @@ function post(m: FromClusterWorker): void {
 }
 
 port.on('message', (m: { type: string }) => {
-  if (m.type === 'stats') post({ type: 'cluster-stats', forwarded, dropped: dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
+  if (m.type === 'stats') post({ type: 'cluster-stats', forwarded: remote.forwarded, dropped: remote.dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
   if (m.type === 'stop') {
     drainRings();
+    remote.hints?.persistence?.flush();
     setTimeout(() => process.exit(0), 50);
   }
 });

@@ -113,8 +113,9 @@ export class Request {
   retryAttempt = 0;
   retryRoute: unknown = null;
   /**
-   * K_REPLICA with hinted handoff: the target's hint queue (routing's HintQueue; null: not hinted), and for a hint being
-   * replayed its sequence number (0: a fresh replica write, whose bytes may be in retryBuf).
+   * K_REPLICA with hinted handoff: the target's hint queue (hints/ HintQueue; null: not hinted), and for a hint being
+   * replayed its sequence number (0: a fresh replica write, whose bytes may be in retryBuf). A K_CLIENT write kept for write
+   * failover (routing/read-failover.ts retainWrite) carries the runtime's hints here, which marks it a write.
    */
   hintQueue: unknown = null;
   hintSeq = 0;

@@ -27,6 +27,7 @@ import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { READ_REPAIR } from './resp/read-repair.ts';
 import { PubSubHub } from './resp/pubsub-hub.ts';
 import { TrackingHub } from './resp/resp-tracking.ts';
+import { MEMCACHE_HINT_WORDS, RESP_HINT_WORDS, hintLimits } from '../hints/index.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
 import type { ClusterView } from '../topology/index.ts';
@@ -200,11 +201,11 @@ export class PoolRuntime implements PoolContext {
     );
     // Dynomite refuses keys as long as its buffer (mbuf_size less its header): this file's mbuf_size is taken as theirs.
     if (runtime.view.hasDynomite) runtime.dynomite = new DynomiteGate(runtime, config.mbufSize - DYNOMITE_MBUF_HEADER_MARGIN - 1);
-    // Hinted handoff (RESP nodes): the process's bounds split over the data workers, each keeping the hints of its own writes.
-    if (config.maxHints > 0 && !this.memcache) {
+    // Hinted handoff: the process's bounds split over its hint keepers (hints/ hintLimits), each keeping the hints of its own writes.
+    if (config.maxHints > 0) {
       const w = Math.max(1, workers);
-      const limits = { maxCount: Math.ceil(config.maxHints / w), maxBytes: Math.ceil(config.maxHintBytes / w), maxAge: config.maxHintAge };
-      const hints = new Hints(runtime, limits, reportHintsEvent);
+      const limits = hintLimits(config, w + (runtime.view.remoteDcs.length > 0 ? 1 : 0));
+      const hints = new Hints(runtime, limits, this.memcache ? MEMCACHE_HINT_WORDS : RESP_HINT_WORDS, reportHintsEvent);
       if (config.hintsDir !== null) hints.persistTo(config.hintsDir, config.name, workerId, w);
       runtime.hints = hints;
     }

@@ -43,3 +43,21 @@ t.test('the owner down: writes are stored by the next rack and answered OK, the 
   t.pass('the owner has every write made while it was down')
   t.equal(await metric(coordinator, 'hints_queued', ownerLabel), 0, 'no hint left')
 })
+
+t.test('the owner up but its datastore failing: a SET fails over to the next rack at once, the owner gets it as a hint; an INCR does not', async (t) => {
+  const ks = cluster.keysOwnedBy(owner, 'wfd', 10)
+  const before = await metric(coordinator, 'write_failovers_total')
+  await owner.stopRedis()
+  // The owner is up (only its datastore is not): nothing routes around it, so each write meets the failure itself.
+  for (const k of ks) t.same(plain(await coordinator.call('SET', k, `d:${k}`)), { ok: 'OK' }, `SET ${k} acknowledged`)
+  t.equal(await metric(coordinator, 'write_failovers_total'), before + ks.length, 'each one failed over')
+  for (const k of ks) t.equal(plain(await rack2.redis.call('GET', k)), `d:${k}`, `${k} stored by rack2`)
+  t.match(plain(await coordinator.call('INCR', cluster.keysOwnedBy(owner, 'wfdc', 1)[0]!)), { err: /Storage/ }, 'an INCR is not applied twice anywhere: its failure is the answer')
+  await waitFor(async () => (await metric(coordinator, 'hints_queued', ownerLabel)) >= ks.length, 10_000, 'the owner has the SETs as hints')
+  await owner.restartRedis()
+  await waitFor(async () => {
+    for (const k of ks) if (plain(await owner.redis.call('GET', k)) !== `d:${k}`) return false
+    return true
+  }, 30_000, 'every SET replayed to the owner\'s new redis')
+  t.pass('the owner has every write it failed')
+})

@@ -29,13 +29,15 @@ export function replicateTo(cl: ClusterRuntime, node: number, server: BackendSer
     if (!(h as HintRouting).hold(q, bytes, start, end, remoteDc)) cl.st[P.replica_writes_dropped_total]++;
     return;
   }
-  if (server === null) return dropped(cl, node, F_PEER_DOWN, bytes, start, end, remoteDc);
   const ring = cl.ring;
-  if (remoteDc && ring !== null && end - start <= ring.maxPayload) {
+  // With hints on, a remote-DC write that fits a ring record goes to the cluster worker even when its target is down: the cluster
+  // worker keeps it as its hint, so one keeper holds that target's batched writes in order.
+  if (remoteDc && ring !== null && end - start <= ring.maxPayload && (server !== null || h !== null)) {
     if (ring.push(node, bytes, start, end)) cl.st[P.remote_dc_writes_total]++;
     else dropped(cl, node, F_QUEUE_FULL, bytes, start, end, remoteDc);
     return;
   }
+  if (server === null) return dropped(cl, node, F_PEER_DOWN, bytes, start, end, remoteDc);
   if (remoteDc) cl.st[P.remote_dc_writes_total]++;
   const req = acquireRequest(K_REPLICA);
   req.forwardDc = remoteDc;

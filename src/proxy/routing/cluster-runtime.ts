@@ -9,7 +9,7 @@ import type { BackendServer, Merge, Request } from '../../io/index.ts';
 import type { KeyRoute } from './key-route.ts';
 import type { CommandSpec } from '../../commands/index.ts';
 import type { Args } from './scratch.ts';
-import type { HintQueue } from './hint-store.ts';
+import type { HintQueue } from '../../hints/index.ts';
 
 /** Makes the link to one node (peer-link.ts newPeerLink, bound to the pool's settings). */
 export type LinkFactory = (node: ClusterView['nodes'][number], sameDc: boolean, st: Float64Array) => BackendServer;
@@ -45,6 +45,10 @@ export interface HintRouting {
   hold(q: HintQueue, bytes: Uint8Array, start: number, end: number, forward: boolean): boolean;
   /** The bytes of the replica write being sent (null after): a failure before it left is told inside send. */
   sending(bytes: Uint8Array | null, start: number, end: number): void;
+  /** Whether a write is safe to apply twice (SET, DEL ...): a DC_ONE write that fails at its owner may then go to the next rack. */
+  idempotent(buf: Uint8Array, start: number, end: number): boolean;
+  /** Whether reads should skip the node: it came back a moment ago (hints.ts recovery grace). */
+  isRecovering(node: number): boolean;
   relink(): void;
   tick(now: number): void;
 }
@@ -65,7 +69,7 @@ export class ClusterRuntime {
   readonly ring: ReplicationRing | null;
   /** Keeps what a Dynomite peer cannot parse from being sent (dynomite-gate.ts); null when no node runs Dynomite. */
   dynomite: DynomiteCheck | null = null;
-  /** Hinted handoff for the replica writes this worker makes (hints.ts); null: off (max_hints 0, memcached pools). */
+  /** Hinted handoff for the replica writes this worker makes (hints.ts); null: off (max_hints 0). */
   hints: HintRouting | null = null;
   /** Read repair of one-key quorum reads, or null (off, memcached pools). */
   readRepair: ReadRepairHook | null = null;
@@ -187,6 +191,11 @@ export class ClusterRuntime {
   }
 
   /** Whether a DC_ONE write whose owner is down is taken by the next local rack and hinted for the owner (write_failover). */
+  /** gos_interval (ms): the failure detector's heartbeat. */
+  gossipInterval(): number {
+    return this.config().gossipInterval;
+  }
+
   writeFailover(): boolean {
     return this.config().writeFailover;
   }

@@ -3,12 +3,12 @@
 // request or reply bytes: the protocols hand in a KeyRoute (encoded bytes, reply kind) and their own words (ClusterWords).
 import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
 import { P } from '../../stats/index.ts';
-import { newComposite, newPart, monotonicMs, type Request } from '../../io/index.ts';
+import { newComposite, newPart, monotonicMs, RETRY_MAX_BYTES, type Request } from '../../io/index.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
-import type { ClusterRuntime } from './cluster-runtime.ts';
+import type { ClusterRuntime, HintRouting } from './cluster-runtime.ts';
 import { failUnroutable, type ClusterWords } from './cluster-words.ts';
 import { replicateTo, replicateRest, replicateToLocalRacks, peerTarget } from './cluster-replicate.ts';
-import { sendRead } from './read-failover.ts';
+import { retainWrite, sendRead } from './read-failover.ts';
 import { clientRequest, type ClusterClient, type KeyRoute } from './key-route.ts';
 
 /** One routing shape for a request whose keys share their owners: sends it, answers the client through `c`, replicates a write. */
@@ -85,7 +85,11 @@ export const WRITE_FAILOVER: KeyStrategy = {
     let j = 1;
     if (cl.isDown(set.node[0])) while (j < locals && cl.isDown(set.node[j])) j++;
     if (!cl.isDown(set.node[0]) || j === locals) {
-      sendToNode(cl, set.node[0], r, clientRequest(c, r), words);
+      const req = clientRequest(c, r);
+      // A write safe to apply twice moves to the next rack if its owner fails before the detector sees it down (read-failover.ts).
+      const h = cl.hints as HintRouting;
+      if (r.end - r.start <= RETRY_MAX_BYTES && h.idempotent(r.bytes, r.start, r.end)) retainWrite(cl, req, r.hash, r.bytes, r.start, r.end);
+      sendToNode(cl, set.node[0], r, req, words);
       return REPLICATE.rest(cl, set, 1, r);
     }
     cl.st[P.write_failovers_total]++;

@@ -86,22 +86,25 @@ export function decodeFile(buf: Buffer): DecodedFile {
   return { id: idb.toString('utf8'), hints: all.slice(Math.min(skip, all.length)), badBytes: buf.length - off };
 }
 
-/** File name for one worker's hints for one target: the identity made safe for a file name, plus its CRC to keep names distinct. */
-export function hintFileName(pool: string, worker: number, id: string): string {
+/** File name for one worker's (`family`: see listHintFiles) hints for one target: the identity made safe for a file name, plus its CRC to keep names distinct. */
+export function hintFileName(pool: string, worker: number, id: string, family = 'w'): string {
   const safe = id.replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 120);
   const pSafe = pool.replace(/[^A-Za-z0-9._-]/g, '_');
-  return `${pSafe}.w${worker}.${safe}.${crc32(Buffer.from(id)).toString(16)}.hints`;
+  return `${pSafe}.${family}${worker}.${safe}.${crc32(Buffer.from(id)).toString(16)}.hints`;
 }
 
-/** The files of `pool` in `dir` with their worker number (a missing directory: none). */
-export function listHintFiles(dir: string, pool: string): { file: string; worker: number }[] {
+/**
+ * The files of `pool` in `dir` with their worker number (a missing directory: none). `family`: 'w' for the data workers'
+ * files, 'c' for the cluster worker's (its remote-DC writes), so neither loads the other's.
+ */
+export function listHintFiles(dir: string, pool: string, family = 'w'): { file: string; worker: number }[] {
   let names: string[];
   try {
     names = fs.readdirSync(dir);
   } catch {
     return [];
   }
-  const prefix = `${pool.replace(/[^A-Za-z0-9._-]/g, '_')}.w`;
+  const prefix = `${pool.replace(/[^A-Za-z0-9._-]/g, '_')}.${family}`;
   const out: { file: string; worker: number }[] = [];
   for (const n of names) {
     if (!n.startsWith(prefix) || !n.endsWith('.hints')) continue;

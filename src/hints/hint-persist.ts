@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { decodeFile, encodeHeader, encodeRecord, encodeSkip, hintFileName, listHintFiles, REC_HINT } from './hint-file.ts';
 import type { HintQueue, HintStore } from './hint-store.ts';
-import type { HintsEvent } from '../../messages.ts';
+import type { HintsEvent } from '../messages.ts';
 
 /** What the hints layer tells persistence (hints.ts calls these from its HintSink side). */
 export interface HintPersistence {
@@ -51,6 +51,7 @@ export class HintFiles implements HintPersistence {
   private readonly dir: string;
   private readonly pool: string;
   private readonly worker: number;
+  private readonly family: string;
   private readonly report: (e: HintsEvent) => void;
   private readonly files = new Map<HintQueue, FileState>();
   private scheduled = false;
@@ -60,10 +61,12 @@ export class HintFiles implements HintPersistence {
     this.flush();
   };
 
-  constructor(dir: string, pool: string, worker: number, report: (e: HintsEvent) => void) {
+  /** `family`: 'w' for a data worker (numbered `worker`), 'c' for the cluster worker (hint-file.ts listHintFiles). */
+  constructor(dir: string, pool: string, worker: number, report: (e: HintsEvent) => void, family = 'w') {
     this.dir = dir;
     this.pool = pool;
     this.worker = worker;
+    this.family = family;
     this.report = report;
     try {
       makeDirs(dir);
@@ -78,7 +81,7 @@ export class HintFiles implements HintPersistence {
    * `monoNow`/`wallNow`: the clocks, to turn stored wall-clock times into the queue's monotonic ones.
    */
   load(store: HintStore, workers: number, monoNow: number, wallNow: number): void {
-    for (const { file, worker } of listHintFiles(this.dir, this.pool)) {
+    for (const { file, worker } of listHintFiles(this.dir, this.pool, this.family)) {
       if (worker % Math.max(1, workers) !== this.worker) continue;
       let buf: Buffer;
       try {
@@ -175,7 +178,7 @@ export class HintFiles implements HintPersistence {
   private state(q: HintQueue): FileState {
     let s = this.files.get(q);
     if (s === undefined) {
-      s = { path: path.join(this.dir, hintFileName(this.pool, this.worker, q.id)), fd: -1, pending: [], skip: 0, skipped: 0 };
+      s = { path: path.join(this.dir, hintFileName(this.pool, this.worker, q.id, this.family)), fd: -1, pending: [], skip: 0, skipped: 0 };
       this.files.set(q, s);
     }
     return s;

@@ -1,7 +1,7 @@
 // HintStore: per-target order, count / bytes / age bounds (oldest of the target dropped first), and what the sink hears.
 
 import t from 'tap'
-import { HintStore, type HintQueue, type HintSink } from '../../../src/proxy/routing/hint-store.ts'
+import { HintStore, type HintQueue, type HintSink } from '../../../src/hints/hint-store.ts'
 
 function recorder(): HintSink & { log: string[]; queuedNow: Map<string, number> } {
   const log: string[] = []

@@ -2,7 +2,7 @@
 // leaves the good prefix and counts the bytes after it.
 
 import t from 'tap'
-import { decodeFile, encodeHeader, encodeRecord, encodeSkip, hintFileName, REC_HINT } from '../../../src/proxy/routing/hint-file.ts'
+import { decodeFile, encodeHeader, encodeRecord, encodeSkip, hintFileName, REC_HINT } from '../../../src/hints/hint-file.ts'
 
 const ID = 'dc1/rack2/127.0.0.1:8101/1383429731'
 
@@ -74,7 +74,7 @@ t.test('file names are safe and distinct per pool, worker and target', async (t)
 })
 
 t.test('an unusable hints_dir is reported, not hung on (a path under /proc, a path through a file)', async (t) => {
-  const { HintFiles } = await import('../../../src/proxy/routing/hint-persist.ts')
+  const { HintFiles } = await import('../../../src/hints/hint-persist.ts')
   for (const dir of ['/proc/dynoproxy-nope/hints', '/etc/passwd/hints']) {
     const events: { what: string; reason: string }[] = []
     const started = Date.now()

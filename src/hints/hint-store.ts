@@ -1,5 +1,5 @@
-// Hint store: one data worker's undelivered replica writes, an in-order queue per target node identity, bounded by count, bytes and age.
-// Never sends and never touches a socket: routing/hints.ts decides what becomes a hint and replays; this only keeps, orders and drops.
+// Hint store: one keeper's (a data worker's or the cluster worker's) undelivered replica writes, an in-order queue per target node identity, bounded by count, bytes and age.
+// Never sends and never touches a socket: hint-keeper.ts decides what becomes a hint and replays; this only keeps, orders and drops.
 
 /** Where a queue's figures go (the target's peer stats block slots), and who hears of appends and removals (the hints file). */
 export interface HintSink {
@@ -196,4 +196,13 @@ export class HintStore {
     this.count--;
     this.sink.removed(q);
   }
+}
+
+/**
+ * One keeper's share of the process's bounds (max_hints, max_hint_bytes, max_hint_age): `shares` keepers split them — the data
+ * workers, plus the cluster worker where remote datacenters exist (it keeps the remote-DC writes it batches).
+ */
+export function hintLimits(cfg: { maxHints: number; maxHintBytes: number; maxHintAge: number }, shares: number): HintLimits {
+  const n = Math.max(1, shares);
+  return { maxCount: Math.ceil(cfg.maxHints / n), maxBytes: Math.ceil(cfg.maxHintBytes / n), maxAge: cfg.maxHintAge };
 }

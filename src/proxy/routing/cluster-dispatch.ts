@@ -76,6 +76,8 @@ function splitAcrossNodes(c: RespClientLike, cl: ClusterRuntime, view: ClusterVi
   const owner = scratch.owner;
   const local = view.localRacks[0];
   for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(local, h[i]);
+  // An owner warming up (this node, or a peer that said so): its keys are read from the next local rack's owner.
+  if (!write && view.localRacks.length > 1) readAroundWarming(cl, view, owner, h, n);
   const pieces = groupByOwner(owner, n, view.nodes.length);
   let merge: Merge;
   if (spec.route === 'split-concat') {
@@ -91,6 +93,12 @@ function splitAcrossNodes(c: RespClientLike, cl: ClusterRuntime, view: ClusterVi
     sendToNode(cl, node, a, firstKeyOf(owner, n, node), newPart(parent, piece), scratch.enc, 0, scratch.encLen);
   }
   if (write) replicatePieces(cl, a, n, h, pairs, false);
+}
+
+/** The keys whose owner in the local rack is warming up move to their owner in the next local rack. */
+function readAroundWarming(cl: ClusterRuntime, view: ClusterView, owner: Int32Array, h: Float64Array, n: number): void {
+  const next = view.localRacks[1];
+  for (let i = 0; i < n; i++) if (cl.isWarming(owner[i])) owner[i] = view.ownerInRack(next, h[i]);
 }
 
 /**

@@ -44,10 +44,11 @@ export function sendRead(
   // The common case costs one ring lookup: the rest of replicasFor only when the owner is known down.
   let node = view.ownerInRack(view.localRacks[0], hash);
   let attempt = 0;
-  if (cl.isDown(node)) {
+  // Down, or this node warming up (its datastore is still being filled): the next replica that is neither.
+  if (cl.skipsReads(node)) {
     const set = cl.replicas;
     const n = view.replicasFor(hash, SCOPE_ALL, set);
-    while (attempt < n - 1 && cl.isDown(set.node[attempt])) attempt++;
+    while (attempt < n - 1 && cl.skipsReads(set.node[attempt])) attempt++;
     if (attempt > 0) cl.st[P.read_failovers_total]++;
     node = set.node[attempt];
   }
@@ -75,7 +76,7 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
   for (let i = req.retryAttempt + 1; i < n; i++) {
     // Replicas after the first are other racks' owners: always peers, never this node's own datastore.
     const node = set.node[i];
-    const link = cl.isDown(node) ? null : (cl.links[node] ?? null);
+    const link = cl.skipsReads(node) ? null : (cl.links[node] ?? null);
     if (link === null) continue;
     req.retryAttempt = i;
     req.failure = F_NONE;

@@ -1,0 +1,313 @@
+// Warm-up (cold cache) in the cluster worker: a node whose datastore is empty while a peer rack holds data copies its token range from
+// that rack (DYNOPROXY.RANGE on the peer port: SCAN + PTTL + DUMP there, RESTORE here), throttled, while its reads go to other racks.
+// Never overwrites a key: RESTORE without REPLACE keeps whatever a write put here first (BUSYKEY, counted as skipped); never runs twice at once.
+import { Redis } from 'ioredis';
+import type { PoolConfig } from '../config/index.ts';
+import { PeerStates, PEER_UP, PEER_WARMING, PEER_UNKNOWN, OVERRIDE_NONE, OVERRIDE_DOWN } from '../peer/index.ts';
+import { hashRangesOf, intersectHashRanges, hashRangesSize, type ClusterView } from '../topology/index.ts';
+import { encodeRangeRequest, decodeRangeReply, type RangeReply, type RangeRequest } from '../protocol/resp/index.ts';
+import { F_NONE } from '../protocol/failure/index.ts';
+import { acquireRequest, K_CLIENT, afterIo, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
+import type { WarmUpStatus } from '../messages.ts';
+
+/** Bytes one step's reply may carry (the peer answers an error when a step's keys exceed it; the step is then asked again smaller). */
+const STEP_BYTES = 4 * 1024 * 1024;
+/** How often the automatic check looks at the local datastore, ms. */
+const CHECK_MS = 2000;
+/** Failed steps (peer gone, timeout) before the run tries another rack; runs give up after this many sources. */
+const STEP_RETRIES = 3;
+const MAX_SOURCES = 4;
+/** A datastore with fewer keys than 1/RESTARTED_RATIO of its source's, right after it restarted, is warmed up too. */
+const RESTARTED_RATIO = 100;
+
+export interface WarmUpDeps {
+  pool: PoolConfig;
+  view: ClusterView;
+  states: PeerStates;
+  links: readonly (BackendServer | null)[];
+  /** Recent PING round trip of a node (ms; Infinity when unknown): the load signal that picks the source rack. */
+  rtt(node: number): number;
+  publish(status: WarmUpStatus): void;
+  log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
+}
+
+/** One DYNOPROXY.RANGE exchange on a peer link; the reply is decoded while its bytes are valid. */
+class RangeCall implements ClientSession {
+  closed = false;
+  private resolve: (r: RangeReply | string) => void = () => {};
+  readonly done: Promise<RangeReply | string>;
+  constructor() {
+    this.done = new Promise((res) => (this.resolve = res));
+  }
+  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
+    if (req.failure !== F_NONE) this.resolve(`peer link: ${Buffer.from(buf.subarray(start, end)).toString('utf8').trim().slice(1)}`);
+    else this.resolve(decodeRangeReply(buf, start, end));
+  }
+  requestFinished(): void {
+    this.resolve('no reply');
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+export class WarmUp {
+  private readonly d: WarmUpDeps;
+  private readonly local: Redis;
+  private running = false;
+  private runId = '';
+  /** After a run that found nothing to copy, the automatic check waits for the datastore to change (a key, or a restart). */
+  private quiet = false;
+  private lastPublish = 0;
+  private rateStart = 0;
+  private readonly s: WarmUpStatus;
+
+  constructor(d: WarmUpDeps) {
+    this.d = d;
+    const server = d.pool.servers[0];
+    this.local = new Redis({
+      host: server.host, port: server.port, password: d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
+      commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
+    });
+    this.local.on('error', () => {});
+    this.s = {
+      phase: 'idle', enabled: d.pool.warmUp, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0,
+      keysExpected: 0, etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: 0, finishedAt: 0, lastError: '', reason: '',
+    };
+    if (this.supported() !== null) this.s.enabled = false;
+    if (this.s.enabled) setInterval(() => void this.check(), CHECK_MS).unref();
+    d.publish(this.status());
+  }
+
+  /** Why this node cannot warm up at all, or null. */
+  private supported(): string | null {
+    const p = this.d.pool;
+    if (p.dataStore !== 0) return 'warm-up copies redis datastores only (memcached: not yet)';
+    if (p.servers.length !== 1) return 'warm-up needs one datastore server per cluster node';
+    if (this.d.view.racks.length < 2) return 'no peer rack to copy from';
+    return null;
+  }
+
+  status(): WarmUpStatus {
+    return { ...this.s, sources: [...this.s.sources] };
+  }
+
+  /** /state/warm_up: start a run now (whatever the local key count). */
+  start(): { status: number; message: string } {
+    const why = this.supported();
+    if (why !== null) return { status: 400, message: why };
+    if (this.running) return { status: 409, message: `a warm-up is already running (${this.s.keysCopied} keys copied so far)` };
+    if (this.pickSources(new Set()) === null) return { status: 409, message: 'no peer rack is up to copy from' };
+    void this.run('admin', true);
+    return { status: 200, message: 'warm-up started' };
+  }
+
+  stop(): void {
+    this.local.disconnect();
+  }
+
+  /** The automatic start: an empty (or just restarted and nearly empty) datastore while the source rack holds keys. */
+  private async check(): Promise<void> {
+    if (this.running || this.local.status !== 'ready') return;
+    try {
+      const size = await this.local.dbsize();
+      const info = await this.local.info('server');
+      const id = /run_id:(\w+)/.exec(info)?.[1] ?? '';
+      const restarted = this.runId !== '' && id !== this.runId;
+      this.runId = id;
+      if (restarted || size > 0) this.quiet = false;
+      if (this.quiet || this.running || (size > 0 && !restarted)) return;
+      const sources = this.pickSources(new Set());
+      if (sources === null) return;
+      let theirs = 0;
+      for (const n of sources) {
+        const r = await this.call(n, { cursor: '0', count: 0, maxBytes: 1024, ranges: [0, 0] });
+        if (typeof r === 'string') return;
+        theirs += r.dbsize;
+      }
+      if (theirs === 0 || size * RESTARTED_RATIO >= theirs || this.running) return;
+      await this.run(size === 0 ? 'empty datastore' : 'datastore restarted', false);
+    } catch {
+      // The local datastore is away: the next check looks again.
+    }
+  }
+
+  /**
+   * The source nodes: the owners of this node's range in the peer rack that is fully up and least loaded (lowest PING round trip),
+   * local datacenter's racks before remote ones. null when no rack qualifies.
+   */
+  private pickSources(exclude: Set<number>): number[] | null {
+    const v = this.d.view;
+    const mine = hashRangesOf(v, v.localRack, v.localNode);
+    const tiers = [Array.from(v.localRacks).slice(1), v.remoteRacks.flatMap((r) => Array.from(r))];
+    for (const racks of tiers) {
+      let best: number[] | null = null;
+      let bestScore = Infinity;
+      for (const rack of racks) {
+        const nodes = v.racks[rack].nodes.filter((n) => intersectHashRanges(mine, hashRangesOf(v, rack, n)).length > 0);
+        if (nodes.length === 0 || nodes.some((n) => exclude.has(n) || !this.isUp(n))) continue;
+        const score = Math.max(...nodes.map((n) => this.d.rtt(n)));
+        if (best === null || score < bestScore) {
+          best = nodes;
+          bestScore = score;
+        }
+      }
+      if (best !== null) return best;
+    }
+    return null;
+  }
+
+  private isUp(node: number): boolean {
+    const st = this.d.states;
+    const o = st.override(node);
+    if (o !== OVERRIDE_NONE) return o !== OVERRIDE_DOWN;
+    return st.state(node) === PEER_UP && this.d.links[node] !== null;
+  }
+
+  private call(node: number, r: RangeRequest): Promise<RangeReply | string> {
+    const link = this.d.links[node] ?? null;
+    if (link === null) return Promise.resolve('no link');
+    const session = new RangeCall();
+    const req = acquireRequest(K_CLIENT);
+    req.client = session;
+    const bytes = encodeRangeRequest(r);
+    link.send(req, bytes, 0, bytes.length);
+    afterIo();
+    return session.done;
+  }
+
+  private async run(reason: string, manual: boolean): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    const s = this.s;
+    const v = this.d.view;
+    const me = v.localNode;
+    Object.assign(s, {
+      phase: 'writes_only', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason,
+    });
+    this.rateStart = Date.now();
+    // From here reads of this node's keys go to other racks (read-failover.ts; peers are told by PING, peer-client.ts).
+    this.d.states.setState(me, PEER_WARMING);
+    this.d.log('info', 'warm-up started: writes applied, reads served by other racks while this node copies its range', { reason });
+    this.d.publish(this.status());
+    const mine = hashRangesOf(v, v.localRack, me);
+    const failed = new Set<number>();
+    let ok = false;
+    try {
+      for (let attempt = 0; attempt < MAX_SOURCES && !ok; attempt++) {
+        const sources = this.pickSources(failed);
+        if (sources === null) {
+          s.lastError = 'no peer rack is up to copy from';
+          break;
+        }
+        ok = await this.copyFrom(sources, mine, failed);
+      }
+    } catch (err) {
+      s.lastError = err instanceof Error ? err.message : String(err);
+    }
+    s.phase = ok ? 'resuming' : 'failed';
+    s.etaSeconds = 0;
+    s.finishedAt = Date.now();
+    this.d.publish(this.status());
+    // Reads come back to this node; a moment for the data workers to see it before the state reads NORMAL again.
+    this.d.states.setState(me, PEER_UNKNOWN);
+    await sleep(200);
+    if (ok) s.phase = 'idle';
+    this.quiet = s.keysCopied + s.keysSkipped === 0 && !manual;
+    this.running = false;
+    this.d.log(ok ? 'info' : 'warn', ok ? 'warm-up done' : 'warm-up failed', {
+      copied: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,
+      sources: s.sources, error: s.lastError || undefined,
+    });
+    this.d.publish(this.status());
+  }
+
+  /** Copy this node's range from each source node in turn; false (the failed node added to `failed`) when one keeps failing. */
+  private async copyFrom(sources: number[], mine: number[], failed: Set<number>): Promise<boolean> {
+    const s = this.s;
+    const v = this.d.view;
+    const plan = sources.map((n) => ({ node: n, ranges: intersectHashRanges(mine, hashRangesOf(v, v.nodes[n].rack, n)), dbsize: 0, scanned: 0 }));
+    s.sources = plan.map((p) => v.nodes[p.node].name);
+    for (const p of plan) {
+      const r = await this.call(p.node, { cursor: '0', count: 0, maxBytes: 1024, ranges: p.ranges });
+      if (typeof r === 'string') {
+        s.lastError = `${v.nodes[p.node].name}: ${r}`;
+        failed.add(p.node);
+        return false;
+      }
+      p.dbsize = r.dbsize;
+      // The source's keys in this node's range, if its keys are spread evenly over its own range.
+      s.keysExpected += Math.round((r.dbsize * hashRangesSize(p.ranges)) / Math.max(1, hashRangesSize(hashRangesOf(v, v.nodes[p.node].rack, p.node))));
+    }
+    const totalSize = plan.reduce((a, p) => a + p.dbsize, 0);
+    this.d.publish(this.status());
+    for (const p of plan) {
+      let cursor = '0';
+      let count = this.d.pool.warmUpBatch;
+      let maxBytes = STEP_BYTES;
+      let errors = 0;
+      do {
+        const r = await this.call(p.node, { cursor, count, maxBytes, ranges: p.ranges });
+        if (typeof r === 'string') {
+          if (/exceed max-bytes/.test(r)) {
+            // One step's keys are too large for one reply: ask for fewer keys, or (one key already) for a larger reply.
+            if (count > 1) count = Math.max(1, count >> 1);
+            else maxBytes = Math.min(maxBytes * 4, Math.max(STEP_BYTES, this.d.pool.maxRequestBytes >> 1));
+            continue;
+          }
+          s.lastError = `${v.nodes[p.node].name}: ${r}`;
+          if (++errors >= STEP_RETRIES) {
+            failed.add(p.node);
+            return false;
+          }
+          await sleep(500);
+          continue;
+        }
+        errors = 0;
+        await this.restore(r);
+        p.scanned += r.scanned;
+        s.keysScanned += r.scanned;
+        cursor = r.cursor;
+        this.progress(plan.reduce((a, q) => a + Math.min(q.scanned, q.dbsize), 0), totalSize);
+        if (this.d.pool.warmUpPause > 0) await sleep(this.d.pool.warmUpPause);
+      } while (cursor !== '0');
+      p.scanned = p.dbsize;
+    }
+    return true;
+  }
+
+  /** RESTORE each key with its remaining TTL, never replacing: a key already here was written after the copy began. */
+  private async restore(r: RangeReply): Promise<void> {
+    // PTTL 0: expiring as it was read; RESTORE would take 0 as "no expiry".
+    const entries = r.entries.filter((e) => e.pttl !== 0);
+    if (entries.length === 0) return;
+    const pipe = this.local.pipeline();
+    for (const e of entries) pipe.restore(e.key, e.pttl > 0 ? e.pttl : 0, e.dump);
+    const res = (await pipe.exec()) ?? [];
+    const s = this.s;
+    for (let i = 0; i < entries.length; i++) {
+      const err = res[i]?.[0];
+      if (err === null || err === undefined) {
+        s.keysCopied++;
+        s.bytesCopied += entries[i].key.length + entries[i].dump.length;
+      } else if (/BUSYKEY/.test(err.message)) s.keysSkipped++;
+      else {
+        s.keysFailed++;
+        s.lastError = `RESTORE: ${err.message}`;
+      }
+    }
+  }
+
+  private progress(scanned: number, total: number): void {
+    const s = this.s;
+    const now = Date.now();
+    const elapsed = (now - this.rateStart) / 1000;
+    s.keysPerSecond = elapsed > 0 ? Math.round(s.keysCopied / elapsed) : 0;
+    const f = total > 0 ? Math.min(0.999, scanned / total) : 0;
+    s.etaSeconds = f > 0 ? Math.round(((elapsed * (1 - f)) / f) * 10) / 10 : 0;
+    if (now - this.lastPublish >= 250) {
+      this.lastPublish = now;
+      this.d.publish(this.status());
+    }
+  }
+}

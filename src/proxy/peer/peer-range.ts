@@ -1,0 +1,89 @@
+// The peer port's DYNOPROXY.RANGE (protocol/resp/range-copy.ts): one SCAN step over this node's datastore, the keys whose hash lies
+// in the asked ranges with their PTTL and DUMP payload. Off the request path: its own datastore connection per pool and worker, opened
+// on first use. Never writes to the datastore, never answers more than max-bytes, never serves a node with several datastore servers.
+import { Redis } from 'ioredis';
+import { parseRangeRequest, encodeRangeReply, rangeError, inHashRanges, entryBytes, type RangeEntry } from '../../protocol/resp/index.ts';
+import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs } from '../../io/index.ts';
+import { P } from '../../stats/index.ts';
+import type { PoolContext } from '../pool-context.ts';
+
+/** What the range server needs of the peer connection it answers on. */
+export interface RangePeer {
+  readonly pool: PoolContext;
+  enqueue(req: ReturnType<typeof acquireRequest>): void;
+  answer(msgId: number, reply: Uint8Array): void;
+}
+
+const conns = new Map<PoolContext, Redis>();
+
+function datastore(pool: PoolContext): Redis {
+  let r = conns.get(pool);
+  if (r === undefined) {
+    const s = pool.config.servers[0];
+    r = new Redis({
+      host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, lazyConnect: false, enableOfflineQueue: true,
+      maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
+    });
+    // Errors reach the request that hit them; the connection's own events are not worth a log line per retry.
+    r.on('error', () => {});
+    conns.set(pool, r);
+  }
+  return r;
+}
+
+/** Close the range servers' datastore connections (worker shutdown). */
+export function closeRangeConnections(): void {
+  for (const r of conns.values()) r.disconnect();
+  conns.clear();
+}
+
+/** Serve one DYNOPROXY.RANGE (argv after the name in `args`) answering message `msgId`, in its place in the reply order. */
+export function serveRange(peer: RangePeer, args: readonly string[], msgId: number): void {
+  const pool = peer.pool;
+  const cl = pool.cluster;
+  const parsed = parseRangeRequest(args);
+  if (typeof parsed === 'string' || cl === null || pool.config.servers.length !== 1 || pool.config.dataStore !== 0) {
+    pool.st[P.peer_requests_refused_total]++;
+    const why = typeof parsed === 'string' ? parsed : 'this node cannot serve range copies (one redis datastore server per cluster node only)';
+    return peer.answer(msgId, rangeError(why));
+  }
+  const req = acquireRequest(K_CLIENT);
+  req.msgId = msgId;
+  req.startedAt = monotonicMs();
+  peer.enqueue(req);
+  // This server's reference, standing in for a backend's until the reply is made (deliverReply drops it).
+  req.refs++;
+  const finish = (reply: Buffer): void => {
+    deliverReply(req, reply, 0, reply.length, reply[0] === 0x2d);
+    afterIo();
+  };
+  scanStep(datastore(pool), (b) => cl.keyHash(b, 0, b.length), parsed.cursor, parsed.count, parsed.maxBytes, parsed.ranges).then(finish, (err: unknown) =>
+    finish(rangeError(`datastore: ${err instanceof Error ? err.message : String(err)}`)),
+  );
+}
+
+async function scanStep(
+  r: Redis, hash: (key: Buffer) => number, cursor: string, count: number, maxBytes: number, ranges: readonly number[],
+): Promise<Buffer> {
+  const dbsize = await r.dbsize();
+  if (count === 0) return encodeRangeReply(cursor, dbsize, 0, []);
+  const [next, keys] = await r.scanBuffer(cursor, 'COUNT', count);
+  const wanted = keys.filter((k) => inHashRanges(ranges, hash(k)));
+  const entries: RangeEntry[] = [];
+  if (wanted.length > 0) {
+    const p = r.pipeline();
+    for (const k of wanted) p.pttl(k).dumpBuffer(k);
+    const res = (await p.exec()) ?? [];
+    let bytes = 0;
+    for (let i = 0; i < wanted.length; i++) {
+      const pttl = res[2 * i]?.[1];
+      const dump = res[2 * i + 1]?.[1];
+      // Gone (expired or deleted) between SCAN and DUMP: nothing to copy.
+      if (typeof pttl !== 'number' || pttl === -2 || !Buffer.isBuffer(dump)) continue;
+      bytes += entryBytes(wanted[i], dump);
+      if (bytes > maxBytes) throw new Error(`the keys of this step exceed max-bytes ${maxBytes}; ask with a smaller count`);
+      entries.push({ key: wanted[i], pttl, dump });
+    }
+  }
+  return encodeRangeReply(String(next), dbsize, keys.length, entries);
+}

@@ -19,6 +19,14 @@ const STEP_RETRIES = 3;
 const MAX_SOURCES = 4;
 /** A datastore with fewer keys than 1/RESTARTED_RATIO of its source's, right after it restarted, is warmed up too. */
 const RESTARTED_RATIO = 100;
+/**
+ * RESTORE of a step's keys in one script call (ARGV: ttl, payload per key), never REPLACE: 1 restored, 0 the key exists (written here
+ * after the copy began: kept), else the error text. One command per step: the copy's cost on the datastore's connection stays small.
+ */
+const RESTORE_ALL = "local out = {} for i, k in ipairs(KEYS) do local r = redis.pcall('RESTORE', k, ARGV[2 * i - 1], ARGV[2 * i]) " +
+  "if type(r) == 'table' and r.err then if string.find(r.err, 'BUSYKEY') then out[i] = 0 else out[i] = r.err end else out[i] = 1 end end return out";
+
+type LocalRedis = Redis & { restoreAll(n: number, ...args: (Buffer | string)[]): Promise<unknown[]> };
 
 export interface WarmUpDeps {
   pool: PoolConfig;
@@ -52,7 +60,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class WarmUp {
   private readonly d: WarmUpDeps;
-  private readonly local: Redis;
+  private readonly local: LocalRedis;
   private running = false;
   private runId = '';
   /** After a run that found nothing to copy, the automatic check waits for the datastore to change (a key, or a restart). */
@@ -67,8 +75,13 @@ export class WarmUp {
     this.local = new Redis({
       host: server.host, port: server.port, password: d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
       commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
-    });
+    }) as LocalRedis;
+    this.local.defineCommand('restoreAll', { lua: RESTORE_ALL });
     this.local.on('error', () => {});
+    // A datastore that comes back (restarted, maybe empty) is looked at at once, not at the next periodic check.
+    this.local.on('ready', () => {
+      if (this.s.enabled) void this.check();
+    });
     this.s = {
       phase: 'idle', enabled: d.pool.warmUp, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0,
       keysExpected: 0, etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: 0, finishedAt: 0, lastError: '', reason: '',
@@ -144,7 +157,8 @@ export class WarmUp {
       let bestScore = Infinity;
       for (const rack of racks) {
         const nodes = v.racks[rack].nodes.filter((n) => intersectHashRanges(mine, hashRangesOf(v, rack, n)).length > 0);
-        if (nodes.length === 0 || nodes.some((n) => exclude.has(n) || !this.isUp(n))) continue;
+        // A Dynomite node has no DYNOPROXY.RANGE (and closes the link on a command it does not parse).
+        if (nodes.length === 0 || nodes.some((n) => exclude.has(n) || !this.isUp(n) || v.nodes[n].compat === 'dynomite')) continue;
         const score = Math.max(...nodes.map((n) => this.d.rtt(n)));
         if (best === null || score < bestScore) {
           best = nodes;
@@ -247,6 +261,7 @@ export class WarmUp {
       let maxBytes = STEP_BYTES;
       let errors = 0;
       do {
+        const stepStart = Date.now();
         const r = await this.call(p.node, { cursor, count, maxBytes, ranges: p.ranges });
         if (typeof r === 'string') {
           if (/exceed max-bytes/.test(r)) {
@@ -269,7 +284,10 @@ export class WarmUp {
         s.keysScanned += r.scanned;
         cursor = r.cursor;
         this.progress(plan.reduce((a, q) => a + Math.min(q.scanned, q.dbsize), 0), totalSize);
-        if (this.d.pool.warmUpPause > 0) await sleep(this.d.pool.warmUpPause);
+        // Throttle: at least warm_up_pause, and at least as long as the step took (the copy never takes more than half of the time;
+        // a busy source or datastore answers slower, so the copy slows down with it).
+        const pause = Math.max(this.d.pool.warmUpPause, Date.now() - stepStart);
+        if (pause > 0) await sleep(pause);
       } while (cursor !== '0');
       p.scanned = p.dbsize;
     }
@@ -281,19 +299,19 @@ export class WarmUp {
     // PTTL 0: expiring as it was read; RESTORE would take 0 as "no expiry".
     const entries = r.entries.filter((e) => e.pttl !== 0);
     if (entries.length === 0) return;
-    const pipe = this.local.pipeline();
-    for (const e of entries) pipe.restore(e.key, e.pttl > 0 ? e.pttl : 0, e.dump);
-    const res = (await pipe.exec()) ?? [];
+    const args: (Buffer | string)[] = entries.map((e) => e.key);
+    for (const e of entries) args.push(String(e.pttl > 0 ? e.pttl : 0), e.dump);
+    const res = await this.local.restoreAll(entries.length, ...args);
     const s = this.s;
     for (let i = 0; i < entries.length; i++) {
-      const err = res[i]?.[0];
-      if (err === null || err === undefined) {
+      const r = res[i];
+      if (r === 1) {
         s.keysCopied++;
         s.bytesCopied += entries[i].key.length + entries[i].dump.length;
-      } else if (/BUSYKEY/.test(err.message)) s.keysSkipped++;
+      } else if (r === 0) s.keysSkipped++;
       else {
         s.keysFailed++;
-        s.lastError = `RESTORE: ${err.message}`;
+        s.lastError = `RESTORE: ${String(r)}`;
       }
     }
   }

@@ -14,16 +14,23 @@ export interface RangePeer {
   answer(msgId: number, reply: Uint8Array): void;
 }
 
-const conns = new Map<PoolContext, Redis>();
+/** PTTL and DUMP of every key in one script call: one command per step instead of two per key (the source's CPU is the serving rack's). */
+const PTTL_DUMP = "local out = {} for i, k in ipairs(KEYS) do out[2 * i - 1] = redis.call('PTTL', k) out[2 * i] = redis.call('DUMP', k) or '' end return out";
 
-function datastore(pool: PoolContext): Redis {
+type RangeRedis = Redis & { pttlDumpBuffer(n: number, ...keys: Buffer[]): Promise<unknown[]> };
+
+const conns = new Map<PoolContext, RangeRedis>();
+
+function datastore(pool: PoolContext): RangeRedis {
   let r = conns.get(pool);
   if (r === undefined) {
     const s = pool.config.servers[0];
     r = new Redis({
       host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, lazyConnect: false, enableOfflineQueue: true,
       maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
-    });
+    }) as RangeRedis;
+    // EVALSHA, loaded on first use (ioredis falls back to EVAL on NOSCRIPT).
+    r.defineCommand('pttlDump', { lua: PTTL_DUMP });
     // Errors reach the request that hit them; the connection's own events are not worth a log line per retry.
     r.on('error', () => {});
     conns.set(pool, r);
@@ -63,23 +70,24 @@ export function serveRange(peer: RangePeer, args: readonly string[], msgId: numb
 }
 
 async function scanStep(
-  r: Redis, hash: (key: Buffer) => number, cursor: string, count: number, maxBytes: number, ranges: readonly number[],
+  r: RangeRedis, hash: (key: Buffer) => number, cursor: string, count: number, maxBytes: number, ranges: readonly number[],
 ): Promise<Buffer> {
-  const dbsize = await r.dbsize();
-  if (count === 0) return encodeRangeReply(cursor, dbsize, 0, []);
-  const [next, keys] = await r.scanBuffer(cursor, 'COUNT', count);
+  if (count === 0) return encodeRangeReply(cursor, await r.dbsize(), 0, []);
+  // One round trip for both (the step's latency is the copy's pace).
+  const [[e1, size], [e2, scanned]] = ((await r.pipeline().dbsize().scanBuffer(cursor, 'COUNT', count).exec()) ?? []) as [Error | null, unknown][];
+  if (e1 !== null || e2 !== null) throw e1 ?? e2;
+  const dbsize = Number(size);
+  const [next, keys] = scanned as [Buffer, Buffer[]];
   const wanted = keys.filter((k) => inHashRanges(ranges, hash(k)));
   const entries: RangeEntry[] = [];
   if (wanted.length > 0) {
-    const p = r.pipeline();
-    for (const k of wanted) p.pttl(k).dumpBuffer(k);
-    const res = (await p.exec()) ?? [];
+    const res = await r.pttlDumpBuffer(wanted.length, ...wanted);
     let bytes = 0;
     for (let i = 0; i < wanted.length; i++) {
-      const pttl = res[2 * i]?.[1];
-      const dump = res[2 * i + 1]?.[1];
+      const pttl = res[2 * i];
+      const dump = res[2 * i + 1];
       // Gone (expired or deleted) between SCAN and DUMP: nothing to copy.
-      if (typeof pttl !== 'number' || pttl === -2 || !Buffer.isBuffer(dump)) continue;
+      if (typeof pttl !== 'number' || pttl === -2 || !Buffer.isBuffer(dump) || dump.length === 0) continue;
       bytes += entryBytes(wanted[i], dump);
       if (bytes > maxBytes) throw new Error(`the keys of this step exceed max-bytes ${maxBytes}; ask with a smaller count`);
       entries.push({ key: wanted[i], pttl, dump });

@@ -57,6 +57,16 @@ async function warmUp(n: Node): Promise<WarmUpInfo> {
   return ((await (await fetch(`http://${HOST}:${n.admin}/info`)).json()) as { warm_up: WarmUpInfo }).warm_up;
 }
 
+/** Start a node's latency histogram afresh (the proxy's own view of a phase: from request read to reply written). */
+async function resetLatency(n: Node): Promise<void> {
+  await fetch(`http://${HOST}:${n.admin}/historeset`, { method: 'POST' });
+}
+
+/** The node's p99 request latency since the last reset, ms. */
+async function serverP99(n: Node): Promise<number> {
+  return ((await (await fetch(`http://${HOST}:${n.admin}/info`)).json()) as { latency_99th: number }).latency_99th / 1000;
+}
+
 /** GETs of random existing keys at `RATE` per second on one node until `stop()` says so; per-request latency in µs. */
 async function pacedLoad(port: number, stop: () => boolean, maxMs: number): Promise<{ p50: number; p99: number; p999: number; count: number; errors: number; nils: number }> {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3 });
@@ -120,7 +130,10 @@ async function main(): Promise<void> {
   await new Promise((r) => setTimeout(r, 3000));
   const [source1, target, source3] = nodes;
   // Baseline: the same paced load on both serving racks' nodes (the copy's source is one of them).
-  const before = await Promise.all([source1, source3].map((n) => pacedLoad(n.client, () => false, BASELINE_S * 1000)));
+  const serving = [source1, source3];
+  for (const n of serving) await resetLatency(n);
+  const before = await Promise.all(serving.map((n) => pacedLoad(n.client, () => false, BASELINE_S * 1000)));
+  const serverBefore = await Promise.all(serving.map(serverP99));
   process.stderr.write(`before: ${JSON.stringify(before)}\n`);
   // rack2's redis restarts empty; the node warms up by itself.
   await redisByPort.get(target.redis)?.stop();
@@ -136,6 +149,7 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 50));
   }
   if (started === null) throw new Error('no warm-up started within 30 s');
+  for (const n of serving) await resetLatency(n);
   let done = false;
   const poll = (async () => {
     while (!done && Date.now() - t0 < DEADLINE_MS) {
@@ -147,6 +161,11 @@ async function main(): Promise<void> {
   })();
   const during = await Promise.all([source1, source3].map((n) => pacedLoad(n.client, () => done, DEADLINE_MS)));
   await poll;
+  const serverDuring = await Promise.all(serving.map(serverP99));
+  for (const n of serving) await resetLatency(n);
+  // And after, the same load again: the machine's own noise brackets the copy's effect.
+  const after = await Promise.all([source1, source3].map((n) => pacedLoad(n.client, () => false, BASELINE_S * 1000)));
+  const serverAfter = await Promise.all(serving.map(serverP99));
   const w = await warmUp(target);
   const seconds = (w.finished_at - w.started_at) / 1000;
   const r2 = new Redis({ host: HOST, port: target.redis });
@@ -157,7 +176,8 @@ async function main(): Promise<void> {
     keys: KEYS, phase: w.phase, copied: w.keys_copied, skipped: w.keys_skipped, bytes: w.bytes_copied, dbsizeAfter: size, seconds,
     keysPerSecond: Math.round(w.keys_copied / seconds), source: w.sources, rate: RATE,
     p99BeforeMs: before.map((b) => b.p99 / 1000), p99DuringMs: during.map((d) => d.p99 / 1000), sourceIndex,
-    p50BeforeMs: before.map((b) => b.p50 / 1000), p50DuringMs: during.map((d) => d.p50 / 1000),
+    p99AfterMs: after.map((a) => a.p99 / 1000), serverP99BeforeMs: serverBefore, serverP99DuringMs: serverDuring, serverP99AfterMs: serverAfter,
+    p50BeforeMs: before.map((b) => b.p50 / 1000), p50DuringMs: during.map((d) => d.p50 / 1000), p50AfterMs: after.map((a) => a.p50 / 1000),
     requestsDuring: during.map((d) => d.count), errorsDuring: during.map((d) => d.errors), nilsDuring: during.map((d) => d.nils),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -87,6 +87,8 @@ export class WarmUp {
       keysExpected: 0, etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: 0, finishedAt: 0, lastError: '', reason: '',
     };
     if (this.supported() !== null) this.s.enabled = false;
+    // A cluster worker that died during a copy left the word set: reads come back here; the check starts the copy again if needed.
+    if (d.states.state(d.view.localNode) === PEER_WARMING) d.states.setState(d.view.localNode, PEER_UNKNOWN);
     if (this.s.enabled) setInterval(() => void this.check(), CHECK_MS).unref();
     d.publish(this.status());
   }

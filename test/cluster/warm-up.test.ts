@@ -7,14 +7,16 @@ import { startCluster } from '../helpers/cluster.ts'
 import type { ClusterNode } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
 import { waitFor } from '../helpers/wait-for.ts'
-import { RawPeer, resp } from '../helpers/raw-peer.ts'
+import { RawPeer, resp, peerFrame, DMSG_REQ } from '../helpers/raw-peer.ts'
 
 const KEYS = 20_000
+const SECRET = 'warm-up-secret'
 const cluster = await startCluster(t, {
   // rack2 has two nodes: the one that warms up owns half the keys, and its rack peer routes the other half's reads to it.
   dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 1 }, { name: 'rack2', nodes: 2 }, { name: 'rack3', nodes: 1 }] }],
   // Small steps with a pause: the copy takes seconds, long enough to read and write through the node meanwhile.
-  pool: { warm_up_batch: 50, warm_up_pause: 5 },
+  // peer_secret: the copy runs on authenticated peer links only.
+  pool: { warm_up_batch: 50, warm_up_pause: 5, peer_secret: SECRET },
   nodePool: ({ rack }) => (rack === 'rack3' ? { warm_up: false } : {}),
 })
 const rack1 = cluster.node('dc1', 'rack1', 0)
@@ -133,8 +135,14 @@ t.test('warm_up: false: an empty rack3 stays empty until /state/warm_up starts i
 })
 
 t.test('the peer port refuses a DYNOPROXY.RANGE with an invalid range or arguments, and answers a valid one', async (t) => {
+  const stranger = new RawPeer(rack1.peerPort)
+  t.teardown(() => stranger.close())
+  stranger.socket.write(peerFrame(1, DMSG_REQ, resp('DYNOPROXY.RANGE', '0', '0', '1000', '0', '9')))
+  await stranger.until(() => stranger.closed, 'a peer that did not authenticate is closed, unserved')
+  t.notMatch(stranger.text, /:20000\r\n/, 'and got no key count')
   const peer = new RawPeer(rack1.peerPort)
   t.teardown(() => peer.close())
+  await peer.authenticate(SECRET)
   t.match(await peer.request(1, resp('DYNOPROXY.RANGE', '0', '10', '1000', '5', '4')), /^-ERR dynoproxy range: invalid hash range/, 'from > to')
   t.match(await peer.request(2, resp('DYNOPROXY.RANGE', '0', '10', '1000', '0', '4294967296')), /^-ERR dynoproxy range: invalid hash range/, 'past 2^32-1')
   t.match(await peer.request(3, resp('DYNOPROXY.RANGE', '0', '10', '1000', '0')), /^-ERR dynoproxy range: wrong number of arguments/, 'odd range bounds')

@@ -19,6 +19,8 @@ const STEP_RETRIES = 3;
 const MAX_SOURCES = 4;
 /** A datastore with fewer keys than 1/RESTARTED_RATIO of its source's, right after it restarted, is warmed up too. */
 const RESTARTED_RATIO = 100;
+/** A source rack must hold at least this share of the fullest candidate's keys. */
+const COMPLETE = 0.9;
 /**
  * RESTORE of a step's keys in one script call (ARGV: ttl, payload per key), never REPLACE: 1 restored, 0 the key exists (written here
  * after the copy began: kept), else the error text. One command per step: the copy's cost on the datastore's connection stays small.
@@ -63,8 +65,13 @@ export class WarmUp {
   private readonly local: LocalRedis;
   private running = false;
   private runId = '';
-  /** After a run that found nothing to copy, the automatic check waits for the datastore to change (a key, or a restart). */
-  private quiet = false;
+  /**
+   * Something happened that may have emptied the datastore (this process started, the datastore restarted, or it went from keys to
+   * none): the next check asks the source how many keys it holds. Cleared once a check got its answer: peers are not asked every
+   * check while a fresh cluster is empty.
+   */
+  private pending = true;
+  private lastSize = -1;
   private lastPublish = 0;
   private rateStart = 0;
   private readonly s: WarmUpStatus;
@@ -111,8 +118,8 @@ export class WarmUp {
     const why = this.supported();
     if (why !== null) return { status: 400, message: why };
     if (this.running) return { status: 409, message: `a warm-up is already running (${this.s.keysCopied} keys copied so far)` };
-    if (this.pickSources(new Set()) === null) return { status: 409, message: 'no peer rack is up to copy from' };
-    void this.run('admin', true);
+    if (this.candidates(new Set()).length === 0) return { status: 409, message: 'no peer rack is up to copy from' };
+    void this.run('admin');
     return { status: 200, message: 'warm-up started' };
   }
 
@@ -129,47 +136,82 @@ export class WarmUp {
       const id = /run_id:(\w+)/.exec(info)?.[1] ?? '';
       const restarted = this.runId !== '' && id !== this.runId;
       this.runId = id;
-      if (restarted || size > 0) this.quiet = false;
-      if (this.quiet || this.running || (size > 0 && !restarted)) return;
-      const sources = this.pickSources(new Set());
-      if (sources === null) return;
-      let theirs = 0;
-      for (const n of sources) {
-        const r = await this.call(n, { cursor: '0', count: 0, maxBytes: 1024, ranges: [0, 0] });
-        if (typeof r === 'string') return;
-        theirs += r.dbsize;
+      if (restarted || (size === 0 && this.lastSize > 0)) this.pending = true;
+      this.lastSize = size;
+      if (!this.pending || this.running) return;
+      // Keys here and no restart seen: nothing to warm up (a node restarted over its own data).
+      if (size > 0 && !restarted) {
+        this.pending = false;
+        return;
       }
+      // No source up yet (peers still starting): stay pending, the next check asks again.
+      const survey = await this.survey(new Set());
+      if (survey === null) return;
+      const theirs = Math.max(...survey.map((c) => c.keys));
+      this.pending = false;
       if (theirs === 0 || size * RESTARTED_RATIO >= theirs || this.running) return;
-      await this.run(size === 0 ? 'empty datastore' : 'datastore restarted', false);
+      await this.run(size === 0 ? 'empty datastore' : 'datastore restarted');
     } catch {
       // The local datastore is away: the next check looks again.
     }
   }
 
   /**
-   * The source nodes: the owners of this node's range in the peer rack that is fully up and least loaded (lowest PING round trip),
-   * local datacenter's racks before remote ones. null when no rack qualifies.
+   * The peer racks this node can copy from, in preference order: local datacenter's racks before remote ones, each tier by its
+   * owners' PING round trip (least loaded first); per rack, the owners of this node's range there. Only racks whose every such
+   * owner is up (not down, not warming) and runs dynoproxy (a Dynomite node has no DYNOPROXY.RANGE and closes the link on it).
    */
-  private pickSources(exclude: Set<number>): number[] | null {
+  private candidates(exclude: Set<number>): number[][] {
     const v = this.d.view;
     const mine = hashRangesOf(v, v.localRack, v.localNode);
     const tiers = [Array.from(v.localRacks).slice(1), v.remoteRacks.flatMap((r) => Array.from(r))];
+    const out: number[][] = [];
     for (const racks of tiers) {
-      let best: number[] | null = null;
-      let bestScore = Infinity;
+      const tier: { nodes: number[]; score: number }[] = [];
       for (const rack of racks) {
         const nodes = v.racks[rack].nodes.filter((n) => intersectHashRanges(mine, hashRangesOf(v, rack, n)).length > 0);
-        // A Dynomite node has no DYNOPROXY.RANGE (and closes the link on a command it does not parse).
         if (nodes.length === 0 || nodes.some((n) => exclude.has(n) || !this.isUp(n) || v.nodes[n].compat === 'dynomite')) continue;
-        const score = Math.max(...nodes.map((n) => this.d.rtt(n)));
-        if (best === null || score < bestScore) {
-          best = nodes;
-          bestScore = score;
-        }
+        tier.push({ nodes, score: Math.max(...nodes.map((n) => this.d.rtt(n))) });
       }
-      if (best !== null) return best;
+      tier.sort((a, b) => a.score - b.score);
+      for (const c of tier) out.push(c.nodes);
     }
-    return null;
+    return out;
+  }
+
+  /**
+   * Every candidate rack with the keys its owners hold (DYNOPROXY.RANGE count 0: their key counts, scaled to this node's share of
+   * their ranges); racks that do not answer are left out. null when none is up.
+   */
+  private async survey(exclude: Set<number>): Promise<{ nodes: number[]; keys: number }[] | null> {
+    const v = this.d.view;
+    const mine = hashRangesOf(v, v.localRack, v.localNode);
+    const out: { nodes: number[]; keys: number }[] = [];
+    for (const nodes of this.candidates(exclude)) {
+      let keys = 0;
+      for (const n of nodes) {
+        const r = await this.call(n, { cursor: '0', count: 0, maxBytes: 1024, ranges: [0, 0] });
+        if (typeof r === 'string') {
+          keys = -1;
+          break;
+        }
+        const theirs = hashRangesOf(v, v.nodes[n].rack, n);
+        keys += Math.round((r.dbsize * hashRangesSize(intersectHashRanges(mine, theirs))) / Math.max(1, hashRangesSize(theirs)));
+      }
+      if (keys >= 0) out.push({ nodes, keys });
+    }
+    return out.length > 0 ? out : null;
+  }
+
+  /**
+   * The source: the first candidate (least loaded, local datacenter first) that holds at least COMPLETE of the keys the fullest
+   * candidate holds — so a rack whose own datastore was just emptied (and has not noticed yet) is not copied from.
+   */
+  private async pickSources(exclude: Set<number>): Promise<number[] | null> {
+    const survey = await this.survey(exclude);
+    if (survey === null) return null;
+    const most = Math.max(...survey.map((c) => c.keys));
+    return (survey.find((c) => c.keys >= COMPLETE * most) ?? survey[0]).nodes;
   }
 
   private isUp(node: number): boolean {
@@ -191,7 +233,7 @@ export class WarmUp {
     return session.done;
   }
 
-  private async run(reason: string, manual: boolean): Promise<void> {
+  private async run(reason: string): Promise<void> {
     if (this.running) return;
     this.running = true;
     const s = this.s;
@@ -211,7 +253,7 @@ export class WarmUp {
     let ok = false;
     try {
       for (let attempt = 0; attempt < MAX_SOURCES && !ok; attempt++) {
-        const sources = this.pickSources(failed);
+        const sources = await this.pickSources(failed);
         if (sources === null) {
           s.lastError = 'no peer rack is up to copy from';
           break;
@@ -228,8 +270,11 @@ export class WarmUp {
     // Reads come back to this node; a moment for the data workers to see it before the state reads NORMAL again.
     this.d.states.setState(me, PEER_UNKNOWN);
     await sleep(200);
+    // The size after the copy: a later drop to 0 (FLUSHALL) is then seen as one.
+    this.lastSize = await this.local.dbsize().catch(() => -1);
     if (ok) s.phase = 'idle';
-    this.quiet = s.keysCopied + s.keysSkipped === 0 && !manual;
+    // A copy that failed part way is tried again by the next check that finds a source up.
+    else this.pending = true;
     this.running = false;
     this.d.log(ok ? 'info' : 'warn', ok ? 'warm-up done' : 'warm-up failed', {
       copied: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,

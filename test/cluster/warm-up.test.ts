@@ -116,6 +116,13 @@ t.test('rack2/1\'s redis restarts empty: it warms up by itself; reads of its key
   t.ok((await metric(rack2, 'warmup_keys_copied_total')) >= owned.length - 6, 'warmup_keys_copied_total in /metrics')
 })
 
+t.test('its redis flushed (FLUSHALL, no restart): rack2/1 warms up again', async (t) => {
+  const runs = (await warmUp(rack2)).runs
+  t.same(plain(await rack2.redis.call('FLUSHALL')), { ok: 'OK' })
+  await waitFor(async () => (await warmUp(rack2)).runs === runs + 1 && (await warmUp(rack2)).phase === 'idle', 60_000, 'a second warm-up done')
+  t.equal(await dbsize(rack2), owned.length, 'every key of its range back')
+})
+
 t.test('warm_up: false: an empty rack3 stays empty until /state/warm_up starts it; a second start while copying is a 409', async (t) => {
   await rack3.restartRedis()
   const info = await warmUp(rack3)

@@ -68,6 +68,7 @@ t.test('golden bodies of the Dynomite endpoints', async (t) => {
   t.match(await http(a, '/set_timeout_factor/x'), { status: 400 })
   t.equal((await http(a, '/state/get_state')).body, 'State: NORMAL\n')
   t.match(await http(a, '/state/sleeping'), { status: 404 })
+  t.match(await http(a, '/state/warm_up'), { status: 400, body: /warm-up needs a cluster node/ }, 'warm-up on a single node: 400 and why')
   for (const p of ['/loglevelup', '/logleveldown', '/setloglevel/6', '/historeset']) t.equal((await http(a, p)).body, 'OK\r\n', p)
   t.match(await http(a, '/setloglevel/12'), { status: 400 })
   t.match(await http(a, '/no/such/thing'), { status: 404, body: /^ERR unknown path "\/no\/such\/thing"; see \/help\r\n$/ })

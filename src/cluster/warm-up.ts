@@ -72,6 +72,11 @@ export class WarmUp {
    */
   private pending = true;
   private lastSize = -1;
+  /** The last automatic copy failed part way: the next check with a source up copies again (RESTORE keeps what is here). */
+  private retry = false;
+  /** Failed runs in a row, and when the next retry may start (backoff 2 s doubling, at most a minute). */
+  private failures = 0;
+  private retryAt = 0;
   private lastPublish = 0;
   private rateStart = 0;
   private readonly s: WarmUpStatus;
@@ -138,6 +143,10 @@ export class WarmUp {
       this.runId = id;
       if (restarted || (size === 0 && this.lastSize > 0)) this.pending = true;
       this.lastSize = size;
+      if (this.retry && Date.now() >= this.retryAt && this.candidates(new Set()).length > 0) {
+        await this.run('retry after a failed copy');
+        return;
+      }
       if (!this.pending || this.running) return;
       // Keys here and no restart seen: nothing to warm up (a node restarted over its own data).
       if (size > 0 && !restarted) {
@@ -149,7 +158,10 @@ export class WarmUp {
       if (survey === null) return;
       const theirs = Math.max(...survey.map((c) => c.keys));
       this.pending = false;
-      if (theirs === 0 || size * RESTARTED_RATIO >= theirs || this.running) return;
+      // Read again after the sources answered: writes arriving meanwhile (a cluster being filled, replication catching up) mean
+      // this datastore is being written like its peers, not left behind; under 1% of the source's keys is left behind.
+      const now = await this.local.dbsize();
+      if (theirs === 0 || now * RESTARTED_RATIO >= theirs || this.running) return;
       await this.run(size === 0 ? 'empty datastore' : 'datastore restarted');
     } catch {
       // The local datastore is away: the next check looks again.
@@ -273,8 +285,10 @@ export class WarmUp {
     // The size after the copy: a later drop to 0 (FLUSHALL) is then seen as one.
     this.lastSize = await this.local.dbsize().catch(() => -1);
     if (ok) s.phase = 'idle';
-    // A copy that failed part way is tried again by the next check that finds a source up.
-    else this.pending = true;
+    // A copy that failed part way is tried again by the next check that finds a source up (automatic starts only).
+    this.retry = !ok && this.s.enabled;
+    this.failures = ok ? 0 : this.failures + 1;
+    this.retryAt = Date.now() + Math.min(60_000, CHECK_MS * 2 ** Math.min(5, this.failures - 1));
     this.running = false;
     this.d.log(ok ? 'info' : 'warn', ok ? 'warm-up done' : 'warm-up failed', {
       copied: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,
@@ -307,15 +321,23 @@ export class WarmUp {
       let count = this.d.pool.warmUpBatch;
       let maxBytes = STEP_BYTES;
       let errors = 0;
-      do {
+      // Until a step answers with cursor 0 (a failed step leaves the cursor where it was, even the first one).
+      for (let done = false; !done; ) {
         const stepStart = Date.now();
         const r = await this.call(p.node, { cursor, count, maxBytes, ranges: p.ranges });
         if (typeof r === 'string') {
           if (/exceed max-bytes/.test(r)) {
-            // One step's keys are too large for one reply: ask for fewer keys, or (one key already) for a larger reply.
-            if (count > 1) count = Math.max(1, count >> 1);
-            else maxBytes = Math.min(maxBytes * 4, Math.max(STEP_BYTES, this.d.pool.maxRequestBytes >> 1));
-            continue;
+            // One step's keys are too large for one reply: ask for fewer keys, or (one key already) for a larger reply, up to what
+            // a peer reply may carry; past that the step counts as failed.
+            const cap = Math.max(STEP_BYTES, this.d.pool.maxRequestBytes >> 1);
+            if (count > 1) {
+              count = Math.max(1, count >> 1);
+              continue;
+            }
+            if (maxBytes < cap) {
+              maxBytes = Math.min(maxBytes * 4, cap);
+              continue;
+            }
           }
           s.lastError = `${v.nodes[p.node].name}: ${r}`;
           if (++errors >= STEP_RETRIES) {
@@ -330,12 +352,13 @@ export class WarmUp {
         p.scanned += r.scanned;
         s.keysScanned += r.scanned;
         cursor = r.cursor;
+        done = cursor === '0';
         this.progress(plan.reduce((a, q) => a + Math.min(q.scanned, q.dbsize), 0), totalSize);
         // Throttle: at least warm_up_pause, and at least as long as the step took (the copy never takes more than half of the time;
         // a busy source or datastore answers slower, so the copy slows down with it).
         const pause = Math.max(this.d.pool.warmUpPause, Date.now() - stepStart);
-        if (pause > 0) await sleep(pause);
-      } while (cursor !== '0');
+        if (pause > 0 && !done) await sleep(pause);
+      }
       p.scanned = p.dbsize;
     }
     return true;

@@ -64,7 +64,7 @@ t.test('setup: 20,000 keys (every tenth with a TTL) written through rack1, repli
 
 t.test('rack2/1\'s redis restarts empty: it warms up by itself; reads of its keys (through it or its rack peer) never nil; a write during the copy kept', async (t) => {
   await rack2.restartRedis()
-  await waitFor(async () => (await warmUp(rack2)).phase === 'writes_only', 20_000, 'rack2 copying (writes_only)')
+  await waitFor(async () => (await warmUp(rack2)).phase === 'writes_only' && (await warmUp(rack2)).sources !== '', 20_000, 'rack2 copying (writes_only)')
   const during = await warmUp(rack2)
   t.match(during.reason, /empty datastore|datastore restarted/, `started by itself (${during.reason})`)
   t.match(during.sources, /127\.0\.0\.1:\d+/, `copying from ${during.sources}`)
@@ -86,14 +86,14 @@ t.test('rack2/1\'s redis restarts empty: it warms up by itself; reads of its key
     // Its own keys, through itself and through its rack peer (which routes them to it); and an MGET split over both owners.
     const ids = Array.from({ length: 40 }, (_, j) => owned[(round * 97 + j * 389) % (owned.length - 1)]!)
     const replies = await conns[round % 2]!.pipeline([...ids.map((i) => ['GET', key(i)]), ['MGET', key(round), key(round + 1), key(round + 2)]], 10_000)
-    replies.forEach((r) => {
+    replies.forEach((r, j) => {
       reads++
       const v = plain(r)
       const values = Array.isArray(v) ? v : [v]
       if (values.some((x) => x === null)) nils++
       else if (values.some((x) => typeof x !== 'string')) {
         errors++
-        firstError ||= JSON.stringify(v)
+        firstError ||= `${JSON.stringify(v)} (round ${round} through ${round % 2 === 0 ? 'rack2/1' : 'rack2/0'}, ${j < ids.length ? `GET ${key(ids[j]!)}` : 'MGET'})`
       }
     })
   }
@@ -121,6 +121,24 @@ t.test('its redis flushed (FLUSHALL, no restart): rack2/1 warms up again', async
   t.same(plain(await rack2.redis.call('FLUSHALL')), { ok: 'OK' })
   await waitFor(async () => (await warmUp(rack2)).runs === runs + 1 && (await warmUp(rack2)).phase === 'idle', 60_000, 'a second warm-up done')
   t.equal(await dbsize(rack2), owned.length, 'every key of its range back')
+})
+
+t.test('the source killed during the copy: rack2/1 copies from the other rack and ends with every key', async (t) => {
+  await rack2.restartRedis()
+  await waitFor(async () => (await warmUp(rack2)).phase === 'writes_only' && (await warmUp(rack2)).sources !== '', 20_000, 'rack2/1 copying again')
+  const first = (await warmUp(rack2)).sources
+  const source = [rack1, rack3].find((n) => first.includes(`:${n.peerPort}`))!
+  t.ok(source !== undefined, `copying from ${source.name}`)
+  await source.kill()
+  try {
+    await waitFor(async () => (await warmUp(rack2)).phase === 'idle', 60_000, 'the warm-up done without its first source')
+    const done = await warmUp(rack2)
+    t.notMatch(done.sources, `:${source.peerPort}`, `finished from ${done.sources}`)
+    t.equal(await dbsize(rack2), owned.length, 'every key of its range')
+  } finally {
+    await source.start()
+    await cluster.waitReady()
+  }
 })
 
 t.test('warm_up: false: an empty rack3 stays empty until /state/warm_up starts it; a second start while copying is a 409', async (t) => {

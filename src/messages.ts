@@ -98,4 +98,36 @@ export type FromClusterWorker =
   | { type: 'peer-link-closed'; link: PeerLinkClosed }
   | { type: 'cluster-stats'; forwarded: number; dropped: number; queued: number }
   /** Hints the cluster worker dropped (bounds, unreadable hints file) or loaded for its remote-DC writes (rate-limited where it arises). */
-  | { type: 'hints-event'; event: HintsEvent };
+  | { type: 'hints-event'; event: HintsEvent }
+  /** Warm-up progress (cluster/warm-up.ts), on every phase change and at most every 250 ms while copying. */
+  | { type: 'warm-up'; status: WarmUpStatus }
+  /** The answer to a { type: 'warm-up-start' } message: HTTP-like status (200 started, 409 already warming, 400 nothing to copy from). */
+  | { type: 'warm-up-answer'; status: number; message: string }
+  | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> };
+
+/** A node's warm-up, as /info, /metrics and the dashboard show it. */
+export interface WarmUpStatus {
+  /** idle: never ran or done; writes_only: copying (reads go to other racks); resuming: copy done, reads coming back; failed. */
+  phase: 'idle' | 'writes_only' | 'resuming' | 'failed';
+  enabled: boolean;
+  runs: number;
+  keysCopied: number;
+  bytesCopied: number;
+  /** Keys the copy found already present here (a newer write won): RESTORE without REPLACE answered BUSYKEY. */
+  keysSkipped: number;
+  /** Keys RESTORE refused otherwise (counted, logged). */
+  keysFailed: number;
+  keysScanned: number;
+  /** Estimated keys of this node's range on the sources. */
+  keysExpected: number;
+  /** Seconds left, estimated from the share of the sources' keys scanned so far; 0 when not copying. */
+  etaSeconds: number;
+  /** Keys copied per second in the current (or last) run. */
+  keysPerSecond: number;
+  sources: string[];
+  startedAt: number;
+  finishedAt: number;
+  lastError: string;
+  /** Why the last run started: 'empty datastore', 'datastore restarted', 'admin'. */
+  reason: string;
+}

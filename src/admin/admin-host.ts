@@ -3,6 +3,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/index.ts';
 import type { ControlBlock, Histogram, PoolShape, PoolTotals } from '../stats/index.ts';
+import type { WarmUpStatus } from '../messages.ts';
 
 export interface AdminHost {
   readonly loadedConfig: LoadedConfig;
@@ -28,7 +29,7 @@ export interface ClusterServer {
   host: string;
   port: number;
   token: number;
-  state: 'normal' | 'down' | 'datastore_down' | 'unknown';
+  state: 'normal' | 'down' | 'datastore_down' | 'unknown' | 'warming';
   local: boolean;
   // Added for token-aware clients (dynoproxy/client); Dynomite's fields above keep their meaning.
   dc: string;
@@ -55,4 +56,8 @@ export interface AdminCluster {
   overridePeer(name: string, verb: 'up' | 'down' | 'reset'): number;
   /** Cross-datacenter replication: forwarded, dropped, queued (bytes). */
   readonly replication: { forwarded: number; dropped: number; queued: number };
+  /** Warm-up progress (null: none reported, e.g. a memcached node). */
+  readonly warmUp: WarmUpStatus | null;
+  /** /state/warm_up: start one now; an HTTP status and a message. */
+  startWarmUp(): Promise<{ status: number; message: string }>;
 }

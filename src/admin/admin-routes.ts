@@ -9,6 +9,7 @@ export type Action =
   | { kind: 'set_consistency'; mutates: true; op: 'read' | 'write'; level: Consistency }
   | { kind: 'set_timeout_factor'; mutates: true; value: number }
   | { kind: 'set_state'; mutates: true; state: NodeStateName }
+  | { kind: 'warm_up'; mutates: true }
   | { kind: 'peer'; mutates: true; verb: PeerVerb; name: string }
   | { kind: 'log_level'; mutates: true; delta: number; value: number }
   | { kind: 'historeset'; mutates: true }
@@ -25,6 +26,7 @@ export const HELP_TEXT = [
   '/get_timeout_factor',
   '/set_timeout_factor/<1-10>',
   '/state/<get_state|standby|writes_only|resuming|normal>',
+  '/state/warm_up',
   '/peer/<up|down|reset>/<server name|all>',
   '/loglevelup',
   '/logleveldown',
@@ -53,6 +55,7 @@ const SIMPLE: Record<string, Action> = {
   '/loglevelup': { kind: 'log_level', mutates: true, delta: 1, value: 0 },
   '/logleveldown': { kind: 'log_level', mutates: true, delta: -1, value: 0 },
   '/historeset': { kind: 'historeset', mutates: true },
+  '/state/warm_up': { kind: 'warm_up', mutates: true },
 };
 
 const STATES: Record<string, NodeStateName> = { standby: 'STANDBY', writes_only: 'WRITES_ONLY', resuming: 'RESUMING', normal: 'NORMAL' };
@@ -93,7 +96,7 @@ export function route(rawPath: string): Action {
     }
     case 'state': {
       const s = STATES[parts[1] ?? ''];
-      if (parts.length !== 2 || s === undefined) return { kind: 'error', mutates: false, status: 404, message: 'use /state/<get_state|standby|writes_only|resuming|normal>' };
+      if (parts.length !== 2 || s === undefined) return { kind: 'error', mutates: false, status: 404, message: 'use /state/<get_state|standby|writes_only|resuming|normal|warm_up>' };
       return { kind: 'set_state', mutates: true, state: s };
     }
     case 'peer': {

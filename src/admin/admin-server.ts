@@ -235,6 +235,11 @@ export class AdminServer {
       case 'set_state':
         ctl.setState(a.state);
         return this.reply(req, res, 200, OK);
+      case 'warm_up': {
+        if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR warm-up needs a cluster node (dyn_listen) with peer racks\r\n');
+        const a = await this.host.cluster.startWarmUp();
+        return this.reply(req, res, a.status, a.status === 200 ? OK : `ERR ${a.message}\r\n`);
+      }
       case 'peer': {
         const n = ctl.peer(a.verb, a.name);
         if (n === 0) return this.reply(req, res, 404, `ERR no backend server named '${a.name}' (this node has no peers yet; /peer acts on its servers, e.g. 127.0.0.1:6379, or all)\r\n`);

@@ -136,7 +136,17 @@ export const DASHBOARD_HTML = `<!doctype html>
     repl.hidden = false;
     repl.innerHTML = '<div class="fig"><b>' + fmt(c.replication.queued) + '</b><span>cross-DC queue (bytes)</span></div>' +
       '<div class="fig"><b>' + fmt(c.replication.forwarded) + '</b><span>cross-DC writes sent</span></div>' +
-      '<div class="fig"><b>' + fmt(c.replication.dropped) + '</b><span>cross-DC writes dropped</span></div>';
+      '<div class="fig"><b>' + fmt(c.replication.dropped) + '</b><span>cross-DC writes dropped</span></div>' + warmUpFigs(c.warmUp);
+  }
+
+  function warmUpFigs(w) {
+    if (!w || (w.runs === 0 && w.phase === 'idle')) return '';
+    return '<div class="fig" id="warm-up"><b>' + esc(w.phase) + '</b><span>warm-up</span></div>' +
+      '<div class="fig"><b>' + fmt(w.keysCopied) + ' / ' + fmt(w.keysExpected) + '</b><span>keys copied / expected</span></div>' +
+      '<div class="fig"><b>' + fmt(w.bytesCopied) + '</b><span>bytes copied</span></div>' +
+      '<div class="fig"><b>' + fmt(w.keysSkipped) + '</b><span>keys skipped (newer here)</span></div>' +
+      '<div class="fig"><b>' + fmt(w.keysPerSecond) + '</b><span>keys/s</span></div>' +
+      '<div class="fig"><b>' + (w.phase === 'writes_only' ? w.etaSeconds + ' s' : '–') + '</b><span>warm-up ETA</span></div>';
   }
 
   function render(s) {

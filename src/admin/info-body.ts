@@ -146,9 +146,22 @@ export function infoBody(x: InfoInputs): string {
     ['cross_region_writes_dropped', host.cluster?.replication.dropped ?? 0],
     ['cross_region_queue_bytes', host.cluster?.replication.queued ?? 0],
     ['worker_restarts', host.workerRestarts],
+    ...warmUpEntries(host),
   ];
   const pools: Entry[] = host.counters().map((p) => [p.name, poolEntries(p, x.statsCount)]);
   return `{${render([...header, ...pools])}}\n`;
+}
+
+/** Warm-up progress (cluster/warm-up.ts) on a cluster node. */
+function warmUpEntries(host: AdminHost): Entry[] {
+  const w = host.cluster?.warmUp;
+  if (w === null || w === undefined) return [];
+  return [['warm_up', [
+    ['phase', w.phase], ['enabled', w.enabled ? 'true' : 'false'], ['runs', w.runs], ['reason', w.reason], ['keys_copied', w.keysCopied],
+    ['bytes_copied', w.bytesCopied], ['keys_skipped', w.keysSkipped], ['keys_failed', w.keysFailed], ['keys_scanned', w.keysScanned],
+    ['keys_expected', w.keysExpected], ['keys_per_second', w.keysPerSecond], ['eta_seconds', w.etaSeconds], ['sources', w.sources.join(',')],
+    ['started_at', w.startedAt], ['finished_at', w.finishedAt], ['last_error', w.lastError],
+  ]]];
 }
 
 function maxBucket(b: Float64Array): number {

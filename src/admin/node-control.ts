@@ -42,8 +42,12 @@ export class NodeControl {
     host.control.set(C_LOG_LEVEL, level);
   }
 
+  /** The state an operator sees: the control block's, or, while a warm-up copies (cluster/warm-up.ts), WRITES_ONLY then RESUMING. */
   get state(): NodeStateName {
-    return NODE_STATES[this.host.control.get(C_STATE)] ?? 'NORMAL';
+    const s = NODE_STATES[this.host.control.get(C_STATE)] ?? 'NORMAL';
+    const w = this.host.cluster?.warmUp?.phase;
+    if (s !== 'NORMAL' || w === undefined) return s;
+    return w === 'writes_only' ? 'WRITES_ONLY' : w === 'resuming' ? 'RESUMING' : s;
   }
 
   /** Every worker sees the new state on its next request; held writes leave at RESUMING, and RESUMING becomes NORMAL once none is held. */

@@ -10,6 +10,7 @@ import {
   REPLICA_FAILURES_METRIC,
   PEER_GAUGES,
   WORKER_METRICS,
+  WARMUP_METRICS,
   PAYLOAD_BUCKETS,
   type Histogram,
   type HistogramDecl,
@@ -162,5 +163,14 @@ export function metricsText(x: MetricsInputs): string {
   w.sample('admin_rejected_total', {}, x.adminRejected);
   w.family(decl(NODE_METRICS, 'uptime_seconds'), 'gauge');
   w.sample('uptime_seconds', {}, (Date.now() - host.startedAt) / 1000);
+  const wu = host.cluster?.warmUp;
+  if (wu !== null && wu !== undefined) {
+    const phase = { idle: 0, writes_only: 1, resuming: 2, failed: 3 }[wu.phase];
+    const values = [phase, wu.runs, wu.keysCopied, wu.bytesCopied, wu.keysSkipped, wu.keysFailed, wu.keysExpected, wu.etaSeconds];
+    WARMUP_METRICS.forEach((d, k) => {
+      w.family(d, d.kind);
+      w.sample(d.name, {}, values[k]);
+    });
+  }
   return w.text();
 }

@@ -3,12 +3,12 @@
 import { Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import type { LoadedConfig, PoolConfig } from '../config/index.ts';
-import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP, PEER_DATASTORE_DOWN } from '../peer/index.ts';
+import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP, PEER_DATASTORE_DOWN, PEER_WARMING } from '../peer/index.ts';
 import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
 import type { ClusterKeying, ClusterServer } from '../admin/index.ts';
-import type { ClusterWorkerData, FromClusterWorker, ClusterShare } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
 const RING_BYTES = 8 * 1024 * 1024;
@@ -23,6 +23,9 @@ export class ClusterHost {
   private stopping = false;
   restarts = 0;
   last: { forwarded: number; dropped: number; queued: number } = { forwarded: 0, dropped: 0, queued: 0 };
+  /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first, and on memcached nodes. */
+  warmUp: WarmUpStatus | null = null;
+  private warmUpWaiters: ((a: { status: number; message: string }) => void)[] = [];
 
   /** The cluster pool of a config (one with dyn_listen), or null: single-node configs run no cluster worker. */
   static forConfig(config: LoadedConfig, workers: number, log: Logger): ClusterHost | null {
@@ -76,6 +79,9 @@ export class ClusterHost {
         if (e.what === 'loaded') this.log.info({ worker: 'cluster', ...e }, 'hints loaded');
         else this.log.warn({ worker: 'cluster', ...e }, e.what === 'dropped' ? 'hints dropped' : e.what === 'dir-unwritable' ? 'hints_dir not writable' : 'hints file corrupt');
       }
+      else if (m.type === 'warm-up') this.warmUp = m.status;
+      else if (m.type === 'warm-up-answer') this.warmUpWaiters.shift()?.({ status: m.status, message: m.message });
+      else if (m.type === 'log') this.log[m.level](m.fields, m.msg);
     });
     w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));
     w.on('exit', () => {
@@ -103,7 +109,7 @@ export class ClusterHost {
     });
     snap.nodes.forEach((n, i) => {
       const s = this.states.state(i);
-      const state = n.isLocal ? 'normal' : this.states.isDown(i) ? 'down' : s === PEER_UP ? 'normal' : s === PEER_DATASTORE_DOWN ? 'datastore_down' : 'unknown';
+      const state = s === PEER_WARMING ? 'warming' : n.isLocal ? 'normal' : this.states.isDown(i) ? 'down' : s === PEER_UP ? 'normal' : s === PEER_DATASTORE_DOWN ? 'datastore_down' : 'unknown';
       const tokens = n.tokens.map((t) => formatDynToken(t));
       const token = tokens.length > 0 ? Number(tokens[0]) : 0;
       const rack = snap.racks[n.rack];
@@ -127,6 +133,25 @@ export class ClusterHost {
   /** Ask for fresh counters (answered asynchronously into `last`). */
   refreshStats(): void {
     this.worker?.postMessage({ type: 'stats' });
+  }
+
+  /** /state/warm_up: ask the cluster worker to start a warm-up now; its answer (200 started, 409 busy or no source, 400 cannot). */
+  startWarmUp(): Promise<{ status: number; message: string }> {
+    const w = this.worker;
+    if (w === null) return Promise.resolve({ status: 503, message: 'the cluster worker is restarting; try again' });
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        const i = this.warmUpWaiters.indexOf(done);
+        if (i >= 0) this.warmUpWaiters.splice(i, 1);
+        resolve({ status: 503, message: 'the cluster worker did not answer' });
+      }, 5000);
+      const done = (a: { status: number; message: string }): void => {
+        clearTimeout(t);
+        resolve(a);
+      };
+      this.warmUpWaiters.push(done);
+      w.postMessage({ type: 'warm-up-start' });
+    });
   }
 
   /** Operator override (admin /peer/up|down|reset/<name|all>): returns how many nodes matched. */

@@ -2,7 +2,8 @@
 // Never sits on the client request path: data workers hand it remote-DC writes through bounded rings and read peer states lock-free.
 import { parentPort, workerData } from 'node:worker_threads';
 import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
-import { ReplicationRing, PeerStates, PEER_DOWN } from '../peer/index.ts';
+import { ReplicationRing, PeerStates, PEER_DOWN, PEER_WARMING } from '../peer/index.ts';
+import { WarmUp } from './warm-up.ts';
 import { ClusterView, TopologyWriter, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
@@ -94,23 +95,38 @@ function isStorageDown(buf: Uint8Array, start: number, end: number): boolean {
 }
 
 /** Publish a verdict: the peer-state word the data workers read, the gauges, the log line, and the node's state in the topology table. */
-function publishVerdict(node: number, verdict: number): void {
+function publishVerdict(node: number, detected: number): void {
+  // A node that answers its PING with +WARMING is up, its reads served elsewhere (PEER_WARMING) until it answers PONG again.
+  const verdict = detected === FD_UP && warmingSeen[node] === 1 ? PEER_WARMING : detected;
   const before = states.state(node);
   if (before === verdict) return;
   states.setState(node, verdict);
   const st = peerSlots[node - 1];
   if (st !== undefined) {
     st[S_PEER.peer_up] = verdict === FD_DOWN ? 0 : 1;
-    st[S_PEER.peer_datastore_up] = verdict === FD_UP ? 1 : 0;
+    st[S_PEER.peer_datastore_up] = verdict === FD_UP || verdict === PEER_WARMING ? 1 : 0;
   }
   if ((before === PEER_DOWN) !== (verdict === FD_DOWN) || before === 0) post({ type: 'peer-state', node, name: names[node], up: verdict !== FD_DOWN });
-  if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict === FD_UP)) post({ type: 'peer-datastore', node, name: names[node], up: verdict === FD_UP });
+  if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict !== FD_DOWN)) post({ type: 'peer-datastore', node, name: names[node], up: verdict === FD_UP });
   snapshot.nodes[node].state = verdict === FD_DOWN ? NODE_STATE.DOWN : NODE_STATE.NORMAL;
   writer.publish(snapshot);
 }
 
+const WARMING = Buffer.from('+WARMING\r\n');
+/** By node: its last PING answer was +WARMING (it is warming up: peer-client.ts). */
+const warmingSeen = new Uint8Array(map.nodes.length);
+/** By node: smoothed PING round trip, ms (Infinity until measured): the load signal warm-up picks its source rack by. */
+const rtts = new Float64Array(map.nodes.length).fill(Infinity);
+
+function isWarming(buf: Uint8Array, start: number, end: number): boolean {
+  if (end - start !== WARMING.length) return false;
+  for (let i = 0; i < WARMING.length; i++) if (buf[start + i] !== WARMING[i]) return false;
+  return true;
+}
+
 class Probe implements ClientSession {
   readonly node: number;
+  sentAt = 0;
   inFlight = false;
   closed = false;
   constructor(node: number) {
@@ -121,7 +137,12 @@ class Probe implements ClientSession {
     const now = refreshClock();
     const f = req.failure;
     // A reply (an error reply included) came from the node; a timeout is left to phi (unless the node never answered); a failed link is a dead node.
-    if (f === F_NONE) publishVerdict(this.node, detector.heartbeat(this.node, now, !isStorageDown(buf, start, end)));
+    if (f === F_NONE) {
+      const rtt = now - this.sentAt;
+      rtts[this.node] = rtts[this.node] === Infinity ? rtt : 0.8 * rtts[this.node] + 0.2 * rtt;
+      warmingSeen[this.node] = isWarming(buf, start, end) ? 1 : 0;
+      publishVerdict(this.node, detector.heartbeat(this.node, now, !isStorageDown(buf, start, end)));
+    }
     else if (f !== F_TIMEOUT || detector.verdict(this.node) === FD_UNKNOWN) publishVerdict(this.node, detector.linkFailed(this.node));
   }
   requestFinished(): void {}
@@ -140,6 +161,7 @@ function probeAll(): void {
     const req = acquireRequest(K_CLIENT);
     req.client = p;
     p.inFlight = true;
+    p.sentAt = now;
     // A link in backoff fails the probe at once (replyArrived with its failure code).
     link.send(req, PING, 0, PING.length);
   }
@@ -158,9 +180,20 @@ function post(m: FromClusterWorker): void {
   port?.postMessage(m);
 }
 
+const warmUp = pool.dataStore === 0 ? new WarmUp({
+  pool, view: map, states, links, rtt: (n) => rtts[n],
+  publish: (status) => post({ type: 'warm-up', status }),
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+}) : null;
+
 port.on('message', (m: { type: string }) => {
+  if (m.type === 'warm-up-start') {
+    const a = warmUp?.start() ?? { status: 400, message: 'warm-up copies redis datastores only (memcached: not yet)' };
+    post({ type: 'warm-up-answer', status: a.status, message: a.message });
+  }
   if (m.type === 'stats') post({ type: 'cluster-stats', forwarded: remote.forwarded, dropped: remote.dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
   if (m.type === 'stop') {
+    warmUp?.stop();
     drainRings();
     remote.hints?.persistence?.flush();
     setTimeout(() => process.exit(0), 50);

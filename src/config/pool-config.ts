@@ -149,6 +149,12 @@ export interface PoolConfig {
   maxHintAge: number;
   /** Where hints are appended to disk (one file per worker per target); null: memory only. */
   hintsDir: string | null;
+  /** Warm-up (cluster/warm-up.ts): an empty datastore copies its token range from a peer rack by itself (`warm_up`); off: only /state/warm_up. */
+  warmUp: boolean;
+  /** Keys per SCAN step of a warm-up copy (`warm_up_batch`). */
+  warmUpBatch: number;
+  /** ms between a warm-up copy's steps (`warm_up_pause`): the throttle that keeps the serving rack's latency. */
+  warmUpPause: number;
   /** Failure detector: phi above which a silent peer is marked down (cluster/failure-detector.ts). */
   phiThreshold: number;
   secureServerOption: SecureServerOption;

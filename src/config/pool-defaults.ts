@@ -119,6 +119,10 @@ export const COMMON_DEFAULTS = {
   maxHintBytes: 256 * 1024 * 1024,
   maxHintAge: 3 * 3600 * 1000,
   hintsDir: null,
+  // Ours (issue "availability" part 4): an empty node copies its range from a peer rack; batch and pause measured in BENCHMARKS.md.
+  warmUp: true,
+  warmUpBatch: 256,
+  warmUpPause: 2,
   // Ours: phi-accrual suspicion above which a silent peer is down (with the heartbeat clamped to 100..1000 ms: about 3 s).
   phiThreshold: 8,
 } as const;

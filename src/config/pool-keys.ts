@@ -183,6 +183,9 @@ const rules: Array<[string, KeyRule]> = [
   ['max_hint_bytes', { field: 'maxHintBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['max_hint_age', { field: 'maxHintAge', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['hints_dir', { field: 'hintsDir', parse: nonEmpty }],
+  ['warm_up', { field: 'warmUp', parse: boolean }],
+  ['warm_up_batch', { field: 'warmUpBatch', parse: integer(1, 10_000) }],
+  ['warm_up_pause', { field: 'warmUpPause', parse: integer(0, 60_000) }],
   ['phi_threshold', { field: 'phiThreshold', parse: integer(1, 64) }],
 ];
 

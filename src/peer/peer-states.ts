@@ -6,6 +6,11 @@ export const PEER_UP = 1;
 export const PEER_DOWN = 2;
 /** The node answers but its datastore does not: requests reach it and get the datastore's error; reads fail over. */
 export const PEER_DATASTORE_DOWN = 3;
+/**
+ * The node and its datastore answer, but the datastore is being warmed up (its copy of its token range is under way): writes go
+ * to it as usual, reads go to the next replica. The local node's own word says so for this node (the cluster worker's warm-up).
+ */
+export const PEER_WARMING = 4;
 
 export const OVERRIDE_NONE = 0;
 export const OVERRIDE_UP = 1;
@@ -47,5 +52,13 @@ export class PeerStates {
     const o = Atomics.load(this.a, this.nodes + node);
     if (o !== OVERRIDE_NONE) return o === OVERRIDE_DOWN;
     return Atomics.load(this.a, node) === PEER_DOWN;
+  }
+
+  /** Whether a read for this node goes to the next replica at once: down (as isDown), or warming up (PEER_WARMING). */
+  skipsReads(node: number): boolean {
+    const o = Atomics.load(this.a, this.nodes + node);
+    if (o !== OVERRIDE_NONE) return o === OVERRIDE_DOWN;
+    const s = Atomics.load(this.a, node);
+    return s === PEER_DOWN || s === PEER_WARMING;
   }
 }

@@ -131,6 +131,18 @@ export const NODE_METRICS = [
   { name: 'uptime_seconds', kind: 'gauge', help: 'Seconds since the process started' },
 ] as const satisfies readonly MetricDecl[];
 
+/** Warm-up of a cluster node (cluster/warm-up.ts); the counters are the current (or last) run's. */
+export const WARMUP_METRICS = [
+  { name: 'warmup_state', kind: 'gauge', help: '0 idle, 1 copying (WRITES_ONLY: reads served by other racks), 2 resuming, 3 the last run failed' },
+  { name: 'warmup_runs_total', kind: 'counter', help: 'Warm-ups started (automatically or by /state/warm_up)' },
+  { name: 'warmup_keys_copied_total', kind: 'counter', help: 'Keys restored from the source rack by the current or last warm-up' },
+  { name: 'warmup_bytes_copied_total', kind: 'counter', help: 'Key and DUMP payload bytes restored by the current or last warm-up' },
+  { name: 'warmup_keys_skipped_total', kind: 'counter', help: 'Copied keys not restored because a write had already put the key here (newer)' },
+  { name: 'warmup_keys_failed_total', kind: 'counter', help: 'Copied keys the local datastore refused to RESTORE' },
+  { name: 'warmup_keys_expected', kind: 'gauge', help: "Estimated keys of this node's range on the source nodes" },
+  { name: 'warmup_eta_seconds', kind: 'gauge', help: 'Estimated seconds until the copy ends (0 when not copying)' },
+] as const satisfies readonly MetricDecl[];
+
 export interface HistogramDecl {
   readonly name: string;
   readonly help: string;

@@ -29,3 +29,4 @@ export {
   ClusterView, ReplicaSet, SCOPE_LOCAL_RACK, SCOPE_LOCAL_DC, SCOPE_ALL, TIER_LOCAL_RACK, TIER_LOCAL_DC, TIER_REMOTE, TIER_REMOTE_FALLBACK,
 } from './cluster-view.ts';
 export type { ViewNode, ViewRack } from './cluster-view.ts';
+export { hashRangesOf, intersectHashRanges, hashRangesSize } from './hash-ranges.ts';

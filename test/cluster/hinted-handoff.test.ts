@@ -16,7 +16,8 @@ async function peerMetric(from: ClusterNode, peer: ClusterNode, name: string): P
 async function twoRacks(pool: Record<string, unknown> = {}): Promise<{ cluster: Cluster; coordinator: ClusterNode; target: ClusterNode }> {
   const cluster = await startCluster(t, {
     dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 1 }, { name: 'rack2', nodes: 1 }] }],
-    pool,
+    // Hints alone: a restarted target with an empty redis would otherwise warm up (copy every key) from rack1.
+    pool: { warm_up: false, ...pool },
   })
   await cluster.waitReady()
   return { cluster, coordinator: cluster.node('dc1', 'rack1', 0), target: cluster.node('dc1', 'rack2', 0) }

@@ -89,6 +89,7 @@ t.test('golden bodies of the Dynomite endpoints', async (t) => {
   t.equal((await http(a, '/state/get_state')).body, 'State: NORMAL\n')
   t.match(await post(a, '/state/sleeping'), { status: 404 })
   for (const p of ['/loglevelup', '/logleveldown', '/setloglevel/6', '/historeset']) t.equal((await post(a, p)).body, 'OK\r\n', p)
+  t.match(await post(a, '/state/warm_up'), { status: 400, body: /warm-up needs a cluster node/ }, 'warm-up on a single node: 400 and why')
   t.match(await http(a, '/setloglevel/12'), { status: 400 })
   t.match(await http(a, '/no/such/thing'), { status: 404, body: /^ERR unknown path "\/no\/such\/thing"; see \/help\r\n$/ })
   const cd = await http(a, '/cluster_describe')

@@ -16,3 +16,7 @@ export {
 } from './reply-scanner.ts';
 export * from './encode.ts';
 export * from './errors.ts';
+export {
+  RANGE_COMMAND, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
+  rangeError, decodeRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
+} from './range-copy.ts';

@@ -9,7 +9,8 @@ import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuth
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand } from '../../protocol/resp/index.ts';
+import { serveRange } from './peer-range.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
@@ -26,6 +27,14 @@ import { keyspaceCommand } from '../resp/resp-keyspace.ts';
 import type { PoolContext } from '../pool-context.ts';
 
 const EMPTY = Buffer.alloc(0);
+/** A warming node's answer to a peer's PING (cluster-worker.ts reads it as "up, warming": PEER_WARMING). */
+const WARMING_PONG = Buffer.from('+WARMING\r\n');
+
+function rangeArgs(q: RespRequestParser): string[] {
+  const out: string[] = [];
+  for (let i = 1; i < q.argc; i++) out.push(Buffer.from(q.argBuf.subarray(q.argOff[i], q.argOff[i] + q.argLen[i])).toString('latin1'));
+  return out;
+}
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
 const WATCH_NOT_OWNED = errReply('ERR Peer: WATCH for a key this node does not own');
 
@@ -212,6 +221,8 @@ export class PeerClient extends ClientConnection {
     // Peers send multibulk requests only: an inline line (a memcached request on a RESP node's link, say `get k` or
     // `touch k 10`) would otherwise run with Redis' meaning.
     if (first <= 0 || q.argc === 0 || q.inline) return this.badRequest(msgId);
+    // dynoproxy's own range copy (warm-up): served only here, on an authenticated peer link, one command per frame.
+    if (isRangeCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRange(this, rangeArgs(q), msgId) : this.badRequest(msgId);
     const spec = resolveCommand(q.argBuf, q.argOff, q.argLen, q.argc);
     if (spec === undefined || !arityOk(spec, q.argc)) return this.badRequest(msgId);
     if (first !== pe) {
@@ -234,6 +245,13 @@ export class PeerClient extends ClientConnection {
     // A peer's write is applied, not held: the coordinator already answered its client (replication is asynchronous).
     const state = spec.name === 'ping' ? ST_NORMAL : currentNodeState(pool);
     if (state !== ST_NORMAL && (state === ST_STANDBY || !isWrite(spec))) {
+      pool.st[P.state_rejected_total]++;
+      return this.answer(msgId, STATE_ERROR);
+    }
+    // Warming up (cluster/warm-up.ts): this datastore is still being filled, so a peer's read is refused in words that make the peer
+    // fail it over to the next replica, and the failure detector's PING is told (the peer then sends reads elsewhere at once).
+    if (!isWrite(spec) && pool.cluster !== null && pool.cluster.warming()) {
+      if (spec.name === 'ping') return this.answer(msgId, WARMING_PONG);
       pool.st[P.state_rejected_total]++;
       return this.answer(msgId, STATE_ERROR);
     }

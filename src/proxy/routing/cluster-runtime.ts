@@ -2,7 +2,7 @@
 // one link per other node keyed by node identity (never by seed index), peer liveness and the replication ring. Allocates only when the table's version moves.
 import { CONSISTENCIES, createClusterTable, topologyFromConfig, type Consistency, type PoolConfig } from '../../config/index.ts';
 import { ClusterView, KeyHasher, ReplicaSet, TopologyReader, TopologyWriter } from '../../topology/index.ts';
-import { PeerStates, ReplicationRing } from '../../peer/index.ts';
+import { PeerStates, ReplicationRing, PEER_WARMING } from '../../peer/index.ts';
 import { C_READ_CONSISTENCY, C_WRITE_CONSISTENCY, SERVER_BLOCK_SLOTS } from '../../stats/index.ts';
 import type { ClusterShare } from '../../messages.ts';
 import type { BackendServer, Merge, Request } from '../../io/index.ts';
@@ -160,6 +160,21 @@ export class ClusterRuntime {
 
   isDown(node: number): boolean {
     return this.states !== null && this.states.isDown(node);
+  }
+
+  /** Reads for this node go to the next replica at once: it is down, or warming up (its datastore is being filled, cluster/warm-up.ts). */
+  skipsReads(node: number): boolean {
+    return this.states !== null && this.states.skipsReads(node);
+  }
+
+  /** This node is warming up: its own datastore must not answer reads (they go to another rack), writes are applied as usual. */
+  warming(): boolean {
+    return this.isWarming(this.view.localNode);
+  }
+
+  /** A node (this one, or a peer that answers its PING with +WARMING) is warming up. */
+  isWarming(node: number): boolean {
+    return this.states !== null && this.states.state(node) === PEER_WARMING;
   }
 
   /** Where a request for `node` goes: its link (null while it is down), or this node's datastore server for the key. */

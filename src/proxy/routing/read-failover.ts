@@ -37,7 +37,8 @@ function shouldFailOver(req: Request, buf: Uint8Array, start: number, end: numbe
  * less than its recovery grace (others' hints may still be on their way): it would answer without those writes.
  */
 function unreadable(cl: ClusterRuntime, node: number): boolean {
-  if (cl.isDown(node)) return true;
+  // Down, or warming up (its datastore is still being filled: cluster/warm-up.ts).
+  if (cl.skipsReads(node)) return true;
   const h = cl.hints;
   if (h === null) return false;
   const q = h.byNode[node];
@@ -62,7 +63,7 @@ export function sendRead(
     const n = view.replicasFor(hash, SCOPE_ALL, set);
     // The first replica that is up and not behind; failing that, the first that is up (behind beats down); failing that, the owner.
     while (attempt < n && unreadable(cl, set.node[attempt])) attempt++;
-    if (attempt === n) for (attempt = 0; attempt < n - 1 && cl.isDown(set.node[attempt]); attempt++);
+    if (attempt === n) for (attempt = 0; attempt < n - 1 && cl.skipsReads(set.node[attempt]); attempt++);
     if (attempt > 0) cl.st[P.read_failovers_total]++;
     node = set.node[attempt];
   }
@@ -125,7 +126,7 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
  */
 function nextReplica(cl: ClusterRuntime, set: ReplicaSet, n: number, from: number): number {
   for (let i = from + 1; i < n; i++) if (!unreadable(cl, set.node[i]) && cl.links[set.node[i]]) return i;
-  for (let i = from + 1; i < n; i++) if (!cl.isDown(set.node[i]) && cl.links[set.node[i]]) return i;
+  for (let i = from + 1; i < n; i++) if (!cl.skipsReads(set.node[i]) && cl.links[set.node[i]]) return i;
   return -1;
 }
 

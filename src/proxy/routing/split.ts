@@ -51,6 +51,11 @@ export const SPLIT = {
     const owner = scratch.owner;
     const local = view.localRacks[0];
     for (let i = 0; i < n; i++) owner[i] = view.ownerInRack(local, h[i]);
+    // An owner warming up (this node, or a peer that said so): its keys are read from the next local rack's owner.
+    if (!s.write && view.localRacks.length > 1) {
+      const next = view.localRacks[1];
+      for (let i = 0; i < n; i++) if (cl.isWarming(owner[i])) owner[i] = view.ownerInRack(next, h[i]);
+    }
     const pieces = groupByOwner(owner, n, view.nodes.length);
     cl.st[P.requests_split_total]++;
     const parent = newComposite(c, s.newMerge(pieces), pieces, s.group, monotonicMs());

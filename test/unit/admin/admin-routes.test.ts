@@ -20,6 +20,7 @@ t.test('state-changing paths carry their argument and are marked as mutating', a
   t.same(route('/set_timeout_factor/7'), { kind: 'set_timeout_factor', mutates: true, value: 7 })
   t.same(route('/state/writes_only'), { kind: 'set_state', mutates: true, state: 'WRITES_ONLY' })
   t.same(route('/state/resuming'), { kind: 'set_state', mutates: true, state: 'RESUMING' })
+  t.same(route('/state/warm_up'), { kind: 'warm_up', mutates: true }, 'warm-up: a change, so authorised like the states')
   t.same(route('/peer/down/127.0.0.1:6379'), { kind: 'peer', mutates: true, verb: 'down', name: '127.0.0.1:6379' })
   t.same(route('/peer/reset/all'), { kind: 'peer', mutates: true, verb: 'reset', name: 'all' })
   t.same(route('/peer/up/a%20b'), { kind: 'peer', mutates: true, verb: 'up', name: 'a b' }, 'names are percent-decoded')

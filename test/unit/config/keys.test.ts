@@ -77,6 +77,9 @@ const dynomiteEveryKey = yaml(
   '  max_hint_bytes: 65536',
   '  max_hint_age: 60000',
   '  hints_dir: /tmp/hints',
+  '  warm_up: false',
+  '  warm_up_batch: 100',
+  '  warm_up_pause: 7',
   '  phi_threshold: 12',
 );
 
@@ -162,6 +165,9 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     maxHintBytes: 65536,
     maxHintAge: 60000,
     hintsDir: '/tmp/hints',
+    warmUp: false,
+    warmUpBatch: 100,
+    warmUpPause: 7,
     phiThreshold: 12,
     secureServerOption: 'none',
     gossipInterval: 999,

@@ -108,11 +108,19 @@ export function parseDescribe(seed: URL, body: unknown): Described {
   return { seed, servers, hash, hashTag: tag };
 }
 
-/** One seed's description, within timeoutMs. */
+/**
+ * One seed's description, within timeoutMs. A seed written with a token (`http://:<token>@host:port`, for a node with admin_read_token)
+ * sends it as `Authorization: Bearer <token>`; the token never appears in errors (they name seed.origin).
+ */
 export async function describeSeed(seed: URL, timeoutMs: number): Promise<Described> {
   let text: string;
   try {
-    const res = await fetch(new URL('/cluster_describe', seed), { signal: AbortSignal.timeout(timeoutMs) });
+    const url = new URL('/cluster_describe', seed);
+    const token = decodeURIComponent(seed.password !== '' ? seed.password : seed.username);
+    url.username = '';
+    url.password = '';
+    const headers: Record<string, string> = token === '' ? {} : { authorization: `Bearer ${token}` };
+    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), headers });
     text = await res.text();
     if (res.status !== 200) throw new Error(`HTTP ${res.status}`);
   } catch (err) {

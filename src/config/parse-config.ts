@@ -56,6 +56,9 @@ export function parseConfig(text: string, file: string): LoadedConfig {
   const pools = drafts.map((draft) => buildPool(draft, style, file));
   checkPools(drafts, pools, style, file);
   for (const pool of pools) {
+    if (pool.dataStore === 1 && pool.users.length > 0) {
+      warnings.push(`${file}: ${pool.name}.users: memcached has no AUTH; the users are ignored on this memcached pool`);
+    }
     const dyn = pool.dynListen;
     if (dyn !== null && pool.peerSecret === null && !isLoopbackHost(dyn.host)) {
       warnings.push(

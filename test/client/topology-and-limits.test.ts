@@ -8,6 +8,7 @@ import t, { type Test } from 'tap'
 import { DynoClient, TokenBucket } from 'dynoproxy/client'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { freePort } from '../helpers/free-port.ts'
+import { startDynoproxy, defaultPool } from '../helpers/dynoproxy.ts'
 import { keyHash, ownerIndex } from '../helpers/cluster-ring.ts'
 
 /** A seed whose /cluster_describe body the test sets. */
@@ -160,4 +161,15 @@ t.test('retry budget: a node that never answers ends in RETRY_BUDGET_EXHAUSTED; 
   const f = await DynoClient.connect({ seeds: [seed.url], pool: { requestTimeoutMs: 100, connectTimeoutMs: 100 }, retry: { reads: { policy: 'fixed', maxAttempts: 3, baseDelayMs: 10 } } })
   t.teardown(() => f.close())
   await t.rejects(f.get('k'), code('NODE_UNAVAILABLE'), 'attempts spent before the budget')
+})
+
+t.test('a seed with admin_read_token: the token in the seed URL (http://:<token>@host:port) is sent as a Bearer header', async (t) => {
+  const backend = await startRedis(t)
+  const [port, admin] = await Promise.all([freePort(), freePort()])
+  await startDynoproxy(t, { config: { tok: { ...defaultPool(port, [backend]), stats_listen: `127.0.0.1:${admin}`, admin_read_token: 'peek-42' } }, workers: 1 })
+  await t.rejects(DynoClient.connect({ seeds: [`http://127.0.0.1:${admin}`], discoveryTimeoutMs: 2000 }), { code: 'SEED_UNREACHABLE', message: /HTTP 401/ })
+  const c = await DynoClient.connect({ seeds: [`http://:peek-42@127.0.0.1:${admin}`], discoveryTimeoutMs: 2000 })
+  t.teardown(() => c.close())
+  t.equal(await c.set('tok:k', 'v'), 'OK')
+  t.equal(await c.get('tok:k'), 'v')
 })

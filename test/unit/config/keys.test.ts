@@ -55,6 +55,8 @@ const dynomiteEveryKey = yaml(
   '  read_repairs_enabled: True',
   '  admin_token: "0123"',
   '  admin_read_token: r3ad',
+  '  users:',
+  '    - alice >pw +@read ~app:*',
   '  max_request_bytes: 1048576',
   '  client_max_inflight: 64',
   '  client_max_buffered_bytes: 2097152',
@@ -186,7 +188,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     readRepairsEnabled: true,
     adminToken: '0123',
     adminReadToken: 'r3ad',
-    users: [],
+    users: [{ name: 'alice', sha256: '30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4', categories: ['read'], keys: ['app:*'] }],
     file: 'every.yml',
   };
   t.strictSame(loaded.pools, [expected]);

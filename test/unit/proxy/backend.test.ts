@@ -203,7 +203,7 @@ t.test('AUTH on connect: accepted, requests flow; refused, requests fail with th
   await waitFor(() => s.st[S.server_connections] === 0, 5000, 'connection noticed closed')
   await waitFor(() => refreshClock() >= s.retryAt, 5000, 'backoff over')
   send(s, session, 'a2', get('a2'))
-  t.equal((await session.waitFor(['a2']))[0]!.text, '-ERR Storage: Authentication failed\r\n')
+  t.equal((await session.waitFor(['a2']))[0]!.text, `-ERR Storage: the datastore mock:${m.port} refused the proxy's AUTH (WRONGPASS invalid password): its password is not the pool's requirepass\r\n`)
 })
 
 t.test('auto_eject_hosts: ejected after server_failure_limit failures, taken back after server_retry_timeout, serves again', async (t) => {

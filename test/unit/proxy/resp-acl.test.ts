@@ -4,6 +4,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { globMatch, categoriesOf, compileUsers, authenticateUser } from '../../../src/proxy/resp/resp-acl.ts';
 import { parseUser } from '../../../src/config/parse-user.ts';
+import { parseConfig } from '../../../src/config/index.ts';
 import { ALL_COMMANDS, type CommandSpec } from '../../../src/commands/index.ts';
 
 const findCommand = (name: string): CommandSpec | undefined => ALL_COMMANDS.find((s) => s.name === name);
@@ -58,4 +59,9 @@ t.test('the users: line: password as #sha256 or >plain (kept as its digest), cat
   t.equal(a.allowed[findCommand('set')!.id], 1, '+@string lets SET in');
   t.equal(a.allowed[findCommand('lpush')!.id], 0);
   t.equal(a.allowed[findCommand('ping')!.id], 1, 'connection commands for everyone');
+});
+
+t.test('users on a memcached pool are a warning: memcached has no AUTH', async (t) => {
+  const text = ['m:', '  listen: 127.0.0.1:8102', '  data_store: 1', '  users:', '    - alice >pw +@read', '  servers:', '  - 127.0.0.1:11211:1', ''].join('\n');
+  t.match(parseConfig(text, 'm.yml').warnings, [/m\.users: memcached has no AUTH; the users are ignored/]);
 });

@@ -68,7 +68,6 @@ const dynomiteEveryKey = yaml(
   '  max_tx_commands: 500',
   '  max_tx_bytes: 65536',
   '  max_blocking_connections: 64',
-  '  users: []',
   '  allow_keys: true',
   '  pubsub_scope: cluster',
   '  allow_flush: true',

@@ -16,6 +16,8 @@ async function peerUp(from: ClusterNode, peer: ClusterNode): Promise<number> {
 t.test('reads through a coordinator skip a node that just came back while another coordinator still holds its hints', async (t) => {
   const cluster = await startCluster(t, {
     dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }, { name: 'rack2', nodes: 1 }, { name: 'rack3', nodes: 1 }] }],
+    // The restarted owner's redis holds none of the keys: warm-up would copy them from a peer rack, and this test is about hints.
+    pool: { warm_up: false },
   })
   const [reader, owner] = cluster.rackNodes('dc1', 'rack1') as [ClusterNode, ClusterNode]
   const writer = cluster.node('dc1', 'rack2', 0)

@@ -9,7 +9,8 @@ import { allocStats, poolShapes, sumStats, mergeHistograms, type PoolTotals, typ
 import { allocControl, ControlBlock, C_READ_CONSISTENCY, C_WRITE_CONSISTENCY } from './stats/index.ts';
 import { CONSISTENCIES } from './config/index.ts';
 import { AdminServer } from './admin/index.ts';
-import { ClusterHost } from './cluster/cluster-host.ts';
+import { ClusterHost } from './cluster/index.ts';
+import { DATA_WORKER_ENTRY } from './proxy/index.ts';
 
 export interface SupervisorOptions {
   configPath: string;
@@ -100,7 +101,7 @@ export class Supervisor {
       cluster: this.cluster?.workerShare(id) ?? null,
     };
     const w = new Worker(new URL('./boot-worker.js', import.meta.url), {
-      workerData: { ...data, entry: new URL('./proxy/worker.ts', import.meta.url).href },
+      workerData: { ...data, entry: DATA_WORKER_ENTRY },
       stdout: false,
       stderr: false,
     });

@@ -14,7 +14,7 @@ export interface HintsEvent {
 /** An exception while serving one connection (closed; the worker went on), or a listener's accept error, for the supervisor's log. */
 export interface ConnectionFault {
   pool: string;
-  what: 'client-exception' | 'accept-error' | 'accept-paused' | 'accept-resumed' | 'datastore-auth-refused';
+  what: 'client-exception' | 'accept-error' | 'accept-paused' | 'accept-resumed' | 'datastore-auth-refused' | 'max-memory-reached' | 'max-memory-cleared';
   /** client-exception: the incident code the client's error reply names (`E<worker>-<n>`); accept-*: the errno code. */
   code: string;
   /** The client's address, the listener's address, the datastore's name. */

@@ -140,8 +140,10 @@ export class Supervisor {
           : f.what === 'accept-paused' ? 'out of file descriptors: accepting paused'
           : f.what === 'accept-resumed' ? 'accepting resumed'
           : f.what === 'datastore-auth-refused' ? 'the datastore refuses the proxy\'s AUTH (requirepass)'
+          : f.what === 'max-memory-reached' ? 'max_memory reached: commands that may grow memory get -OOM'
+          : f.what === 'max-memory-cleared' ? 'back under max_memory'
           : 'accept error';
-        if (f.what === 'accept-resumed') this.opts.log.info({ worker: id, ...f }, msg);
+        if (f.what === 'accept-resumed' || f.what === 'max-memory-cleared') this.opts.log.info({ worker: id, ...f }, msg);
         else this.opts.log.error({ worker: id, ...f }, msg);
         break;
       }

@@ -87,6 +87,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     maxTxBytes: get('maxTxBytes', COMMON_DEFAULTS.maxTxBytes),
     maxBlockingConnections: get('maxBlockingConnections', COMMON_DEFAULTS.maxBlockingConnections),
     allowKeys: get('allowKeys', COMMON_DEFAULTS.allowKeys),
+    maxMemory: get('maxMemory', COMMON_DEFAULTS.maxMemory),
     pubsubScope: get('pubsubScope', COMMON_DEFAULTS.pubsubScope),
     allowFlush: get('allowFlush', COMMON_DEFAULTS.allowFlush),
     readFailover: get('readFailover', COMMON_DEFAULTS.readFailover),

@@ -131,6 +131,8 @@ export interface PoolConfig {
   maxTxBytes: number;
   /** Where PUBLISH reaches subscribers on a cluster node: every node of this datacenter ('dc') or of the cluster ('cluster'). */
   pubsubScope: 'dc' | 'cluster';
+  /** Process RSS in bytes past which commands that may grow memory get -OOM (Redis' denyoom set; memcached storage): 0 = no limit. */
+  maxMemory: number;
   /** KEYS and RANDOMKEY over every backend of the rack (off: refused with the reason; SCAN works either way). */
   allowKeys: boolean;
   /** FLUSHALL / FLUSHDB to every backend of every rack (off: refused with the reason). */

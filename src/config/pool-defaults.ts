@@ -108,6 +108,8 @@ export const COMMON_DEFAULTS = {
   maxBlockingConnections: 512,
   // Ours: whole-keyspace commands that are costly (KEYS) or destructive (FLUSHALL) are opt-in.
   allowKeys: false,
+  // Ours (issue "security" part 5): off by default, as Redis' maxmemory.
+  maxMemory: 0,
   pubsubScope: 'dc' as 'dc' | 'cluster',
   allowFlush: false,
   // Ours (issue "availability"): a read whose owner is down is retried on the next replica. false: Dynomite's exact behaviour.

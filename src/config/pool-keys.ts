@@ -174,6 +174,7 @@ const rules: Array<[string, KeyRule]> = [
   ['max_tx_bytes', { field: 'maxTxBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
   ['max_blocking_connections', { field: 'maxBlockingConnections', parse: integer(0, 1024) }],
   ['allow_keys', { field: 'allowKeys', parse: boolean }],
+  ['max_memory', { field: 'maxMemory', parse: integer(0, Number.MAX_SAFE_INTEGER) }],
   ['pubsub_scope', { field: 'pubsubScope', parse: oneOf(['dc', 'cluster'] as const) }],
   ['allow_flush', { field: 'allowFlush', parse: boolean }],
   ['read_failover', { field: 'readFailover', parse: boolean }],

@@ -45,6 +45,8 @@ export interface PoolContext {
   injectAcceptError(code: string): void;
   /** A connection of this pool closed (client or peer). */
   clientClosed(c: object): void;
+  /** The process is past max_memory (sampled by the pool's timer): commands that may grow memory get -OOM. */
+  readonly overMemory: boolean;
   /** This worker's pub/sub subscription connections (made on first use). */
   pubsub(): PubSubHub;
   /** This worker's client-side caching invalidation connections (made on first use). */

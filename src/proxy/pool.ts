@@ -302,8 +302,27 @@ export class PoolRuntime implements PoolContext {
     return this.clients.size;
   }
 
+  /** Sampled by the timer (process RSS against max_memory); read per request that may grow memory. */
+  overMemory = false;
+  private memoryCheckedAt = 0;
+
+  private checkMemory(now: number): void {
+    const max = this.config.maxMemory;
+    if (max <= 0 || now - this.memoryCheckedAt < 100) return;
+    this.memoryCheckedAt = now;
+    const rss = process.memoryUsage.rss();
+    const over = rss > max;
+    if (over === this.overMemory) return;
+    this.overMemory = over;
+    reportConnectionFault({
+      pool: this.config.name, what: over ? 'max-memory-reached' : 'max-memory-cleared', code: 'DYN_ERR_OOM', where: `worker ${this.workerId}`,
+      message: `process RSS ${(rss / 1048576).toFixed(0)} MiB ${over ? '>' : '<='} max_memory ${(max / 1048576).toFixed(0)} MiB: ${over ? 'commands that may grow memory get -OOM' : 'served again'}`, stack: '',
+    });
+  }
+
   private tick(): void {
     const now = refreshClock();
+    this.checkMemory(now);
     let changed = false;
     for (const s of this.servers) {
       s.checkTimeouts(now);

@@ -26,6 +26,7 @@ export const POOL_METRICS = [
   { name: 'requests_split_total', kind: 'counter', help: 'Multi-key requests split over several backends' },
   { name: 'read_repair_mismatches_total', kind: 'counter', help: 'One-key quorum reads whose local racks answered differently (read_repairs_enabled)' },
   { name: 'read_repairs_total', kind: 'counter', help: 'Replicas rewritten with the majority value by read repair' },
+  { name: 'oom_rejected_total', kind: 'counter', help: 'Commands refused with -OOM / SERVER_ERROR out of memory because the process was past max_memory' },
   { name: 'client_output_limit_disconnects_total', kind: 'counter', help: 'Clients disconnected for leaving too many reply bytes unread (client_reply_hard_limit / soft limit)' },
   { name: 'pubsub_subscriptions_total', kind: 'counter', help: 'Channels and patterns clients subscribed to' },
   { name: 'pubsub_messages_total', kind: 'counter', help: 'Pub/sub messages delivered to clients' },

@@ -21,6 +21,9 @@ const EMPTY = Buffer.alloc(0);
 const NO_BACKEND = M.SERVER_ERROR_NO_DATASTORE;
 const STATE_ERROR = M.SERVER_ERROR_INVALID_STATE;
 
+/** memcached's words when it cannot store a value for lack of memory. */
+const OOM_STORING = Buffer.from('SERVER_ERROR out of memory storing object\r\n');
+
 export class MemcacheClient extends ClientConnection {
   readonly parser: M.MemcacheRequestParser;
   readonly adapter = MEMCACHE_ADAPTER;
@@ -38,6 +41,11 @@ export class MemcacheClient extends ClientConnection {
     st[P.requests_total]++;
     this.pool.groupSt[GROUP * 2]++;
     if (p.cmd !== M.CMD_INVALID && this.stateRefuses(p.cmd)) return this.replyLocal(p.noreply || p.quiet ? EMPTY : STATE_ERROR);
+    // max_memory: a command storing a value (it carries a data block) is refused in memcached's words.
+    if (this.pool.overMemory && p.dataLen >= 0 && p.cmd !== M.CMD_INVALID) {
+      st[P.oom_rejected_total]++;
+      return this.replyLocal(p.noreply || p.quiet ? EMPTY : OOM_STORING);
+    }
     switch (p.cmd) {
       case M.CMD_INVALID:
         // memcached unlinks the key of a refused too-large value: the owner must not keep serving the old one.

@@ -1,6 +1,6 @@
 // RESP request routing: one strategy per routing shape of the command table (single, same-node, split, broadcast, local, refused).
 // Never converts keys to strings, and forwards the client's own bytes unless a request must be rebuilt (split, inline).
-import { resolveCommand, arityOk, keyIndexes, blockTimeoutMs, isWrite, ALL_COMMANDS, F_BLOCKING, type CommandSpec } from '../../commands/index.ts';
+import { resolveCommand, arityOk, keyIndexes, blockTimeoutMs, isWrite, ALL_COMMANDS, F_BLOCKING, F_DENYOOM, type CommandSpec } from '../../commands/index.ts';
 import { blockingFull, blockingRoom } from './resp-blocking.ts';
 import { P, commandGroupIndex } from '../../stats/index.ts';
 import { CONSISTENCIES } from '../../config/index.ts';
@@ -42,6 +42,8 @@ export function setTestHooks(on: boolean): void {
 }
 
 const CRASH = Buffer.from('dynoproxy.crash');
+/** Redis' words when maxmemory refuses a command (here: the process past max_memory). */
+const OOM = errReply("OOM command not allowed when used memory > 'maxmemory'.");
 /** Dynomite's per-connection consistency command: `DYNO_CONFIG:CONN_CONSISTENCY <level>`. */
 const DYNO_CONFIG = Buffer.from('dyno_config:conn_consistency');
 
@@ -85,6 +87,11 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
   }
   if (!arityOk(spec, p.argc)) return txError(c, wrongArityReply(spec.name));
   if (nodeStateBlocks(c, spec, buf, start, end)) return;
+  // max_memory: past it, what Redis refuses under maxmemory (its denyoom commands) is refused here, in Redis' words.
+  if (c.pool.overMemory && (spec.flags & F_DENYOOM) !== 0) {
+    c.pool.st[P.oom_rejected_total]++;
+    return txError(c, OOM);
+  }
   const pool = c.pool;
   const g = GROUP_OF[spec.id];
   pool.groupSt[g * 2]++;

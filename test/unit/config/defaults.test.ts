@@ -41,6 +41,7 @@ const common = {
   clientReplySoftSeconds: 60,
   maxBlockingConnections: 512,
   allowKeys: false,
+  maxMemory: 0,
   pubsubScope: 'dc',
   allowFlush: false,
   readFailover: true,

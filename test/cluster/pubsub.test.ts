@@ -38,6 +38,8 @@ t.test('1,000 subscribers over the nodes of dc1, 20 messages through another nod
     if (JSON.stringify(got) === JSON.stringify(want)) ok++
   }))
   t.equal(ok, 1000, 'every subscriber: all 20, once, in order')
+  const q = await RespConnection.connect(dc1[0]!.clientPort, { t })
+  t.same(plain(await q.call(['PUBSUB', 'CHANNELS', 'cluster-*'])), ['cluster-news'], 'PUBSUB CHANNELS over the nodes of the datacenter')
   // dc2 is outside the default scope: its subscriber hears nothing (a later PING is its next reply).
   t.same(plain(await farSub.call(['PING'])), ['pong', ''], 'the remote DC is not in pubsub_scope: dc')
   for (const c of conns) c.destroy()

@@ -53,6 +53,12 @@ t.test('200 subscribers of a channel and a pattern: 50 messages each, once, in o
     t.ok(subscribed <= 2, `${subscribed} subscription connections on a backend for 200 subscribers`)
   }
   t.ok((await metricSum('pubsub_messages_total')) >= 200 * 100, 'deliveries counted')
+  const q = await RespConnection.connect(node.port, { t })
+  t.same(plain(await q.call(['PUBSUB', 'CHANNELS'])), ['news'], 'PUBSUB CHANNELS: the union over both backends, once')
+  t.same(plain(await q.call(['PUBSUB', 'CHANNELS', 'n*'])), ['news'])
+  t.same(plain(await q.call(['PUBSUB', 'CHANNELS', 'x*'])), [])
+  t.equal(plain(await q.call(['PUBSUB', 'NUMPAT'])), 1, 'PUBSUB NUMPAT: unique patterns')
+  t.match(plain(await q.call(['PUBSUB', 'NUMSUB', 'news'])), { err: /counts connections, not clients|count connections, not clients/ }, 'NUMSUB refused with the reason')
 })
 
 t.test('subscribed mode: Redis\' rules and words; PING; counts; UNSUBSCRIBE all returns to normal', async (t) => {

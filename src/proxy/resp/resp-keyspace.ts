@@ -29,11 +29,11 @@ const FLUSH_OFF = R.errReply('ERR dynoproxy: FLUSHALL and FLUSHDB empty every ba
 type Target = { server: BackendServer | null; peer: boolean };
 
 /** The whole keyspace as this connection sees it: every datastore server (a peer asking, or a single node), or every node of this rack. */
-function targets(h: KeyspaceHost, forPeer: boolean, allRacks: boolean): Target[] {
+function targets(h: KeyspaceHost, forPeer: boolean, allRacks: boolean, localDc = false): Target[] {
   const cl = h.pool.cluster;
   if (cl === null || forPeer) return h.pool.servers.map((s) => ({ server: s, peer: false }));
   const view = cl.current();
-  const racks = allRacks ? Array.from(view.allRacksByDc) : [view.localRacks[0]];
+  const racks = allRacks ? Array.from(view.allRacksByDc) : localDc ? Array.from(view.localRacks) : [view.localRacks[0]];
   const out: Target[] = [];
   for (const r of racks) {
     for (const node of view.racks[r].nodes) {
@@ -83,8 +83,31 @@ export function keyspaceCommand(h: KeyspaceHost, spec: CommandSpec, a: Args, for
     case 'flushdb':
       if (!cfg.allowFlush) return answer(FLUSH_OFF);
       return fanOut(h, targets(h, forPeer, true), encode(a, null), new AllOkMerge(), msgId);
+    case 'pubsub|channels':
+    case 'pubsub|shardchannels':
+      // Subscribers connect to any node of the datacenter (PUBLISH reaches them all): its nodes' datastores hold the channels.
+      return fanOut(h, targets(h, forPeer, false, true), encode(a, null), new KeysMerge(true), msgId);
+    case 'pubsub|numpat':
+      return fanOut(h, targets(h, forPeer, false, true), encode(a, null), new MaxMerge(), msgId);
     default:
       return answer(R.refusedReply(spec));
+  }
+}
+
+/** PUBSUB NUMPAT: every backend subscribes every pattern of its worker's clients, so the most any one holds. */
+class MaxMerge implements Merge {
+  private max = 0;
+  private error: Buffer | null = null;
+  part(_i: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+    if (isError) {
+      this.error ??= Buffer.from(buf.subarray(start, end));
+      return;
+    }
+    const n = Number(Buffer.from(buf.subarray(start + 1, end - 2)).toString('latin1'));
+    if (n > this.max) this.max = n;
+  }
+  finish(): Uint8Array {
+    return this.error ?? R.intReply(this.max);
   }
 }
 
@@ -151,10 +174,15 @@ class ScanMerge implements Merge {
   }
 }
 
-/** KEYS: every target's array, concatenated (the first error wins). */
+/** KEYS: every target's array, concatenated (the first error wins); `unique`: each element once (PUBSUB CHANNELS). */
 class KeysMerge implements Merge {
   private readonly parts: Buffer[] = [];
   private error: Buffer | null = null;
+  private readonly unique: boolean;
+
+  constructor(unique = false) {
+    this.unique = unique;
+  }
 
   part(_i: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
     const b = Buffer.from(buf.subarray(start, end));
@@ -166,12 +194,23 @@ class KeysMerge implements Merge {
     if (this.error !== null) return this.error;
     let count = 0;
     const bodies: Buffer[] = [];
+    const seen = new Set<string>();
     for (const b of this.parts) {
       const out = new Int32Array(((b.length) >> 2) + 2);
       const n = arrayElementBounds(b, 0, b.length, out);
       if (n < 0) return R.errReply('ERR dynoproxy: a backend answered KEYS with a non-array reply');
-      count += n;
-      bodies.push(b.subarray(out[0], out[n]));
+      if (!this.unique) {
+        count += n;
+        bodies.push(b.subarray(out[0], out[n]));
+        continue;
+      }
+      for (let i = 0; i < n; i++) {
+        const el = b.toString('latin1', out[i], out[i + 1]);
+        if (seen.has(el)) continue;
+        seen.add(el);
+        count++;
+        bodies.push(b.subarray(out[i], out[i + 1]));
+      }
     }
     return Buffer.concat([Buffer.from(`*${count}\r\n`), ...bodies]);
   }

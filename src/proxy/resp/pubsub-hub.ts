@@ -3,7 +3,8 @@
 // backend connection per worker, not 10,000. Never confirms a subscription to a client before the datastore did (a message published
 // after the client saw its confirmation is never missed); resubscribes after a reconnect.
 import net from 'node:net';
-import { RespReplyScanner, arrayElementBounds } from '../../protocol/resp/index.ts';
+import { arrayElementBounds } from '../../protocol/resp/index.ts';
+import { ReplyReader, respCommand } from './push-reader.ts';
 import type { BackendServer } from '../../io/index.ts';
 
 /** subscribe / psubscribe / ssubscribe. */
@@ -33,15 +34,6 @@ export interface Subscriber {
 }
 
 
-function enc(args: (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const x of args) {
-    const b = typeof x === 'string' ? Buffer.from(x, 'latin1') : x;
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
-}
-
 /** The content of the bulk string element at buf[s] as latin1 text ('' for nil). */
 function bulkText(buf: Buffer, s: number): string {
   if (buf[s] !== 0x24 || buf[s + 1] === 0x2d) return '';
@@ -57,8 +49,8 @@ export class PubSubLink {
   private socket: net.Socket | null = null;
   private ready = false;
   private authPending = false;
-  private rest: Buffer | null = null;
-  private readonly scanner = new RespReplyScanner();
+  private readonly reader = new ReplyReader();
+  private readonly onFrame = (buf: Buffer, start: number, end: number): void => this.frame(buf, start, end);
   /** By kind: name -> subscribers. */
   readonly subs: Map<string, Set<Subscriber>>[] = [new Map(), new Map(), new Map()];
   /** Subscribers waiting for the datastore's confirmation, by kind and name (`${kind}:${name}`). */
@@ -88,7 +80,7 @@ export class PubSubLink {
     set.add(who);
     this.waiters.set(`${kind}:${name}`, [done]);
     this.ensureSocket();
-    if (this.ready) this.write(enc([SUB[kind], name]));
+    if (this.ready) this.write(respCommand([SUB[kind], name], 'latin1'));
   }
 
   /** Remove `who` from `name`; the last one out unsubscribes the datastore. */
@@ -97,7 +89,7 @@ export class PubSubLink {
     const set = m.get(name);
     if (set === undefined || !set.delete(who) || set.size > 0) return;
     m.delete(name);
-    if (this.ready) this.write(enc([UNSUB[kind], name]));
+    if (this.ready) this.write(respCommand([UNSUB[kind], name], 'latin1'));
   }
 
   close(): void {
@@ -123,7 +115,7 @@ export class PubSubLink {
       // Everything wanted, in one go (after a reconnect too); the datastore confirms each name in order.
       for (let k = 0; k < 3; k++) {
         const names = [...this.subs[k].keys()];
-        if (names.length > 0) sock.write(enc([SUB[k], ...names]));
+        if (names.length > 0) sock.write(respCommand([SUB[k], ...names], 'latin1'));
       }
     });
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
@@ -137,8 +129,7 @@ export class PubSubLink {
     this.socket.destroy();
     this.socket = null;
     this.ready = false;
-    this.rest = null;
-    this.scanner.reset();
+    this.reader.reset();
     const waiting = this.waiters;
     this.waiters = new Map();
     // Clients waiting for a confirmation hear the failure; the names stay wanted and are resubscribed once the server is back.
@@ -152,23 +143,9 @@ export class PubSubLink {
   }
 
   private onData(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.rest !== null) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = null;
-    }
-    let pos = 0;
-    while (pos < buf.length) {
-      const end = this.scanner.scan(buf, pos, buf.length);
-      if (end === 0) {
-        this.rest = Buffer.from(buf.subarray(pos));
-        return;
-      }
-      if (end < 0) return this.onClose();
-      this.frame(buf, pos, end);
-      pos = end;
-    }
+    if (!this.reader.feed(chunk, this.onFrame)) this.onClose();
   }
+
 
   private frame(buf: Buffer, start: number, end: number): void {
     if (this.authPending && buf[start] !== 0x2a) {

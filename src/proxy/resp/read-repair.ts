@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { newComposite, newPart, monotonicMs, releaseRequest, failRequest, type ClientSession, type Merge, type Request } from '../../io/index.ts';
 import { F_PEER_DOWN } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
+import { respCommand } from './push-reader.ts';
 import { QuorumMerge } from '../routing/merge.ts';
 import type { ClusterRuntime, ReadRepairHook } from '../routing/cluster-runtime.ts';
 import type { KeyRoute } from '../routing/cluster-walk.ts';
@@ -23,15 +24,6 @@ if (cur == false and ARGV[1] == '') or (cur ~= false and redis.sha1hex(cur) == A
   return 1
 end
 return 0`;
-
-function enc(args: (string | Buffer)[]): Buffer {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const x of args) {
-    const b = typeof x === 'string' ? Buffer.from(x) : x;
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
-}
 
 /** A bulk reply's content, or null for nil; undefined for anything else (an error). */
 function bulkOf(r: Buffer): Buffer | null | undefined {
@@ -94,7 +86,7 @@ function ask(cl: ClusterRuntime, nodes: readonly number[], key: Buffer, bytes: r
 
 /** Check `key` on the owners in the local racks again; rewrite the ones whose value differs from a majority's. */
 export function repairKey(cl: ClusterRuntime, key: Buffer, nodes: readonly number[]): void {
-  const dump = enc(['DUMP', key]);
+  const dump = respCommand(['DUMP', key]);
   ask(cl, nodes, key, nodes.map(() => dump), (dumps) => {
     const values = dumps.map(bulkOf);
     if (values.some((v) => v === undefined)) return;
@@ -113,14 +105,14 @@ export function repairKey(cl: ClusterRuntime, key: Buffer, nodes: readonly numbe
       const bytes = divergent.map((n) => {
         const seen = values[nodes.indexOf(n)] as Buffer | null;
         const digest = seen === null ? '' : createHash('sha1').update(seen).digest('hex');
-        return enc(['EVAL', CAS_RESTORE, '1', key, digest, good ?? '', ttl]);
+        return respCommand(['EVAL', CAS_RESTORE, '1', key, digest, good ?? '', ttl]);
       });
       ask(cl, divergent, key, bytes, (results) => {
         for (const r of results) if (r.toString('latin1') === ':1\r\n') cl.st[P.read_repairs_total]++;
       });
     };
     if (good === null) return fix('0');
-    ask(cl, [nodes[majority]], key, [enc(['PTTL', key])], ([pttl]) => {
+    ask(cl, [nodes[majority]], key, [respCommand(['PTTL', key])], ([pttl]) => {
       const ms = Number(pttl.toString('latin1').slice(1).trim());
       // -2: the key expired since; -1: no expiry (RESTORE's 0).
       if (ms === -2 || !Number.isFinite(ms)) return;

@@ -12,6 +12,7 @@ import { colocated, KeyRoute, REPLICATE, type ClusterWords } from '../routing/cl
 import { failUnroutable } from '../routing/cluster-words.ts';
 import type { ClusterRuntime, RespClientLike } from '../routing/cluster-runtime.ts';
 import * as R from './resp-replies.ts';
+import { respCommand } from './push-reader.ts';
 
 export function blockingFull(max: number): Buffer {
   return R.errReply(`ERR dynoproxy: ${max} blocking calls already wait on this datastore (max_blocking_connections); try again later`);
@@ -74,15 +75,6 @@ class PassThrough implements Merge {
   }
 }
 
-const enc = (args: (string | Buffer)[]): Buffer => {
-  const parts: Buffer[] = [Buffer.from(`*${args.length}\r\n`)];
-  for (const x of args) {
-    const b = typeof x === 'string' ? Buffer.from(x) : x;
-    parts.push(Buffer.from(`$${b.length}\r\n`), b, Buffer.from('\r\n'));
-  }
-  return Buffer.concat(parts);
-};
-
 /** The content of the bulk string starting at buf[s] ($len\r\n...\r\n), or null (nil, another type). */
 function bulk(buf: Uint8Array, s: number): Buffer | null {
   if (buf[s] !== 0x24) return null;
@@ -119,18 +111,18 @@ export function popEffect(name: string, argv: Buffer[], buf: Uint8Array, start: 
     case 'brpop': {
       if (arr === null || arr.length !== 3) return null;
       const key = bulk(buf, arr[0]);
-      return key === null ? null : { bytes: enc([name === 'blpop' ? 'LPOP' : 'RPOP', key]), key };
+      return key === null ? null : { bytes: respCommand([name === 'blpop' ? 'LPOP' : 'RPOP', key]), key };
     }
     case 'brpoplpush':
-      return bulk(buf, start) === null ? null : { bytes: enc(['RPOPLPUSH', argv[1], argv[2]]), key: argv[1] };
+      return bulk(buf, start) === null ? null : { bytes: respCommand(['RPOPLPUSH', argv[1], argv[2]]), key: argv[1] };
     case 'blmove':
-      return bulk(buf, start) === null ? null : { bytes: enc(['LMOVE', argv[1], argv[2], argv[3], argv[4]]), key: argv[1] };
+      return bulk(buf, start) === null ? null : { bytes: respCommand(['LMOVE', argv[1], argv[2], argv[3], argv[4]]), key: argv[1] };
     case 'bzpopmin':
     case 'bzpopmax': {
       if (arr === null || arr.length !== 4) return null;
       const key = bulk(buf, arr[0]);
       const member = bulk(buf, arr[1]);
-      return key === null || member === null ? null : { bytes: enc(['ZREM', key, member]), key };
+      return key === null || member === null ? null : { bytes: respCommand(['ZREM', key, member]), key };
     }
     case 'blmpop':
     case 'bzmpop': {
@@ -142,7 +134,7 @@ export function popEffect(name: string, argv: Buffer[], buf: Uint8Array, start: 
       if (name === 'blmpop') {
         const numkeys = Number(argv[2]?.toString('latin1'));
         const where = argv[3 + numkeys]?.toString('latin1').toUpperCase() === 'RIGHT' ? 'RIGHT' : 'LEFT';
-        return { bytes: enc(['LMPOP', '1', key, where, 'COUNT', String(n)]), key };
+        return { bytes: respCommand(['LMPOP', '1', key, where, 'COUNT', String(n)]), key };
       }
       const members: Buffer[] = [];
       for (let i = 0; i < n; i++) {
@@ -151,7 +143,7 @@ export function popEffect(name: string, argv: Buffer[], buf: Uint8Array, start: 
         if (m === null) return null;
         members.push(m);
       }
-      return members.length === 0 ? null : { bytes: enc(['ZREM', key, ...members]), key };
+      return members.length === 0 ? null : { bytes: respCommand(['ZREM', key, ...members]), key };
     }
     default:
       return null;

@@ -4,7 +4,8 @@
 // any reply they are still waiting for. Never registers a key after its read was sent (registration comes first), and tells every
 // tracking client to drop its whole cache when an invalidation connection was lost (writes may have been missed).
 import net from 'node:net';
-import { RespReplyScanner, arrayElementBounds } from '../../protocol/resp/index.ts';
+import { arrayElementBounds } from '../../protocol/resp/index.ts';
+import { ReplyReader, respCommand } from './push-reader.ts';
 import type { BackendServer } from '../../io/index.ts';
 
 /** What tracking needs of a client. */
@@ -37,15 +38,11 @@ function invalidation(keys: readonly string[]): Buffer {
   return Buffer.concat(parts);
 }
 
-function enc(args: string[]): Buffer {
-  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.from(`$${Buffer.byteLength(a)}\r\n${a}\r\n`))]);
-}
-
 /** A connection to one datastore that hears, in BCAST mode, every key written there. */
 class InvalidationLink {
   private socket: net.Socket | null = null;
-  private rest: Buffer | null = null;
-  private readonly scanner = new RespReplyScanner();
+  private readonly reader = new ReplyReader();
+  private readonly onFrame = (buf: Buffer, start: number, end: number): void => this.frame(buf, start, end);
   /** Replies still expected before pushes: HELLO's map and TRACKING's +OK. */
   private expected = 0;
   private readyWaiters: ((ok: boolean) => void)[] = [];
@@ -72,8 +69,8 @@ class InvalidationLink {
     this.socket = sock;
     sock.on('connect', () => {
       this.expected = 2;
-      sock.write(enc(this.pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', this.pass]));
-      sock.write(enc(['CLIENT', 'TRACKING', 'ON', 'BCAST']));
+      sock.write(respCommand(this.pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', this.pass]));
+      sock.write(respCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST']));
     });
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', () => this.onClose());
@@ -91,8 +88,7 @@ class InvalidationLink {
     this.socket = null;
     const wasReady = this.ready;
     this.ready = false;
-    this.rest = null;
-    this.scanner.reset();
+    this.reader.reset();
     const waiting = this.readyWaiters;
     this.readyWaiters = [];
     for (const w of waiting) w(false);
@@ -101,23 +97,9 @@ class InvalidationLink {
   }
 
   private onData(chunk: Buffer): void {
-    let buf = chunk;
-    if (this.rest !== null) {
-      buf = Buffer.concat([this.rest, chunk]);
-      this.rest = null;
-    }
-    let pos = 0;
-    while (pos < buf.length) {
-      const end = this.scanner.scan(buf, pos, buf.length);
-      if (end === 0) {
-        this.rest = Buffer.from(buf.subarray(pos));
-        return;
-      }
-      if (end < 0) return this.onClose();
-      this.frame(buf, pos, end);
-      pos = end;
-    }
+    if (!this.reader.feed(chunk, this.onFrame)) this.onClose();
   }
+
 
   private frame(buf: Buffer, start: number, end: number): void {
     if (buf[start] !== 0x3e) {

@@ -99,25 +99,25 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
   const set = cl.replicas;
   const n = view.replicasFor(req.retryHash, SCOPE_ALL, set);
   const write = req.hintQueue !== null;
-  if (write) {
-    // The replica that failed it gets the write as a hint (itself: none), whether or not another one takes it now.
+  // Budget: twice the timeout, so that a read whose owner timed out still gets one more replica's answer.
+  const timeout = cl.timeoutMs();
+  const i = timeout > 0 && monotonicMs() - req.startedAt >= 2 * timeout ? -1 : nextReplica(cl, set, n, req.retryAttempt);
+  // The replica that failed a write gets it as a hint (itself: none) when another replica takes it now, or when the failure is
+  // ambiguous (a timeout or a lost connection: it may have applied). A write refused everywhere is the client's error, and stays
+  // unapplied: no hint then.
+  const f = req.failure;
+  if (write && (i >= 0 || f === F_TIMEOUT || f === F_CONNECTION)) {
     const h = cl.hints;
     const q = h !== null && req.retryAttempt < n ? h.byNode[set.node[req.retryAttempt]] : null;
     if (q !== null && q !== undefined && !(h as HintRouting).hold(q, req.retryBuf, 0, req.retryLen, false)) cl.st[P.replica_writes_dropped_total]++;
   }
-  // Budget: twice the timeout, so that a read whose owner timed out still gets one more replica's answer.
-  const timeout = cl.timeoutMs();
-  if (timeout > 0 && monotonicMs() - req.startedAt >= 2 * timeout) return false;
-  const i = nextReplica(cl, set, n, req.retryAttempt);
-  if (i >= 0) {
-    const link = cl.links[set.node[i]] as BackendServer;
-    req.retryAttempt = i;
-    req.failure = F_NONE;
-    cl.st[write ? P.write_failovers_total : P.read_failovers_total]++;
-    link.send(req, req.retryBuf, 0, req.retryLen);
-    return true;
-  }
-  return false;
+  if (i < 0) return false;
+  const link = cl.links[set.node[i]] as BackendServer;
+  req.retryAttempt = i;
+  req.failure = F_NONE;
+  cl.st[write ? P.write_failovers_total : P.read_failovers_total]++;
+  link.send(req, req.retryBuf, 0, req.retryLen);
+  return true;
 }
 
 /**

@@ -87,7 +87,7 @@ function subscribe(c: PubSubSession, kind: number): void {
     const servers = serversFor(c.pool, kind, name);
     if (servers.length === 0) {
       subs.names[kind].delete(name);
-      completeLocally(req, R.NO_BACKEND);
+      completeLocally(req, c.pool.noBackendReply());
       continue;
     }
     c.pool.st[P.pubsub_subscriptions_total]++;
@@ -145,7 +145,7 @@ function publish(c: PubSubSession, buf: Uint8Array, start: number, end: number):
     const req = acquireRequest(K_CLIENT);
     req.startedAt = monotonicMs();
     c.enqueue(req);
-    if (local === null) return completeLocally(req, R.NO_BACKEND);
+    if (local === null) return completeLocally(req, pool.noBackendReply());
     return local.send(req, buf, start, end);
   }
   const view = cl.current();

@@ -30,7 +30,7 @@ function watchTarget(c: RespSession, n: number): BackendServer | Uint8Array {
   if (cl === null) {
     for (let i = 0; i < n; i++) {
       const s = c.pool.router.serverFor(p.argBuf, p.argOff[k[i]], p.argOff[k[i]] + p.argLen[k[i]]);
-      if (s === null) return R.NO_BACKEND;
+      if (s === null) return c.pool.noBackendReply();
       if (target !== null && s !== target) return WATCH_SPREAD;
       target = s;
     }
@@ -47,7 +47,7 @@ function watchTarget(c: RespSession, n: number): BackendServer | Uint8Array {
     owner = o;
     if (view.dynomiteNode[o] === 1) return WATCH_DYNOMITE;
     const s = cl.upstream(o, p.argBuf, ks, ke);
-    if (s === null) return cl.links[o] === null ? R.NO_BACKEND : WATCH_PEER_DOWN;
+    if (s === null) return cl.links[o] === null ? c.pool.noBackendReply() : WATCH_PEER_DOWN;
     if (target !== null && s !== target) return WATCH_SPREAD;
     target = s;
   }

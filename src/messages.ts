@@ -59,7 +59,9 @@ export interface WorkerData {
 export type ToWorker =
   | { type: 'drain'; deadlineMs: number }
   | { type: 'reload'; pools: PoolConfig[] }
-  | { type: 'histograms'; reqId: number; reset: boolean };
+  | { type: 'histograms'; reqId: number; reset: boolean }
+  /** The cluster worker's gossip records, relayed: what this worker answers a peer's DYNOPROXY.GOSSIP (or GOSSIP_SYN) with. */
+  | { type: 'gossip-digest'; payload: Uint8Array };
 
 export type FromWorker =
   | { type: 'listening'; workerId: number }
@@ -70,7 +72,9 @@ export type FromWorker =
   | { type: 'hints-event'; workerId: number; event: HintsEvent }
   | { type: 'connection-fault'; workerId: number; fault: ConnectionFault }
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
-  | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] };
+  | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] }
+  /** A peer's gossip records (DYNOPROXY.GOSSIP, or a Dynomite GOSSIP_SYN: dynomite true), for the cluster worker to merge. */
+  | { type: 'gossip-in'; workerId: number; payload: Uint8Array; from: string; dynomite: boolean };
 
 /** What a data worker shares with the cluster: its ring of remote-DC writes, peer liveness, the topology table. */
 export interface ClusterShare {
@@ -103,7 +107,27 @@ export type FromClusterWorker =
   | { type: 'warm-up'; status: WarmUpStatus }
   /** The answer to a { type: 'warm-up-start' } message: HTTP-like status (200 started, 409 already warming, 400 nothing to copy from). */
   | { type: 'warm-up-answer'; status: number; message: string }
-  | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> };
+  | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> }
+  /** This node's gossip records (after every round and change): the data workers answer peers' DYNOPROXY.GOSSIP with them. */
+  | { type: 'gossip-digest'; payload: Uint8Array }
+  /** Membership figures for /metrics and /info. */
+  | { type: 'gossip-stats'; stats: GossipStats };
+
+/** Gossip's figures (cluster/gossip.ts and membership.ts), as /metrics and /info show them. */
+export interface GossipStats {
+  enabled: boolean;
+  rounds: number;
+  sent: number;
+  replies: number;
+  failed: number;
+  received: number;
+  /** Records refused, by reason (malformed, flood, token-owned, address-claimed, too-many-nodes, bad-node). */
+  refused: Record<string, number>;
+  stale: number;
+  nodesAdded: number;
+  /** This node's gossip version (its clock in ms at its last round). */
+  version: number;
+}
 
 /** A node's warm-up, as /info, /metrics and the dashboard show it. */
 export interface WarmUpStatus {

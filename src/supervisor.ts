@@ -61,6 +61,7 @@ export class Supervisor {
     this.workerCount = opts.workers === 'auto' ? autoWorkers() : opts.workers;
     this.shapes = poolShapes(config.pools);
     this.cluster = ClusterHost.forConfig(config, this.workerCount, opts.log);
+    if (this.cluster !== null) this.cluster.onDigest = (payload) => this.post({ type: 'gossip-digest', payload });
     this.control = new ControlBlock(allocControl(this.shapes, this.workerCount), this.shapes, this.workerCount);
     const first = config.pools[0];
     if (first !== undefined) {
@@ -117,6 +118,8 @@ export class Supervisor {
     switch (m.type) {
       case 'listening':
         slot.listening = true;
+        // A (re)started worker answers peers' gossip with the cluster worker's latest records from now on.
+        if (this.cluster?.digest != null) slot.worker?.postMessage({ type: 'gossip-digest', payload: this.cluster.digest } satisfies ToWorker);
         if (this.slots.every((s) => s.listening) && this.readyResolve !== null) {
           this.readyResolve();
           this.readyResolve = null;
@@ -132,6 +135,9 @@ export class Supervisor {
         break;
       case 'peer-link-closed':
         this.opts.log.warn({ worker: id, ...m.link }, 'peer link closed');
+        break;
+      case 'gossip-in':
+        this.cluster?.gossipIn(m.payload, m.from, m.dynomite);
         break;
       case 'connection-fault': {
         const f = m.fault;

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/index.ts';
 import type { ControlBlock, Histogram, PoolShape, PoolTotals } from '../stats/index.ts';
-import type { WarmUpStatus } from '../messages.ts';
+import type { GossipStats, WarmUpStatus } from '../messages.ts';
 
 export interface AdminHost {
   readonly loadedConfig: LoadedConfig;
@@ -58,6 +58,8 @@ export interface AdminCluster {
   readonly replication: { forwarded: number; dropped: number; queued: number };
   /** Warm-up progress (null: none reported, e.g. a memcached node). */
   readonly warmUp: WarmUpStatus | null;
+  /** Gossip's figures from the cluster worker's last report (null before it). */
+  readonly gossip: GossipStats | null;
   /** /state/warm_up: start one now; an HTTP status and a message. */
   startWarmUp(): Promise<{ status: number; message: string }>;
 }

@@ -147,6 +147,7 @@ export function infoBody(x: InfoInputs): string {
     ['cross_region_queue_bytes', host.cluster?.replication.queued ?? 0],
     ['worker_restarts', host.workerRestarts],
     ...warmUpEntries(host),
+    ...gossipEntries(host),
   ];
   const pools: Entry[] = host.counters().map((p) => [p.name, poolEntries(p, x.statsCount)]);
   return `{${render([...header, ...pools])}}\n`;
@@ -161,6 +162,17 @@ function warmUpEntries(host: AdminHost): Entry[] {
     ['bytes_copied', w.bytesCopied], ['keys_skipped', w.keysSkipped], ['keys_failed', w.keysFailed], ['keys_scanned', w.keysScanned],
     ['keys_expected', w.keysExpected], ['keys_per_second', w.keysPerSecond], ['eta_seconds', w.etaSeconds], ['sources', w.sources.join(',')],
     ['started_at', w.startedAt], ['finished_at', w.finishedAt], ['last_error', w.lastError],
+  ]]];
+}
+
+/** Gossip membership figures (cluster/gossip.ts) on a cluster node. */
+function gossipEntries(host: AdminHost): Entry[] {
+  const g = host.cluster?.gossip;
+  if (g === null || g === undefined) return [];
+  return [['gossip', [
+    ['enabled', g.enabled ? 'true' : 'false'], ['version', g.version], ['rounds', g.rounds], ['sent', g.sent], ['replies', g.replies], ['failed', g.failed],
+    ['received', g.received], ['stale', g.stale], ['nodes_added', g.nodesAdded],
+    ['refused', Object.entries(g.refused).map(([k, v]): Entry => [k, v])],
   ]]];
 }
 

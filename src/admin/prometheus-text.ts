@@ -11,6 +11,8 @@ import {
   PEER_GAUGES,
   WORKER_METRICS,
   WARMUP_METRICS,
+  GOSSIP_METRICS,
+  GOSSIP_REFUSED_METRIC,
   PAYLOAD_BUCKETS,
   type Histogram,
   type HistogramDecl,
@@ -171,6 +173,16 @@ export function metricsText(x: MetricsInputs): string {
       w.family(d, d.kind);
       w.sample(d.name, {}, values[k]);
     });
+  }
+  const g = host.cluster?.gossip;
+  if (g !== null && g !== undefined && g.enabled) {
+    const values = [g.rounds, g.sent, g.replies, g.failed, g.stale, g.nodesAdded, g.version];
+    GOSSIP_METRICS.forEach((d, k) => {
+      w.family(d, d.kind);
+      w.sample(d.name, {}, values[k]);
+    });
+    w.family(GOSSIP_REFUSED_METRIC, 'counter');
+    for (const reason of ['malformed', 'flood', 'token-owned', 'address-claimed', 'too-many-nodes', 'bad-node']) w.sample(GOSSIP_REFUSED_METRIC.name, { reason }, g.refused[reason] ?? 0);
   }
   return w.text();
 }

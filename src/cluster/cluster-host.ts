@@ -8,7 +8,7 @@ import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
 import type { ClusterKeying, ClusterServer } from '../admin/index.ts';
-import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus, GossipStats } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
 const RING_BYTES = 8 * 1024 * 1024;
@@ -26,6 +26,12 @@ export class ClusterHost {
   /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first, and on memcached nodes. */
   warmUp: WarmUpStatus | null = null;
   private warmUpWaiters: ((a: { status: number; message: string }) => void)[] = [];
+  /** The cluster worker's latest gossip records (what data workers answer peers with); null before its first. */
+  digest: Uint8Array | null = null;
+  /** Where a new digest goes (the supervisor relays it to every data worker). */
+  onDigest: ((payload: Uint8Array) => void) | null = null;
+  /** Gossip's figures from the cluster worker's last answer; null before its first. */
+  gossip: GossipStats | null = null;
 
   /** The cluster pool of a config (one with dyn_listen), or null: single-node configs run no cluster worker. */
   static forConfig(config: LoadedConfig, workers: number, log: Logger): ClusterHost | null {
@@ -37,9 +43,9 @@ export class ClusterHost {
     this.pool = pool;
     this.log = log;
     this.rings = Array.from({ length: workers }, () => ReplicationRing.create(RING_BYTES));
-    this.states = PeerStates.create(1 + pool.dynSeeds.length);
+    this.states = PeerStates.create(Math.max(1 + pool.dynSeeds.length, pool.maxNodes));
     // The topology every data worker reads lock-free (seqlock); the cluster worker publishes into it before data workers start.
-    this.topology = createClusterTable(topologyFromConfig(pool));
+    this.topology = createClusterTable(topologyFromConfig(pool), pool.maxNodes);
     // Shaped like a data worker's block for this pool alone, so its rows are the pool's peers.
     this.statsSab = allocStats(poolShapes([pool]));
   }
@@ -82,6 +88,11 @@ export class ClusterHost {
       else if (m.type === 'warm-up') this.warmUp = m.status;
       else if (m.type === 'warm-up-answer') this.warmUpWaiters.shift()?.({ status: m.status, message: m.message });
       else if (m.type === 'log') this.log[m.level](m.fields, m.msg);
+      else if (m.type === 'gossip-digest') {
+        this.digest = m.payload;
+        this.onDigest?.(m.payload);
+      }
+      else if (m.type === 'gossip-stats') this.gossip = m.stats;
     });
     w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));
     w.on('exit', () => {
@@ -154,10 +165,16 @@ export class ClusterHost {
     });
   }
 
+  /** A peer's gossip records a data worker received (relayed by the supervisor) go to the cluster worker, which owns membership. */
+  gossipIn(payload: Uint8Array, from: string, dynomite: boolean): void {
+    this.worker?.postMessage({ type: 'gossip-in', payload, from, dynomite });
+  }
+
   /** Operator override (admin /peer/up|down|reset/<name|all>): returns how many nodes matched. */
   overridePeer(name: string, mode: 'up' | 'down' | 'reset'): number {
     const o = mode === 'up' ? OVERRIDE_UP : mode === 'down' ? OVERRIDE_DOWN : OVERRIDE_NONE;
-    const names = [`${this.pool.dynListen?.host}:${this.pool.dynListen?.port}`, ...this.pool.dynSeeds.map((s) => s.split(':').slice(0, 2).join(':'))];
+    // Names as the published table has them (gossip may have added nodes): host:peerPort.
+    const names = decodeTopology(this.topology).nodes.map((node) => `${node.host}:${node.peerPort}`);
     let n = 0;
     names.forEach((nm, i) => {
       if (i === 0) return;

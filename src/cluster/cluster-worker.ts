@@ -3,28 +3,32 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, PEER_DOWN, PEER_WARMING } from '../peer/index.ts';
-import { WarmUp } from './warm-up.ts';
-import { ClusterView, TopologyWriter, NODE_STATE } from '../topology/index.ts';
+import { WarmUp, type WarmUpDeps } from './warm-up.ts';
+import { Membership } from './membership.ts';
+import { Gossip } from './gossip.ts';
+import { ClusterView, TopologyWriter, formatDynToken } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
 import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
-import { S_PEER, WorkerStatsView, poolShapes } from '../stats/index.ts';
+import { S_PEER, SERVER_BLOCK_SLOTS, WorkerStatsView, poolShapes } from '../stats/index.ts';
 import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
-import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, GossipStats } from '../messages.ts';
 
 const data = workerData as ClusterWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('dynoproxy: cluster/cluster-worker.ts must run in a worker thread');
 
 const pool: PoolConfig = data.pool;
-// The cluster worker is the topology table's only writer: it publishes the configured cluster at start (and again after a
-// restart, as a new version; data workers keep their links, which are keyed by node identity). Membership changes republish here.
-const snapshot = topologyFromConfig(pool);
+// The cluster worker is the topology table's only writer: it publishes the configured cluster at start (and again after a restart,
+// as a new version; data workers keep their links, which are keyed by node identity), then every membership or state change.
+const configured = topologyFromConfig(pool);
 const writer = new TopologyWriter(data.topology);
-writer.publish(snapshot);
-const map = new ClusterView(snapshot);
-const names = map.nodes.map((n) => `${n.host}:${n.peerPort}`);
+const cap = writer.capacity;
+const membership = new Membership(configured, configured.nodes.map((n) => n.tokens.map((t) => formatDynToken(t))), Date.now(), {
+  maxNodes: Math.min(pool.maxNodes, cap.maxNodes, new PeerStates(data.peerStates).nodes),
+  maxTokensPerNode: 256, maxRecords: 8192, maxTotalTokens: cap.maxTokens, maxStringBytes: cap.maxStringBytes,
+});
 const states = new PeerStates(data.peerStates);
 const rings = data.rings.map((sab) => new ReplicationRing(sab));
 const settings = {
@@ -35,17 +39,67 @@ const settings = {
   autoEjectHosts: false,
 };
 const maxPayload = Math.min(pool.maxRequestBytes, 0x7fffffff);
-// The links' counters (requests, failures by code) live in a stats block the supervisor sums with the data workers'.
+// The links' counters (requests, failures by code) live in a stats block the supervisor sums with the data workers'; nodes gossip
+// brings in later count in blocks of their own (not in /metrics' per-peer rows, which follow dyn_seeds).
 const peerSlots = new WorkerStatsView(data.statsSab, poolShapes([pool])).pools[0].peers;
-const links: (BackendServer | null)[] = map.nodes.map((n) =>
-  n.local
-    ? null
-    : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1),
-);
+/** By node index: the link to that node (null: this node, or a slot whose node was replaced); the array only grows. */
+const links: (BackendServer | null)[] = [];
+/** By node index: the identity its link was made for (a slot whose identity changes gets a new link). */
+const linkIds: string[] = [];
+const interval = Math.max(100, Math.min(pool.gossipInterval > 0 ? pool.gossipInterval : 1000, 1000));
+const detector = new FailureDetector(membership.limits.maxNodes, {
+  intervalMs: interval,
+  threshold: pool.phiThreshold,
+  acceptablePauseMs: Math.max(500, 1.4 * interval),
+  minStdDevMs: 100,
+  upAfter: 2,
+});
+const WARMING = Buffer.from('+WARMING\r\n');
+/** By node: its last PING answer was +WARMING (it is warming up: peer-client.ts). */
+const warmingSeen = new Uint8Array(membership.limits.maxNodes);
+/** By node: smoothed PING round trip, ms (Infinity until measured): the load signal warm-up picks its source rack by. */
+const rtts = new Float64Array(membership.limits.maxNodes).fill(Infinity);
+let remote: RemoteWrites | null = null;
+let map = publish();
+const warmDeps: WarmUpDeps = {
+  pool, view: map, states, links, rtt: (n) => rtts[n],
+  publish: (status) => post({ type: 'warm-up', status }),
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+};
+relink();
+
+/** Publishes membership and the detector's verdicts as a new table version; returns its view. */
+function publish(): ClusterView {
+  const snap = membership.snapshot((i) => detector.verdict(i) === FD_DOWN);
+  writer.publish(snap);
+  snap.version = writer.version;
+  return new ClusterView(snap);
+}
+
+/** Links follow the view's identities: a new node gets one, a replaced slot a new one (its old link closed, its history forgotten). */
+function relink(): void {
+  for (const n of map.nodes) {
+    if (n.local || linkIds[n.index] === n.id) continue;
+    links[n.index]?.close();
+    if (linkIds[n.index] !== undefined) {
+      detector.forget(n.index);
+      states.setState(n.index, 0);
+      rtts[n.index] = Infinity;
+      warmingSeen[n.index] = 0;
+    }
+    linkIds[n.index] = n.id;
+    const removed = n.tokens.length === 0;
+    const st = peerSlots[n.index - 1] ?? new Float64Array(SERVER_BLOCK_SLOTS);
+    links[n.index] = removed ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, st, () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1);
+  }
+  remote?.relink(map);
+  warmDeps.view = map;
+}
 
 // Remote-DC writes: sent on the node's link, or kept as hints for it (down, frozen, "not stored") and replayed once it is back.
-const remote = new RemoteWrites(pool, map, links, states, rings.length, (event) => post({ type: 'hints-event', event }));
-const forward = remote.forward.bind(remote);
+const remoteWrites = new RemoteWrites(pool, map, links, states, rings.length, (event) => post({ type: 'hints-event', event }), pool.enableGossip);
+remote = remoteWrites;
+const forward = remoteWrites.forward.bind(remoteWrites);
 
 /** Hand every queued remote-DC write to its node's link; the links batch them into one write per loop turn. */
 function drainRings(): void {
@@ -79,14 +133,6 @@ setInterval(drainRings, 5).unref();
 // A memcached node answers the meta no-op mn itself, so only RESP nodes report their datastore's state this way.
 const PING = pool.dataStore === 1 ? Buffer.from('mn\r\n') : Buffer.from('*1\r\n$4\r\nPING\r\n');
 const STORAGE_DOWN = Buffer.from('-ERR Storage:');
-const interval = Math.max(100, Math.min(pool.gossipInterval > 0 ? pool.gossipInterval : 1000, 1000));
-const detector = new FailureDetector(map.nodes.length, {
-  intervalMs: interval,
-  threshold: pool.phiThreshold,
-  acceptablePauseMs: Math.max(500, 1.4 * interval),
-  minStdDevMs: 100,
-  upAfter: 2,
-});
 
 function isStorageDown(buf: Uint8Array, start: number, end: number): boolean {
   if (end - start < STORAGE_DOWN.length) return false;
@@ -106,17 +152,13 @@ function publishVerdict(node: number, detected: number): void {
     st[S_PEER.peer_up] = verdict === FD_DOWN ? 0 : 1;
     st[S_PEER.peer_datastore_up] = verdict === FD_UP || verdict === PEER_WARMING ? 1 : 0;
   }
-  if ((before === PEER_DOWN) !== (verdict === FD_DOWN) || before === 0) post({ type: 'peer-state', node, name: names[node], up: verdict !== FD_DOWN });
-  if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict !== FD_DOWN)) post({ type: 'peer-datastore', node, name: names[node], up: verdict === FD_UP });
-  snapshot.nodes[node].state = verdict === FD_DOWN ? NODE_STATE.DOWN : NODE_STATE.NORMAL;
-  writer.publish(snapshot);
+  const name = map.nodes[node]?.name ?? String(node);
+  if ((before === PEER_DOWN) !== (verdict === FD_DOWN) || before === 0) post({ type: 'peer-state', node, name, up: verdict !== FD_DOWN });
+  if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict !== FD_DOWN)) post({ type: 'peer-datastore', node, name, up: verdict === FD_UP });
+  // The table shows DOWN for a node the detector judged down (membership.snapshot asks the detector).
+  if ((before === PEER_DOWN) !== (verdict === FD_DOWN)) map = publish();
 }
 
-const WARMING = Buffer.from('+WARMING\r\n');
-/** By node: its last PING answer was +WARMING (it is warming up: peer-client.ts). */
-const warmingSeen = new Uint8Array(map.nodes.length);
-/** By node: smoothed PING round trip, ms (Infinity until measured): the load signal warm-up picks its source rack by. */
-const rtts = new Float64Array(map.nodes.length).fill(Infinity);
 
 function isWarming(buf: Uint8Array, start: number, end: number): boolean {
   if (end - start !== WARMING.length) return false;
@@ -148,13 +190,15 @@ class Probe implements ClientSession {
   requestFinished(): void {}
 }
 
-const probes = map.nodes.map((n) => new Probe(n.index));
+/** By node index (sparse until a node has a link). */
+const probes: Probe[] = [];
 
 function probeAll(): void {
   const now = refreshClock();
-  for (const p of probes) {
-    const link = links[p.node];
+  for (let i = 0; i < links.length; i++) {
+    const link = links[i];
     if (link === null || link === undefined) continue;
+    const p = (probes[i] ??= new Probe(i));
     link.checkTimeouts(now);
     publishVerdict(p.node, detector.check(p.node, now));
     if (p.inFlight) continue;
@@ -171,7 +215,7 @@ setInterval(probeAll, interval);
 setInterval(() => {
   const now = refreshClock();
   for (const l of links) l?.checkTimeouts(now);
-  remote.tick(now);
+  remoteWrites.tick(now);
   afterIo();
 }, 100).unref();
 probeAll();
@@ -180,23 +224,78 @@ function post(m: FromClusterWorker): void {
   port?.postMessage(m);
 }
 
-const warmUp = pool.dataStore === 0 ? new WarmUp({
-  pool, view: map, states, links, rtt: (n) => rtts[n],
-  publish: (status) => post({ type: 'warm-up', status }),
-  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
-}) : null;
+const warmUp = pool.dataStore === 0 ? new WarmUp(warmDeps) : null;
 
-port.on('message', (m: { type: string }) => {
+// Gossip: membership spreads from any seed; every merge that changes what the table shows republishes it and relinks.
+const gossipStats: GossipStats = { enabled: pool.enableGossip, rounds: 0, sent: 0, replies: 0, failed: 0, received: 0, refused: {}, stale: 0, nodesAdded: 0, version: 0 };
+/** Refusals logged per reason and address at most once per REFUSAL_LOG_MS (a flood is counted, not logged line by line). */
+const refusalLogged = new Map<string, number>();
+const REFUSAL_LOG_MS = 10_000;
+const gossip = new Gossip({
+  membership, links, seeds: pool.dynSeeds.length,
+  alive: (i) => detector.verdict(i) !== FD_DOWN,
+  merged(result, from) {
+    gossipStats.stale += result.stale;
+    const now = Date.now();
+    for (const r of result.refused) {
+      gossipStats.refused[r.reason] = (gossipStats.refused[r.reason] ?? 0) + 1;
+      const key = `${r.reason} ${r.address}`;
+      if ((refusalLogged.get(key) ?? 0) + REFUSAL_LOG_MS > now) continue;
+      if (refusalLogged.size > 1000) refusalLogged.clear();
+      refusalLogged.set(key, now);
+      post({ type: 'log', level: 'warn', msg: 'gossip record refused', fields: { reason: r.reason, node: r.address, detail: r.detail, from } });
+    }
+    if (!result.changed) return;
+    gossipStats.nodesAdded += result.added.length;
+    map = publish();
+    relink();
+    for (const i of result.added) {
+      const n = map.nodes[i];
+      post({ type: 'log', level: 'info', msg: 'node joined the view (gossip)', fields: { node: n.name, dc: map.datacenters[n.dc], rack: map.racks[n.rack].name, tokens: n.tokens, from } });
+    }
+    sendDigest();
+    // What changed spreads at once rather than at the next round.
+    if (result.added.length > 0) gossip.broadcast();
+  },
+});
+
+function sendDigest(): void {
+  post({ type: 'gossip-digest', payload: gossip.payload() });
+  post({ type: 'gossip-stats', stats: { ...gossipStats, ...gossip.counters, refused: { ...gossipStats.refused }, version: membership.local.version } });
+}
+
+if (pool.enableGossip) {
+  setInterval(() => {
+    gossip.round(Date.now());
+    sendDigest();
+  }, interval).unref();
+  // A node that starts gossips at once: its seeds learn it within a round trip.
+  setImmediate(() => {
+    gossip.round(Date.now());
+    sendDigest();
+  });
+}
+
+port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dynomite?: boolean }) => {
+  if (m.type === 'gossip-in' && m.payload !== undefined) {
+    // A Dynomite node's GOSSIP_SYN is parsed and counted, never merged: its records carry no port and its gossip is unreliable.
+    if (m.dynomite === true || !pool.enableGossip) return;
+    gossip.receive(m.payload, m.from ?? '?');
+    return;
+  }
   if (m.type === 'warm-up-start') {
     const a = warmUp?.start() ?? { status: 400, message: 'warm-up copies redis datastores only (memcached: not yet)' };
     post({ type: 'warm-up-answer', status: a.status, message: a.message });
   }
-  if (m.type === 'stats') post({ type: 'cluster-stats', forwarded: remote.forwarded, dropped: remote.dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
+  if (m.type === 'stats') {
+    post({ type: 'cluster-stats', forwarded: remoteWrites.forwarded, dropped: remoteWrites.dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
+  }
   if (m.type === 'stop') {
     warmUp?.stop();
     drainRings();
-    remote.hints?.persistence?.flush();
+    remoteWrites.hints?.persistence?.flush();
     setTimeout(() => process.exit(0), 50);
   }
 });
+sendDigest();
 post({ type: 'cluster-ready' });

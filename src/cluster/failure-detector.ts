@@ -42,7 +42,12 @@ export class FailureDetector {
   }
 
   verdict(node: number): number {
-    return this.nodes[node].verdict;
+    return this.nodes[node]?.verdict ?? FD_UNKNOWN;
+  }
+
+  /** Another node took this slot (membership replaced it): its history starts over. */
+  forget(node: number): void {
+    if (node >= 0 && node < this.nodes.length) this.nodes[node] = new NodeHistory();
   }
 
   /** A heartbeat reply from the node at `now`; `datastoreUp` false when the node said its datastore is down. Returns the verdict. */

@@ -17,20 +17,32 @@ export class RemoteWrites implements HintTargets {
   /** Hinted handoff for these writes (null: max_hints 0). */
   readonly hints: HintKeeper | null;
   /** By node index: the node's hint queue (null: this node, or hints off). */
-  private readonly byNode: (HintQueue | null)[];
+  private byNode: (HintQueue | null)[];
   private readonly links: readonly (BackendServer | null)[];
   private readonly states: PeerStates;
 
-  constructor(pool: PoolConfig, map: ClusterView, links: readonly (BackendServer | null)[], states: PeerStates, workers: number, report: (e: HintsEvent) => void) {
+  /** `gossip`: membership may grow, so hints are kept even while the view has no remote datacenter yet. */
+  constructor(
+    pool: PoolConfig, map: ClusterView, links: readonly (BackendServer | null)[], states: PeerStates, workers: number, report: (e: HintsEvent) => void,
+    gossip = false,
+  ) {
     this.links = links;
     this.states = states;
-    const on = pool.maxHints > 0 && map.remoteDcs.length > 0;
+    const on = pool.maxHints > 0 && (map.remoteDcs.length > 0 || gossip);
     // Its share of the process's bounds: the data workers and this worker split them (pool.ts takes the same shares).
     const keeper = on ? new HintKeeper(this, hintLimits(pool, Math.max(1, workers) + 1), pool.dataStore === 1 ? MEMCACHE_HINT_WORDS : RESP_HINT_WORDS, report) : null;
     this.hints = keeper;
     if (keeper !== null && pool.hintsDir !== null) keeper.persistTo(pool.hintsDir, pool.name, 0, 1, 'c');
+    this.byNode = [];
+    this.relink(map);
+  }
+
+  /** The view changed (membership): every queue follows its node's identity to its index in the new view. */
+  relink(map: ClusterView): void {
+    const keeper = this.hints;
+    keeper?.detachAll();
     this.byNode = map.nodes.map((n) => {
-      const link = links[n.index] ?? null;
+      const link = this.links[n.index] ?? null;
       return keeper === null || link === null ? null : keeper.attach(n.id, n.index, link.st);
     });
   }

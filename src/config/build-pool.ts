@@ -45,11 +45,12 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
 
   const tokens = get<string[]>('tokens', []);
   const dynListen = get<HostPort | null>('dynListen', null);
+  const seeds = get<string[]>('dynSeeds', []);
   const pool: PoolConfig = {
     name: draft.name,
     listen,
     dynListen,
-    dynSeeds: get<string[]>('dynSeeds', []),
+    dynSeeds: seeds,
     dynSeedProvider: get('dynSeedProvider', COMMON_DEFAULTS.dynSeedProvider),
     servers,
     dataStore: get('dataStore', styleDefaults.dataStore),
@@ -102,7 +103,9 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     phiThreshold: get('phiThreshold', COMMON_DEFAULTS.phiThreshold),
     secureServerOption: get('secureServerOption', COMMON_DEFAULTS.secureServerOption),
     gossipInterval: get('gossipInterval', COMMON_DEFAULTS.gossipInterval),
-    enableGossip: get('enableGossip', COMMON_DEFAULTS.enableGossip),
+    // Gossip is on for every cluster node unless the file says enable_gossip: false (Dynomite's default is off).
+    enableGossip: get('enableGossip', dynListen !== null),
+    maxNodes: get('maxNodes', COMMON_DEFAULTS.maxNodes),
     dynReadTimeout: get('dynReadTimeout', COMMON_DEFAULTS.dynReadTimeout),
     dynWriteTimeout: get('dynWriteTimeout', COMMON_DEFAULTS.dynWriteTimeout),
     dynPort: get('dynPort', dynListen?.port ?? COMMON_DEFAULTS.dynPort),

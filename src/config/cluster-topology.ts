@@ -55,9 +55,13 @@ export function topologyFromConfig(config: PoolConfig): TopologySnapshot {
   };
 }
 
-/** A table with room for this snapshot and growth (membership changes republish into the same buffer). */
-export function createClusterTable(snap: TopologySnapshot): SharedArrayBuffer {
+/**
+ * A table with room for this snapshot and for the cluster gossip may grow it to (max_nodes nodes of up to 8 tokens each on average):
+ * membership changes republish into the same buffer.
+ */
+export function createClusterTable(snap: TopologySnapshot, maxNodes = 0): SharedArrayBuffer {
   const tokens = snap.nodes.reduce((s, n) => s + n.tokens.length, 0);
   const strings = Buffer.byteLength(snap.datacenters.join('') + snap.racks.map((r) => r.name).join('') + snap.nodes.map((n) => n.host).join(''));
-  return createTopologyBuffer({ maxNodes: Math.max(64, snap.nodes.length * 2), maxTokens: Math.max(256, tokens * 2), maxStringBytes: Math.max(4096, strings * 2) });
+  const nodes = Math.max(64, snap.nodes.length * 2, maxNodes);
+  return createTopologyBuffer({ maxNodes: nodes, maxTokens: Math.max(256, tokens * 2, nodes * 8), maxStringBytes: Math.max(4096, strings * 2, nodes * 96) });
 }

@@ -163,6 +163,8 @@ export interface PoolConfig {
   /** Gossip round period, ms (`gos_interval`). */
   gossipInterval: number;
   enableGossip: boolean;
+  /** Most nodes the cluster may hold (max_nodes): bounds the topology table and gossip. */
+  maxNodes: number;
   /** Peer read/write timeouts, ms. */
   dynReadTimeout: number;
   dynWriteTimeout: number;

@@ -106,6 +106,7 @@ export const COMMON_DEFAULTS = {
   maxTxBytes: 64 * 1024 * 1024,
   // Ours (issue "command surface"): each blocking call holds a backend connection of its own while it blocks.
   maxBlockingConnections: 512,
+  maxNodes: 1024,
   // Ours: whole-keyspace commands that are costly (KEYS) or destructive (FLUSHALL) are opt-in.
   allowKeys: false,
   // Ours (issue "security" part 5): off by default, as Redis' maxmemory.

@@ -172,6 +172,7 @@ const rules: Array<[string, KeyRule]> = [
   ['client_reply_soft_seconds', { field: 'clientReplySoftSeconds', parse: integer(0, MAX_INT32) }],
   ['max_tx_commands', { field: 'maxTxCommands', parse: integer(1, MAX_INT32) }],
   ['max_tx_bytes', { field: 'maxTxBytes', parse: integer(1, Number.MAX_SAFE_INTEGER) }],
+  ['max_nodes', { field: 'maxNodes', parse: integer(2, 65536) }],
   ['max_blocking_connections', { field: 'maxBlockingConnections', parse: integer(0, 1024) }],
   ['allow_keys', { field: 'allowKeys', parse: boolean }],
   ['max_memory', { field: 'maxMemory', parse: integer(0, Number.MAX_SAFE_INTEGER) }],

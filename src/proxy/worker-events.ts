@@ -21,6 +21,11 @@ export function reportHintsEvent(event: HintsEvent): void {
   sink?.({ type: 'hints-event', workerId, event });
 }
 
+/** A peer's gossip records for the cluster worker (relayed by the supervisor); `dynomite`: a Dynomite GOSSIP_SYN frame. */
+export function reportGossip(payload: Uint8Array, from: string, dynomite: boolean): void {
+  sink?.({ type: 'gossip-in', workerId, payload, from, dynomite });
+}
+
 let faultSeq = 0;
 let faultWindowStart = 0;
 let faultsInWindow = 0;

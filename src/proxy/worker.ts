@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
 import { closeRangeConnections } from './peer/peer-range.ts';
+import { setGossipDigest } from './peer/peer-gossip.ts';
 import { setTestHooks } from './resp/resp-dispatch.ts';
 import { setWorkerEventSink } from './worker-events.ts';
 import { WorkerStatsView, poolShapes } from '../stats/index.ts';
@@ -44,6 +45,9 @@ port.on('message', (m: ToWorker) => {
         const next = m.pools.find((q) => q.name === p.config.name);
         if (next !== undefined) p.reload(next, data.workers);
       }
+      break;
+    case 'gossip-digest':
+      setGossipDigest(m.payload);
       break;
     case 'histograms':
       post({

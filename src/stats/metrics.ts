@@ -144,6 +144,21 @@ export const WARMUP_METRICS = [
   { name: 'warmup_eta_seconds', kind: 'gauge', help: 'Estimated seconds until the copy ends (0 when not copying)' },
 ] as const satisfies readonly MetricDecl[];
 
+/** Gossip membership (cluster/gossip.ts), in the order prometheus-text.ts writes them. */
+export const GOSSIP_METRICS = [
+  { name: 'gossip_rounds_total', kind: 'counter', help: 'Gossip rounds this node started' },
+  { name: 'gossip_messages_sent_total', kind: 'counter', help: 'DYNOPROXY.GOSSIP messages sent to peers' },
+  { name: 'gossip_replies_total', kind: 'counter', help: 'Gossip replies received and merged' },
+  { name: 'gossip_failed_total', kind: 'counter', help: 'Gossip messages that got no usable reply (peer down, error reply)' },
+  { name: 'gossip_records_stale_total', kind: 'counter', help: 'Node records ignored because this node holds a newer version' },
+  { name: 'gossip_nodes_added_total', kind: 'counter', help: 'Nodes gossip added to this node\'s view' },
+  { name: 'gossip_version', kind: 'gauge', help: "This node's own gossip version (its clock in ms at its last round)" },
+] as const satisfies readonly MetricDecl[];
+
+export const GOSSIP_REFUSED_METRIC = {
+  name: 'gossip_records_refused_total', kind: 'counter', help: 'Gossip records refused, by reason (malformed, flood, token-owned, address-claimed, too-many-nodes, bad-node)',
+} as const satisfies MetricDecl;
+
 export interface HistogramDecl {
   readonly name: string;
   readonly help: string;

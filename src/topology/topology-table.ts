@@ -7,7 +7,7 @@ import { dispatchVnode, TokenRing } from './token-ring.ts';
 
 /** Node states, numbered as Dynomite's dyn_state_t so gossip states need no mapping. */
 export const NODE_STATE = Object.freeze({
-  INIT: 0, STANDBY: 1, WRITES_ONLY: 2, RESUMING: 3, NORMAL: 4, JOINING: 7, DOWN: 8, RESET: 11, UNKNOWN: 12,
+  INIT: 0, STANDBY: 1, WRITES_ONLY: 2, RESUMING: 3, NORMAL: 4, LEAVING: 6, JOINING: 7, DOWN: 8, RESET: 11, UNKNOWN: 12,
 });
 
 export interface TopologyCapacity {
@@ -153,6 +153,12 @@ export class TopologyWriter {
 
   get version(): number {
     return this.i32[H_VERSION] >>> 0;
+  }
+
+  /** What the table can hold (fixed when the buffer was made). */
+  get capacity(): Required<TopologyCapacity> {
+    const L = this.layout;
+    return { maxNodes: L.maxNodes, maxTokens: L.maxTokens, maxStringBytes: L.maxStringBytes, maxRacks: L.maxRacks, maxDatacenters: L.maxDcs };
   }
 
   /** Publishes a snapshot; returns its version. Throws RangeError on an invalid snapshot or one over capacity. */

@@ -36,6 +36,10 @@ export type StartClusterOptions = ClusterLayout & {
   nodePool?: (node: { dc: string; rack: string; index: number }) => Record<string, unknown>
   /** Each node's datastore: redis-server (data_store 0, the default) or memcached (data_store 1). */
   datastore?: 'redis' | 'memcached'
+  /** Which nodes (indices in layout order) a node lists in dyn_seeds; every other node by default. Gossip finds the rest. */
+  seeds?: (node: { dc: string; rack: string; index: number }, i: number) => number[]
+  /** Nodes (indices in layout order) left stopped: the caller starts them (a node joining a running cluster). */
+  deferStart?: number[]
 }
 
 type Store = { kind: 'redis'; server: RedisServer } | { kind: 'memcached'; server: MemcachedServer }
@@ -262,7 +266,8 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
       listen: `127.0.0.1:${s.clientPort}`,
       dyn_listen: `127.0.0.1:${s.peerPort}`,
       dyn_seed_provider: 'simple_provider',
-      dyn_seeds: spots.filter((o) => o !== s).map((o) => `127.0.0.1:${o.peerPort}:${o.rack}:${o.dc}:${o.token}`),
+      dyn_seeds: (opts.seeds === undefined ? spots.filter((o) => o !== s) : opts.seeds(s, i).map((j) => spots[j]!))
+        .map((o) => `127.0.0.1:${o.peerPort}:${o.rack}:${o.dc}:${o.token}`),
       tokens: String(s.token),
       data_store: memcached ? 1 : 0,
       hash: 'murmur',
@@ -280,7 +285,7 @@ export async function startCluster(t: Test, opts: StartClusterOptions): Promise<
     }
     return new ClusterNode(t, s, stores[i]!, config, opts.workers ?? 1)
   })
-  await Promise.all(nodes.map((n) => n.start()))
+  await Promise.all(nodes.filter((_, i) => opts.deferStart?.includes(i) !== true).map((n) => n.start()))
   const cluster = clusterOf(nodes)
   await cluster.waitReady()
   return cluster

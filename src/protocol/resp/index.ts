@@ -20,3 +20,6 @@ export {
   RANGE_COMMAND, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
   rangeError, decodeRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';
+export {
+  GOSSIP_COMMAND, isGossipCommand, encodeGossipRequest, encodeGossipReply, gossipReplyRecords, HELLO_REQUEST, HELLO_REPLY, isHelloRequest, isHelloReply,
+} from './gossip-command.ts';

@@ -5,11 +5,12 @@
 // commands pass the gate; MULTI only as a whole MULTI..EXEC block in one frame, peer-tx.ts).
 import { adapterFor, type ProtocolAdapter } from '../protocol-adapter.ts';
 import type { Socket } from 'node:net';
-import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS } from '../../protocol/dnode/index.ts';
+import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, GOSSIP_SYN, PeerAuthServer, PEER_AUTH_MAX_PAYLOAD, PEER_AUTH_REFUSAL, PEER_AUTH_TIMEOUT_MS } from '../../protocol/dnode/index.ts';
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser, isRangeCommand } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY } from '../../protocol/resp/index.ts';
+import { serveGossip, answerGossipSyn } from './peer-gossip.ts';
 import { serveRange } from './peer-range.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
@@ -36,6 +37,8 @@ function rangeArgs(q: RespRequestParser): string[] {
   return out;
 }
 const BAD_REQUEST = errReply('ERR Peer: malformed request payload');
+/** replyKind of a locally answered request whose reply is a whole dnode frame already (a GOSSIP_SYN_REPLY), sent without a RES header. */
+const RAW_FRAME = 0x7f;
 const WATCH_NOT_OWNED = errReply('ERR Peer: WATCH for a key this node does not own');
 
 /**
@@ -107,7 +110,7 @@ export class PeerClient extends ClientConnection {
   protected emit(req: Request, buf: Uint8Array, start: number, end: number): void {
     // The empty "reply" before closing a garbage stream is no message at all.
     if (end === start) return;
-    writeResponseHeader(this.out, req.msgId, end - start);
+    if (req.replyKind !== RAW_FRAME) writeResponseHeader(this.out, req.msgId, end - start);
     this.out.append(buf, start, end);
   }
 
@@ -122,7 +125,18 @@ export class PeerClient extends ClientConnection {
       this.socket.write(ok);
       return;
     }
-    // Gossip and anything else are not requests: the cluster worker owns membership.
+    // A Dynomite node's gossip: answered (GOSSIP_SYN_REPLY with our records) so its link stays up; the cluster worker counts it.
+    if (d.type === GOSSIP_SYN) {
+      const req = acquireRequest(K_CLIENT);
+      req.msgId = d.msgId;
+      req.replyKind = RAW_FRAME;
+      req.reply = answerGossipSyn(this.pool, d.msgId, buf.subarray(d.payloadStart, d.payloadStart + d.payloadLen), this.socket.remoteAddress ?? '?');
+      req.done = true;
+      this.enqueue(req);
+      this.drain();
+      return;
+    }
+    // Anything else that is not a request is ignored (Dynomite's other gossip types, a reply type sent the wrong way).
     if (d.type !== DMSG_REQ && d.type !== DMSG_REQ_FORWARD) return;
     // A coordinator whose client speaks RESP3 asks for RESP3 replies (a dynoproxy flag; Dynomite sends 0).
     this.resp3 = (d.flags & DNODE_FLAG_RESP3) !== 0;
@@ -223,6 +237,13 @@ export class PeerClient extends ClientConnection {
     if (first <= 0 || q.argc === 0 || q.inline) return this.badRequest(msgId);
     // dynoproxy's own range copy (warm-up): served only here, on an authenticated peer link, one command per frame.
     if (isRangeCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRange(this, rangeArgs(q), msgId) : this.badRequest(msgId);
+    // Membership (cluster/gossip.ts): DYNOPROXY.GOSSIP <records>, answered with ours.
+    if (isGossipCommand(q.argBuf, q.argOff[0], q.argLen[0])) {
+      if (first !== pe || q.argc !== 2) return this.badRequest(msgId);
+      return this.answer(msgId, serveGossip(this.pool, q.argBuf.subarray(q.argOff[1], q.argOff[1] + q.argLen[1]), this.socket.remoteAddress ?? '?'));
+    }
+    // Gossip's hello (a GET of a reserved key, harmless to Dynomite): this node runs dynoproxy.
+    if (first === pe && isHelloRequest(q.argBuf, q.argOff, q.argLen, q.argc)) return this.answer(msgId, HELLO_REPLY);
     const spec = resolveCommand(q.argBuf, q.argOff, q.argLen, q.argc);
     if (spec === undefined || !arityOk(spec, q.argc)) return this.badRequest(msgId);
     if (first !== pe) {

@@ -57,6 +57,7 @@ const common = {
   secureServerOption: 'none',
   gossipInterval: 30000,
   enableGossip: false,
+  maxNodes: 1024,
   dynReadTimeout: 10000,
   dynWriteTimeout: 10000,
   dynPort: 8101,

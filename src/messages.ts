@@ -107,6 +107,8 @@ export type FromClusterWorker =
   | { type: 'warm-up'; status: WarmUpStatus }
   /** The answer to a { type: 'warm-up-start' } message: HTTP-like status (200 started, 409 already warming, 400 nothing to copy from). */
   | { type: 'warm-up-answer'; status: number; message: string }
+  /** The answer to a { type: 'cleanup-start' } message (POST /cleanup). */
+  | { type: 'cleanup-answer'; status: number; message: string }
   | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> }
   /** This node's gossip records (after every round and change): the data workers answer peers' DYNOPROXY.GOSSIP with them. */
   | { type: 'gossip-digest'; payload: Uint8Array }
@@ -127,12 +129,16 @@ export interface GossipStats {
   nodesAdded: number;
   /** This node's gossip version (its clock in ms at its last round). */
   version: number;
+  /** join.ts's phase (none: this node was not told to join). */
+  join: string;
+  /** The last cleanup of handed-over keys (cleanup.ts). */
+  cleanup: { running: boolean; runs: number; keysScanned: number; keysDeleted: number; startedAt: number; finishedAt: number; lastError: string };
 }
 
 /** A node's warm-up, as /info, /metrics and the dashboard show it. */
 export interface WarmUpStatus {
   /** idle: never ran or done; writes_only: copying (reads go to other racks); resuming: copy done, reads coming back; failed. */
-  phase: 'idle' | 'writes_only' | 'resuming' | 'failed';
+  phase: 'idle' | 'writes_only' | 'resuming' | 'failed' | 'joining' | 'leaving';
   enabled: boolean;
   runs: number;
   keysCopied: number;

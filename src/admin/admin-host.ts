@@ -40,6 +40,8 @@ export interface ClusterServer {
   client_port: number;
   /** The node's own state (normal, standby, writes_only, resuming) when local; a peer's liveness otherwise. */
   node_state: string;
+  /** Its tokens moved a moment ago (joined or left): writes for the moved ranges still go to both sides. */
+  settling?: boolean;
 }
 
 /** What a token-aware client needs besides the nodes: the key hash and the datastore. */
@@ -62,4 +64,6 @@ export interface AdminCluster {
   readonly gossip: GossipStats | null;
   /** /state/warm_up: start one now; an HTTP status and a message. */
   startWarmUp(): Promise<{ status: number; message: string }>;
+  /** POST /cleanup: delete the keys this node handed over in a token move. */
+  startCleanup(): Promise<{ status: number; message: string }>;
 }

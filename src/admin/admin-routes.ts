@@ -10,6 +10,8 @@ export type Action =
   | { kind: 'set_timeout_factor'; mutates: true; value: number }
   | { kind: 'set_state'; mutates: true; state: NodeStateName }
   | { kind: 'warm_up'; mutates: true }
+  | { kind: 'cleanup'; mutates: true }
+  | { kind: 'ring_plan'; mutates: false; nodes: number }
   | { kind: 'peer'; mutates: true; verb: PeerVerb; name: string }
   | { kind: 'log_level'; mutates: true; delta: number; value: number }
   | { kind: 'historeset'; mutates: true }
@@ -27,6 +29,8 @@ export const HELP_TEXT = [
   '/set_timeout_factor/<1-10>',
   '/state/<get_state|standby|writes_only|resuming|normal>',
   '/state/warm_up',
+  '/cleanup',
+  '/ring/plan?nodes=<n>',
   '/peer/<up|down|reset>/<server name|all>',
   '/loglevelup',
   '/logleveldown',
@@ -56,6 +60,7 @@ const SIMPLE: Record<string, Action> = {
   '/logleveldown': { kind: 'log_level', mutates: true, delta: -1, value: 0 },
   '/historeset': { kind: 'historeset', mutates: true },
   '/state/warm_up': { kind: 'warm_up', mutates: true },
+  '/cleanup': { kind: 'cleanup', mutates: true },
 };
 
 const STATES: Record<string, NodeStateName> = { standby: 'STANDBY', writes_only: 'WRITES_ONLY', resuming: 'RESUMING', normal: 'NORMAL' };
@@ -64,7 +69,7 @@ function bad(message: string): Action {
   return { kind: 'error', mutates: false, status: 400, message };
 }
 
-export function route(rawPath: string): Action {
+export function route(rawPath: string, query = ''): Action {
   let path: string;
   try {
     path = decodeURIComponent(rawPath);
@@ -98,6 +103,12 @@ export function route(rawPath: string): Action {
       const s = STATES[parts[1] ?? ''];
       if (parts.length !== 2 || s === undefined) return { kind: 'error', mutates: false, status: 404, message: 'use /state/<get_state|standby|writes_only|resuming|normal|warm_up>' };
       return { kind: 'set_state', mutates: true, state: s };
+    }
+    case 'ring': {
+      const fromQuery = /(?:^|&)nodes=(\d{1,4})(?:&|$)/.exec(query)?.[1];
+      const v = parts[2] ?? fromQuery ?? '';
+      if (parts[1] !== 'plan' || parts.length > 3 || !/^\d{1,4}$/.test(v) || Number(v) < 1 || Number(v) > 1024) return bad('use /ring/plan?nodes=<1-1024>');
+      return { kind: 'ring_plan', mutates: false, nodes: Number(v) };
     }
     case 'peer': {
       const verb = parts[1];

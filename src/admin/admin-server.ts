@@ -15,6 +15,7 @@ import type { AdminHost } from './admin-host.ts';
 import { NodeControl } from './node-control.ts';
 import { RateLimiter, type RateLimit } from './rate-limiter.ts';
 import { infoBody, clusterDescribeBody } from './info-body.ts';
+import { planRing } from '../topology/index.ts';
 import { metricsText } from './prometheus-text.ts';
 import { LiveFeed } from './live-feed.ts';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
@@ -143,7 +144,7 @@ export class AdminServer {
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return this.reply(req, res, 405, 'ERR use GET (or POST for changes)\r\n', TEXT, { allow: 'GET, HEAD, POST' });
     if (!this.hostAllowed(req, res)) return;
     const path = url.split('?')[0];
-    const action = route(path);
+    const action = route(path, url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
     if (action.kind === 'error') return this.reply(req, res, action.status, `ERR ${action.message}\r\n`);
     if (action.mutates) {
       if (!this.changeAllowed(req, res, method, path)) return;
@@ -239,6 +240,18 @@ export class AdminServer {
         if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR warm-up needs a cluster node (dyn_listen) with peer racks\r\n');
         const a = await this.host.cluster.startWarmUp();
         return this.reply(req, res, a.status, a.status === 200 ? OK : `ERR ${a.message}\r\n`);
+      }
+      case 'ring_plan': {
+        const d = this.host.cluster?.describe();
+        const local = d?.dcs.flatMap((dc) => dc.racks.map((r) => ({ dc: dc.name, rack: r }))).find((x) => x.rack.servers.some((s) => s.local));
+        const current = (local?.rack.servers ?? []).filter((s) => s.node_state !== 'left' && s.node_state !== 'joining').map((s) => ({ name: s.name, token: Number(s.tokens[0] ?? s.token) }));
+        const plan = planRing(current, a.nodes);
+        return this.reply(req, res, 200, `${JSON.stringify({ dc: local?.dc ?? null, rack: local?.rack.name ?? null, ...plan, how: 'apply one move at a time: start a node with join: true and its planned token (or POST /state/leaving on a node to remove); wait for its join to finish (node_state normal, /info gossip.join done) before the next' })}\n`, JSON_TYPE);
+      }
+      case 'cleanup': {
+        if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR cleanup needs a cluster node (dyn_listen)\r\n');
+        const c = await this.host.cluster.startCleanup();
+        return this.reply(req, res, c.status, c.status === 200 ? OK : `ERR ${c.message}\r\n`);
       }
       case 'peer': {
         const n = ctl.peer(a.verb, a.name);

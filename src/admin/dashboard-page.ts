@@ -141,12 +141,12 @@ export const DASHBOARD_HTML = `<!doctype html>
 
   function warmUpFigs(w) {
     if (!w || (w.runs === 0 && w.phase === 'idle')) return '';
-    return '<div class="fig" id="warm-up"><b>' + esc(w.phase) + '</b><span>warm-up</span></div>' +
+    return '<div class="fig" id="warm-up"><b>' + esc(w.phase) + '</b><span>warm-up / token move</span></div>' +
       '<div class="fig"><b>' + fmt(w.keysCopied) + ' / ' + fmt(w.keysExpected) + '</b><span>keys copied / expected</span></div>' +
       '<div class="fig"><b>' + fmt(w.bytesCopied) + '</b><span>bytes copied</span></div>' +
       '<div class="fig"><b>' + fmt(w.keysSkipped) + '</b><span>keys skipped (newer here)</span></div>' +
       '<div class="fig"><b>' + fmt(w.keysPerSecond) + '</b><span>keys/s</span></div>' +
-      '<div class="fig"><b>' + (w.phase === 'writes_only' ? w.etaSeconds + ' s' : '–') + '</b><span>warm-up ETA</span></div>';
+      '<div class="fig"><b>' + (w.phase === 'writes_only' || w.phase === 'joining' || w.phase === 'leaving' ? w.etaSeconds + ' s' : '–') + '</b><span>copy ETA</span></div>';
   }
 
   function render(s) {

@@ -173,6 +173,11 @@ function gossipEntries(host: AdminHost): Entry[] {
     ['enabled', g.enabled ? 'true' : 'false'], ['version', g.version], ['rounds', g.rounds], ['sent', g.sent], ['replies', g.replies], ['failed', g.failed],
     ['received', g.received], ['stale', g.stale], ['nodes_added', g.nodesAdded],
     ['refused', Object.entries(g.refused).map(([k, v]): Entry => [k, v])],
+    ['join', g.join],
+    ['cleanup', [
+      ['running', g.cleanup.running ? 'true' : 'false'], ['runs', g.cleanup.runs], ['keys_scanned', g.cleanup.keysScanned],
+      ['keys_deleted', g.cleanup.keysDeleted], ['started_at', g.cleanup.startedAt], ['finished_at', g.cleanup.finishedAt], ['last_error', g.cleanup.lastError],
+    ]],
   ]]];
 }
 

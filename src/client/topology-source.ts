@@ -156,7 +156,7 @@ export function mergeDescribed(all: readonly Described[], clientPort?: ClientPor
   const nodes: ClientNode[] = [];
   for (const [id, s] of byId) {
     const cp = s.clientPort !== 0 ? s.clientPort : (clientPort?.({ host: s.host, peerPort: s.peerPort, dc: s.dc, rack: s.rack }) ?? 0);
-    nodes.push({ id, name: `${s.host}:${cp}`, host: s.host, clientPort: cp, peerPort: s.peerPort, dc: s.dc, rack: s.rack, tokens: s.tokens, state: s.state });
+    nodes.push({ id, name: `${s.host}:${cp}`, host: s.host, clientPort: cp, peerPort: s.peerPort, dc: s.dc, rack: s.rack, tokens: s.state === 'joining' || s.state === 'left' ? [] : s.tokens, state: s.state });
   }
   nodes.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { nodes, hash: first.hash, hashTag: first.hashTag, seedsAnswered: all.length };

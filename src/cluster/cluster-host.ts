@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { LoadedConfig, PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, OVERRIDE_NONE, OVERRIDE_UP, OVERRIDE_DOWN, PEER_UP, PEER_DATASTORE_DOWN, PEER_WARMING } from '../peer/index.ts';
 import { topologyFromConfig, createClusterTable } from '../config/index.ts';
-import { decodeTopology, formatDynToken } from '../topology/index.ts';
+import { decodeTopology, formatDynToken, NODE_STATE } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
 import type { ClusterKeying, ClusterServer } from '../admin/index.ts';
 import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus, GossipStats } from '../messages.ts';
@@ -25,7 +25,8 @@ export class ClusterHost {
   last: { forwarded: number; dropped: number; queued: number } = { forwarded: 0, dropped: 0, queued: 0 };
   /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first, and on memcached nodes. */
   warmUp: WarmUpStatus | null = null;
-  private warmUpWaiters: ((a: { status: number; message: string }) => void)[] = [];
+  /** Callers waiting for the cluster worker's answer, by answer type (warm-up-answer, cleanup-answer), in asking order. */
+  private waiters = new Map<string, ((a: { status: number; message: string }) => void)[]>();
   /** The cluster worker's latest gossip records (what data workers answer peers with); null before its first. */
   digest: Uint8Array | null = null;
   /** Where a new digest goes (the supervisor relays it to every data worker). */
@@ -86,7 +87,7 @@ export class ClusterHost {
         else this.log.warn({ worker: 'cluster', ...e }, e.what === 'dropped' ? 'hints dropped' : e.what === 'dir-unwritable' ? 'hints_dir not writable' : 'hints file corrupt');
       }
       else if (m.type === 'warm-up') this.warmUp = m.status;
-      else if (m.type === 'warm-up-answer') this.warmUpWaiters.shift()?.({ status: m.status, message: m.message });
+      else if (m.type === 'warm-up-answer' || m.type === 'cleanup-answer') this.waiters.get(m.type)?.shift()?.({ status: m.status, message: m.message });
       else if (m.type === 'log') this.log[m.level](m.fields, m.msg);
       else if (m.type === 'gossip-digest') {
         this.digest = m.payload;
@@ -124,9 +125,12 @@ export class ClusterHost {
       const tokens = n.tokens.map((t) => formatDynToken(t));
       const token = tokens.length > 0 ? Number(tokens[0]) : 0;
       const rack = snap.racks[n.rack];
+      // A node's own state as it gossips it (joining, leaving, left) wins over liveness; a settling node's move is still being seen.
+      const moving = n.state === NODE_STATE.JOINING ? 'joining' : n.state === NODE_STATE.LEAVING ? 'leaving' : n.state === NODE_STATE.LEFT ? 'left' : null;
       racks[n.rack].servers.push({
         name: `${n.host}:${n.peerPort}`, host: n.host, port: n.peerPort, token, state, local: n.isLocal,
-        dc: snap.datacenters[rack.dc], rack: rack.name, tokens, client_port: n.clientPort, node_state: state,
+        dc: snap.datacenters[rack.dc], rack: rack.name, tokens, client_port: n.clientPort, node_state: moving ?? state,
+        ...(n.settling === true ? { settling: true } : {}),
       });
     });
     const p = this.pool;
@@ -148,20 +152,31 @@ export class ClusterHost {
 
   /** /state/warm_up: ask the cluster worker to start a warm-up now; its answer (200 started, 409 busy or no source, 400 cannot). */
   startWarmUp(): Promise<{ status: number; message: string }> {
+    return this.ask('warm-up-start', 'warm-up-answer');
+  }
+
+  /** POST /cleanup: delete the keys this node handed over (200 started, 409 busy or a move still settling, 400 cannot). */
+  startCleanup(): Promise<{ status: number; message: string }> {
+    return this.ask('cleanup-start', 'cleanup-answer');
+  }
+
+  private ask(type: string, answer: string): Promise<{ status: number; message: string }> {
     const w = this.worker;
     if (w === null) return Promise.resolve({ status: 503, message: 'the cluster worker is restarting; try again' });
+    const list = this.waiters.get(answer) ?? [];
+    this.waiters.set(answer, list);
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        const i = this.warmUpWaiters.indexOf(done);
-        if (i >= 0) this.warmUpWaiters.splice(i, 1);
+        const i = list.indexOf(done);
+        if (i >= 0) list.splice(i, 1);
         resolve({ status: 503, message: 'the cluster worker did not answer' });
       }, 5000);
       const done = (a: { status: number; message: string }): void => {
         clearTimeout(t);
         resolve(a);
       };
-      this.warmUpWaiters.push(done);
-      w.postMessage({ type: 'warm-up-start' });
+      list.push(done);
+      w.postMessage({ type });
     });
   }
 

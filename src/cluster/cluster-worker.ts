@@ -6,14 +6,16 @@ import { ReplicationRing, PeerStates, PEER_DOWN, PEER_WARMING } from '../peer/in
 import { WarmUp, type WarmUpDeps } from './warm-up.ts';
 import { Membership } from './membership.ts';
 import { Gossip } from './gossip.ts';
-import { ClusterView, TopologyWriter, formatDynToken } from '../topology/index.ts';
+import { Join } from './join.ts';
+import { Cleanup } from './cleanup.ts';
+import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
 import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
 import { S_PEER, SERVER_BLOCK_SLOTS, WorkerStatsView, poolShapes } from '../stats/index.ts';
 import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
-import type { ClusterWorkerData, FromClusterWorker, GossipStats } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
 
 const data = workerData as ClusterWorkerData;
 const port = parentPort;
@@ -60,6 +62,13 @@ const warmingSeen = new Uint8Array(membership.limits.maxNodes);
 /** By node: smoothed PING round trip, ms (Infinity until measured): the load signal warm-up picks its source rack by. */
 const rtts = new Float64Array(membership.limits.maxNodes).fill(Infinity);
 let remote: RemoteWrites | null = null;
+/** By node index: until when (ms) its tokens' move settles (writes of the moved ranges go to both sides meanwhile). */
+const settleUntil = new Map<number, number>();
+// A node told to join listens before it says anything about itself, and routes nothing to itself until it copied its range.
+if (pool.join) {
+  membership.silent = true;
+  membership.local.state = NODE_STATE.JOINING;
+}
 let map = publish();
 const warmDeps: WarmUpDeps = {
   pool, view: map, states, links, rtt: (n) => rtts[n],
@@ -70,7 +79,8 @@ relink();
 
 /** Publishes membership and the detector's verdicts as a new table version; returns its view. */
 function publish(): ClusterView {
-  const snap = membership.snapshot((i) => detector.verdict(i) === FD_DOWN);
+  const now = Date.now();
+  const snap = membership.snapshot((i) => (settleUntil.get(i) ?? 0) > now);
   writer.publish(snap);
   snap.version = writer.version;
   return new ClusterView(snap);
@@ -155,8 +165,6 @@ function publishVerdict(node: number, detected: number): void {
   const name = map.nodes[node]?.name ?? String(node);
   if ((before === PEER_DOWN) !== (verdict === FD_DOWN) || before === 0) post({ type: 'peer-state', node, name, up: verdict !== FD_DOWN });
   if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict !== FD_DOWN)) post({ type: 'peer-datastore', node, name, up: verdict === FD_UP });
-  // The table shows DOWN for a node the detector judged down (membership.snapshot asks the detector).
-  if ((before === PEER_DOWN) !== (verdict === FD_DOWN)) map = publish();
 }
 
 
@@ -227,13 +235,14 @@ function post(m: FromClusterWorker): void {
 const warmUp = pool.dataStore === 0 ? new WarmUp(warmDeps) : null;
 
 // Gossip: membership spreads from any seed; every merge that changes what the table shows republishes it and relinks.
-const gossipStats: GossipStats = { enabled: pool.enableGossip, rounds: 0, sent: 0, replies: 0, failed: 0, received: 0, refused: {}, stale: 0, nodesAdded: 0, version: 0 };
+const gossipStats = { enabled: pool.enableGossip, rounds: 0, sent: 0, replies: 0, failed: 0, received: 0, refused: {} as Record<string, number>, stale: 0, nodesAdded: 0 };
 /** Refusals logged per reason and address at most once per REFUSAL_LOG_MS (a flood is counted, not logged line by line). */
 const refusalLogged = new Map<string, number>();
 const REFUSAL_LOG_MS = 10_000;
 const gossip = new Gossip({
   membership, links, seeds: pool.dynSeeds.length,
   alive: (i) => detector.verdict(i) !== FD_DOWN,
+  heard: (node, us) => join?.heard(node, us),
   merged(result, from) {
     gossipStats.stale += result.stale;
     const now = Date.now();
@@ -247,6 +256,13 @@ const gossip = new Gossip({
     }
     if (!result.changed) return;
     gossipStats.nodesAdded += result.added.length;
+    // A node that finished joining (JOINING -> serving) or leaving (-> LEFT): its moved ranges settle for handoff_grace.
+    for (const mem of membership.members) {
+      const was = lastStates[mem.index];
+      if (was === undefined || was === mem.state) continue;
+      if ((was === NODE_STATE.JOINING && mem.state !== NODE_STATE.LEFT) || mem.state === NODE_STATE.LEFT) settle(mem.index);
+    }
+    rememberStates();
     map = publish();
     relink();
     for (const i of result.added) {
@@ -259,9 +275,57 @@ const gossip = new Gossip({
   },
 });
 
+/** Each member's state at the last merge (what a change is measured against). */
+const lastStates: number[] = [];
+function rememberStates(): void {
+  for (const mem of membership.members) lastStates[mem.index] = mem.state;
+}
+rememberStates();
+
+function settle(node: number): void {
+  settleUntil.set(node, Date.now() + pool.handoffGrace);
+}
+
+/** Settled moves leave the shadow rings (republished); a move that took ranges from this node ends with a cleanup (auto_cleanup). */
+setInterval(() => {
+  const now = Date.now();
+  let changed = false;
+  let mine = false;
+  for (const [node, until] of settleUntil) {
+    if (until > now) continue;
+    settleUntil.delete(node);
+    changed = true;
+    if (map.nodes[node]?.rack === map.localRack) mine = true;
+  }
+  if (!changed) return;
+  map = publish();
+  if (mine && pool.autoCleanup && cleanup.refusal() === null) cleanup.start('handoff_grace past after a token move in this rack');
+}, 250).unref();
+
+const cleanup = new Cleanup(pool, () => map, (level, msg, fields) => post({ type: 'log', level, msg, fields }));
+const join = pool.join ? new Join({
+  membership, view: () => map, intervalMs: interval,
+  publish: () => {
+    map = publish();
+    rememberStates();
+    sendDigest();
+  },
+  broadcast: () => gossip.broadcast(),
+  peers: () => gossip.dynoproxyPeers(),
+  isUp: (n) => detector.verdict(n) === FD_UP,
+  copy: warmUp !== null ? (sources, mine) => warmUp.joinCopy(sources, mine) : null,
+  hold: (moving) => warmUp?.hold(moving),
+  settle,
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+}) : null;
+if (join !== null) void join.run();
+
 function sendDigest(): void {
   post({ type: 'gossip-digest', payload: gossip.payload() });
-  post({ type: 'gossip-stats', stats: { ...gossipStats, ...gossip.counters, refused: { ...gossipStats.refused }, version: membership.local.version } });
+  post({
+    type: 'gossip-stats',
+    stats: { ...gossipStats, ...gossip.counters, refused: { ...gossipStats.refused }, version: membership.local.version, join: join?.phase ?? 'none', cleanup: { ...cleanup.status } },
+  });
 }
 
 if (pool.enableGossip) {
@@ -283,6 +347,10 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
     gossip.receive(m.payload, m.from ?? '?');
     return;
   }
+  if (m.type === 'cleanup-start') {
+    const a = cleanup.start('POST /cleanup');
+    post({ type: 'cleanup-answer', status: a.status, message: a.message });
+  }
   if (m.type === 'warm-up-start') {
     const a = warmUp?.start() ?? { status: 400, message: 'warm-up copies redis datastores only (memcached: not yet)' };
     post({ type: 'warm-up-answer', status: a.status, message: a.message });
@@ -291,6 +359,8 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
     post({ type: 'cluster-stats', forwarded: remoteWrites.forwarded, dropped: remoteWrites.dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
   }
   if (m.type === 'stop') {
+    join?.stop();
+    cleanup.stop();
     warmUp?.stop();
     drainRings();
     remoteWrites.hints?.persistence?.flush();

@@ -5,7 +5,7 @@ import { encodeGossipNodes, parseGossipNodes } from '../protocol/dnode/index.ts'
 import { encodeGossipRequest, gossipReplyRecords, HELLO_REQUEST, isHelloReply } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
-import type { Membership, MergeResult } from './membership.ts';
+import { parseHostField, type Membership, type MergeResult } from './membership.ts';
 
 export interface GossipDeps {
   membership: Membership;
@@ -18,6 +18,8 @@ export interface GossipDeps {
   /** Records merged (from a reply, or from a peer's request handed over by a data worker). */
   merged(result: MergeResult, from: string): void;
   random?: () => number;
+  /** A peer's reply told how it sees this node: its record of us (state, tokens), or null when it does not list us. */
+  heard?(node: number, us: { state: number; tokens: string[] } | null): void;
 }
 
 export interface GossipCounters {
@@ -108,6 +110,11 @@ export class Gossip {
     }
   }
 
+  /** The peers gossip talks to now: dynoproxy nodes (they answered the hello), with a link, not judged down. */
+  dynoproxyPeers(): number[] {
+    return this.d.membership.members.filter((n) => !n.local && !n.removed && !n.dynomite && this.d.links[n.index] != null && this.isDynoproxy(n.index) && this.d.alive(n.index)).map((n) => n.index);
+  }
+
   private key(node: number): string {
     const m = this.d.membership.members[node];
     return m === undefined ? '' : `${m.host}:${m.peerPort}/${m.tokens[0] ?? ''}`;
@@ -155,11 +162,11 @@ export class Gossip {
       return;
     }
     this.counters.replies++;
-    this.receive(buf.subarray(records[0], records[1]), this.d.membership.members[node]?.host ?? '?');
+    this.receive(buf.subarray(records[0], records[1]), this.d.membership.members[node]?.host ?? '?', node);
   }
 
   /** Records a peer sent (a reply, or a request a data worker handed over): parsed, merged, reported. */
-  receive(payload: Uint8Array, from: string): MergeResult | null {
+  receive(payload: Uint8Array, from: string, node = -1): MergeResult | null {
     this.counters.received++;
     const parsed = parseGossipNodes(payload);
     if (!parsed.ok) {
@@ -168,7 +175,16 @@ export class Gossip {
       this.d.merged(result, from);
       return result;
     }
-    const result = this.d.membership.merge(parsed.nodes, this.d.alive);
+    const m = this.d.membership;
+    if (node >= 0 && this.d.heard !== undefined) {
+      const me = m.local;
+      const mine = parsed.nodes.filter((r) => {
+        const where = parseHostField(r.host, me.peerPort);
+        return where !== null && where.host === me.host && where.peerPort === me.peerPort;
+      });
+      this.d.heard(node, mine.length === 0 ? null : { state: mine[0].state, tokens: mine.map((r) => r.token) });
+    }
+    const result = m.merge(parsed.nodes, this.d.alive);
     this.d.merged(result, from);
     return result;
   }

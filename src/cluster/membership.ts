@@ -86,6 +86,8 @@ export class Membership {
   readonly limits: MembershipLimits;
   private readonly byAddress = new Map<string, Member>();
   private readonly localPeerPort: number;
+  /** This node's own record is left out of what it gossips (a join listening first). */
+  silent = false;
 
   /** `configured`: the config's snapshot (node 0 this node, then the seeds); its order is the first slots' order. */
   constructor(configured: TopologySnapshot, tokensText: readonly (readonly string[])[], now: number, limits: MembershipLimits = DEFAULT_MEMBERSHIP_LIMITS) {
@@ -121,11 +123,12 @@ export class Membership {
     this.beat(now);
   }
 
-  /** What this node gossips: one record per token of every node it knows (config-only nodes too, as version 0). */
+  /** What this node gossips: one record per token of every node it knows (config-only nodes too, as version 0; not itself while silent). */
   records(): GossipNodeRecord[] {
     const out: GossipNodeRecord[] = [];
     for (const m of this.members) {
-      if (m.removed || m.dynomite) continue;
+      // A joining node that has not decided yet whether it is new listens before it announces anything about itself (join.ts).
+      if (m.removed || m.dynomite || (m.local && this.silent)) continue;
       const host = encodeHostField(m.host, m.peerPort, m.clientPort);
       for (const token of m.tokens) out.push({ dc: m.dc, rack: m.rack, token, timestamp: m.version, state: m.state, host });
     }
@@ -236,10 +239,10 @@ export class Membership {
   }
 
   /**
-   * The table to publish: every slot in index order (a removed one keeps its slot, without tokens). `down(index)`: the failure
-   * detector's verdict, shown as NODE_STATE.DOWN; otherwise the state the node gossips (this node: its own).
+   * The table to publish: every slot in index order (a removed one keeps its slot, without tokens, as LEFT), each node with the state
+   * it gossips (liveness is the failure detector's, in the peer-state words). `settling(index)`: its tokens moved a moment ago.
    */
-  snapshot(down: (index: number) => boolean): TopologySnapshot {
+  snapshot(settling: (index: number) => boolean = () => false): TopologySnapshot {
     const datacenters: string[] = [];
     const racks: { name: string; dc: number }[] = [];
     const rackIndex = new Map<string, number>();
@@ -259,9 +262,10 @@ export class Membership {
       rack: rackOf(m.dc, m.rack),
       clientPort: m.clientPort,
       peerPort: m.peerPort,
-      state: m.removed ? NODE_STATE.DOWN : !m.local && down(m.index) ? NODE_STATE.DOWN : m.state,
+      state: m.removed ? NODE_STATE.LEFT : m.state,
       isLocal: m.local,
       ...(m.dynomite ? { dynomite: true } : {}),
+      ...(!m.removed && settling(m.index) ? { settling: true } : {}),
       tokens: m.removed ? [] : m.tokens.map((t) => parseDynToken(t)),
     }));
     return { datacenters, racks, nodes };

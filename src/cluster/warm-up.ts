@@ -80,6 +80,8 @@ export class WarmUp {
   private lastPublish = 0;
   private rateStart = 0;
   private readonly s: WarmUpStatus;
+  /** A token move (join) runs: the automatic check stays away (this node's empty datastore is being filled on purpose). */
+  private moving = false;
 
   constructor(d: WarmUpDeps) {
     this.d = d;
@@ -134,7 +136,7 @@ export class WarmUp {
 
   /** The automatic start: an empty (or just restarted and nearly empty) datastore while the source rack holds keys. */
   private async check(): Promise<void> {
-    if (this.running || this.local.status !== 'ready') return;
+    if (this.running || this.moving || this.local.status !== 'ready') return;
     try {
       const size = await this.local.dbsize();
       const info = await this.local.info('server');
@@ -295,6 +297,42 @@ export class WarmUp {
       sources: s.sources, error: s.lastError || undefined,
     });
     this.d.publish(this.status());
+  }
+
+  /** No automatic warm-up while a token move is under way (join.ts sets it before announcing the join). */
+  hold(moving: boolean): void {
+    this.moving = moving;
+  }
+
+  /**
+   * A join's copy: `mine` (this node's ranges once it joined) from `sources`, the nodes of its own rack that own them now. Retried
+   * (RESTORE keeps what writes put here meanwhile) until it succeeds or `attempts` fail; progress in the warm-up status (phase joining).
+   */
+  async joinCopy(sources: number[], mine: number[], attempts = 5): Promise<boolean> {
+    if (this.running) return false;
+    this.running = true;
+    const s = this.s;
+    Object.assign(s, {
+      phase: 'joining', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason: 'join',
+    });
+    this.rateStart = Date.now();
+    this.d.publish(this.status());
+    let ok = false;
+    for (let i = 0; i < attempts && !ok; i++) {
+      if (i > 0) await sleep(1000);
+      ok = await this.copyFrom(sources, mine, new Set()).catch((err: unknown) => {
+        s.lastError = err instanceof Error ? err.message : String(err);
+        return false;
+      });
+    }
+    s.phase = ok ? 'idle' : 'failed';
+    s.etaSeconds = 0;
+    s.finishedAt = Date.now();
+    this.running = false;
+    this.lastSize = await this.local.dbsize().catch(() => -1);
+    this.d.publish(this.status());
+    return ok;
   }
 
   /** Copy this node's range from each source node in turn; false (the failed node added to `failed`) when one keeps failing. */

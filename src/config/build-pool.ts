@@ -106,6 +106,9 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     // Gossip is on for every cluster node unless the file says enable_gossip: false (Dynomite's default is off).
     enableGossip: get('enableGossip', dynListen !== null),
     maxNodes: get('maxNodes', COMMON_DEFAULTS.maxNodes),
+    join: get('join', COMMON_DEFAULTS.join),
+    handoffGrace: get('handoffGrace', COMMON_DEFAULTS.handoffGrace),
+    autoCleanup: get('autoCleanup', COMMON_DEFAULTS.autoCleanup),
     dynReadTimeout: get('dynReadTimeout', COMMON_DEFAULTS.dynReadTimeout),
     dynWriteTimeout: get('dynWriteTimeout', COMMON_DEFAULTS.dynWriteTimeout),
     dynPort: get('dynPort', dynListen?.port ?? COMMON_DEFAULTS.dynPort),

@@ -165,6 +165,12 @@ export interface PoolConfig {
   enableGossip: boolean;
   /** Most nodes the cluster may hold (max_nodes): bounds the topology table and gossip. */
   maxNodes: number;
+  /** A new node (join: true) announces itself joining and copies its range from its rack before it serves it. */
+  join: boolean;
+  /** After tokens move (a join done, a node gone), ms during which writes of the moved ranges still go to both sides (handoff_grace). */
+  handoffGrace: number;
+  /** The old owner deletes the keys it handed over once the grace is past (auto_cleanup; else only on POST /cleanup). */
+  autoCleanup: boolean;
   /** Peer read/write timeouts, ms. */
   dynReadTimeout: number;
   dynWriteTimeout: number;

@@ -107,6 +107,9 @@ export const COMMON_DEFAULTS = {
   // Ours (issue "command surface"): each blocking call holds a backend connection of its own while it blocks.
   maxBlockingConnections: 512,
   maxNodes: 1024,
+  join: false,
+  handoffGrace: 30_000,
+  autoCleanup: true,
   // Ours: whole-keyspace commands that are costly (KEYS) or destructive (FLUSHALL) are opt-in.
   allowKeys: false,
   // Ours (issue "security" part 5): off by default, as Redis' maxmemory.

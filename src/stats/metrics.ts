@@ -134,7 +134,7 @@ export const NODE_METRICS = [
 
 /** Warm-up of a cluster node (cluster/warm-up.ts); the counters are the current (or last) run's. */
 export const WARMUP_METRICS = [
-  { name: 'warmup_state', kind: 'gauge', help: '0 idle, 1 copying (WRITES_ONLY: reads served by other racks), 2 resuming, 3 the last run failed' },
+  { name: 'warmup_state', kind: 'gauge', help: '0 idle, 1 copying (WRITES_ONLY: reads served by other racks), 2 resuming, 3 the last run failed, 4 joining (copying its new range), 5 leaving (handing its range over)' },
   { name: 'warmup_runs_total', kind: 'counter', help: 'Warm-ups started (automatically or by /state/warm_up)' },
   { name: 'warmup_keys_copied_total', kind: 'counter', help: 'Keys restored from the source rack by the current or last warm-up' },
   { name: 'warmup_bytes_copied_total', kind: 'counter', help: 'Key and DUMP payload bytes restored by the current or last warm-up' },

@@ -2,7 +2,7 @@
 // the one walk over a key's owners that routing, replication, quorum and the peer server share. Pure: no I/O, no allocation per lookup.
 import { TokenRing } from './token-ring.ts';
 import { formatDynToken } from './dyn-token.ts';
-import type { TopologySnapshot } from './topology-table.ts';
+import { NODE_STATE, type TopologySnapshot } from './topology-table.ts';
 
 /** The owner in this node's rack only. */
 export const SCOPE_LOCAL_RACK = 0;
@@ -18,6 +18,24 @@ export const TIER_LOCAL_DC = 1;
 export const TIER_REMOTE = 2;
 /** Another rack of the same remote datacenter, to be used only when the ones before it in that datacenter cannot take the write. */
 export const TIER_REMOTE_FALLBACK = 3;
+/**
+ * The owner on the other side of a token move in some rack (a joining node, the old owner of a node that just joined, the successor
+ * of a leaving node, a node that just left): it gets every write too, and answers nobody (ViewRack.shadow).
+ */
+export const TIER_SHADOW = 4;
+
+/** Whether a node of this state (and flag) is in its rack's routing ring: every state but joining and left. */
+function inRing(state: number): boolean {
+  return state !== NODE_STATE.JOINING && state !== NODE_STATE.LEFT;
+}
+
+/** Whether it is in the ring as it will be (joining) or was (settling) on the other side of a move. */
+function inShadow(state: number, settling: boolean): boolean {
+  if (state === NODE_STATE.JOINING) return true;
+  if (state === NODE_STATE.LEFT) return settling;
+  if (state === NODE_STATE.LEAVING) return false;
+  return !settling;
+}
 
 /** replicasFor's output: parallel typed arrays, reused by the caller (one per worker), never reallocated on the request path. */
 export class ReplicaSet {
@@ -68,7 +86,13 @@ export interface ViewRack {
   readonly name: string;
   readonly dc: number;
   readonly nodes: readonly number[];
+  /** Where requests go: the tokens of every node but joining and left ones. */
   readonly ring: TokenRing;
+  /**
+   * While tokens move in this rack, the ring on the other side of the move (joining nodes in, settling ones out, leaving ones out,
+   * just-left ones in): a write goes to its owner there too. null when nothing moves.
+   */
+  readonly shadow: TokenRing | null;
 }
 
 export class ClusterView {
@@ -94,6 +118,8 @@ export class ClusterView {
   readonly hasDynomite: boolean;
   /** Most replicas replicasFor(SCOPE_ALL) yields: the size a ReplicaSet needs. */
   readonly maxReplicas: number;
+  /** Some rack has a shadow ring (tokens are moving): writes get shadow replicas. */
+  readonly moving: boolean;
 
   constructor(snap: TopologySnapshot) {
     this.version = snap.version ?? 0;
@@ -102,17 +128,25 @@ export class ClusterView {
     const members: number[][] = snap.racks.map(() => []);
     snap.nodes.forEach((n, i) => members[n.rack]?.push(i));
     snap.racks.forEach((r, k) => {
-      const tokens = [];
-      const owners = [];
-      for (const ni of members[k]) {
-        for (const t of snap.nodes[ni].tokens) {
-          tokens.push(t);
-          owners.push(ni);
+      const ringOf = (keep: (n: TopologySnapshot['nodes'][number]) => boolean): TokenRing => {
+        const tokens = [];
+        const owners = [];
+        for (const ni of members[k]) {
+          if (!keep(snap.nodes[ni])) continue;
+          for (const t of snap.nodes[ni].tokens) {
+            tokens.push(t);
+            owners.push(ni);
+          }
         }
-      }
-      racks.push({ index: k, name: r.name, dc: r.dc, nodes: members[k], ring: new TokenRing(tokens, owners) });
+        return new TokenRing(tokens, owners);
+      };
+      const moving = members[k].some((ni) => inRing(snap.nodes[ni].state) !== inShadow(snap.nodes[ni].state, snap.nodes[ni].settling === true));
+      const ring = ringOf((n) => inRing(n.state));
+      const shadow = moving ? ringOf((n) => inShadow(n.state, n.settling === true)) : null;
+      racks.push({ index: k, name: r.name, dc: r.dc, nodes: members[k], ring, shadow });
     });
     this.racks = racks;
+    this.moving = racks.some((r) => r.shadow !== null);
     this.nodes = snap.nodes.map((n, i) => {
       const rack = snap.racks[n.rack];
       const tokens = n.tokens.map((t) => formatDynToken(t));
@@ -152,7 +186,7 @@ export class ClusterView {
     this.allRacksByDc = Int32Array.from(byDc.flat());
     this.dcGroupOfRack = Int32Array.from(byDc.flatMap((rs, g) => rs.map(() => g)));
     this.racksPerDc = byDc.map((rs) => rs.length);
-    this.maxReplicas = this.allRacksByDc.length;
+    this.maxReplicas = this.allRacksByDc.length * (this.moving ? 2 : 1);
   }
 
   /** The node owning a hash in one rack (-1 for an empty rack). */
@@ -193,6 +227,21 @@ export class ClusterView {
           first = false;
           n++;
         }
+      }
+    }
+    // Writes (SCOPE_ALL) while tokens move: the owner on the other side of the move in each moving rack, after everything else.
+    if (scope === SCOPE_ALL && this.moving) {
+      const all = this.allRacksByDc;
+      for (let i = 0; i < all.length; i++) {
+        const rack = this.racks[all[i]];
+        if (rack.shadow === null) continue;
+        const o = rack.shadow.lookup(hash);
+        if (o < 0 || o === rack.ring.lookup(hash)) continue;
+        out.node[n] = o;
+        out.rack[n] = all[i];
+        out.group[n] = 0;
+        out.tier[n] = TIER_SHADOW;
+        n++;
       }
     }
     out.count = n;

@@ -1,12 +1,17 @@
 // The key-hash ranges a node owns in its rack's token ring, as inclusive [from, to] pairs of 32-bit hashes (warm-up, range copies).
 // Pure: derived from the ring's own lookup at every token boundary, so it can never disagree with where requests are routed.
 import type { ClusterView } from './cluster-view.ts';
+import type { TokenRing } from './token-ring.ts';
 
 const MAX_U32 = 0xffffffff;
 
 /** The hashes `node` owns in `rack`, as sorted, merged, inclusive [from, to] pairs (flat). Empty when it owns none. */
 export function hashRangesOf(view: ClusterView, rack: number, node: number): number[] {
-  const ring = view.racks[rack].ring;
+  return hashRangesIn(view.racks[rack].ring, node);
+}
+
+/** The hashes `node` owns in one ring (a rack's routing ring, or the ring it will have once a move is done). */
+export function hashRangesIn(ring: TokenRing, node: number): number[] {
   // A hash h sorts as key h+1 (0 as 0); a token of sort key K owns the hashes whose key is <= K after the previous token,
   // so the owner can change only after hash K-1: those are the ends of the uniform segments.
   const ends = new Set<number>();

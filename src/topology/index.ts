@@ -26,7 +26,9 @@ export {
 } from './topology-table.ts';
 export { KeyHasher } from './key-hasher.ts';
 export {
-  ClusterView, ReplicaSet, SCOPE_LOCAL_RACK, SCOPE_LOCAL_DC, SCOPE_ALL, TIER_LOCAL_RACK, TIER_LOCAL_DC, TIER_REMOTE, TIER_REMOTE_FALLBACK,
+  ClusterView, ReplicaSet, SCOPE_LOCAL_RACK, SCOPE_LOCAL_DC, SCOPE_ALL, TIER_LOCAL_RACK, TIER_LOCAL_DC, TIER_REMOTE, TIER_REMOTE_FALLBACK, TIER_SHADOW,
 } from './cluster-view.ts';
 export type { ViewNode, ViewRack } from './cluster-view.ts';
-export { hashRangesOf, intersectHashRanges, hashRangesSize } from './hash-ranges.ts';
+export { hashRangesOf, hashRangesIn, intersectHashRanges, hashRangesSize } from './hash-ranges.ts';
+export { balancedTokens, planRing } from './ring-plan.ts';
+export type { RingPlan, PlannedNode } from './ring-plan.ts';

@@ -5,9 +5,9 @@ import { NEGATIVE_SIGNUM } from './dyn-token.ts';
 import type { DynToken } from './dyn-token.ts';
 import { dispatchVnode, TokenRing } from './token-ring.ts';
 
-/** Node states, numbered as Dynomite's dyn_state_t so gossip states need no mapping. */
+/** Node states, numbered as Dynomite's dyn_state_t so gossip states need no mapping (LEFT, 10, is dynoproxy's: a node that left the ring). */
 export const NODE_STATE = Object.freeze({
-  INIT: 0, STANDBY: 1, WRITES_ONLY: 2, RESUMING: 3, NORMAL: 4, LEAVING: 6, JOINING: 7, DOWN: 8, RESET: 11, UNKNOWN: 12,
+  INIT: 0, STANDBY: 1, WRITES_ONLY: 2, RESUMING: 3, NORMAL: 4, LEAVING: 6, JOINING: 7, DOWN: 8, LEFT: 10, RESET: 11, UNKNOWN: 12,
 });
 
 export interface TopologyCapacity {
@@ -35,6 +35,11 @@ export interface TopologyNode {
   isLocal: boolean;
   /** The node runs Dynomite (peer_compat: dynomite): it gets only what Dynomite's parser accepts, and no auth exchange. */
   dynomite?: boolean;
+  /**
+   * The node's tokens moved a moment ago (it finished joining, or it is leaving): writes for the ranges that move also go to the
+   * owner on the other side of the move until the cluster has surely seen it (ClusterView's shadow ring).
+   */
+  settling?: boolean;
   /** The node's tokens in its rack's ring. snapshot() lists them in ring order; a "0" token keeps no magnitude. */
   tokens: DynToken[];
 }
@@ -73,6 +78,7 @@ const NODE_HOST_OFF = 0, NODE_HOST_LEN = 1, NODE_RACK = 2, NODE_DC = 3, NODE_CLI
 const NODE_STATE_SLOT = 6, NODE_FLAGS = 7, NODE_SLOTS = 8;
 const NODE_FLAG_LOCAL = 1;
 const NODE_FLAG_DYNOMITE = 2;
+const NODE_FLAG_SETTLING = 4;
 // Then: token owners (Int32, node index), token sort keys (Float64, dynTokenKey order, 8-byte aligned), strings.
 
 interface Layout {
@@ -225,7 +231,7 @@ export class TopologyWriter {
       i32[base + NODE_CLIENT_PORT] = n.clientPort;
       i32[base + NODE_PEER_PORT] = n.peerPort;
       i32[base + NODE_STATE_SLOT] = n.state;
-      i32[base + NODE_FLAGS] = (n.isLocal ? NODE_FLAG_LOCAL : 0) | (n.dynomite === true ? NODE_FLAG_DYNOMITE : 0);
+      i32[base + NODE_FLAGS] = (n.isLocal ? NODE_FLAG_LOCAL : 0) | (n.dynomite === true ? NODE_FLAG_DYNOMITE : 0) | (n.settling === true ? NODE_FLAG_SETTLING : 0);
     });
     i32[H_DC_COUNT] = datacenters.length;
     i32[H_RACK_COUNT] = racks.length;
@@ -275,6 +281,7 @@ export function decodeTopology(buffer: ArrayBufferLike): TopologySnapshot {
       isLocal: (i32[base + NODE_FLAGS] & NODE_FLAG_LOCAL) !== 0, tokens: [],
       // Only set when it is: snapshots of dynoproxy-only clusters read back exactly as they were published.
       ...((i32[base + NODE_FLAGS] & NODE_FLAG_DYNOMITE) !== 0 ? { dynomite: true } : {}),
+      ...((i32[base + NODE_FLAGS] & NODE_FLAG_SETTLING) !== 0 ? { settling: true } : {}),
     };
   });
   for (let k = 0; k < rackCount; k++) {

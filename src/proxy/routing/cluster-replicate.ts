@@ -4,7 +4,7 @@
 import { acquireRequest, retainBytes, K_REPLICA, RETRY_MAX_BYTES } from '../../io/index.ts';
 import { F_PEER_DOWN, F_QUEUE_FULL } from '../../protocol/failure/index.ts';
 import { P, S, S_REPLICA_FAILURES } from '../../stats/index.ts';
-import type { ReplicaSet } from '../../topology/index.ts';
+import { TIER_SHADOW, type ReplicaSet } from '../../topology/index.ts';
 import type { BackendServer } from '../../io/index.ts';
 import type { ClusterRuntime, HintRouting } from './cluster-runtime.ts';
 
@@ -66,7 +66,10 @@ export function replicateRest(cl: ClusterRuntime, set: ReplicaSet, from: number,
   let i = from;
   while (i < set.count) {
     if (set.group[i] === 0) {
-      replicateTo(cl, set.node[i], peerTarget(cl, set.node[i]), bytes, start, end, false);
+      const node = set.node[i];
+      // A shadow replica (a token move) may be this node itself: its own datastore takes the write.
+      const target = set.tier[i] === TIER_SHADOW && node === cl.view.localNode ? cl.upstream(node, bytes, 0, 0) : peerTarget(cl, node);
+      replicateTo(cl, node, target, bytes, start, end, false);
       i++;
     } else i = replicateToDc(cl, set, i, bytes, start, end);
   }

@@ -1,0 +1,123 @@
+// Join: a new node (join: true) listens to gossip first (a restarted member is not new), then announces itself JOINING, waits until its
+// peers have seen that (they then route nothing to it and send it every write of its future range as a shadow), copies its range from
+// the nodes of its rack that own it now, and turns NORMAL; the old owners keep getting the moved ranges' writes for handoff_grace.
+// Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, warm-up.ts).
+import { NODE_STATE, hashRangesIn, intersectHashRanges, hashRangesOf, type ClusterView } from '../topology/index.ts';
+import type { Membership } from './membership.ts';
+
+export interface JoinDeps {
+  membership: Membership;
+  view(): ClusterView;
+  /** Republish the table (this node's state changed). */
+  publish(): void;
+  /** Gossip this node's records to every dynoproxy peer now. */
+  broadcast(): void;
+  /** The peers gossip talks to (dynoproxy nodes answering, not down), by index. */
+  peers(): number[];
+  /** The node is up per the failure detector (a source must be). */
+  isUp(node: number): boolean;
+  /** Copy `mine` from `sources` (warm-up.ts joinCopy); null on a datastore that cannot be copied (memcached). */
+  copy: ((sources: number[], mine: number[]) => Promise<boolean>) | null;
+  /** Warm-up stays away while the join copies (this node's datastore is empty on purpose). */
+  hold(moving: boolean): void;
+  /** This node's tokens moved: writes of the moved ranges go to both sides for handoff_grace. */
+  settle(node: number): void;
+  intervalMs: number;
+  log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
+}
+
+export type JoinPhase = 'listening' | 'announcing' | 'copying' | 'done' | 'member';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+export class Join {
+  phase: JoinPhase = 'listening';
+  private readonly d: JoinDeps;
+  /** By peer index: the state it gave this node in its last gossip reply (-1: it does not list us). */
+  private readonly seenAs = new Map<number, number>();
+  /** The first reply's record of us (decides whether this node is new); undefined until one came. */
+  private first: { state: number; tokens: string[] } | null | undefined = undefined;
+  private stopped = false;
+
+  constructor(deps: JoinDeps) {
+    this.d = deps;
+  }
+
+  /** Gossip's report of how a peer sees this node (cluster-worker.ts wires it to Gossip's `heard`). */
+  heard(node: number, us: { state: number; tokens: string[] } | null): void {
+    if (this.first === undefined) this.first = us;
+    this.seenAs.set(node, us === null ? -1 : us.state);
+  }
+
+  stop(): void {
+    this.stopped = true;
+  }
+
+  private async until(cond: () => boolean, ms: number): Promise<boolean> {
+    const end = Date.now() + ms;
+    while (!cond()) {
+      if (this.stopped || Date.now() >= end) return false;
+      await sleep(Math.min(100, this.d.intervalMs));
+    }
+    return true;
+  }
+
+  async run(): Promise<void> {
+    const d = this.d;
+    const m = d.membership;
+    const me = m.local;
+    d.hold(true);
+    // 1. Listen: the first peer to answer tells whether it knows this node already (a member restarted with join: true left on).
+    await this.until(() => this.first !== undefined, Math.max(15_000, 20 * d.intervalMs));
+    const known = this.first;
+    if (known != null && known.state !== NODE_STATE.JOINING && known.state !== NODE_STATE.LEFT && known.tokens.length === me.tokens.length && known.tokens.every((t) => me.tokens.includes(t))) {
+      this.phase = 'member';
+      m.silent = false;
+      m.setLocalState(NODE_STATE.NORMAL, Date.now());
+      d.publish();
+      d.broadcast();
+      d.hold(false);
+      d.log('info', 'join: this node is already a member (its peers list it with these tokens); serving at once', { state: known.state });
+      return;
+    }
+    // 2. Announce, and wait until every peer has seen it: from then on all of this node's future range's writes reach it too.
+    this.phase = 'announcing';
+    m.silent = false;
+    m.setLocalState(NODE_STATE.JOINING, Date.now());
+    d.publish();
+    d.broadcast();
+    const acked = await this.until(() => d.peers().every((p) => this.seenAs.get(p) === NODE_STATE.JOINING), Math.max(10_000, 20 * d.intervalMs));
+    if (this.stopped) return;
+    if (!acked) d.log('warn', 'join: not every peer confirmed the join in time; copying anyway (writes reach the old owners, which shadow them)', { waiting: d.peers().filter((p) => this.seenAs.get(p) !== NODE_STATE.JOINING) });
+    // A moment more: requests routed before a peer saw the join are answered by now.
+    await sleep(2 * d.intervalMs);
+    // 3. Copy this node's future range from the nodes of its rack that own it now.
+    this.phase = 'copying';
+    for (let attempt = 1; !this.stopped; attempt++) {
+      const v = d.view();
+      const rack = v.racks[v.localRack];
+      const mine = hashRangesIn(rack.shadow ?? rack.ring, v.localNode);
+      const sources = rack.nodes.filter((n) => n !== v.localNode && intersectHashRanges(mine, hashRangesOf(v, v.localRack, n)).length > 0);
+      const started = Date.now();
+      if (sources.length > 0 && d.copy === null) {
+        d.log('warn', 'join: this datastore cannot be copied (memcached): the range starts empty here', {});
+        break;
+      }
+      if (sources.length === 0 || (sources.every((n) => d.isUp(n)) && (await (d.copy as NonNullable<JoinDeps['copy']>)(sources, mine)))) {
+        d.log('info', 'join: range copied', { sources: sources.map((n) => v.nodes[n].name), seconds: (Date.now() - started) / 1000 });
+        break;
+      }
+      d.log('warn', 'join: copy failed or a source is down; trying again', { attempt, sources: sources.map((n) => v.nodes[n].name) });
+      await sleep(Math.min(30_000, 1000 * attempt));
+    }
+    if (this.stopped) return;
+    // 4. Serve: NORMAL everywhere within a gossip round or two; the old owners keep getting the moved writes for the grace.
+    d.settle(d.view().localNode);
+    m.setLocalState(NODE_STATE.NORMAL, Date.now());
+    d.publish();
+    d.broadcast();
+    d.hold(false);
+    this.phase = 'done';
+    d.log('info', 'join: done, this node serves its range', {});
+  }
+}

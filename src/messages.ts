@@ -109,6 +109,8 @@ export type FromClusterWorker =
   | { type: 'warm-up-answer'; status: number; message: string }
   /** The answer to a { type: 'cleanup-start' } message (POST /cleanup). */
   | { type: 'cleanup-answer'; status: number; message: string }
+  /** The answer to a { type: 'leave-start' } message (POST /state/leaving). */
+  | { type: 'leave-answer'; status: number; message: string }
   | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> }
   /** This node's gossip records (after every round and change): the data workers answer peers' DYNOPROXY.GOSSIP with them. */
   | { type: 'gossip-digest'; payload: Uint8Array }

@@ -66,4 +66,6 @@ export interface AdminCluster {
   startWarmUp(): Promise<{ status: number; message: string }>;
   /** POST /cleanup: delete the keys this node handed over in a token move. */
   startCleanup(): Promise<{ status: number; message: string }>;
+  /** POST /state/leaving: decommission this node (its range goes to its rack's other nodes, then it leaves the ring). */
+  startLeave(): Promise<{ status: number; message: string }>;
 }

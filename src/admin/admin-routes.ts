@@ -11,6 +11,7 @@ export type Action =
   | { kind: 'set_state'; mutates: true; state: NodeStateName }
   | { kind: 'warm_up'; mutates: true }
   | { kind: 'cleanup'; mutates: true }
+  | { kind: 'leave'; mutates: true }
   | { kind: 'ring_plan'; mutates: false; nodes: number }
   | { kind: 'peer'; mutates: true; verb: PeerVerb; name: string }
   | { kind: 'log_level'; mutates: true; delta: number; value: number }
@@ -29,6 +30,7 @@ export const HELP_TEXT = [
   '/set_timeout_factor/<1-10>',
   '/state/<get_state|standby|writes_only|resuming|normal>',
   '/state/warm_up',
+  '/state/leaving',
   '/cleanup',
   '/ring/plan?nodes=<n>',
   '/peer/<up|down|reset>/<server name|all>',
@@ -61,6 +63,7 @@ const SIMPLE: Record<string, Action> = {
   '/historeset': { kind: 'historeset', mutates: true },
   '/state/warm_up': { kind: 'warm_up', mutates: true },
   '/cleanup': { kind: 'cleanup', mutates: true },
+  '/state/leaving': { kind: 'leave', mutates: true },
 };
 
 const STATES: Record<string, NodeStateName> = { standby: 'STANDBY', writes_only: 'WRITES_ONLY', resuming: 'RESUMING', normal: 'NORMAL' };
@@ -101,7 +104,7 @@ export function route(rawPath: string, query = ''): Action {
     }
     case 'state': {
       const s = STATES[parts[1] ?? ''];
-      if (parts.length !== 2 || s === undefined) return { kind: 'error', mutates: false, status: 404, message: 'use /state/<get_state|standby|writes_only|resuming|normal|warm_up>' };
+      if (parts.length !== 2 || s === undefined) return { kind: 'error', mutates: false, status: 404, message: 'use /state/<get_state|standby|writes_only|resuming|normal|warm_up|leaving>' };
       return { kind: 'set_state', mutates: true, state: s };
     }
     case 'ring': {

@@ -248,6 +248,11 @@ export class AdminServer {
         const plan = planRing(current, a.nodes);
         return this.reply(req, res, 200, `${JSON.stringify({ dc: local?.dc ?? null, rack: local?.rack.name ?? null, ...plan, how: 'apply one move at a time: start a node with join: true and its planned token (or POST /state/leaving on a node to remove); wait for its join to finish (node_state normal, /info gossip.join done) before the next' })}\n`, JSON_TYPE);
       }
+      case 'leave': {
+        if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR leaving needs a cluster node (dyn_listen)\r\n');
+        const l = await this.host.cluster.startLeave();
+        return this.reply(req, res, l.status, l.status === 200 ? OK : `ERR ${l.message}\r\n`);
+      }
       case 'cleanup': {
         if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR cleanup needs a cluster node (dyn_listen)\r\n');
         const c = await this.host.cluster.startCleanup();

@@ -190,11 +190,14 @@ function maxBucket(b: Float64Array): number {
  * GET /cluster_describe: Dynomite's dcs > racks > servers; a single node describes itself. Beside Dynomite's fields, what a
  * token-aware client needs: every token, dc/rack, the client port, this node's own state (node_state), the hash and hash tag.
  */
+const MOVE_STATES = new Set(['joining', 'leaving', 'left']);
+
 export function clusterDescribeBody(host: AdminHost): string {
   const own = (NODE_STATES[host.control.get(C_STATE)] ?? 'NORMAL').toLowerCase();
   if (host.cluster !== null) {
     const d = host.cluster.describe();
-    for (const dc of d.dcs) for (const r of dc.racks) for (const s of r.servers) if (s.local) s.node_state = own;
+    // This node's admin state (standby, writes_only ...), unless a token move names it (joining, leaving, left).
+    for (const dc of d.dcs) for (const r of dc.racks) for (const s of r.servers) if (s.local && !MOVE_STATES.has(s.node_state)) s.node_state = own;
     return `${JSON.stringify(d)}\n`;
   }
   const p = host.loadedConfig.pools[0];

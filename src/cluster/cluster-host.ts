@@ -87,7 +87,7 @@ export class ClusterHost {
         else this.log.warn({ worker: 'cluster', ...e }, e.what === 'dropped' ? 'hints dropped' : e.what === 'dir-unwritable' ? 'hints_dir not writable' : 'hints file corrupt');
       }
       else if (m.type === 'warm-up') this.warmUp = m.status;
-      else if (m.type === 'warm-up-answer' || m.type === 'cleanup-answer') this.waiters.get(m.type)?.shift()?.({ status: m.status, message: m.message });
+      else if (m.type === 'warm-up-answer' || m.type === 'cleanup-answer' || m.type === 'leave-answer') this.waiters.get(m.type)?.shift()?.({ status: m.status, message: m.message });
       else if (m.type === 'log') this.log[m.level](m.fields, m.msg);
       else if (m.type === 'gossip-digest') {
         this.digest = m.payload;
@@ -158,6 +158,11 @@ export class ClusterHost {
   /** POST /cleanup: delete the keys this node handed over (200 started, 409 busy or a move still settling, 400 cannot). */
   startCleanup(): Promise<{ status: number; message: string }> {
     return this.ask('cleanup-start', 'cleanup-answer');
+  }
+
+  /** POST /state/leaving: hand this node's range over and leave the ring (200 started, 409 busy, 400 cannot). */
+  startLeave(): Promise<{ status: number; message: string }> {
+    return this.ask('leave-start', 'leave-answer');
   }
 
   private ask(type: string, answer: string): Promise<{ status: number; message: string }> {

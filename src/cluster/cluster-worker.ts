@@ -8,6 +8,7 @@ import { Membership } from './membership.ts';
 import { Gossip } from './gossip.ts';
 import { Join } from './join.ts';
 import { Cleanup } from './cleanup.ts';
+import { Leave } from './leave.ts';
 import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
@@ -242,7 +243,11 @@ const REFUSAL_LOG_MS = 10_000;
 const gossip = new Gossip({
   membership, links, seeds: pool.dynSeeds.length,
   alive: (i) => detector.verdict(i) !== FD_DOWN,
-  heard: (node, us) => join?.heard(node, us),
+  heard: (node, us) => {
+    seenAs.set(node, us === null ? -1 : us.state);
+    join?.heard(node, us);
+    listened(us);
+  },
   merged(result, from) {
     gossipStats.stale += result.stale;
     const now = Date.now();
@@ -299,7 +304,7 @@ setInterval(() => {
   }
   if (!changed) return;
   map = publish();
-  if (mine && pool.autoCleanup && cleanup.refusal() === null) cleanup.start('handoff_grace past after a token move in this rack');
+  if (mine && pool.autoCleanup && membership.local.state !== NODE_STATE.LEFT && cleanup.refusal() === null) cleanup.start('handoff_grace past after a token move in this rack');
 }, 250).unref();
 
 const cleanup = new Cleanup(pool, () => map, (level, msg, fields) => post({ type: 'log', level, msg, fields }));
@@ -311,7 +316,7 @@ const join = pool.join ? new Join({
     sendDigest();
   },
   broadcast: () => gossip.broadcast(),
-  peers: () => gossip.dynoproxyPeers(),
+  peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   isUp: (n) => detector.verdict(n) === FD_UP,
   copy: warmUp !== null ? (sources, mine) => warmUp.joinCopy(sources, mine) : null,
   hold: (moving) => warmUp?.hold(moving),
@@ -319,6 +324,48 @@ const join = pool.join ? new Join({
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 }) : null;
 if (join !== null) void join.run();
+
+/** By peer index: the state it gave this node in its last gossip reply. */
+const seenAs = new Map<number, number>();
+const leave = new Leave({
+  pool, membership, view: () => map, links, intervalMs: interval,
+  publish: () => {
+    map = publish();
+    rememberStates();
+    sendDigest();
+  },
+  broadcast: () => gossip.broadcast(),
+  peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
+  seenAs: (n) => seenAs.get(n),
+  isUp: (n) => detector.verdict(n) === FD_UP,
+  settle,
+  report: (status) => post({ type: 'warm-up', status }),
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+});
+
+/**
+ * Every other gossiping node listens before it speaks about itself too: a node its peers know as LEFT (decommissioned) stays out of
+ * the ring when it is started again with its old config (join: true brings it back). The first reply decides; with no peer
+ * answering within a few rounds (a first node, a cluster restarting), it speaks anyway.
+ */
+let listening = pool.enableGossip && !pool.join;
+if (listening) {
+  membership.silent = true;
+  setTimeout(() => listened(undefined), Math.max(2000, 10 * interval)).unref();
+}
+function listened(us: { state: number; tokens: string[] } | null | undefined): void {
+  if (!listening) return;
+  listening = false;
+  membership.silent = false;
+  if (us != null && us.state === NODE_STATE.LEFT) {
+    membership.setLocalState(NODE_STATE.LEFT, Date.now());
+    map = publish();
+    rememberStates();
+    post({ type: 'log', level: 'warn', msg: 'this node left the ring earlier (its peers list it LEFT): it stays out; start it with join: true to bring it back', fields: {} });
+  }
+  sendDigest();
+  gossip.broadcast();
+}
 
 function sendDigest(): void {
   post({ type: 'gossip-digest', payload: gossip.payload() });
@@ -347,6 +394,10 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
     gossip.receive(m.payload, m.from ?? '?');
     return;
   }
+  if (m.type === 'leave-start') {
+    const a = leave.start();
+    post({ type: 'leave-answer', status: a.status, message: a.message });
+  }
   if (m.type === 'cleanup-start') {
     const a = cleanup.start('POST /cleanup');
     post({ type: 'cleanup-answer', status: a.status, message: a.message });
@@ -360,6 +411,7 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
   }
   if (m.type === 'stop') {
     join?.stop();
+    leave.stop();
     cleanup.stop();
     warmUp?.stop();
     drainRings();

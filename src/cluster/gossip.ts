@@ -51,6 +51,8 @@ class Call implements ClientSession {
     const ok = req.failure === F_NONE;
     if (this.hello) {
       if (ok && isHelloReply(buf, start, end)) this.owner.confirmed(this.node);
+      // No answer at all (the node is starting, or down): ask again next round; only an answer that is not ours waits longer.
+      else if (!ok) this.owner.helloFailed(this.node);
     } else this.owner.reply(this.node, ok ? gossipReplyRecords(buf, start, end) : null, buf);
   }
   requestFinished(): void {
@@ -110,11 +112,6 @@ export class Gossip {
     }
   }
 
-  /** The peers gossip talks to now: dynoproxy nodes (they answered the hello), with a link, not judged down. */
-  dynoproxyPeers(): number[] {
-    return this.d.membership.members.filter((n) => !n.local && !n.removed && !n.dynomite && this.d.links[n.index] != null && this.isDynoproxy(n.index) && this.d.alive(n.index)).map((n) => n.index);
-  }
-
   private key(node: number): string {
     const m = this.d.membership.members[node];
     return m === undefined ? '' : `${m.host}:${m.peerPort}/${m.tokens[0] ?? ''}`;
@@ -135,6 +132,15 @@ export class Gossip {
     const req = acquireRequest(K_CLIENT);
     req.client = call;
     link.send(req, HELLO_REQUEST, 0, HELLO_REQUEST.length);
+  }
+
+  helloFailed(node: number): void {
+    this.helloAt[node] = -Infinity;
+  }
+
+  /** The peers a state change must reach before it takes effect (join, leave): every node gossip knows that is up, Dynomite ones aside. */
+  peersToTell(isUp: (node: number) => boolean): number[] {
+    return this.d.membership.members.filter((n) => !n.local && !n.removed && !n.dynomite && this.d.links[n.index] != null && isUp(n.index)).map((n) => n.index);
   }
 
   /** The node answered the hello as dynoproxy: it gets our records at once. */

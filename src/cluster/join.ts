@@ -12,7 +12,7 @@ export interface JoinDeps {
   publish(): void;
   /** Gossip this node's records to every dynoproxy peer now. */
   broadcast(): void;
-  /** The peers gossip talks to (dynoproxy nodes answering, not down), by index. */
+  /** The peers the join must reach before it copies (every node gossip knows that is up, Dynomite ones aside), by index. */
   peers(): number[];
   /** The node is up per the failure detector (a source must be). */
   isUp(node: number): boolean;

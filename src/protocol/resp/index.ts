@@ -17,7 +17,7 @@ export {
 export * from './encode.ts';
 export * from './errors.ts';
 export {
-  RANGE_COMMAND, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
+  RANGE_COMMAND, PTTL_DUMP_LUA, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
   rangeError, decodeRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';
 export {

@@ -11,6 +11,9 @@
 // or an error: -ERR dynoproxy range: <why>.
 
 export const RANGE_COMMAND = 'DYNOPROXY.RANGE';
+
+/** PTTL and DUMP of every key in one script call (KEYS: the keys): a range copy's source reads a step's keys with one command. */
+export const PTTL_DUMP_LUA = "local out = {} for i, k in ipairs(KEYS) do out[2 * i - 1] = redis.call('PTTL', k) out[2 * i] = redis.call('DUMP', k) or '' end return out";
 const NAME = Buffer.from(RANGE_COMMAND.toLowerCase());
 const MAX_U32 = 0xffffffff;
 /** Most ranges one request may name (a node's ranges in a rack: one per token, plus one wrap). */

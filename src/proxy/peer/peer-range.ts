@@ -2,7 +2,7 @@
 // in the asked ranges with their PTTL and DUMP payload. Off the request path: its own datastore connection per pool and worker, opened
 // on first use. Never writes to the datastore, never answers more than max-bytes, never serves a node with several datastore servers.
 import { Redis } from 'ioredis';
-import { parseRangeRequest, encodeRangeReply, rangeError, inHashRanges, entryBytes, type RangeEntry } from '../../protocol/resp/index.ts';
+import { PTTL_DUMP_LUA, parseRangeRequest, encodeRangeReply, rangeError, inHashRanges, entryBytes, type RangeEntry } from '../../protocol/resp/index.ts';
 import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs } from '../../io/index.ts';
 import { P } from '../../stats/index.ts';
 import type { PoolContext } from '../pool-context.ts';
@@ -14,8 +14,6 @@ export interface RangePeer {
   answer(msgId: number, reply: Uint8Array): void;
 }
 
-/** PTTL and DUMP of every key in one script call: one command per step instead of two per key (the source's CPU is the serving rack's). */
-const PTTL_DUMP = "local out = {} for i, k in ipairs(KEYS) do out[2 * i - 1] = redis.call('PTTL', k) out[2 * i] = redis.call('DUMP', k) or '' end return out";
 
 type RangeRedis = Redis & { pttlDumpBuffer(n: number, ...keys: Buffer[]): Promise<unknown[]> };
 
@@ -30,7 +28,8 @@ function datastore(pool: PoolContext): RangeRedis {
       maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
     }) as RangeRedis;
     // EVALSHA, loaded on first use (ioredis falls back to EVAL on NOSCRIPT).
-    r.defineCommand('pttlDump', { lua: PTTL_DUMP });
+    // PTTL and DUMP of a step's keys in one script call: one command per step instead of two per key (the source's CPU is the serving rack's).
+    r.defineCommand('pttlDump', { lua: PTTL_DUMP_LUA });
     // Errors reach the request that hit them; the connection's own events are not worth a log line per retry.
     r.on('error', () => {});
     conns.set(pool, r);

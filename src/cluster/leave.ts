@@ -1,0 +1,233 @@
+// Leave (decommission): POST /state/leaving makes this node LEAVING — it still serves, while every write of its ranges also goes to the
+// node that takes each range over (the shadow ring) — then it hands its keys to those successors (SCAN + PTTL + DUMP here, RESTORE
+// there, never replacing a newer write) and turns LEFT: its peers route nothing to it once handoff_grace is past.
+// Never leaves a rack empty, and never reports LEFT before every key was handed over or refused as older.
+import { Redis } from 'ioredis';
+import { KeyHasher, NODE_STATE, type ClusterView } from '../topology/index.ts';
+import { PTTL_DUMP_LUA } from '../protocol/resp/index.ts';
+import { F_NONE } from '../protocol/failure/index.ts';
+import { acquireRequest, afterIo, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
+import type { PoolConfig } from '../config/index.ts';
+import type { WarmUpStatus } from '../messages.ts';
+import type { Membership } from './membership.ts';
+
+export interface LeaveDeps {
+  pool: PoolConfig;
+  membership: Membership;
+  view(): ClusterView;
+  links: readonly (BackendServer | null)[];
+  publish(): void;
+  broadcast(): void;
+  peers(): number[];
+  /** The state a peer gave this node in its last gossip reply (undefined: not heard). */
+  seenAs(node: number): number | undefined;
+  isUp(node: number): boolean;
+  settle(node: number): void;
+  /** Progress, shown where warm-up's is (phase leaving). */
+  report(status: WarmUpStatus): void;
+  intervalMs: number;
+  log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
+}
+
+type DumpingRedis = Redis & { pttlDumpBuffer(n: number, ...keys: Buffer[]): Promise<unknown[]> };
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+const OK = Buffer.from('+OK\r\n');
+const BUSYKEY = Buffer.from('-BUSYKEY');
+
+function startsWith(buf: Uint8Array, start: number, end: number, p: Buffer): boolean {
+  if (end - start < p.length) return false;
+  for (let i = 0; i < p.length; i++) if (buf[start + i] !== p[i]) return false;
+  return true;
+}
+
+/** One step's RESTOREs on peer links: resolves once each has its reply (restored, older than what the successor holds, or failed). */
+class StepCall implements ClientSession {
+  closed = false;
+  pending = 0;
+  restored = 0;
+  skipped = 0;
+  failed = 0;
+  lastError = '';
+  private resolve: () => void = () => {};
+  readonly done: Promise<void>;
+  constructor() {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
+    if (req.failure === F_NONE && startsWith(buf, start, end, OK)) this.restored++;
+    else if (req.failure === F_NONE && startsWith(buf, start, end, BUSYKEY)) this.skipped++;
+    else {
+      this.failed++;
+      this.lastError = Buffer.from(buf.subarray(start, Math.min(end, start + 200))).toString('latin1').trim();
+    }
+    if (--this.pending === 0) this.resolve();
+  }
+  requestFinished(): void {}
+}
+
+function restoreCommand(key: Buffer, ttl: number, dump: Buffer): Buffer {
+  const t = String(ttl);
+  return Buffer.concat([
+    Buffer.from(`*4\r\n$7\r\nRESTORE\r\n$${key.length}\r\n`), key, Buffer.from(`\r\n$${t.length}\r\n${t}\r\n$${dump.length}\r\n`), dump, Buffer.from('\r\n'),
+  ]);
+}
+
+export class Leave {
+  private readonly d: LeaveDeps;
+  private running = false;
+  private local: DumpingRedis | null = null;
+  private readonly hasher: KeyHasher;
+  private stopped = false;
+  readonly status: WarmUpStatus;
+
+  constructor(deps: LeaveDeps) {
+    this.d = deps;
+    this.hasher = new KeyHasher(deps.pool.hash, deps.pool.hashTag);
+    this.status = {
+      phase: 'idle', enabled: true, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: 0, finishedAt: 0, lastError: '', reason: '',
+    };
+  }
+
+  /** Why this node cannot leave now, or null. */
+  refusal(): string | null {
+    const m = this.d.membership.local;
+    if (this.running || m.state === NODE_STATE.LEAVING) return 'this node is already leaving';
+    if (m.state === NODE_STATE.LEFT) return 'this node has left the ring already';
+    if (m.state === NODE_STATE.JOINING) return 'this node is still joining';
+    const v = this.d.view();
+    const others = v.racks[v.localRack].nodes.filter((n) => n !== v.localNode && v.nodes[n].tokens.length > 0 && v.nodes[n].state !== NODE_STATE.LEFT && v.nodes[n].state !== NODE_STATE.JOINING);
+    if (others.length === 0) return 'the last node of a rack cannot leave (the rack would hold nothing)';
+    if (v.racks[v.localRack].shadow !== null) return 'tokens are already moving in this rack: wait until that move settled (handoff_grace)';
+    if (this.d.pool.dataStore === 0 && this.d.pool.servers.length !== 1) return 'leaving hands keys over from one datastore server per node';
+    return null;
+  }
+
+  start(): { status: number; message: string } {
+    const why = this.refusal();
+    if (why !== null) return { status: why.startsWith('this node') || why.startsWith('tokens') ? 409 : 400, message: why };
+    void this.run();
+    return { status: 200, message: 'leaving: this node hands its range over, then leaves the ring' };
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.local?.disconnect();
+  }
+
+  private connection(): DumpingRedis {
+    if (this.local === null) {
+      const s = this.d.pool.servers[0];
+      const r = new Redis({
+        host: s.host, port: s.port, password: this.d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
+        commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
+      }) as DumpingRedis;
+      r.defineCommand('pttlDump', { lua: PTTL_DUMP_LUA });
+      r.on('error', () => {});
+      this.local = r;
+    }
+    return this.local;
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    const d = this.d;
+    const m = d.membership;
+    const s = this.status;
+    Object.assign(s, {
+      phase: 'leaving', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason: 'leave',
+    });
+    d.report({ ...s });
+    m.setLocalState(NODE_STATE.LEAVING, Date.now());
+    d.publish();
+    d.broadcast();
+    d.log('info', 'leave: LEAVING announced; writes of this node\'s ranges now reach their successors too', {});
+    const end = Date.now() + Math.max(10_000, 20 * d.intervalMs);
+    while (!this.stopped && Date.now() < end && !d.peers().every((p) => d.seenAs(p) === NODE_STATE.LEAVING)) await sleep(Math.min(100, d.intervalMs));
+    const waiting = d.peers().filter((p) => d.seenAs(p) !== NODE_STATE.LEAVING);
+    d.log(waiting.length === 0 ? 'info' : 'warn', waiting.length === 0 ? 'leave: every peer saw it; handing the range over' : 'leave: not every peer confirmed in time; handing over anyway', { peers: d.peers().length, waiting });
+    await sleep(2 * d.intervalMs);
+    for (let attempt = 1; !this.stopped; attempt++) {
+      if (d.pool.dataStore !== 0 || (await this.handOver())) break;
+      d.log('warn', 'leave: hand-over failed part way; trying again (RESTORE keeps what the successors hold)', { attempt, error: s.lastError });
+      await sleep(Math.min(30_000, 1000 * attempt));
+    }
+    if (this.stopped) return;
+    s.phase = 'idle';
+    s.finishedAt = Date.now();
+    s.etaSeconds = 0;
+    d.report({ ...s });
+    d.settle(d.view().localNode);
+    m.setLocalState(NODE_STATE.LEFT, Date.now());
+    d.publish();
+    d.broadcast();
+    this.running = false;
+    d.log('info', 'leave: done; this node left the ring (stop it once handoff_grace is past)', {
+      handedOver: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,
+    });
+  }
+
+  /** One pass over this node's datastore: every key to its successor (the shadow ring's owner). False when a step failed. */
+  private async handOver(): Promise<boolean> {
+    const d = this.d;
+    const s = this.status;
+    const r = this.connection();
+    s.keysExpected = await r.dbsize().catch(() => 0);
+    let cursor = '0';
+    do {
+      const v = d.view();
+      const shadow = v.racks[v.localRack].shadow;
+      if (shadow === null) {
+        s.lastError = 'the shadow ring is gone (the move was undone?)';
+        return false;
+      }
+      let keys: Buffer[];
+      let values: unknown[];
+      try {
+        const [next, batch] = await r.scanBuffer(cursor, 'COUNT', Math.max(1, d.pool.warmUpBatch));
+        cursor = String(next);
+        keys = batch;
+        values = keys.length > 0 ? await r.pttlDumpBuffer(keys.length, ...keys) : [];
+      } catch (err) {
+        s.lastError = `local datastore: ${err instanceof Error ? err.message : String(err)}`;
+        return false;
+      }
+      s.keysScanned += keys.length;
+      const step = new StepCall();
+      for (let i = 0; i < keys.length; i++) {
+        const pttl = Number(values[2 * i]);
+        const dump = values[2 * i + 1] as Buffer;
+        // Gone meanwhile (-2), or expiring as it was read (0).
+        if (pttl === -2 || pttl === 0 || !Buffer.isBuffer(dump) || dump.length === 0) continue;
+        const target = shadow.lookup(this.hasher.keyHash(keys[i], 0, keys[i].length));
+        const link = d.links[target] ?? null;
+        if (target === v.localNode || link === null || !d.isUp(target)) {
+          s.lastError = `no successor up for a key (${v.nodes[target]?.name ?? target})`;
+          return false;
+        }
+        const bytes = restoreCommand(keys[i], pttl > 0 ? pttl : 0, dump);
+        const req = acquireRequest(K_CLIENT);
+        req.client = step;
+        step.pending++;
+        s.bytesCopied += keys[i].length + dump.length;
+        link.send(req, bytes, 0, bytes.length);
+      }
+      afterIo();
+      if (step.pending > 0) await step.done;
+      s.keysCopied += step.restored;
+      s.keysSkipped += step.skipped;
+      s.keysFailed += step.failed;
+      if (step.failed > 0) {
+        s.lastError = step.lastError;
+        return false;
+      }
+      const elapsed = (Date.now() - s.startedAt) / 1000;
+      s.keysPerSecond = elapsed > 0 ? Math.round(s.keysCopied / elapsed) : 0;
+      d.report({ ...s });
+      if (d.pool.warmUpPause > 0) await sleep(d.pool.warmUpPause);
+    } while (cursor !== '0' && !this.stopped);
+    return true;
+  }
+}

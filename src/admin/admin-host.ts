@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/index.ts';
 import type { ControlBlock, Histogram, PoolShape, PoolTotals } from '../stats/index.ts';
-import type { WarmUpStatus } from '../messages.ts';
+import type { RepairStatus, WarmUpStatus } from '../messages.ts';
 
 export interface AdminHost {
   readonly loadedConfig: LoadedConfig;
@@ -60,4 +60,8 @@ export interface AdminCluster {
   readonly warmUp: WarmUpStatus | null;
   /** /state/warm_up: start one now; an HTTP status and a message. */
   startWarmUp(): Promise<{ status: number; message: string }>;
+  /** Anti-entropy: the current or last run (null: none reported, e.g. a memcached node). */
+  readonly repair: RepairStatus | null;
+  /** POST /repair: start one (range: key-hash bounds; null the node's whole range); an HTTP status and a message. */
+  startRepair(range: { start: number; end: number } | null): Promise<{ status: number; message: string }>;
 }

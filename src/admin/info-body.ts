@@ -147,6 +147,7 @@ export function infoBody(x: InfoInputs): string {
     ['cross_region_queue_bytes', host.cluster?.replication.queued ?? 0],
     ['worker_restarts', host.workerRestarts],
     ...warmUpEntries(host),
+    ...repairEntries(host),
   ];
   const pools: Entry[] = host.counters().map((p) => [p.name, poolEntries(p, x.statsCount)]);
   return `{${render([...header, ...pools])}}\n`;
@@ -161,6 +162,19 @@ function warmUpEntries(host: AdminHost): Entry[] {
     ['bytes_copied', w.bytesCopied], ['keys_skipped', w.keysSkipped], ['keys_failed', w.keysFailed], ['keys_scanned', w.keysScanned],
     ['keys_expected', w.keysExpected], ['keys_per_second', w.keysPerSecond], ['eta_seconds', w.etaSeconds], ['sources', w.sources.join(',')],
     ['started_at', w.startedAt], ['finished_at', w.finishedAt], ['last_error', w.lastError],
+  ]]];
+}
+
+/** Anti-entropy (cluster/repair.ts): the current or last run on a cluster node. */
+function repairEntries(host: AdminHost): Entry[] {
+  const r = host.cluster?.repair;
+  if (r === null || r === undefined) return [];
+  return [['repair', [
+    ['phase', r.phase], ['running', r.running ? 'true' : 'false'], ['runs', r.runs], ['reason', r.reason], ['range', r.range],
+    ['racks', r.racks.join(',')], ['racks_skipped', r.racksSkipped.join(',')], ['buckets_compared', r.bucketsCompared],
+    ['buckets_differing', r.bucketsDiffering], ['keys_scanned', r.keysScanned], ['keys_compared', r.keysCompared],
+    ['keys_differing', r.keysDiffering], ['keys_repaired', r.keysRepaired], ['conflicts', r.conflicts], ['keys_skipped', r.keysSkipped],
+    ['bytes', r.bytes], ['interval', r.interval], ['started_at', r.startedAt], ['finished_at', r.finishedAt], ['last_error', r.lastError],
   ]]];
 }
 

@@ -11,6 +11,7 @@ import {
   PEER_GAUGES,
   WORKER_METRICS,
   WARMUP_METRICS,
+  REPAIR_METRICS,
   PAYLOAD_BUCKETS,
   type Histogram,
   type HistogramDecl,
@@ -168,6 +169,15 @@ export function metricsText(x: MetricsInputs): string {
     const phase = { idle: 0, writes_only: 1, resuming: 2, failed: 3 }[wu.phase];
     const values = [phase, wu.runs, wu.keysCopied, wu.bytesCopied, wu.keysSkipped, wu.keysFailed, wu.keysExpected, wu.etaSeconds];
     WARMUP_METRICS.forEach((d, k) => {
+      w.family(d, d.kind);
+      w.sample(d.name, {}, values[k]);
+    });
+  }
+  const rp = host.cluster?.repair;
+  if (rp !== null && rp !== undefined) {
+    const t = rp.total;
+    const values = [rp.running ? 1 : 0, t.runs, t.keysCompared, t.keysDiffering, t.keysRepaired, t.conflicts, t.keysSkipped, t.bytes];
+    REPAIR_METRICS.forEach((d, k) => {
       w.family(d, d.kind);
       w.sample(d.name, {}, values[k]);
     });

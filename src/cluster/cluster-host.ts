@@ -8,7 +8,7 @@ import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
 import type { ClusterKeying, ClusterServer } from '../admin/index.ts';
-import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus, RepairStatus, RepairStart } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
 const RING_BYTES = 8 * 1024 * 1024;
@@ -26,6 +26,9 @@ export class ClusterHost {
   /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first, and on memcached nodes. */
   warmUp: WarmUpStatus | null = null;
   private warmUpWaiters: ((a: { status: number; message: string }) => void)[] = [];
+  /** The cluster worker's last anti-entropy report (cluster/repair.ts); null before its first, and on memcached nodes. */
+  repair: RepairStatus | null = null;
+  private repairWaiters: ((a: { status: number; message: string }) => void)[] = [];
 
   /** The cluster pool of a config (one with dyn_listen), or null: single-node configs run no cluster worker. */
   static forConfig(config: LoadedConfig, workers: number, log: Logger): ClusterHost | null {
@@ -82,6 +85,8 @@ export class ClusterHost {
       else if (m.type === 'warm-up') this.warmUp = m.status;
       else if (m.type === 'warm-up-answer') this.warmUpWaiters.shift()?.({ status: m.status, message: m.message });
       else if (m.type === 'log') this.log[m.level](m.fields, m.msg);
+      else if (m.type === 'repair') this.repair = m.status;
+      else if (m.type === 'repair-answer') this.repairWaiters.shift()?.({ status: m.status, message: m.message });
     });
     w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));
     w.on('exit', () => {
@@ -137,20 +142,30 @@ export class ClusterHost {
 
   /** /state/warm_up: ask the cluster worker to start a warm-up now; its answer (200 started, 409 busy or no source, 400 cannot). */
   startWarmUp(): Promise<{ status: number; message: string }> {
+    return this.ask(this.warmUpWaiters, { type: 'warm-up-start' });
+  }
+
+  /** POST /repair: ask the cluster worker to start an anti-entropy run (range: key-hash bounds, null the node's whole range). */
+  startRepair(range: { start: number; end: number } | null): Promise<{ status: number; message: string }> {
+    const m: RepairStart = { type: 'repair-start', range };
+    return this.ask(this.repairWaiters, m);
+  }
+
+  private ask(waiters: ((a: { status: number; message: string }) => void)[], message: { type: string }): Promise<{ status: number; message: string }> {
     const w = this.worker;
     if (w === null) return Promise.resolve({ status: 503, message: 'the cluster worker is restarting; try again' });
     return new Promise((resolve) => {
       const t = setTimeout(() => {
-        const i = this.warmUpWaiters.indexOf(done);
-        if (i >= 0) this.warmUpWaiters.splice(i, 1);
+        const i = waiters.indexOf(done);
+        if (i >= 0) waiters.splice(i, 1);
         resolve({ status: 503, message: 'the cluster worker did not answer' });
       }, 5000);
       const done = (a: { status: number; message: string }): void => {
         clearTimeout(t);
         resolve(a);
       };
-      this.warmUpWaiters.push(done);
-      w.postMessage({ type: 'warm-up-start' });
+      waiters.push(done);
+      w.postMessage(message);
     });
   }
 

@@ -4,6 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, PEER_DOWN, PEER_WARMING } from '../peer/index.ts';
 import { WarmUp } from './warm-up.ts';
+import { Repair } from './repair.ts';
 import { ClusterView, TopologyWriter, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
@@ -11,7 +12,7 @@ import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
 import { S_PEER, WorkerStatsView, poolShapes } from '../stats/index.ts';
 import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
-import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, RepairStart } from '../messages.ts';
 
 const data = workerData as ClusterWorkerData;
 const port = parentPort;
@@ -186,7 +187,17 @@ const warmUp = pool.dataStore === 0 ? new WarmUp({
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 }) : null;
 
+// Anti-entropy (cluster/repair.ts): POST /repair and repair_interval.
+const repair = pool.dataStore === 0 ? new Repair({
+  pool, view: map, states, links, settings, maxPayload, publish: (status) => post({ type: 'repair', status }),
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+}) : null;
+
 port.on('message', (m: { type: string }) => {
+  if (m.type === 'repair-start') {
+    const a = repair?.start((m as RepairStart).range, 'admin') ?? { status: 400, message: 'repair compares redis datastores only (memcached: not yet)' };
+    post({ type: 'repair-answer', status: a.status, message: a.message });
+  }
   if (m.type === 'warm-up-start') {
     const a = warmUp?.start() ?? { status: 400, message: 'warm-up copies redis datastores only (memcached: not yet)' };
     post({ type: 'warm-up-answer', status: a.status, message: a.message });
@@ -194,6 +205,7 @@ port.on('message', (m: { type: string }) => {
   if (m.type === 'stats') post({ type: 'cluster-stats', forwarded: remote.forwarded, dropped: remote.dropped + rings.reduce((s, r) => s + r.dropped, 0), queued: rings.reduce((s, r) => s + r.depth, 0) });
   if (m.type === 'stop') {
     warmUp?.stop();
+    repair?.stop();
     drainRings();
     remote.hints?.persistence?.flush();
     setTimeout(() => process.exit(0), 50);

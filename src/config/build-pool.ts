@@ -100,6 +100,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     warmUpBatch: get('warmUpBatch', COMMON_DEFAULTS.warmUpBatch),
     warmUpPause: get('warmUpPause', COMMON_DEFAULTS.warmUpPause),
     phiThreshold: get('phiThreshold', COMMON_DEFAULTS.phiThreshold),
+    repairInterval: get('repairInterval', COMMON_DEFAULTS.repairInterval),
     secureServerOption: get('secureServerOption', COMMON_DEFAULTS.secureServerOption),
     gossipInterval: get('gossipInterval', COMMON_DEFAULTS.gossipInterval),
     enableGossip: get('enableGossip', COMMON_DEFAULTS.enableGossip),

@@ -20,3 +20,9 @@ export {
   RANGE_COMMAND, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
   rangeError, decodeRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';
+export {
+  REPAIR_COMMAND, MAX_BUCKETS, MAX_REPAIR_RANGES, MAX_REPAIR_BATCH, TTL_BUCKET_MS, TTL_TOLERANCE_MS, VALUE_DIGEST_CHARS, isRepairCommand,
+  encodeRepairRequest, parseRepairRequest, rangeOffset, bucketOf, ttlBucket, sameExpiry, encodeDigestReply, encodeKeysReply, encodeFetchReply,
+  encodePutReply, repairError, decodeFlatArray, decodeDigestReply, decodeKeysReply, decodeFetchReply, type RepairRequest, type DigestReply,
+  type KeyEntry, type FetchEntry,
+} from './repair-codec.ts';

@@ -9,8 +9,9 @@ import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuth
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser, isRangeCommand } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand, isRepairCommand } from '../../protocol/resp/index.ts';
 import { serveRange } from './peer-range.ts';
+import { serveRepair } from './peer-repair.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
@@ -223,6 +224,8 @@ export class PeerClient extends ClientConnection {
     if (first <= 0 || q.argc === 0 || q.inline) return this.badRequest(msgId);
     // dynoproxy's own range copy (warm-up): served only here, on an authenticated peer link, one command per frame.
     if (isRangeCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRange(this, rangeArgs(q), msgId) : this.badRequest(msgId);
+    // Anti-entropy's digests, key lists, fetches and compare-and-set writes (cluster/repair.ts), likewise.
+    if (isRepairCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRepair(this, rangeArgs(q), msgId) : this.badRequest(msgId);
     const spec = resolveCommand(q.argBuf, q.argOff, q.argLen, q.argc);
     if (spec === undefined || !arityOk(spec, q.argc)) return this.badRequest(msgId);
     if (first !== pe) {

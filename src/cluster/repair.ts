@@ -7,13 +7,13 @@ import type { PoolConfig } from '../config/index.ts';
 import { PeerStates, PEER_UP, PEER_WARMING, OVERRIDE_NONE, OVERRIDE_DOWN } from '../peer/index.ts';
 import { hashRangesOf, intersectHashRanges, hashRangesSize, KeyHasher, type ClusterView } from '../topology/index.ts';
 import {
-  encodeRangeRequest, encodeRepairRequest, decodeFlatArray, decodeDigestReply, decodeKeysReply, decodeFetchReply,
-  MAX_REPAIR_BATCH, type RepairRequest,
+  encodeRangeRequest, encodeRepairRequest, decodeDigestReply, decodeKeysReply, decodeFetchReply,
+  MAX_REPAIR_BATCH, FOLD, type RepairRequest,
 } from '../protocol/resp/index.ts';
-import { F_NONE } from '../protocol/failure/index.ts';
-import { acquireRequest, K_CLIENT, afterIo, newPeerLink, refreshClock, type BackendServer, type BackendSettings, type ClientSession, type Request } from '../io/index.ts';
+import { acquireRequest, K_CLIENT, afterIo, newPeerLink, refreshClock, type BackendServer, type BackendSettings } from '../io/index.ts';
 import { SERVER_BLOCK_SLOTS } from '../stats/index.ts';
 import type { RepairFigures, RepairStatus } from '../messages.ts';
+import { PeerCall, type Item } from './peer-call.ts';
 import { decide, stable, bucketsFor, splitRanges, addTable, compareTables, type KeyState } from './repair-plan.ts';
 
 /** Keys one digest job should hold at most (a node's range with more is compared in several parts, one after the other). */
@@ -40,27 +40,6 @@ export interface RepairDeps {
   maxPayload: number;
   publish(status: RepairStatus): void;
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
-}
-
-type Item = number | Buffer;
-
-/** One request on a peer link; the reply is decoded into a flat array while its bytes are valid. */
-class PeerCall implements ClientSession {
-  closed = false;
-  bytes = 0;
-  private resolve: (r: Item[] | string) => void = () => {};
-  readonly done: Promise<Item[] | string>;
-  constructor() {
-    this.done = new Promise((res) => (this.resolve = res));
-  }
-  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
-    this.bytes = end - start;
-    if (req.failure !== F_NONE) this.resolve(`peer link: ${Buffer.from(buf.subarray(start, end)).toString('utf8').trim().slice(1)}`);
-    else this.resolve(decodeFlatArray(buf, start, end));
-  }
-  requestFinished(): void {
-    this.resolve('no reply');
-  }
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
@@ -227,14 +206,29 @@ export class Repair {
   private async comparePart(job: string, layout: number[], buckets: number, racks: RackPart[]): Promise<void> {
     const s = this.s;
     this.phase('digesting');
-    const tables = await this.digests(job, layout, buckets, racks);
-    const { differing, keys } = compareTables(tables);
+    const coarse = compareTables(await this.digests(job, layout, buckets, racks));
     s.bucketsCompared += buckets;
-    s.bucketsDiffering += differing.length;
-    s.keysCompared += keys;
-    s.total.keysCompared += keys;
-    if (differing.length === 0) return;
+    s.keysCompared += coarse.keys;
+    s.total.keysCompared += coarse.keys;
+    if (coarse.differing.length === 0) return;
     this.phase('comparing');
+    // The buckets of the coarse buckets that differ; the most keys a rack holds in each differing one.
+    const sizes = new Map<number, number>();
+    for (let c = 0; c < coarse.differing.length; c += 256) {
+      const chunk = coarse.differing.slice(c, c + 256);
+      const fine = chunk.flatMap((x) => Array.from({ length: Math.min(buckets, (x + 1) * FOLD) - x * FOLD }, (_, i) => x * FOLD + i));
+      const rows = racks.map(() => Buffer.alloc(fine.length * 12));
+      for (let i = 0; i < racks.length; i++) {
+        for (const { node } of racks[i].nodes) {
+          const [r] = await this.call(node, { op: 'rows', job: `${job}-${node}`, buckets: chunk });
+          if (!Buffer.isBuffer(r) || r.length !== rows[i].length) throw new RepairFailed(`${this.d.view.nodes[node].name}: malformed rows reply`);
+          addTable(rows[i], r);
+        }
+      }
+      for (const p of compareTables(rows).differing) sizes.set(fine[p], Math.max(...rows.map((t) => t.readUInt32LE(p * 12))));
+    }
+    const differing = [...sizes.keys()];
+    s.bucketsDiffering += differing.length;
     // First look: each rack's entries of the differing buckets, from the jobs (what the scans saw).
     const first = new Map<string, KeyState[]>();
     const absent: KeyState = { present: false };
@@ -244,8 +238,7 @@ export class Repair {
       let n = 0;
       let listed = 0;
       while (from + n < differing.length && n < MAX_REPAIR_BATCH && (n === 0 || listed < KEYS_PER_CALL)) {
-        const b = differing[from + n];
-        listed += Math.max(...tables.map((t) => t.readUInt32LE(b * 12)));
+        listed += sizes.get(differing[from + n]) ?? 0;
         n++;
       }
       const chunk = differing.slice(from, from + n);
@@ -289,7 +282,7 @@ export class Repair {
     this.d.publish(this.status());
   }
 
-  /** Start the part's job on every node of every rack and ask until all are done; each rack's table is its nodes' tables summed. */
+  /** Start the part's job on every node of every rack and ask until all are done; each rack's coarse table is its nodes' summed. */
   private async digests(job: string, layout: number[], buckets: number, racks: RackPart[]): Promise<Buffer[]> {
     const nodes = racks.flatMap((r, i) => r.nodes.map((x) => ({ ...x, rack: i, table: null as Buffer | null, keys: 0, movedAt: Date.now() })));
     for (;;) {
@@ -300,14 +293,14 @@ export class Repair {
         if (reply.done) n.table = reply.table;
         if (reply.keys !== n.keys || reply.done) n.movedAt = Date.now();
         else if (Date.now() - n.movedAt > STALL_MS) throw new RepairFailed(`${this.d.view.nodes[n.node].name}: its digest job stalled`);
-        if (!reply.done) n.keys = reply.keys;
+        n.keys = reply.keys;
       }
       this.s.keysScanned = nodes.reduce((a, n) => a + n.keys, 0);
       this.publishSoon();
       if (nodes.every((n) => n.table !== null)) break;
       await sleep(POLL_MS);
     }
-    const tables = racks.map(() => Buffer.alloc(buckets * 12));
+    const tables = racks.map(() => Buffer.alloc(Math.ceil(buckets / FOLD) * 12));
     for (const n of nodes) addTable(tables[n.rack], n.table!);
     return tables;
   }

@@ -22,7 +22,7 @@ export {
 } from './range-copy.ts';
 export {
   REPAIR_COMMAND, MAX_BUCKETS, MAX_REPAIR_RANGES, MAX_REPAIR_BATCH, TTL_BUCKET_MS, TTL_TOLERANCE_MS, VALUE_DIGEST_CHARS, isRepairCommand,
-  encodeRepairRequest, parseRepairRequest, rangeOffset, bucketOf, ttlBucket, sameExpiry, encodeDigestReply, encodeKeysReply, encodeFetchReply,
+  encodeRepairRequest, parseRepairRequest, rangeOffset, bucketOf, ttlBucket, sameExpiry, FOLD, encodeRowsReply, encodeDigestReply, encodeKeysReply, encodeFetchReply,
   encodePutReply, repairError, decodeFlatArray, decodeDigestReply, decodeKeysReply, decodeFetchReply, type RepairRequest, type DigestReply,
   type KeyEntry, type FetchEntry,
 } from './repair-codec.ts';

@@ -6,9 +6,11 @@
 //     Starts job <job> on the serving node (a throttled SCAN of its datastore in the background), or asks how it goes. The layout's
 //     ranges laid end to end are cut into <buckets> equal buckets; only keys whose hash lies in the filter's ranges count (a rack
 //     whose range the asker's crosses several nodes is asked node by node, and its nodes' tables add up: the layout is shared).
-//     Reply while it scans: [0, <keys scanned>]; when done: [1, <keys in the ranges>, <buckets x 12 bytes: u32 count, u64 digest, LE>];
-//     a bucket's digest is the sum mod 2^64 of its keys' entry digests (key, value digest, expiry bucket): order-free, so equal
-//     sets give equal digests whatever order SCAN met them in.
+//     Reply while it scans: [0, <keys scanned>]; when done: [1, <keys in the ranges>, <coarse table>], a table being 12 bytes a bucket
+//     (u32 count, u64 digest, LE) and a coarse bucket FOLD buckets summed. A bucket's digest is the sum mod 2^64 of its keys' entry
+//     digests (key, value digest, expiry bucket): order-free, so equal sets give equal digests whatever order SCAN met them in, and
+//     tables add up (a coarse bucket's, or a rack's over its nodes).
+//   DYNOPROXY.REPAIR ROWS <job> <coarse> [<coarse> ...]     -> one bulk: the buckets of those coarse buckets, in order (a finished job)
 //   DYNOPROXY.REPAIR KEYS <job> <bucket> [<bucket> ...]      -> [<key>, <value digest>, <expire-at ms | -1>] per key of those buckets
 //   DYNOPROXY.REPAIR FETCH <max-bytes> <key> [<key> ...]     -> [<pttl | -2 absent | -3 too large>, <DUMP payload or "">] per key
 //   DYNOPROXY.REPAIR PUT <key> <expected> <pttl> <payload> [...] -> [1 written | 0 the key changed | error text] per key
@@ -22,7 +24,9 @@ const MAX_U32 = 0xffffffff;
 export const MAX_BUCKETS = 65_536;
 /** Most ranges one job may name. */
 export const MAX_REPAIR_RANGES = 1024;
-/** Most keys one FETCH or PUT may carry, and buckets one KEYS may ask. */
+/** Buckets a coarse bucket sums: racks that agree exchange only the coarse table, 1/FOLD of the buckets' bytes. */
+export const FOLD = 64;
+/** Most keys one FETCH or PUT may carry, and buckets one KEYS (or ROWS) may ask. */
 export const MAX_REPAIR_BATCH = 4096;
 /** Expiry times are compared in buckets this wide in digests (replicas set a TTL a few ms apart); keys compare them within TTL_TOLERANCE_MS. */
 export const TTL_BUCKET_MS = 60_000;
@@ -33,6 +37,7 @@ export const VALUE_DIGEST_CHARS = 16;
 export type RepairRequest =
   | { op: 'digest'; job: string; buckets: number; layout: number[]; ranges: number[] }
   | { op: 'keys'; job: string; buckets: number[] }
+  | { op: 'rows'; job: string; buckets: number[] }
   | { op: 'fetch'; maxBytes: number; keys: Buffer[] }
   | { op: 'put'; puts: { key: Buffer; expected: string; pttl: number; payload: Buffer }[] };
 
@@ -77,6 +82,7 @@ export function encodeRepairRequest(r: RepairRequest): Buffer {
     case 'digest':
       return command([...head, r.job, String(r.buckets), String(r.layout.length / 2), ...r.layout.map(String), ...r.ranges.map(String)]);
     case 'keys':
+    case 'rows':
       return command([...head, r.job, ...r.buckets.map(String)]);
     case 'fetch':
       return command([...head, String(r.maxBytes), ...r.keys]);
@@ -117,8 +123,9 @@ export function parseRepairRequest(args: readonly string[]): RepairRequest | str
       }
       return { op, job, buckets, layout: all.slice(0, pairs * 2), ranges: all.slice(pairs * 2) };
     }
+    case 'rows':
     case 'keys': {
-      if (rest.length < 2 || rest.length - 1 > MAX_REPAIR_BATCH) return `KEYS job bucket [bucket ...] (at most ${MAX_REPAIR_BATCH} buckets)`;
+      if (rest.length < 2 || rest.length - 1 > MAX_REPAIR_BATCH) return `${op.toUpperCase()} job bucket [bucket ...] (at most ${MAX_REPAIR_BATCH} buckets)`;
       if (!JOB.test(rest[0])) return `invalid job name '${rest[0].slice(0, 40)}'`;
       const buckets = rest.slice(1).map((x) => uint(x, MAX_BUCKETS - 1));
       if (buckets.some((x) => x < 0)) return 'invalid bucket number';
@@ -142,7 +149,7 @@ export function parseRepairRequest(args: readonly string[]): RepairRequest | str
       return { op, puts };
     }
     default:
-      return `unknown subcommand '${op.slice(0, 20)}' (DIGEST, KEYS, FETCH, PUT)`;
+      return `unknown subcommand '${op.slice(0, 20)}' (DIGEST, ROWS, KEYS, FETCH, PUT)`;
   }
 }
 
@@ -181,6 +188,10 @@ function bulk(b: Buffer | string): Buffer[] {
 export function encodeDigestReply(r: DigestReply): Buffer {
   if (!r.done || r.table === null) return Buffer.from(`*2\r\n:0\r\n:${r.keys}\r\n`);
   return Buffer.concat([Buffer.from(`*3\r\n:1\r\n:${r.keys}\r\n`), ...bulk(r.table)]);
+}
+
+export function encodeRowsReply(rows: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`*1\r\n`), ...bulk(rows)]);
 }
 
 export function encodeKeysReply(entries: readonly KeyEntry[]): Buffer {

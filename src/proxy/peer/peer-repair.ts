@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
-  parseRepairRequest, repairError, inHashRanges, encodeDigestReply, encodeKeysReply, encodeFetchReply, encodePutReply, bucketOf, ttlBucket, VALUE_DIGEST_CHARS,
+  parseRepairRequest, repairError, inHashRanges, encodeDigestReply, encodeKeysReply, encodeFetchReply, encodePutReply, bucketOf, ttlBucket, VALUE_DIGEST_CHARS, FOLD, encodeRowsReply,
   type KeyEntry, type FetchEntry,
 } from '../../protocol/resp/index.ts';
 import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs } from '../../io/index.ts';
@@ -120,13 +120,36 @@ class DigestJob {
     for (let i = 0; i < this.buckets; i++) this.first[i + 1] = this.first[i] + this.counts[i];
   }
 
-  table(): Buffer {
-    const t = Buffer.alloc(this.buckets * 12);
-    for (let i = 0; i < this.buckets; i++) {
-      t.writeUInt32LE(this.counts[i], i * 12);
-      t.writeBigUInt64LE(this.sums[i], i * 12 + 4);
+  /** The coarse table: FOLD buckets summed into one (what racks that agree exchange). */
+  coarse(): Buffer {
+    const n = Math.ceil(this.buckets / FOLD);
+    const t = Buffer.alloc(n * 12);
+    for (let c = 0; c < n; c++) {
+      let count = 0;
+      let sum = 0n;
+      for (let i = c * FOLD; i < Math.min(this.buckets, (c + 1) * FOLD); i++) {
+        count += this.counts[i];
+        sum += this.sums[i];
+      }
+      t.writeUInt32LE(count >>> 0, c * 12);
+      t.writeBigUInt64LE(BigInt.asUintN(64, sum), c * 12 + 4);
     }
     return t;
+  }
+
+  /** The buckets of the given coarse buckets, in order. */
+  rows(coarse: readonly number[]): Buffer {
+    const parts: Buffer[] = [];
+    for (const c of coarse) {
+      const to = Math.min(this.buckets, (c + 1) * FOLD);
+      const t = Buffer.alloc(Math.max(0, to - c * FOLD) * 12);
+      for (let i = c * FOLD; i < to; i++) {
+        t.writeUInt32LE(this.counts[i], (i - c * FOLD) * 12);
+        t.writeBigUInt64LE(this.sums[i], (i - c * FOLD) * 12 + 4);
+      }
+      parts.push(t);
+    }
+    return Buffer.concat(parts);
   }
 
   keysOf(buckets: readonly number[]): KeyEntry[] {
@@ -225,7 +248,7 @@ export function serveRepair(peer: RangePeer, args: readonly string[], msgId: num
       if (job.error !== '') {
         jobs.delete(parsed.job);
         answer = Promise.resolve(repairError(`datastore: ${job.error}`));
-      } else answer = Promise.resolve(encodeDigestReply({ done: job.done, keys: job.done ? job.entries.size : job.scanned, table: job.done ? job.table() : null }));
+      } else answer = Promise.resolve(encodeDigestReply({ done: job.done, keys: job.done ? job.entries.size : job.scanned, table: job.done ? job.coarse() : null }));
       break;
     }
     case 'keys': {
@@ -235,6 +258,16 @@ export function serveRepair(peer: RangePeer, args: readonly string[], msgId: num
       else {
         job.lastAsked = now;
         answer = Promise.resolve(encodeKeysReply(job.keysOf(parsed.buckets)));
+      }
+      break;
+    }
+    case 'rows': {
+      const job = jobs.get(parsed.job);
+      if (job === undefined || !job.done) answer = Promise.resolve(repairError(`no finished job ${parsed.job} here`));
+      else if (parsed.buckets.some((c) => c * FOLD >= job.buckets)) answer = Promise.resolve(repairError(`coarse bucket past ${Math.ceil(job.buckets / FOLD) - 1}`));
+      else {
+        job.lastAsked = now;
+        answer = Promise.resolve(encodeRowsReply(job.rows(parsed.buckets)));
       }
       break;
     }

@@ -20,9 +20,11 @@ t.test('requests round-trip', async (t) => {
   const reqs: RepairRequest[] = [
     { op: 'digest', job: 'r1-0-2', buckets: 64, layout: [0, 100, 200, 4294967295], ranges: [50, 100] },
     { op: 'keys', job: 'j', buckets: [0, 5, 63] },
+    { op: 'rows', job: 'j', buckets: [1] },
     { op: 'fetch', maxBytes: 1000, keys: [bin, Buffer.from('k')] },
     { op: 'put', puts: [{ key: bin, expected: '-', pttl: 0, payload: bin }, { key: Buffer.from('x'), expected: 'a'.repeat(40), pttl: 5000, payload: Buffer.alloc(0) }] },
   ];
+  t.equal(reqs.length, 5);
   for (const r of reqs) t.same(parseRepairRequest(argsOf(encodeRepairRequest(r))), r, r.op);
   t.ok(isRepairCommand(Buffer.from('dynoproxy.repair'), 0, 16), 'any case');
 });
@@ -41,6 +43,7 @@ t.test('bad requests are refused with a message', async (t) => {
     [['PUT', 'k', 'nothex', '0', 'v'], /invalid expected/],
     [['PUT', 'k', '-', '-5', 'v'], /invalid pttl/],
     [['PUT', 'k', '-', '0'], /PUT key expected/],
+    [['ROWS', 'j', 'x'], /invalid bucket/],
     [['NOPE'], /unknown subcommand/],
     [[], /unknown subcommand/],
   ];

@@ -23,7 +23,7 @@ export class ClusterHost {
   private stopping = false;
   restarts = 0;
   last: { forwarded: number; dropped: number; queued: number } = { forwarded: 0, dropped: 0, queued: 0 };
-  /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first, and on memcached nodes. */
+  /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first. */
   warmUp: WarmUpStatus | null = null;
   private warmUpWaiters: ((a: { status: number; message: string }) => void)[] = [];
   /** The cluster worker's last anti-entropy report (cluster/repair.ts); null before its first, and on memcached nodes. */

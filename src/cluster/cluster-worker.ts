@@ -181,11 +181,11 @@ function post(m: FromClusterWorker): void {
   port?.postMessage(m);
 }
 
-const warmUp = pool.dataStore === 0 ? new WarmUp({
+const warmUp = new WarmUp({
   pool, view: map, states, links, rtt: (n) => rtts[n],
   publish: (status) => post({ type: 'warm-up', status }),
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
-}) : null;
+});
 
 // Anti-entropy (cluster/repair.ts): POST /repair and repair_interval.
 const repair = pool.dataStore === 0 ? new Repair({

@@ -18,7 +18,8 @@ export * from './encode.ts';
 export * from './errors.ts';
 export {
   RANGE_COMMAND, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
-  rangeError, decodeRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
+  rangeError, decodeRangeReply, encodeMemcacheRangeRequest, isMemcacheRangeCommand, memcacheRangeArgs, wrapMemcacheRangeReply,
+  unwrapMemcacheRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';
 export {
   REPAIR_COMMAND, MAX_BUCKETS, MAX_REPAIR_RANGES, MAX_REPAIR_BATCH, TTL_BUCKET_MS, TTL_TOLERANCE_MS, VALUE_DIGEST_CHARS, isRepairCommand,

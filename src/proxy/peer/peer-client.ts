@@ -9,9 +9,10 @@ import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, PeerAuth
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser, isRangeCommand, isRepairCommand } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand, isRepairCommand, isMemcacheRangeCommand } from '../../protocol/resp/index.ts';
 import { serveRange } from './peer-range.ts';
 import { serveRepair } from './peer-repair.ts';
+import { serveMemcacheRange } from './peer-memcache-range.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
@@ -215,6 +216,8 @@ export class PeerClient extends ClientConnection {
   }
 
   private request(buf: Buffer, ps: number, pe: number, msgId: number, forwarded: boolean): void {
+    // A memcached node's warm-up copy (dynoproxy_range), served only here, on an authenticated peer link.
+    if (this.mc !== null && isMemcacheRangeCommand(buf, ps, pe)) return serveMemcacheRange(this, buf, ps, pe, msgId);
     if (this.mc !== null) return serveMemcachePeer(this, this.mc, buf, ps, pe, msgId, forwarded);
     const q = this.inner;
     q.reset();

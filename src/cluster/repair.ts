@@ -121,10 +121,12 @@ export class Repair {
 
   private isUp(node: number): boolean {
     if (node === this.d.view.localNode) return this.links[node] !== null && this.d.states.state(node) !== PEER_WARMING;
+    // A Dynomite node has no DYNOPROXY.REPAIR and would close the link on it, whatever an override says.
+    if (this.d.view.nodes[node].compat === 'dynomite') return false;
     const st = this.d.states;
     const o = st.override(node);
     if (o !== OVERRIDE_NONE) return o !== OVERRIDE_DOWN;
-    return st.state(node) === PEER_UP && this.links[node] !== null && this.d.view.nodes[node].compat !== 'dynomite';
+    return st.state(node) === PEER_UP && this.links[node] !== null;
   }
 
   private async call(node: number, r: RepairRequest | Buffer): Promise<Item[]> {

@@ -115,7 +115,11 @@ export type FromClusterWorker =
   /** This node's gossip records (after every round and change): the data workers answer peers' DYNOPROXY.GOSSIP with them. */
   | { type: 'gossip-digest'; payload: Uint8Array }
   /** Membership figures for /metrics and /info. */
-  | { type: 'gossip-stats'; stats: GossipStats };
+  | { type: 'gossip-stats'; stats: GossipStats }
+  /** Anti-entropy progress (cluster/repair.ts), on every phase change and at most every 250 ms while running. */
+  | { type: 'repair'; status: RepairStatus }
+  /** The answer to a { type: 'repair-start' } message: 200 started, 409 one is running, 400 cannot (memcached, no peer rack, range). */
+  | { type: 'repair-answer'; status: number; message: string };
 
 /** Gossip's figures (cluster/gossip.ts and membership.ts), as /metrics and /info show them. */
 export interface GossipStats {
@@ -135,6 +139,48 @@ export interface GossipStats {
   join: string;
   /** The last cleanup of handed-over keys (cleanup.ts). */
   cleanup: { running: boolean; runs: number; keysScanned: number; keysDeleted: number; startedAt: number; finishedAt: number; lastError: string };
+}
+
+/** What the supervisor asks the cluster worker for /repair: the whole node's range (null) or inclusive key-hash bounds (start > end wraps). */
+export interface RepairStart {
+  type: 'repair-start';
+  range: { start: number; end: number } | null;
+}
+
+/** Anti-entropy figures: of the current or last run, and summed over the runs of this process (`total`). */
+export interface RepairFigures {
+  keysCompared: number;
+  keysDiffering: number;
+  keysRepaired: number;
+  conflicts: number;
+  /** Differing keys left alone: changed between the two looks (a write in flight), or changed again before the repair's write. */
+  keysSkipped: number;
+  /** Request and reply bytes the run exchanged with the racks (its own node's included). */
+  bytes: number;
+}
+
+/** A node's anti-entropy repair, as GET /repair, /info and /metrics show it. */
+export interface RepairStatus extends RepairFigures {
+  phase: 'idle' | 'digesting' | 'comparing' | 'repairing' | 'done' | 'failed';
+  running: boolean;
+  runs: number;
+  /** 'admin', 'interval'. */
+  reason: string;
+  /** '' the node's whole range; else 'start-end' as asked. */
+  range: string;
+  /** The racks compared (this node's first), and those left out (their owner down, warming, or a Dynomite node). */
+  racks: string[];
+  racksSkipped: string[];
+  bucketsCompared: number;
+  bucketsDiffering: number;
+  /** Keys the racks' scans met so far (progress of the digest phase). */
+  keysScanned: number;
+  startedAt: number;
+  finishedAt: number;
+  lastError: string;
+  /** Seconds between periodic runs (repair_interval; 0 off). */
+  interval: number;
+  total: RepairFigures & { runs: number };
 }
 
 /** A node's warm-up, as /info, /metrics and the dashboard show it. */

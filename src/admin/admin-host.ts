@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { LoadedConfig } from '../config/index.ts';
 import type { ControlBlock, Histogram, PoolShape, PoolTotals } from '../stats/index.ts';
-import type { GossipStats, WarmUpStatus } from '../messages.ts';
+import type { GossipStats, RepairStatus, WarmUpStatus } from '../messages.ts';
 
 export interface AdminHost {
   readonly loadedConfig: LoadedConfig;
@@ -68,4 +68,8 @@ export interface AdminCluster {
   startCleanup(): Promise<{ status: number; message: string }>;
   /** POST /state/leaving: decommission this node (its range goes to its rack's other nodes, then it leaves the ring). */
   startLeave(): Promise<{ status: number; message: string }>;
+  /** Anti-entropy: the current or last run (null: none reported, e.g. a memcached node). */
+  readonly repair: RepairStatus | null;
+  /** POST /repair: start one (range: key-hash bounds; null the node's whole range); an HTTP status and a message. */
+  startRepair(range: { start: number; end: number } | null): Promise<{ status: number; message: string }>;
 }

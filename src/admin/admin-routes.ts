@@ -13,6 +13,9 @@ export type Action =
   | { kind: 'cleanup'; mutates: true }
   | { kind: 'leave'; mutates: true }
   | { kind: 'ring_plan'; mutates: false; nodes: number }
+  /** GET /repair: the current or last run; POST /repair[?start=&end=]: start one (repairStart turns the first into the second). */
+  | { kind: 'repair'; mutates: false }
+  | { kind: 'repair_start'; mutates: true; range: { start: number; end: number } | null }
   | { kind: 'peer'; mutates: true; verb: PeerVerb; name: string }
   | { kind: 'log_level'; mutates: true; delta: number; value: number }
   | { kind: 'historeset'; mutates: true }
@@ -33,6 +36,7 @@ export const HELP_TEXT = [
   '/state/leaving',
   '/cleanup',
   '/ring/plan?nodes=<n>',
+  '/repair (GET: progress and last result; POST: repair the node\'s range; POST /repair?start=<token>&end=<token>: that range)',
   '/peer/<up|down|reset>/<server name|all>',
   '/loglevelup',
   '/logleveldown',
@@ -64,7 +68,27 @@ const SIMPLE: Record<string, Action> = {
   '/state/warm_up': { kind: 'warm_up', mutates: true },
   '/cleanup': { kind: 'cleanup', mutates: true },
   '/state/leaving': { kind: 'leave', mutates: true },
+  '/repair': { kind: 'repair', mutates: false },
 };
+
+const U32 = /^\d{1,10}$/;
+
+/**
+ * POST /repair's query: nothing (the node's whole range) or start and end, ring positions 0..4294967295 (key hashes, the space
+ * tokens live in) bounding an inclusive range; start > end wraps past 4294967295.
+ */
+export function repairStart(query: string): Action {
+  const q = new URLSearchParams(query);
+  for (const k of q.keys()) if (k !== 'start' && k !== 'end') return bad(`unknown parameter '${k.slice(0, 40)}' (use start and end)`);
+  const start = q.get('start');
+  const end = q.get('end');
+  if (start === null && end === null) return { kind: 'repair_start', mutates: true, range: null };
+  if (start === null || end === null) return bad('give both start and end (tokens 0..4294967295), or neither for the whole node');
+  for (const [name, v] of [['start', start], ['end', end]] as const) {
+    if (!U32.test(v) || Number(v) > 0xffffffff) return bad(`invalid ${name} token '${v.slice(0, 40)}' (an integer 0..4294967295)`);
+  }
+  return { kind: 'repair_start', mutates: true, range: { start: Number(start), end: Number(end) } };
+}
 
 const STATES: Record<string, NodeStateName> = { standby: 'STANDBY', writes_only: 'WRITES_ONLY', resuming: 'RESUMING', normal: 'NORMAL' };
 

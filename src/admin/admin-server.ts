@@ -19,7 +19,7 @@ import { planRing } from '../topology/index.ts';
 import { metricsText } from './prometheus-text.ts';
 import { LiveFeed } from './live-feed.ts';
 import { DASHBOARD_HTML } from './dashboard-page.ts';
-import { route, HELP_TEXT, type Action } from './admin-routes.ts';
+import { route, repairStart, HELP_TEXT, type Action } from './admin-routes.ts';
 
 export interface AdminServerOptions {
   rate?: RateLimit;
@@ -143,8 +143,9 @@ export class AdminServer {
     const method = req.method ?? 'GET';
     if (method !== 'GET' && method !== 'HEAD' && method !== 'POST') return this.reply(req, res, 405, 'ERR use GET (or POST for changes)\r\n', TEXT, { allow: 'GET, HEAD, POST' });
     if (!this.hostAllowed(req, res)) return;
-    const path = url.split('?')[0];
-    const action = route(path, url.includes('?') ? url.slice(url.indexOf('?') + 1) : '');
+    const [path, query = ''] = url.split('?', 2);
+    let action = route(path, query);
+    if (action.kind === 'repair' && method === 'POST') action = repairStart(query);
     if (action.kind === 'error') return this.reply(req, res, action.status, `ERR ${action.message}\r\n`);
     if (action.mutates) {
       if (!this.changeAllowed(req, res, method, path)) return;
@@ -257,6 +258,14 @@ export class AdminServer {
         if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR cleanup needs a cluster node (dyn_listen)\r\n');
         const c = await this.host.cluster.startCleanup();
         return this.reply(req, res, c.status, c.status === 200 ? OK : `ERR ${c.message}\r\n`);
+      }
+      case 'repair':
+        if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR repair needs a cluster node (dyn_listen) with peer racks\r\n');
+        return this.reply(req, res, 200, `${JSON.stringify(this.host.cluster.repair ?? { phase: 'idle', running: false, runs: 0 })}\n`, JSON_TYPE);
+      case 'repair_start': {
+        if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR repair needs a cluster node (dyn_listen) with peer racks\r\n');
+        const r = await this.host.cluster.startRepair(a.range);
+        return this.reply(req, res, r.status, r.status === 200 ? OK : `ERR ${r.message}\r\n`);
       }
       case 'peer': {
         const n = ctl.peer(a.verb, a.name);

@@ -148,6 +148,7 @@ export function infoBody(x: InfoInputs): string {
     ['worker_restarts', host.workerRestarts],
     ...warmUpEntries(host),
     ...gossipEntries(host),
+    ...repairEntries(host),
   ];
   const pools: Entry[] = host.counters().map((p) => [p.name, poolEntries(p, x.statsCount)]);
   return `{${render([...header, ...pools])}}\n`;
@@ -178,6 +179,19 @@ function gossipEntries(host: AdminHost): Entry[] {
       ['running', g.cleanup.running ? 'true' : 'false'], ['runs', g.cleanup.runs], ['keys_scanned', g.cleanup.keysScanned],
       ['keys_deleted', g.cleanup.keysDeleted], ['started_at', g.cleanup.startedAt], ['finished_at', g.cleanup.finishedAt], ['last_error', g.cleanup.lastError],
     ]],
+  ]]];
+}
+
+/** Anti-entropy (cluster/repair.ts): the current or last run on a cluster node. */
+function repairEntries(host: AdminHost): Entry[] {
+  const r = host.cluster?.repair;
+  if (r === null || r === undefined) return [];
+  return [['repair', [
+    ['phase', r.phase], ['running', r.running ? 'true' : 'false'], ['runs', r.runs], ['reason', r.reason], ['range', r.range],
+    ['racks', r.racks.join(',')], ['racks_skipped', r.racksSkipped.join(',')], ['buckets_compared', r.bucketsCompared],
+    ['buckets_differing', r.bucketsDiffering], ['keys_scanned', r.keysScanned], ['keys_compared', r.keysCompared],
+    ['keys_differing', r.keysDiffering], ['keys_repaired', r.keysRepaired], ['conflicts', r.conflicts], ['keys_skipped', r.keysSkipped],
+    ['bytes', r.bytes], ['interval', r.interval], ['started_at', r.startedAt], ['finished_at', r.finishedAt], ['last_error', r.lastError],
   ]]];
 }
 

@@ -13,6 +13,7 @@ import {
   WARMUP_METRICS,
   GOSSIP_METRICS,
   GOSSIP_REFUSED_METRIC,
+  REPAIR_METRICS,
   PAYLOAD_BUCKETS,
   type Histogram,
   type HistogramDecl,
@@ -183,6 +184,15 @@ export function metricsText(x: MetricsInputs): string {
     });
     w.family(GOSSIP_REFUSED_METRIC, 'counter');
     for (const reason of ['malformed', 'flood', 'token-owned', 'address-claimed', 'too-many-nodes', 'bad-node']) w.sample(GOSSIP_REFUSED_METRIC.name, { reason }, g.refused[reason] ?? 0);
+  }
+  const rp = host.cluster?.repair;
+  if (rp !== null && rp !== undefined) {
+    const t = rp.total;
+    const values = [rp.running ? 1 : 0, t.runs, t.keysCompared, t.keysDiffering, t.keysRepaired, t.conflicts, t.keysSkipped, t.bytes];
+    REPAIR_METRICS.forEach((d, k) => {
+      w.family(d, d.kind);
+      w.sample(d.name, {}, values[k]);
+    });
   }
   return w.text();
 }

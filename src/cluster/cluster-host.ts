@@ -8,7 +8,7 @@ import { topologyFromConfig, createClusterTable } from '../config/index.ts';
 import { decodeTopology, formatDynToken, NODE_STATE } from '../topology/index.ts';
 import { allocStats, poolShapes } from '../stats/index.ts';
 import type { ClusterKeying, ClusterServer } from '../admin/index.ts';
-import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus, GossipStats } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, ClusterShare, WarmUpStatus, GossipStats, RepairStatus, RepairStart } from '../messages.ts';
 
 /** Bytes of remote-DC writes each data worker may queue for the cluster worker before it counts drops. */
 const RING_BYTES = 8 * 1024 * 1024;
@@ -23,7 +23,7 @@ export class ClusterHost {
   private stopping = false;
   restarts = 0;
   last: { forwarded: number; dropped: number; queued: number } = { forwarded: 0, dropped: 0, queued: 0 };
-  /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first, and on memcached nodes. */
+  /** The cluster worker's last warm-up report (cluster/warm-up.ts); null before its first. */
   warmUp: WarmUpStatus | null = null;
   /** Callers waiting for the cluster worker's answer, by answer type (warm-up-answer, cleanup-answer), in asking order. */
   private waiters = new Map<string, ((a: { status: number; message: string }) => void)[]>();
@@ -33,6 +33,8 @@ export class ClusterHost {
   onDigest: ((payload: Uint8Array) => void) | null = null;
   /** Gossip's figures from the cluster worker's last answer; null before its first. */
   gossip: GossipStats | null = null;
+  /** The cluster worker's last anti-entropy report (cluster/repair.ts); null before its first, and on memcached nodes. */
+  repair: RepairStatus | null = null;
 
   /** The cluster pool of a config (one with dyn_listen), or null: single-node configs run no cluster worker. */
   static forConfig(config: LoadedConfig, workers: number, log: Logger): ClusterHost | null {
@@ -94,6 +96,8 @@ export class ClusterHost {
         this.onDigest?.(m.payload);
       }
       else if (m.type === 'gossip-stats') this.gossip = m.stats;
+      else if (m.type === 'repair') this.repair = m.status;
+      else if (m.type === 'repair-answer') this.waiters.get(m.type)?.shift()?.({ status: m.status, message: m.message });
     });
     w.on('error', (err) => this.log.error({ err: err.message, stack: err.stack }, 'cluster worker crashed'));
     w.on('exit', () => {
@@ -152,20 +156,26 @@ export class ClusterHost {
 
   /** /state/warm_up: ask the cluster worker to start a warm-up now; its answer (200 started, 409 busy or no source, 400 cannot). */
   startWarmUp(): Promise<{ status: number; message: string }> {
-    return this.ask('warm-up-start', 'warm-up-answer');
+    return this.ask({ type: 'warm-up-start' }, 'warm-up-answer');
   }
 
   /** POST /cleanup: delete the keys this node handed over (200 started, 409 busy or a move still settling, 400 cannot). */
   startCleanup(): Promise<{ status: number; message: string }> {
-    return this.ask('cleanup-start', 'cleanup-answer');
+    return this.ask({ type: 'cleanup-start' }, 'cleanup-answer');
   }
 
   /** POST /state/leaving: hand this node's range over and leave the ring (200 started, 409 busy, 400 cannot). */
   startLeave(): Promise<{ status: number; message: string }> {
-    return this.ask('leave-start', 'leave-answer');
+    return this.ask({ type: 'leave-start' }, 'leave-answer');
   }
 
-  private ask(type: string, answer: string): Promise<{ status: number; message: string }> {
+  /** POST /repair: ask the cluster worker to start an anti-entropy run (range: key-hash bounds, null the node's whole range). */
+  startRepair(range: { start: number; end: number } | null): Promise<{ status: number; message: string }> {
+    const m: RepairStart = { type: 'repair-start', range };
+    return this.ask(m, 'repair-answer');
+  }
+
+  private ask(message: { type: string }, answer: string): Promise<{ status: number; message: string }> {
     const w = this.worker;
     if (w === null) return Promise.resolve({ status: 503, message: 'the cluster worker is restarting; try again' });
     const list = this.waiters.get(answer) ?? [];
@@ -181,7 +191,7 @@ export class ClusterHost {
         resolve(a);
       };
       list.push(done);
-      w.postMessage({ type });
+      w.postMessage(message);
     });
   }
 

@@ -9,6 +9,7 @@ import { Gossip } from './gossip.ts';
 import { Join } from './join.ts';
 import { Cleanup } from './cleanup.ts';
 import { Leave } from './leave.ts';
+import { Repair } from './repair.ts';
 import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
@@ -16,7 +17,7 @@ import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
 import { S_PEER, SERVER_BLOCK_SLOTS, WorkerStatsView, poolShapes } from '../stats/index.ts';
 import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
-import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
+import type { ClusterWorkerData, FromClusterWorker, RepairStart } from '../messages.ts';
 
 const data = workerData as ClusterWorkerData;
 const port = parentPort;
@@ -233,7 +234,7 @@ function post(m: FromClusterWorker): void {
   port?.postMessage(m);
 }
 
-const warmUp = pool.dataStore === 0 ? new WarmUp(warmDeps) : null;
+const warmUp = new WarmUp(warmDeps);
 
 // Gossip: membership spreads from any seed; every merge that changes what the table shows republishes it and relinks.
 const gossipStats = { enabled: pool.enableGossip, rounds: 0, sent: 0, replies: 0, failed: 0, received: 0, refused: {} as Record<string, number>, stale: 0, nodesAdded: 0 };
@@ -318,9 +319,16 @@ const join = pool.join ? new Join({
   broadcast: () => gossip.broadcast(),
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   isUp: (n) => detector.verdict(n) === FD_UP,
-  copy: warmUp !== null ? (sources, mine) => warmUp.joinCopy(sources, mine) : null,
-  hold: (moving) => warmUp?.hold(moving),
+  copy: (sources, mine) => warmUp.joinCopy(sources, mine),
+  hold: (moving) => warmUp.hold(moving),
   settle,
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+}) : null;
+
+// Anti-entropy (cluster/repair.ts): POST /repair and repair_interval.
+const repair = pool.dataStore === 0 ? new Repair({
+  // The view membership published last (a getter: gossip replaces it).
+  pool, get view() { return map; }, states, links, settings, maxPayload, publish: (status) => post({ type: 'repair', status }),
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 }) : null;
 if (join !== null) void join.run();
@@ -402,8 +410,12 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
     const a = cleanup.start('POST /cleanup');
     post({ type: 'cleanup-answer', status: a.status, message: a.message });
   }
+  if (m.type === 'repair-start') {
+    const a = repair?.start((m as unknown as RepairStart).range, 'admin') ?? { status: 400, message: 'repair compares redis datastores only (memcached: not yet)' };
+    post({ type: 'repair-answer', status: a.status, message: a.message });
+  }
   if (m.type === 'warm-up-start') {
-    const a = warmUp?.start() ?? { status: 400, message: 'warm-up copies redis datastores only (memcached: not yet)' };
+    const a = warmUp.start();
     post({ type: 'warm-up-answer', status: a.status, message: a.message });
   }
   if (m.type === 'stats') {
@@ -413,7 +425,8 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
     join?.stop();
     leave.stop();
     cleanup.stop();
-    warmUp?.stop();
+    warmUp.stop();
+    repair?.stop();
     drainRings();
     remoteWrites.hints?.persistence?.flush();
     setTimeout(() => process.exit(0), 50);

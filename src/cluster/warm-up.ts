@@ -1,11 +1,14 @@
 // Warm-up (cold cache) in the cluster worker: a node whose datastore is empty while a peer rack holds data copies its token range from
-// that rack (DYNOPROXY.RANGE on the peer port: SCAN + PTTL + DUMP there, RESTORE here), throttled, while its reads go to other racks.
-// Never overwrites a key: RESTORE without REPLACE keeps whatever a write put here first (BUSYKEY, counted as skipped); never runs twice at once.
-import { Redis } from 'ioredis';
+// that rack (DYNOPROXY.RANGE on the peer port: SCAN + PTTL + DUMP there, RESTORE here; memcached: dynoproxy_range, lru_crawler metadump +
+// mg there, ms in add mode here), throttled, while its reads go to other racks.
+// Never overwrites a key: the restore keeps whatever a write put here first (BUSYKEY / NS, counted as skipped); never runs twice at once.
 import type { PoolConfig } from '../config/index.ts';
 import { PeerStates, PEER_UP, PEER_WARMING, PEER_UNKNOWN, OVERRIDE_NONE, OVERRIDE_DOWN } from '../peer/index.ts';
 import { hashRangesOf, intersectHashRanges, hashRangesSize, type ClusterView } from '../topology/index.ts';
-import { encodeRangeRequest, decodeRangeReply, type RangeReply, type RangeRequest } from '../protocol/resp/index.ts';
+import {
+  encodeRangeRequest, decodeRangeReply, encodeMemcacheRangeRequest, unwrapMemcacheRangeReply, type RangeReply, type RangeRequest,
+} from '../protocol/resp/index.ts';
+import { RedisStore, MemcacheStore, type LocalStore } from './warm-up-store.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, K_CLIENT, afterIo, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
@@ -21,15 +24,6 @@ const MAX_SOURCES = 4;
 const RESTARTED_RATIO = 100;
 /** A source rack must hold at least this share of the fullest candidate's keys. */
 const COMPLETE = 0.9;
-/**
- * RESTORE of a step's keys in one script call (ARGV: ttl, payload per key), never REPLACE: 1 restored, 0 the key exists (written here
- * after the copy began: kept), else the error text. One command per step: the copy's cost on the datastore's connection stays small.
- */
-const RESTORE_ALL = "local out = {} for i, k in ipairs(KEYS) do local r = redis.pcall('RESTORE', k, ARGV[2 * i - 1], ARGV[2 * i]) " +
-  "if type(r) == 'table' and r.err then if string.find(r.err, 'BUSYKEY') then out[i] = 0 else out[i] = r.err end else out[i] = 1 end end return out";
-
-type LocalRedis = Redis & { restoreAll(n: number, ...args: (Buffer | string)[]): Promise<unknown[]> };
-
 export interface WarmUpDeps {
   pool: PoolConfig;
   view: ClusterView;
@@ -44,14 +38,16 @@ export interface WarmUpDeps {
 /** One DYNOPROXY.RANGE exchange on a peer link; the reply is decoded while its bytes are valid. */
 class RangeCall implements ClientSession {
   closed = false;
+  private readonly memcache: boolean;
   private resolve: (r: RangeReply | string) => void = () => {};
   readonly done: Promise<RangeReply | string>;
-  constructor() {
+  constructor(memcache: boolean) {
+    this.memcache = memcache;
     this.done = new Promise((res) => (this.resolve = res));
   }
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
     if (req.failure !== F_NONE) this.resolve(`peer link: ${Buffer.from(buf.subarray(start, end)).toString('utf8').trim().slice(1)}`);
-    else this.resolve(decodeRangeReply(buf, start, end));
+    else this.resolve(this.memcache ? unwrapMemcacheRangeReply(buf, start, end) : decodeRangeReply(buf, start, end));
   }
   requestFinished(): void {
     this.resolve('no reply');
@@ -62,7 +58,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 
 export class WarmUp {
   private readonly d: WarmUpDeps;
-  private readonly local: LocalRedis;
+  private readonly local: LocalStore;
   private running = false;
   private runId = '';
   /**
@@ -85,15 +81,8 @@ export class WarmUp {
 
   constructor(d: WarmUpDeps) {
     this.d = d;
-    const server = d.pool.servers[0];
-    this.local = new Redis({
-      host: server.host, port: server.port, password: d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
-      commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
-    }) as LocalRedis;
-    this.local.defineCommand('restoreAll', { lua: RESTORE_ALL });
-    this.local.on('error', () => {});
-    // A datastore that comes back (restarted, maybe empty) is looked at at once, not at the next periodic check.
-    this.local.on('ready', () => {
+    // A redis that comes back (restarted, maybe empty) is looked at at once, not at the next periodic check.
+    this.local = d.pool.dataStore === 1 ? new MemcacheStore(d.pool) : new RedisStore(d.pool, () => {
       if (this.s.enabled) void this.check();
     });
     this.s = {
@@ -110,7 +99,6 @@ export class WarmUp {
   /** Why this node cannot warm up at all, or null. */
   private supported(): string | null {
     const p = this.d.pool;
-    if (p.dataStore !== 0) return 'warm-up copies redis datastores only (memcached: not yet)';
     if (p.servers.length !== 1) return 'warm-up needs one datastore server per cluster node';
     if (this.d.view.racks.length < 2) return 'no peer rack to copy from';
     return null;
@@ -131,16 +119,15 @@ export class WarmUp {
   }
 
   stop(): void {
-    this.local.disconnect();
+    this.local.close();
   }
 
   /** The automatic start: an empty (or just restarted and nearly empty) datastore while the source rack holds keys. */
   private async check(): Promise<void> {
-    if (this.running || this.moving || this.local.status !== 'ready') return;
+    if (this.running || this.moving || !this.local.ready()) return;
     try {
       const size = await this.local.dbsize();
-      const info = await this.local.info('server');
-      const id = /run_id:(\w+)/.exec(info)?.[1] ?? '';
+      const id = await this.local.runId();
       const restarted = this.runId !== '' && id !== this.runId;
       this.runId = id;
       if (restarted || (size === 0 && this.lastSize > 0)) this.pending = true;
@@ -238,10 +225,11 @@ export class WarmUp {
   private call(node: number, r: RangeRequest): Promise<RangeReply | string> {
     const link = this.d.links[node] ?? null;
     if (link === null) return Promise.resolve('no link');
-    const session = new RangeCall();
+    const memcache = this.d.pool.dataStore === 1;
+    const session = new RangeCall(memcache);
     const req = acquireRequest(K_CLIENT);
     req.client = session;
-    const bytes = encodeRangeRequest(r);
+    const bytes = memcache ? encodeMemcacheRangeRequest(r) : encodeRangeRequest(r);
     link.send(req, bytes, 0, bytes.length);
     afterIo();
     return session.done;
@@ -407,9 +395,7 @@ export class WarmUp {
     // PTTL 0: expiring as it was read; RESTORE would take 0 as "no expiry".
     const entries = r.entries.filter((e) => e.pttl !== 0);
     if (entries.length === 0) return;
-    const args: (Buffer | string)[] = entries.map((e) => e.key);
-    for (const e of entries) args.push(String(e.pttl > 0 ? e.pttl : 0), e.dump);
-    const res = await this.local.restoreAll(entries.length, ...args);
+    const res = await this.local.restore(entries);
     const s = this.s;
     for (let i = 0; i < entries.length; i++) {
       const r = res[i];

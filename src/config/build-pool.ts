@@ -101,6 +101,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     warmUpBatch: get('warmUpBatch', COMMON_DEFAULTS.warmUpBatch),
     warmUpPause: get('warmUpPause', COMMON_DEFAULTS.warmUpPause),
     phiThreshold: get('phiThreshold', COMMON_DEFAULTS.phiThreshold),
+    repairInterval: get('repairInterval', COMMON_DEFAULTS.repairInterval),
     secureServerOption: get('secureServerOption', COMMON_DEFAULTS.secureServerOption),
     gossipInterval: get('gossipInterval', COMMON_DEFAULTS.gossipInterval),
     // Gossip is on for every cluster node unless the file says enable_gossip: false (Dynomite's default is off).

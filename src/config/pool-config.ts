@@ -157,6 +157,8 @@ export interface PoolConfig {
   warmUpBatch: number;
   /** ms between a warm-up copy's steps (`warm_up_pause`): the throttle that keeps the serving rack's latency. */
   warmUpPause: number;
+  /** Seconds between anti-entropy repairs (cluster/repair.ts) of this node's range, started by the cluster worker (`repair_interval`; 0 off). */
+  repairInterval: number;
   /** Failure detector: phi above which a silent peer is marked down (cluster/failure-detector.ts). */
   phiThreshold: number;
   secureServerOption: SecureServerOption;

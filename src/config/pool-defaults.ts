@@ -129,6 +129,8 @@ export const COMMON_DEFAULTS = {
   warmUp: true,
   warmUpBatch: 256,
   warmUpPause: 2,
+  // Ours (issue "availability" part 5): seconds between anti-entropy repairs of the node's range (0: only POST /repair).
+  repairInterval: 0,
   // Ours: phi-accrual suspicion above which a silent peer is down (with the heartbeat clamped to 100..1000 ms: about 3 s).
   phiThreshold: 8,
 } as const;

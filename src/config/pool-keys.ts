@@ -191,6 +191,7 @@ const rules: Array<[string, KeyRule]> = [
   ['auto_cleanup', { field: 'autoCleanup', parse: boolean }],
   ['warm_up_batch', { field: 'warmUpBatch', parse: integer(1, 10_000) }],
   ['warm_up_pause', { field: 'warmUpPause', parse: integer(0, 60_000) }],
+  ['repair_interval', { field: 'repairInterval', parse: integer(0, 7 * 24 * 3600) }],
   ['phi_threshold', { field: 'phiThreshold', parse: integer(1, 64) }],
 ];
 

@@ -2,6 +2,7 @@
 // pooled requests and their delivery, out-buffers and batched flushing, gathering, static reads, the clock. Knows no protocol's routing.
 export * from './backend.ts';
 export * from './peer-link.ts';
+export * from './memcache-line-client.ts';
 export * from './request.ts';
 export * from './out-buffer.ts';
 export * from './flush.ts';

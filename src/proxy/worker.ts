@@ -5,6 +5,8 @@ import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
 import { closeRangeConnections } from './peer/peer-range.ts';
 import { setGossipDigest } from './peer/peer-gossip.ts';
+import { closeRepairConnections } from './peer/peer-repair.ts';
+import { closeMemcacheRangeConnections } from './peer/peer-memcache-range.ts';
 import { setTestHooks } from './resp/resp-dispatch.ts';
 import { setWorkerEventSink } from './worker-events.ts';
 import { WorkerStatsView, poolShapes } from '../stats/index.ts';
@@ -35,6 +37,8 @@ port.on('message', (m: ToWorker) => {
     case 'drain':
       Promise.all(pools.map((p) => p.drain(m.deadlineMs))).then(() => {
         closeRangeConnections();
+        closeRepairConnections();
+        closeMemcacheRangeConnections();
         post({ type: 'drained', workerId: data.workerId });
         // In a worker thread this ends the thread only; idle keep-alive handles must not hold it.
         process.exit(0);

@@ -159,6 +159,18 @@ export const GOSSIP_REFUSED_METRIC = {
   name: 'gossip_records_refused_total', kind: 'counter', help: 'Gossip records refused, by reason (malformed, flood, token-owned, address-claimed, too-many-nodes, bad-node)',
 } as const satisfies MetricDecl;
 
+/** Anti-entropy (cluster/repair.ts), summed over the runs of this process; the gauge is the current state. */
+export const REPAIR_METRICS = [
+  { name: 'repair_running', kind: 'gauge', help: '1 while an anti-entropy repair runs (POST /repair or repair_interval)' },
+  { name: 'repair_runs_total', kind: 'counter', help: 'Anti-entropy repairs started' },
+  { name: 'repair_keys_compared_total', kind: 'counter', help: "Keys of this node's range compared with the other racks (by bucket digests)" },
+  { name: 'repair_keys_differing_total', kind: 'counter', help: 'Keys whose copies differed between racks at the first look' },
+  { name: 'repair_keys_repaired_total', kind: 'counter', help: 'Keys rewritten (or deleted) on a rack to match the majority' },
+  { name: 'repair_conflicts_total', kind: 'counter', help: 'Differing keys left alone: no copy held by more racks than another' },
+  { name: 'repair_keys_skipped_total', kind: 'counter', help: 'Differing keys left alone because they changed during the repair (writes in flight)' },
+  { name: 'repair_bytes_total', kind: 'counter', help: 'Bytes the repairs exchanged with the racks (requests and replies)' },
+] as const satisfies readonly MetricDecl[];
+
 export interface HistogramDecl {
   readonly name: string;
   readonly help: string;

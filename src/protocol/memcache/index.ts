@@ -7,3 +7,4 @@ export { decodeBase64Key } from './base64-key.ts';
 export * from './reply-scanner.ts';
 export * from './errors.ts';
 export { noreplyTokenStart, quietFlagStart, casUniqueStart, NOREPLY_CUT, QUIET_CUT } from './request-cuts.ts';
+export * from './meta-copy.ts';

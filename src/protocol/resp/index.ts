@@ -18,8 +18,15 @@ export * from './encode.ts';
 export * from './errors.ts';
 export {
   RANGE_COMMAND, PTTL_DUMP_LUA, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
-  rangeError, decodeRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
+  rangeError, decodeRangeReply, encodeMemcacheRangeRequest, isMemcacheRangeCommand, memcacheRangeArgs, wrapMemcacheRangeReply,
+  unwrapMemcacheRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';
 export {
   GOSSIP_COMMAND, isGossipCommand, encodeGossipRequest, encodeGossipReply, gossipReplyRecords, HELLO_REQUEST, HELLO_REPLY, isHelloRequest, isHelloReply,
 } from './gossip-command.ts';
+export {
+  REPAIR_COMMAND, MAX_BUCKETS, MAX_REPAIR_RANGES, MAX_REPAIR_BATCH, TTL_BUCKET_MS, TTL_TOLERANCE_MS, VALUE_DIGEST_CHARS, isRepairCommand,
+  encodeRepairRequest, parseRepairRequest, rangeOffset, bucketOf, ttlBucket, sameExpiry, FOLD, encodeRowsReply, encodeDigestReply, encodeKeysReply, encodeFetchReply,
+  encodePutReply, repairError, decodeFlatArray, decodeDigestReply, decodeKeysReply, decodeFetchReply, type RepairRequest, type DigestReply,
+  type KeyEntry, type FetchEntry,
+} from './repair-codec.ts';

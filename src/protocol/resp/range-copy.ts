@@ -152,3 +152,41 @@ export function decodeRangeReply(buf: Uint8Array, start: number, end: number): R
   }
   return { cursor: cursor.toString('latin1'), dbsize, scanned, entries };
 }
+
+// On a memcached node's peer port the same copy is one text line, `dynoproxy_range <cursor> <count> <max-bytes> <from> <to> ...`, and
+// its reply the RESP range reply above wrapped as one value (`VALUE dynoproxy_range 0 <n>` ... `END`), so the link's memcached reply
+// scanner frames it; an entry's payload is then the item's flags (4 bytes, big-endian) and its value, its pttl the item's TTL.
+const MC_NAME = Buffer.from('dynoproxy_range ');
+
+export function encodeMemcacheRangeRequest(r: RangeRequest): Buffer {
+  return Buffer.from(`dynoproxy_range ${r.cursor} ${r.count} ${r.maxBytes} ${r.ranges.join(' ')}\r\n`, 'latin1');
+}
+
+/** Whether buf[ps, pe) is a dynoproxy_range line. */
+export function isMemcacheRangeCommand(buf: Uint8Array, ps: number, pe: number): boolean {
+  if (pe - ps < MC_NAME.length) return false;
+  for (let i = 0; i < MC_NAME.length; i++) if (buf[ps + i] !== MC_NAME[i]) return false;
+  return true;
+}
+
+/** The arguments after the command name of a dynoproxy_range line. */
+export function memcacheRangeArgs(buf: Uint8Array, ps: number, pe: number): string[] {
+  return Buffer.from(buf.subarray(ps + MC_NAME.length, pe)).toString('latin1').trim().split(/ +/).slice(0, 2 * MAX_RANGES + 3);
+}
+
+export function wrapMemcacheRangeReply(inner: Buffer): Buffer {
+  if (inner[0] === 0x2d) return Buffer.from(`SERVER_ERROR ${inner.toString('latin1', 5, inner.length - 2).replace(/[\r\n]/g, ' ')}\r\n`, 'latin1');
+  return Buffer.concat([Buffer.from(`VALUE dynoproxy_range 0 ${inner.length}\r\n`), inner, Buffer.from('\r\nEND\r\n')]);
+}
+
+export function unwrapMemcacheRangeReply(buf: Uint8Array, start: number, end: number): RangeReply | string {
+  const b = Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  const nl = b.indexOf('\r\n', start);
+  if (nl < 0 || nl >= end) return 'empty reply';
+  const head = b.toString('latin1', start, nl);
+  const m = /^VALUE dynoproxy_range 0 (\d+)$/.exec(head);
+  if (m === null) return head.replace(/^SERVER_ERROR /, '');
+  const len = Number(m[1]);
+  if (nl + 2 + len > end) return 'truncated reply';
+  return decodeRangeReply(b, nl + 2, nl + 2 + len);
+}

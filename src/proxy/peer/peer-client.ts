@@ -9,9 +9,11 @@ import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, GOSSIP_S
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY, isRepairCommand, isMemcacheRangeCommand } from '../../protocol/resp/index.ts';
 import { serveGossip, answerGossipSyn } from './peer-gossip.ts';
 import { serveRange } from './peer-range.ts';
+import { serveRepair } from './peer-repair.ts';
+import { serveMemcacheRange } from './peer-memcache-range.ts';
 import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
@@ -228,6 +230,8 @@ export class PeerClient extends ClientConnection {
   }
 
   private request(buf: Buffer, ps: number, pe: number, msgId: number, forwarded: boolean): void {
+    // A memcached node's warm-up copy (dynoproxy_range), served only here, on an authenticated peer link.
+    if (this.mc !== null && isMemcacheRangeCommand(buf, ps, pe)) return serveMemcacheRange(this, buf, ps, pe, msgId);
     if (this.mc !== null) return serveMemcachePeer(this, this.mc, buf, ps, pe, msgId, forwarded);
     const q = this.inner;
     q.reset();
@@ -244,6 +248,8 @@ export class PeerClient extends ClientConnection {
     }
     // Gossip's hello (a GET of a reserved key, harmless to Dynomite): this node runs dynoproxy.
     if (first === pe && isHelloRequest(q.argBuf, q.argOff, q.argLen, q.argc)) return this.answer(msgId, HELLO_REPLY);
+    // Anti-entropy's digests, key lists, fetches and compare-and-set writes (cluster/repair.ts), likewise.
+    if (isRepairCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRepair(this, rangeArgs(q), msgId) : this.badRequest(msgId);
     const spec = resolveCommand(q.argBuf, q.argOff, q.argLen, q.argc);
     if (spec === undefined || !arityOk(spec, q.argc)) return this.badRequest(msgId);
     if (first !== pe) {

@@ -54,6 +54,12 @@ export function serveMemcachePeer(
     pool.st[P.state_rejected_total]++;
     return pc.answer(msgId, M.SERVER_ERROR_INVALID_STATE);
   }
+  // Warming up (cluster/warm-up.ts): the datastore is still being filled; a peer's read is refused with the state's words (hinted-handoff's
+  // "not stored" words for a state refusal: the peer fails the read over to the next replica).
+  if (isRead(cmd) && pool.cluster !== null && pool.cluster.warming()) {
+    pool.st[P.state_rejected_total]++;
+    return pc.answer(msgId, M.SERVER_ERROR_INVALID_STATE);
+  }
   const kb: Uint8Array = q.keyBinary ? q.decodedKey : buf;
   const ks = q.keyBinary ? 0 : q.keyOff[0];
   const ke = q.keyBinary ? q.decodedKeyLen : q.keyOff[0] + q.keyLen[0];

@@ -2,7 +2,7 @@
 // Pure: no server is started.
 
 import t from 'tap'
-import { route, HELP_TEXT } from '../../../src/admin/index.ts'
+import { route, repairStart, HELP_TEXT } from '../../../src/admin/index.ts'
 
 t.test('read-only paths', async (t) => {
   for (const [path, kind] of [
@@ -40,4 +40,18 @@ t.test('bad arguments are 400, unknown paths and states 404', async (t) => {
 t.test('/help names every endpoint and ends like Dynomite\'s with a blank line', async (t) => {
   for (const p of ['/info', '/cluster_describe', '/set_timeout_factor/<1-10>', '/peer/<up|down|reset>', '/setloglevel/<0-11>', '/metrics', '/dashboard']) t.ok(HELP_TEXT.includes(p), p)
   t.ok(HELP_TEXT.endsWith('\n\n'))
+})
+
+t.test('/repair: GET reads; POST\'s query is the whole node or a checked start..end range', async (t) => {
+  t.same(route('/repair'), { kind: 'repair', mutates: false })
+  t.same(repairStart(''), { kind: 'repair_start', mutates: true, range: null })
+  t.same(repairStart('start=5&end=4294967295'), { kind: 'repair_start', mutates: true, range: { start: 5, end: 4294967295 } })
+  t.same(repairStart('start=4000000000&end=10'), { kind: 'repair_start', mutates: true, range: { start: 4000000000, end: 10 } }, 'a range that wraps')
+  for (const [q, why] of [
+    ['start=x&end=1', /invalid start token/], ['start=1&end=4294967296', /invalid end token/], ['start=1', /both start and end/],
+    ['end=1', /both start and end/], ['start=1&end=2&node=3', /unknown parameter/], ['start=1.5&end=2', /invalid start/],
+  ] as const) {
+    t.match(repairStart(q), { kind: 'error', status: 400, message: why }, q)
+  }
+  t.match(HELP_TEXT, /\/repair/)
 })

@@ -54,6 +54,7 @@ const common = {
   warmUpBatch: 256,
   warmUpPause: 2,
   phiThreshold: 8,
+  repairInterval: 0,
   secureServerOption: 'none',
   gossipInterval: 30000,
   enableGossip: false,

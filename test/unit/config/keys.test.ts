@@ -87,6 +87,7 @@ const dynomiteEveryKey = yaml(
   '  warm_up_batch: 100',
   '  warm_up_pause: 7',
   '  phi_threshold: 12',
+  '  repair_interval: 3600',
 );
 
 /** A nutcracker.yml with every twemproxy key. */
@@ -176,6 +177,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     warmUpBatch: 100,
     warmUpPause: 7,
     phiThreshold: 12,
+    repairInterval: 3600,
     secureServerOption: 'none',
     gossipInterval: 999,
     enableGossip: true,

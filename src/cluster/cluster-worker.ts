@@ -1,7 +1,7 @@
 // Cluster worker thread: failure detection of every other node, and batched cross-datacenter replication drained from the data workers' rings.
 // Never sits on the client request path: data workers hand it remote-DC writes through bounded rings and read peer states lock-free.
 import { parentPort, workerData } from 'node:worker_threads';
-import { topologyFromConfig, type PoolConfig } from '../config/index.ts';
+import { topologyFromConfig, parseSeed, type PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates, PEER_DOWN, PEER_WARMING } from '../peer/index.ts';
 import { WarmUp, type WarmUpDeps } from './warm-up.ts';
 import { Membership } from './membership.ts';
@@ -9,6 +9,7 @@ import { Gossip } from './gossip.ts';
 import { Join } from './join.ts';
 import { Cleanup } from './cleanup.ts';
 import { Leave } from './leave.ts';
+import { SeedSources } from './seed-source.ts';
 import { Repair } from './repair.ts';
 import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
@@ -333,6 +334,34 @@ const repair = pool.dataStore === 0 ? new Repair({
 }) : null;
 if (join !== null) void join.run();
 
+// Seeds from dyn_seeds_file, florida_provider or dns_provider: new ones join the view as configured nodes (their gossip brings the rest).
+const seedSources = new SeedSources({
+  pool,
+  found(seeds, from) {
+    const added: number[] = [];
+    for (const text of seeds) {
+      let seed: ReturnType<typeof parseSeed>;
+      try {
+        seed = parseSeed(text);
+      } catch (err) {
+        post({ type: 'log', level: 'warn', msg: 'seed provider: malformed seed ignored', fields: { provider: from, seed: text.slice(0, 200), error: err instanceof Error ? err.message : String(err) } });
+        continue;
+      }
+      if (seed.host === membership.local.host && seed.port === membership.local.peerPort) continue;
+      const r = membership.addSeed({ ...seed, tokens: seed.tokens.map(String) });
+      if (r.index >= 0) added.push(r.index);
+      else if (r.why !== 'known') post({ type: 'log', level: 'warn', msg: 'seed provider: seed refused', fields: { provider: from, seed: text.slice(0, 200), why: r.why } });
+    }
+    if (added.length === 0) return;
+    map = publish();
+    relink();
+    rememberStates();
+    post({ type: 'log', level: 'info', msg: 'seeds added', fields: { provider: from, nodes: added.map((i) => map.nodes[i].name) } });
+  },
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+});
+seedSources.start();
+
 /** By peer index: the state it gave this node in its last gossip reply. */
 const seenAs = new Map<number, number>();
 const leave = new Leave({
@@ -423,6 +452,7 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
   }
   if (m.type === 'stop') {
     join?.stop();
+    seedSources.stop();
     leave.stop();
     cleanup.stop();
     warmUp.stop();

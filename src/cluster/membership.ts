@@ -111,6 +111,28 @@ export class Membership {
     return this.members.find((m) => m.local) as Member;
   }
 
+  /**
+   * A seed a provider found (file, florida, DNS): added as a configured node (version 0, its gossip brings the rest) when its address
+   * is new and no node of its rack holds its tokens (a replacement announces itself by gossip); returns its index, or -1 when it was known or refused (`why` says).
+   */
+  addSeed(seed: { host: string; port: number; rack: string; datacenter: string; tokens: readonly string[] }): { index: number; why: string } {
+    const address = addressOf(seed.host, seed.port);
+    if (this.byAddress.has(address)) return { index: -1, why: 'known' };
+    if (this.members.length >= this.limits.maxNodes) return { index: -1, why: 'max_nodes reached' };
+    for (const m of this.members) {
+      if (m.removed || m.dc !== seed.datacenter || m.rack !== seed.rack || !m.tokens.some((t) => seed.tokens.includes(t))) continue;
+      return { index: -1, why: `a token of ${seed.datacenter}/${seed.rack} is owned by ${addressOf(m.host, m.peerPort)}` };
+    }
+    if (seed.tokens.length === 0 || seed.tokens.length > this.limits.maxTokensPerNode) return { index: -1, why: `${seed.tokens.length} tokens` };
+    const m: Member = {
+      index: this.members.length, host: seed.host, peerPort: seed.port, clientPort: 0, dc: seed.datacenter, rack: seed.rack, tokens: [...seed.tokens],
+      state: NODE_STATE.NORMAL, version: 0, local: false, dynomite: false, removed: false,
+    };
+    this.members.push(m);
+    this.byAddress.set(address, m);
+    return { index: m.index, why: '' };
+  }
+
   /** A new heartbeat: this node's version moves on (strictly, even if the clock stood still or went back). */
   beat(now: number): void {
     const l = this.local;

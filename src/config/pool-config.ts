@@ -75,6 +75,16 @@ export interface PoolConfig {
   /** `host:port:rack:dc:tokens [name]` entries as written; parse one with parseSeed(). */
   dynSeeds: string[];
   dynSeedProvider: string;
+  /** A file of seeds (one per line, as dyn_seeds), re-read when it changes; null: none. */
+  dynSeedsFile: string | null;
+  /** florida_provider's endpoint (default from DYNOMITE_FLORIDA_IP / _PORT / _REQUEST); null: that default. */
+  dynSeedsUrl: string | null;
+  /** dns_provider's name (TXT records, one seed each; default DYNOMITE_DNS_NAME); null: that default. */
+  dynSeedsDns: string | null;
+  /** Resolvers for dns_provider (host or host:port); empty: the system's. */
+  dynSeedsDnsServers: string[];
+  /** How often florida_provider and dns_provider ask again, ms (seeds_refresh). */
+  seedsRefresh: number;
   /** At least one. */
   servers: ServerConf[];
   dataStore: DataStore;

@@ -107,6 +107,10 @@ export const COMMON_DEFAULTS = {
   // Ours (issue "command surface"): each blocking call holds a backend connection of its own while it blocks.
   maxBlockingConnections: 512,
   maxNodes: 1024,
+  dynSeedsFile: null,
+  dynSeedsUrl: null,
+  dynSeedsDns: null,
+  seedsRefresh: 30_000,
   join: false,
   handoffGrace: 30_000,
   autoCleanup: true,

@@ -64,6 +64,11 @@ function nonEmpty(text: string): string {
  * Two printable ASCII characters. The C loaders check for two bytes (len != 2) because the tag scan
  * compares single key bytes; a two-byte UTF-8 character passes their check and means nothing.
  */
+function httpUrl(text: string): string {
+  if (!/^http:\/\/[^\s/]+(\/\S*)?$/.test(text)) throw new ValueProblem('must be an http:// URL (host[:port]/path)');
+  return text;
+}
+
 function hashTag(text: string): string {
   if (!/^[\x21-\x7e]{2}$/.test(text)) {
     throw new ValueProblem('must be two printable ASCII characters, an opening and a closing one, e.g. "{}"');
@@ -124,6 +129,11 @@ const rules: Array<[string, KeyRule]> = [
   ['data_store', { field: 'dataStore', parse: dataStore }],
   ['redis_requirepass', { field: 'requirepass', secret: true, parse: nonEmpty }],
   ['dyn_listen', { field: 'dynListen', parse: parseHostPort }],
+  ['dyn_seeds_file', { field: 'dynSeedsFile', parse: nonEmpty }],
+  ['dyn_seeds_url', { field: 'dynSeedsUrl', parse: httpUrl }],
+  ['dyn_seeds_dns', { field: 'dynSeedsDns', parse: nonEmpty }],
+  ['dyn_seeds_dns_servers', { field: 'dynSeedsDnsServers', list: true, parse: nonEmpty }],
+  ['seeds_refresh', { field: 'seedsRefresh', parse: integer(100, MAX_TIMER_MS) }],
   ['dyn_seed_provider', { field: 'dynSeedProvider', parse: oneOf(['simple_provider', 'florida_provider', 'dns_provider']) }],
   ['dyn_seeds', { field: 'dynSeeds', list: true, parse: seed }],
   ['dyn_port', { field: 'dynPort', parse: integer(1, 65535) }],

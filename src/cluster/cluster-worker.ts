@@ -89,7 +89,10 @@ function publish(): ClusterView {
   return new ClusterView(snap);
 }
 
-/** Links follow the view's identities: a new node gets one, a replaced slot a new one (its old link closed, its history forgotten). */
+/**
+ * After every publish: links follow the view's identities (a new node gets one, a replaced slot a new one, its old link closed and
+ * its history forgotten), and the remote writes' queues and the warm-up's view follow the new version.
+ */
 function relink(): void {
   for (const n of map.nodes) {
     if (n.local || linkIds[n.index] === n.id) continue;
@@ -245,9 +248,9 @@ const REFUSAL_LOG_MS = 10_000;
 const gossip = new Gossip({
   membership, links, seeds: pool.dynSeeds.length,
   alive: (i) => detector.verdict(i) !== FD_DOWN,
-  heard: (node, us) => {
+  heard: (node, us, records) => {
     seenAs.set(node, us === null ? -1 : us.state);
-    join?.heard(node, us);
+    join?.heard(node, us, records);
     listened(us);
   },
   merged(result, from) {
@@ -306,6 +309,7 @@ setInterval(() => {
   }
   if (!changed) return;
   map = publish();
+  relink();
   if (mine && pool.autoCleanup && membership.local.state !== NODE_STATE.LEFT && cleanup.refusal() === null) cleanup.start('handoff_grace past after a token move in this rack');
 }, 250).unref();
 
@@ -314,6 +318,7 @@ const join = pool.join ? new Join({
   membership, view: () => map, intervalMs: interval,
   publish: () => {
     map = publish();
+    relink();
     rememberStates();
     sendDigest();
   },
@@ -322,6 +327,7 @@ const join = pool.join ? new Join({
   isUp: (n) => detector.verdict(n) === FD_UP,
   copy: (sources, mine) => warmUp.joinCopy(sources, mine),
   hold: (moving) => warmUp.hold(moving),
+  warmUp: () => warmUp.start('replace'),
   settle,
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 }) : null;
@@ -368,6 +374,7 @@ const leave = new Leave({
   pool, membership, view: () => map, links, intervalMs: interval,
   publish: () => {
     map = publish();
+    relink();
     rememberStates();
     sendDigest();
   },
@@ -397,6 +404,7 @@ function listened(us: { state: number; tokens: string[] } | null | undefined): v
   if (us != null && us.state === NODE_STATE.LEFT) {
     membership.setLocalState(NODE_STATE.LEFT, Date.now());
     map = publish();
+    relink();
     rememberStates();
     post({ type: 'log', level: 'warn', msg: 'this node left the ring earlier (its peers list it LEFT): it stays out; start it with join: true to bring it back', fields: {} });
   }

@@ -1,7 +1,7 @@
 // Gossip rounds of the cluster worker: every interval this node sends its membership records to one random live peer (and to a seed
 // when that peer is none), as DYNOPROXY.GOSSIP over the authenticated peer link, and merges the peer's records from the reply.
 // Never gossips to a Dynomite node (its gossip is another dialect, and unreliable); never blocks: replies arrive on the link like any reply.
-import { encodeGossipNodes, parseGossipNodes } from '../protocol/dnode/index.ts';
+import { encodeGossipNodes, parseGossipNodes, type GossipNodeRecord } from '../protocol/dnode/index.ts';
 import { encodeGossipRequest, gossipReplyRecords, HELLO_REQUEST, isHelloReply } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
@@ -18,8 +18,8 @@ export interface GossipDeps {
   /** Records merged (from a reply, or from a peer's request handed over by a data worker). */
   merged(result: MergeResult, from: string): void;
   random?: () => number;
-  /** A peer's reply told how it sees this node: its record of us (state, tokens), or null when it does not list us. */
-  heard?(node: number, us: { state: number; tokens: string[] } | null): void;
+  /** A peer's reply told how it sees this node: its record of us (state, tokens), or null when it does not list us; and all its records. */
+  heard?(node: number, us: { state: number; tokens: string[] } | null, records: readonly GossipNodeRecord[]): void;
 }
 
 export interface GossipCounters {
@@ -188,7 +188,7 @@ export class Gossip {
         const where = parseHostField(r.host, me.peerPort);
         return where !== null && where.host === me.host && where.peerPort === me.peerPort;
       });
-      this.d.heard(node, mine.length === 0 ? null : { state: mine[0].state, tokens: mine.map((r) => r.token) });
+      this.d.heard(node, mine.length === 0 ? null : { state: mine[0].state, tokens: mine.map((r) => r.token) }, parsed.nodes);
     }
     const result = m.merge(parsed.nodes, this.d.alive);
     this.d.merged(result, from);

@@ -3,7 +3,8 @@
 // the nodes of its rack that own it now, and turns NORMAL; the old owners keep getting the moved ranges' writes for handoff_grace.
 // Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, warm-up.ts).
 import { NODE_STATE, hashRangesIn, intersectHashRanges, hashRangesOf, type ClusterView } from '../topology/index.ts';
-import type { Membership } from './membership.ts';
+import { encodeHostField, type Membership } from './membership.ts';
+import type { GossipNodeRecord } from '../protocol/dnode/index.ts';
 
 export interface JoinDeps {
   membership: Membership;
@@ -20,13 +21,18 @@ export interface JoinDeps {
   copy: ((sources: number[], mine: number[]) => Promise<boolean>) | null;
   /** Warm-up stays away while the join copies (this node's datastore is empty on purpose). */
   hold(moving: boolean): void;
+  /**
+   * A replacement (this node's tokens belong to another address in its rack, a dead node): warm up from the other racks instead of
+   * joining (warm-up.ts start: reads go elsewhere until the copy is done). 200 when it started.
+   */
+  warmUp(): { status: number; message: string };
   /** This node's tokens moved: writes of the moved ranges go to both sides for handoff_grace. */
   settle(node: number): void;
   intervalMs: number;
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
 }
 
-export type JoinPhase = 'listening' | 'announcing' | 'copying' | 'done' | 'member';
+export type JoinPhase = 'listening' | 'announcing' | 'copying' | 'done' | 'member' | 'replacing';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
 
@@ -37,6 +43,8 @@ export class Join {
   private readonly seenAs = new Map<number, number>();
   /** The first reply's record of us (decides whether this node is new); undefined until one came. */
   private first: { state: number; tokens: string[] } | null | undefined = undefined;
+  /** An address the first reply lists with one of this node's tokens in its rack: the node it replaces, or null. */
+  private replaces: string | null = null;
   private stopped = false;
 
   constructor(deps: JoinDeps) {
@@ -44,8 +52,13 @@ export class Join {
   }
 
   /** Gossip's report of how a peer sees this node (cluster-worker.ts wires it to Gossip's `heard`). */
-  heard(node: number, us: { state: number; tokens: string[] } | null): void {
-    if (this.first === undefined) this.first = us;
+  heard(node: number, us: { state: number; tokens: string[] } | null, records: readonly GossipNodeRecord[] = []): void {
+    if (this.first === undefined) {
+      this.first = us;
+      const me = this.d.membership.local;
+      const other = records.find((r) => r.dc === me.dc && r.rack === me.rack && me.tokens.includes(r.token) && r.host !== encodeHostField(me.host, me.peerPort, me.clientPort));
+      this.replaces = other?.host ?? null;
+    }
     this.seenAs.set(node, us === null ? -1 : us.state);
   }
 
@@ -78,6 +91,29 @@ export class Join {
       d.broadcast();
       d.hold(false);
       d.log('info', 'join: this node is already a member (its peers list it with these tokens); serving at once', { state: known.state });
+      return;
+    }
+    // A replacement of a dead node (its tokens, another address): this node serves the range at once as far as routing goes, and warms
+    // up from the other racks first (reads go to them meanwhile, as for any warming node); peers hand the tokens over when they see
+    // that the old owner is down (membership.ts), and refuse them while it is alive.
+    if (this.replaces !== null) {
+      this.phase = 'replacing';
+      // In its own ring first (still silent), so that the warm-up copies this node's range; warming keeps its reads elsewhere.
+      m.local.state = NODE_STATE.NORMAL;
+      d.publish();
+      for (let attempt = 1; !this.stopped; attempt++) {
+        const w = d.warmUp();
+        if (w.status === 200) break;
+        if (attempt === 1 || attempt % 10 === 0) d.log('warn', 'replace: no other rack to warm up from yet; trying again', { attempt, why: w.message });
+        if (attempt >= 30) break;
+        await sleep(1000);
+      }
+      m.silent = false;
+      m.setLocalState(NODE_STATE.NORMAL, Date.now());
+      d.publish();
+      d.broadcast();
+      d.hold(false);
+      d.log('info', 'replace: this node takes over the tokens of a node that is down; it warms up from the other racks', { replaces: this.replaces });
       return;
     }
     // 2. Announce, and wait until every peer has seen it: from then on all of this node's future range's writes reach it too.

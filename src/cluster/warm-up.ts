@@ -108,13 +108,13 @@ export class WarmUp {
     return { ...this.s, sources: [...this.s.sources] };
   }
 
-  /** /state/warm_up: start a run now (whatever the local key count). */
-  start(): { status: number; message: string } {
+  /** /state/warm_up (or a replacement node, join.ts): start a run now (whatever the local key count). */
+  start(reason = 'admin'): { status: number; message: string } {
     const why = this.supported();
     if (why !== null) return { status: 400, message: why };
     if (this.running) return { status: 409, message: `a warm-up is already running (${this.s.keysCopied} keys copied so far)` };
     if (this.candidates(new Set()).length === 0) return { status: 409, message: 'no peer rack is up to copy from' };
-    void this.run('admin');
+    void this.run(reason);
     return { status: 200, message: 'warm-up started' };
   }
 

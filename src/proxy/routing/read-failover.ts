@@ -1,7 +1,7 @@
 // Server-side read failover: a DC_ONE read whose owner is down, or answers that its datastore is, goes to the next replica that
 // replicasFor yields (the other local racks, then remote DCs), within twice the pool's timeout; so does a DC_ONE write safe to apply
 // twice (retainWrite), whose failed owner gets it as a hint. Never retries a write that is not idempotent, never answers twice.
-import { SCOPE_ALL, type ReplicaSet } from '../../topology/index.ts';
+import { SCOPE_ALL, TIER_SHADOW, type ReplicaSet } from '../../topology/index.ts';
 import { F_CONNECTION, F_NO_BACKEND, F_NONE, F_PEER_DOWN, F_QUEUE_FULL, F_TIMEOUT } from '../../protocol/failure/index.ts';
 import { P } from '../../stats/index.ts';
 import { retainBytes, setFailoverHandler, RETRY_MAX_BYTES, type BackendServer, type Request, monotonicMs } from '../../io/index.ts';
@@ -60,7 +60,7 @@ export function sendRead(
   let attempt = 0;
   if (unreadable(cl, node)) {
     const set = cl.replicas;
-    const n = view.replicasFor(hash, SCOPE_ALL, set);
+    const n = readable(set, view.replicasFor(hash, SCOPE_ALL, set));
     // The first replica that is up and not behind; failing that, the first that is up (behind beats down); failing that, the owner.
     while (attempt < n && unreadable(cl, set.node[attempt])) attempt++;
     if (attempt === n) for (attempt = 0; attempt < n - 1 && cl.skipsReads(set.node[attempt]); attempt++);
@@ -97,8 +97,9 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
   if (cl === null || req.retryBuf === null || !shouldFailOver(req, buf, start, end)) return false;
   const view = cl.current();
   const set = cl.replicas;
-  const n = view.replicasFor(req.retryHash, SCOPE_ALL, set);
   const write = req.hintQueue !== null;
+  const all = view.replicasFor(req.retryHash, SCOPE_ALL, set);
+  const n = write ? all : readable(set, all);
   // Budget: twice the timeout, so that a read whose owner timed out still gets one more replica's answer.
   const timeout = cl.timeoutMs();
   const i = timeout > 0 && monotonicMs() - req.startedAt >= 2 * timeout ? -1 : nextReplica(cl, set, n, req.retryAttempt);
@@ -124,6 +125,12 @@ function failOver(req: Request, buf: Uint8Array, start: number, end: number): bo
  * The replica after set index `from` to try next (replicas after the first are other racks' owners: peers, never this node's own
  * datastore): one up and not behind, failing that one merely behind (back a moment ago, or owed hints); -1: none.
  */
+/** The replicas a read may go to: every one before the shadows (a token move's other side holds a partial copy; replicasFor lists them last). */
+function readable(set: ReplicaSet, n: number): number {
+  for (let i = 0; i < n; i++) if (set.tier[i] === TIER_SHADOW) return i;
+  return n;
+}
+
 function nextReplica(cl: ClusterRuntime, set: ReplicaSet, n: number, from: number): number {
   for (let i = from + 1; i < n; i++) if (!unreadable(cl, set.node[i]) && cl.links[set.node[i]]) return i;
   for (let i = from + 1; i < n; i++) if (!cl.skipsReads(set.node[i]) && cl.links[set.node[i]]) return i;

@@ -266,7 +266,9 @@ export class PoolRuntime implements PoolContext {
   private trackingHub: TrackingHub | null = null;
 
   tracking(): TrackingHub {
-    this.trackingHub ??= new TrackingHub(this.memcache ? null : this.config.requirepass);
+    // A peer's invalidation poll waits at most half the request timeout (its link would time it out), and 10 s.
+    const t = this.config.timeout;
+    this.trackingHub ??= new TrackingHub(this.memcache ? null : this.config.requirepass, Math.max(100, Math.min(10_000, t > 0 ? t / 2 : 10_000)));
     return this.trackingHub;
   }
 

@@ -11,6 +11,7 @@ import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
 import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY, isRepairCommand, isMemcacheRangeCommand } from '../../protocol/resp/index.ts';
 import { serveGossip, answerGossipSyn } from './peer-gossip.ts';
+import { isInvalidationsCommand } from '../resp/tracking-peers.ts';
 import { serveRange } from './peer-range.ts';
 import { serveRepair } from './peer-repair.ts';
 import { serveMemcacheRange } from './peer-memcache-range.ts';
@@ -219,6 +220,21 @@ export class PeerClient extends ClientConnection {
     server.send(req, buf, ps, pe);
   }
 
+  /** A rack peer's invalidation poll: in its place in the reply order, answered once this worker's datastore links track. */
+  private invalidationsFrame(since: string, msgId: number): void {
+    const hub = this.pool.tracking();
+    const req = acquireRequest(K_CLIENT);
+    req.msgId = msgId;
+    req.startedAt = monotonicMs();
+    this.enqueue(req);
+    const n = /^-?\d{1,15}$/.test(since) ? Number(since) : NaN;
+    if (Number.isNaN(n)) return completeLocally(req, errReply('ERR Peer: DYNOPROXY.INVALIDATIONS <since> must be an integer'));
+    hub.ensure(this.pool.servers, (ok) => {
+      if (!ok) return completeLocally(req, errReply('ERR Storage: the invalidation connection to the datastore failed'));
+      hub.feed().poll(n, (reply) => completeLocally(req, reply));
+    });
+  }
+
   protected onClosed(): void {
     releasePin(this, false);
   }
@@ -245,6 +261,11 @@ export class PeerClient extends ClientConnection {
     if (isGossipCommand(q.argBuf, q.argOff[0], q.argLen[0])) {
       if (first !== pe || q.argc !== 2) return this.badRequest(msgId);
       return this.answer(msgId, serveGossip(this.pool, q.argBuf.subarray(q.argOff[1], q.argOff[1] + q.argLen[1]), this.socket.remoteAddress ?? '?'));
+    }
+    // CLIENT TRACKING on the rack's other nodes: a long poll of the keys this node's datastore reported written (tracking-peers.ts).
+    if (isInvalidationsCommand(q.argBuf, q.argOff[0], q.argLen[0])) {
+      if (first !== pe || q.argc !== 2) return this.badRequest(msgId);
+      return this.invalidationsFrame(Buffer.from(q.argBuf.subarray(q.argOff[1], q.argOff[1] + q.argLen[1])).toString('latin1'), msgId);
     }
     // Gossip's hello (a GET of a reserved key, harmless to Dynomite): this node runs dynoproxy.
     if (first === pe && isHelloRequest(q.argBuf, q.argOff, q.argLen, q.argc)) return this.answer(msgId, HELLO_REPLY);

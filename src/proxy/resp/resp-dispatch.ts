@@ -227,6 +227,8 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
       s = 0;
       e = b.length;
     }
+    // Client-side caching: the keys of a read are registered before it is sent (the rack's nodes report writes, tracking-peers.ts).
+    if (c.tracking !== null && !c.tracking.bcast && !isWrite(spec)) trackReads(c, n);
     if (!clusterRoute(c, cl, spec, p, n, b, s, e, splittable)) return c.replyLocal(sameNodeError(spec));
     return;
   }

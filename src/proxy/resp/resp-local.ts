@@ -188,21 +188,32 @@ function clientTracking(c: RespSession): void {
     } else return c.replyLocal(R.errReply('ERR syntax error'));
   }
   if (prefixes.length > 0 && !bcast) return c.replyLocal(R.errReply('ERR PREFIX option requires BCAST mode to be enabled'));
-  if (c.pool.cluster !== null) return c.replyLocal(R.errReply('ERR dynoproxy: CLIENT TRACKING is served on single-node pools only for now (a cluster node cannot hear writes on its peers\' datastores)'));
   if (!c.resp3) return c.replyLocal(R.errReply('ERR dynoproxy: CLIENT TRACKING needs RESP3 (HELLO 3): invalidations are push messages, and REDIRECT is not supported'));
   const state = new TrackingState(bcast, prefixes);
   hub.enable(c, state);
   const req = acquireRequest(K_CLIENT);
   c.enqueue(req);
-  hub.ensure(c.pool.servers, (ok) => {
-    if (!ok) {
+  // A cluster node also hears the writes on the datastores of its rack's other nodes (they own the keys its clients read).
+  const cl = c.pool.cluster;
+  const view = cl?.current();
+  const peers = cl === null || view === undefined ? [] : view.racks[view.localRack].nodes
+    .filter((i) => i !== view.localNode && view.nodes[i].tokens.length > 0 && view.nodes[i].compat === 'dynoproxy')
+    .map((i) => ({ id: view.nodes[i].id, link: () => cl.dedicatedLink(view.nodes[i]) }));
+  let waiting = 2;
+  let failed = '';
+  const settled = (ok: boolean, why: string): void => {
+    if (!ok) failed = why;
+    if (--waiting > 0) return;
+    if (failed !== '') {
       hub.disable(c);
-      return completeLocally(req, R.storageErrorReply('the invalidation connection to a datastore failed'));
+      return completeLocally(req, R.storageErrorReply(failed));
     }
     state.ready = true;
     completeLocally(req, R.OK);
     if (state.earlyReads > 0) c.pushLocal(Buffer.from('>2\r\n$10\r\ninvalidate\r\n_\r\n'));
-  });
+  };
+  hub.ensure(c.pool.servers, (ok) => settled(ok, 'the invalidation connection to a datastore failed'));
+  hub.ensurePeers(peers, (ok) => settled(ok, 'a node of this rack did not answer the invalidation poll'));
 }
 
 function client(c: RespSession, sub: string): void {

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { arrayElementBounds } from '../../protocol/resp/index.ts';
 import { ReplyReader, respCommand } from './push-reader.ts';
 import type { BackendServer } from '../../io/index.ts';
+import { InvalidationFeed, PeerPoller, type PollSink } from './tracking-peers.ts';
 
 /** What tracking needs of a client. */
 export interface TrackingClient {
@@ -93,7 +94,7 @@ class InvalidationLink {
     this.readyWaiters = [];
     for (const w of waiting) w(false);
     // Writes may have happened unheard: every tracking client drops its cache; the link is made again on the next need.
-    if (wasReady && !this.closedForGood) this.hub.flushAll();
+    if (wasReady && !this.closedForGood) this.hub.fromDatastore(null);
   }
 
   private onData(chunk: Buffer): void {
@@ -120,7 +121,7 @@ class InvalidationLink {
     frame[0] = 0x2a;
     const b = this.bounds;
     if (arrayElementBounds(frame, 0, frame.length, b) !== 2) return;
-    if (frame[b[1]] === 0x5f) return this.hub.flushAll();
+    if (frame[b[1]] === 0x5f) return this.hub.fromDatastore(null);
     const keyBounds = new Int32Array(((b[2] - b[1]) >> 2) + 2);
     const n = arrayElementBounds(frame, b[1], b[2], keyBounds);
     const keys: string[] = [];
@@ -130,12 +131,12 @@ class InvalidationLink {
       const len = Number(frame.toString('latin1', s + 1, eol));
       keys.push(frame.toString('latin1', eol + 2, eol + 2 + len));
     }
-    this.hub.invalidate(keys);
+    this.hub.fromDatastore(keys);
   }
 }
 
 /** The tracking of one pool in one data worker. */
-export class TrackingHub {
+export class TrackingHub implements PollSink {
   private readonly links = new Map<BackendServer, InvalidationLink>();
   /** Default mode: key -> the clients that read it since its last invalidation. */
   private readonly keys = new Map<string, Set<TrackingClient>>();
@@ -143,9 +144,53 @@ export class TrackingHub {
   /** Every tracking client (what a lost link's flush reaches). */
   private readonly all = new Set<TrackingClient>();
   private readonly pass: string | null;
+  /** What this worker's datastore links heard, for the rack's other nodes (made when a peer first polls; null before). */
+  private feedOf: InvalidationFeed | null = null;
+  /** Cluster nodes: one poller per other node of this rack, by node identity (made when a client here first tracks). */
+  private readonly pollers = new Map<string, PeerPoller>();
+  private readonly parkMs: number;
 
-  constructor(pass: string | null) {
+  /** `parkMs`: how long a peer's poll may wait for keys (under the pool's request timeout). */
+  constructor(pass: string | null, parkMs = 10_000) {
     this.pass = pass;
+    this.parkMs = parkMs;
+  }
+
+  /** The feed peers poll (cluster nodes). */
+  feed(): InvalidationFeed {
+    this.feedOf ??= new InvalidationFeed(this.parkMs);
+    return this.feedOf;
+  }
+
+  /** Keys this node's datastore reported written (null: flushed, or a link lost): this node's clients and the rack's pollers hear it. */
+  fromDatastore(keys: readonly string[] | null): void {
+    this.feedOf?.add(keys);
+    if (keys === null) this.flushAll();
+    else this.invalidate(keys);
+  }
+
+  /**
+   * Cluster nodes: a poller on every other node of this rack (`peers`: identity and a way to make a dedicated link), ready when each
+   * answered its first poll; pollers of nodes no longer listed are closed.
+   */
+  ensurePeers(peers: readonly { id: string; link: () => BackendServer }[], done: (ok: boolean) => void): void {
+    const keep = new Set(peers.map((p) => p.id));
+    for (const [id, poller] of this.pollers) {
+      if (keep.has(id)) continue;
+      poller.close();
+      this.pollers.delete(id);
+    }
+    let waiting = peers.length;
+    let failed = false;
+    if (waiting === 0) return done(true);
+    for (const p of peers) {
+      let poller = this.pollers.get(p.id);
+      if (poller === undefined) this.pollers.set(p.id, (poller = new PeerPoller(p.link(), this)));
+      poller.whenReady((ok) => {
+        if (!ok) failed = true;
+        if (--waiting === 0) done(!failed);
+      });
+    }
   }
 
   /** Every server's invalidation link ready (made on first use): `done(false)` when one could not be. */
@@ -217,5 +262,8 @@ export class TrackingHub {
   close(): void {
     for (const l of this.links.values()) l.close();
     this.links.clear();
+    for (const p of this.pollers.values()) p.close();
+    this.pollers.clear();
+    this.feedOf?.close();
   }
 }

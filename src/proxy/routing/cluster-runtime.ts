@@ -220,6 +220,11 @@ export class ClusterRuntime {
     return this.config().readFailover;
   }
 
+  /** A link of its own to a node (not the shared one): for a long poll that must not hold other replies back. */
+  dedicatedLink(node: ClusterView['nodes'][number]): BackendServer {
+    return this.makeLink(node, node.dc === this.view.localDc, new Float64Array(SERVER_BLOCK_SLOTS));
+  }
+
   /** Every link, for timers and shutdown. */
   allLinks(): IterableIterator<BackendServer> {
     return this.byId.values();

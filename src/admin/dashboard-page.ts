@@ -127,8 +127,10 @@ export const DASHBOARD_HTML = `<!doctype html>
         const prev = sorted[(i + sorted.length - 1) % sorted.length].token;
         const range = sorted.length === 1 ? 'whole ring' : '(' + prev + ', ' + n.token + ']';
         const st = n.state === 'normal' ? 'up' : n.state === 'down' ? 'down' : 'ejected';
-        rows.push('<tr data-node="' + esc(n.name) + '" data-state="' + st + '"><td>' + esc(dc.name) + '</td><td>' + esc(rack.name) + '</td><td>' + esc(n.name) +
-          (n.local ? ' (this node)' : '') + '</td><td>' + range + '</td><td class="st" data-state="' + st + '">' + esc(n.state) + '</td></tr>');
+        // A token move shows beside liveness: joining, leaving, left, and settling (writes of the moved ranges still go both ways).
+        const move = n.node_state === 'joining' || n.node_state === 'leaving' || n.node_state === 'left' ? n.node_state : n.settling ? 'settling' : '';
+        rows.push('<tr data-node="' + esc(n.name) + '" data-state="' + st + '"' + (move ? ' data-move="' + esc(move) + '"' : '') + '><td>' + esc(dc.name) + '</td><td>' + esc(rack.name) + '</td><td>' + esc(n.name) +
+          (n.local ? ' (this node)' : '') + '</td><td>' + range + '</td><td class="st" data-state="' + st + '">' + esc(n.state) + (move ? ' · ' + esc(move) : '') + '</td></tr>');
       });
     }
     $('tbody', table).innerHTML = rows.join('');

@@ -26,7 +26,7 @@ export const SERVER_COMMANDS: readonly CommandRow[] = [
       no('reply', 3, CL, NONE, 'CLIENT REPLY is not supported through dynoproxy: the proxy answers every request'),
       c('setinfo', 4, CL, NONE, 'proxy', { note: 'kept by the proxy for the client connection', since: '7.2' }),
       c('setname', 3, CL, NONE, 'proxy', { note: 'kept by the proxy for the client connection' }),
-      c('tracking', -3, CL, NONE, 'proxy', { note: 'RESP3: ON/OFF, BCAST, PREFIX; invalidations from every backend (cluster: from every node of the rack)' }),
+      c('tracking', -3, CL, NONE, 'proxy', { note: 'RESP3: ON/OFF, BCAST, PREFIX, OPTIN, OPTOUT, NOLOOP; invalidations from every backend (cluster: from every node of the rack)' }),
       c('trackinginfo', 2, CL, NONE, 'proxy', { note: 'the proxy connection\'s tracking' }),
       no('unblock', -3, A, NONE, `CLIENT UNBLOCK is not supported through dynoproxy: ${SHARED}, and blocking commands are refused`),
       no('unpause', 2, A, NONE, perBackend('CLIENT UNPAUSE')),

@@ -86,6 +86,7 @@ export function dispatchRequest(c: RespSession, buf: Buffer, start: number, end:
     return txError(c, unknownCommandReply(p.argBuf, p.argOff, p.argLen, p.argc));
   }
   if (!arityOk(spec, p.argc)) return txError(c, wrongArityReply(spec.name));
+  if (c.tracking !== null) c.tracking.nextCommand();
   if (nodeStateBlocks(c, spec, buf, start, end)) return;
   // max_memory: past it, what Redis refuses under maxmemory (its denyoom commands) is refused here, in Redis' words.
   if (c.pool.overMemory && (spec.flags & F_DENYOOM) !== 0) {
@@ -162,12 +163,19 @@ export function forward(c: RespSession, server: BackendServer, buf: Buffer, star
   sendRaw(c, server, req, buf, start, end, gathered);
 }
 
-function trackReads(c: RespSession, n: number): void {
+/** A tracking client's keyed command: a read's keys are registered (default mode, OPTIN / OPTOUT as asked), a NOLOOP write's noted. */
+function trackKeys(c: RespSession, spec: CommandSpec, n: number): void {
+  const st = c.tracking as NonNullable<RespSession['tracking']>;
+  const write = isWrite(spec);
+  const tracked = st.tracksNext();
+  if (write ? !st.noloop : !tracked) return;
   const p = c.parser;
   const hub = c.pool.tracking();
   for (let i = 0; i < n; i++) {
     const k = scratch.keyIdx[i];
-    hub.read(c, Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[k], p.argLen[k]).toString('latin1'));
+    const key = Buffer.from(p.argBuf.buffer, p.argBuf.byteOffset + p.argOff[k], p.argLen[k]).toString('latin1');
+    if (write) hub.wrote(c, key);
+    else hub.read(c, key);
   }
 }
 
@@ -228,7 +236,7 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
       e = b.length;
     }
     // Client-side caching: the keys of a read are registered before it is sent (the rack's nodes report writes, tracking-peers.ts).
-    if (c.tracking !== null && !c.tracking.bcast && !isWrite(spec)) trackReads(c, n);
+    if (c.tracking !== null) trackKeys(c, spec, n);
     if (!clusterRoute(c, cl, spec, p, n, b, s, e, splittable)) return c.replyLocal(sameNodeError(spec));
     return;
   }
@@ -249,7 +257,7 @@ function routeByKeys(c: RespSession, spec: CommandSpec, buf: Buffer, start: numb
     else if (s !== first) same = false;
   }
   // Client-side caching (default mode): the keys of a read are registered before it is sent, so no write after it goes unheard.
-  if (c.tracking !== null && !c.tracking.bcast && !isWrite(spec)) trackReads(c, n);
+  if (c.tracking !== null) trackKeys(c, spec, n);
   if (same) {
     if ((spec.flags & F_BLOCKING) !== 0) {
       const blockMs = blockTimeoutMs(spec, p.argBuf, p.argOff, p.argLen, p.argc);

@@ -179,17 +179,22 @@ function clientTracking(c: RespSession): void {
   if (onOff !== 'on') return c.replyLocal(R.errReply('ERR syntax error'));
   let bcast = false;
   const prefixes: string[] = [];
+  const opts = { optin: false, optout: false, noloop: false };
   for (let i = 3; i < argc; i++) {
     const opt = argText(c, i).toLowerCase();
     if (opt === 'bcast') bcast = true;
     else if (opt === 'prefix' && i + 1 < argc) prefixes.push(arg(c, ++i).toString('latin1'));
-    else if (opt === 'redirect' || opt === 'optin' || opt === 'optout' || opt === 'noloop') {
-      return c.replyLocal(R.errReply(`ERR dynoproxy: CLIENT TRACKING ${opt.toUpperCase()} is not supported through the proxy (ON, BCAST and PREFIX are)`));
+    else if (opt === 'optin' || opt === 'optout' || opt === 'noloop') opts[opt] = true;
+    else if (opt === 'redirect') {
+      return c.replyLocal(R.errReply('ERR dynoproxy: CLIENT TRACKING REDIRECT is not supported through the proxy (RESP3 connections get invalidations as pushes)'));
     } else return c.replyLocal(R.errReply('ERR syntax error'));
   }
+  // Redis' own checks and words.
   if (prefixes.length > 0 && !bcast) return c.replyLocal(R.errReply('ERR PREFIX option requires BCAST mode to be enabled'));
+  if (opts.optin && opts.optout) return c.replyLocal(R.errReply("ERR You can't use both OPTIN and OPTOUT"));
+  if (bcast && (opts.optin || opts.optout)) return c.replyLocal(R.errReply('ERR OPTIN and OPTOUT are not compatible with BCAST'));
   if (!c.resp3) return c.replyLocal(R.errReply('ERR dynoproxy: CLIENT TRACKING needs RESP3 (HELLO 3): invalidations are push messages, and REDIRECT is not supported'));
-  const state = new TrackingState(bcast, prefixes);
+  const state = new TrackingState(bcast, prefixes, opts);
   hub.enable(c, state);
   const req = acquireRequest(K_CLIENT);
   c.enqueue(req);
@@ -240,15 +245,24 @@ function client(c: RespSession, sub: string): void {
       return clientTracking(c);
     case 'trackinginfo': {
       const st = c.tracking;
-      const flags = st === null ? ['off'] : st.bcast ? ['on', 'bcast'] : ['on'];
+      const flags = st === null ? ['off'] : ['on', ...(st.bcast ? ['bcast'] : []), ...(st.optin ? ['optin'] : []), ...(st.optout ? ['optout'] : []), ...(st.noloop ? ['noloop'] : [])];
       const prefixes = st?.prefixes ?? [];
       const arr = (xs: readonly string[]): Buffer => Buffer.concat([Buffer.from(`*${xs.length}\r\n`), ...xs.map((x) => R.bulkReply(x))]);
       return c.replyLocal(Buffer.concat([Buffer.from(c.resp3 ? '%3\r\n' : '*6\r\n'), R.bulkReply('flags'), arr(flags), R.bulkReply('redirect'), R.intReply(st === null ? -1 : 0), R.bulkReply('prefixes'), arr(prefixes)]));
     }
     case 'getredir':
       return c.replyLocal(R.intReply(c.tracking === null ? -1 : 0));
-    case 'caching':
-      return c.replyLocal(R.errReply('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'));
+    case 'caching': {
+      const st = c.tracking;
+      const yes = c.parser.argc === 3 ? argText(c, 2).toLowerCase() : '';
+      if (yes !== 'yes' && yes !== 'no') return c.replyLocal(R.errReply('ERR syntax error'));
+      if (st === null || (!st.optin && !st.optout)) return c.replyLocal(R.errReply('ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled'));
+      if (yes === 'yes' && !st.optin) return c.replyLocal(R.errReply('ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.'));
+      if (yes === 'no' && !st.optout) return c.replyLocal(R.errReply('ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.'));
+      st.caching = yes === 'yes' ? 1 : 0;
+      st.cachingFresh = true;
+      return c.replyLocal(R.OK);
+    }
     default:
       return c.replyLocal(R.errReply(`ERR dynoproxy: CLIENT ${sub.toUpperCase()} is not supported through the proxy`));
   }

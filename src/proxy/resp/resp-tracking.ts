@@ -19,14 +19,46 @@ export interface TrackingClient {
 export class TrackingState {
   readonly bcast: boolean;
   readonly prefixes: readonly string[];
+  /** OPTIN: a read is tracked only right after CLIENT CACHING yes; OPTOUT: unless right after CLIENT CACHING no. */
+  readonly optin: boolean;
+  readonly optout: boolean;
+  /** NOLOOP: no invalidation for a key this client wrote itself. */
+  readonly noloop: boolean;
+  /** CLIENT CACHING yes|no for the next command (1 yes, 0 no, -1 none); the next command consumes it, whatever it is. */
+  caching = -1;
+  /** CLIENT CACHING was the command just before this one (its flag is still good). */
+  cachingFresh = false;
   /** Keys read before every invalidation link was ready: the client drops its cache once they are. */
   earlyReads = 0;
   ready = false;
-  constructor(bcast: boolean, prefixes: readonly string[]) {
+  constructor(bcast: boolean, prefixes: readonly string[], opts: { optin?: boolean; optout?: boolean; noloop?: boolean } = {}) {
     this.bcast = bcast;
     this.prefixes = prefixes;
+    this.optin = opts.optin === true;
+    this.optout = opts.optout === true;
+    this.noloop = opts.noloop === true;
+  }
+
+  /** Every command starts here: CLIENT CACHING's flag lives for exactly one command after it. */
+  nextCommand(): void {
+    if (this.caching < 0) return;
+    if (this.cachingFresh) this.cachingFresh = false;
+    else this.caching = -1;
+  }
+
+  /** Whether this command's reads are tracked (default mode), consuming CLIENT CACHING's one-command flag. */
+  tracksNext(): boolean {
+    const caching = this.caching;
+    this.caching = -1;
+    if (this.bcast) return false;
+    if (this.optin) return caching === 1;
+    if (this.optout) return caching !== 0;
+    return true;
   }
 }
+
+/** NOLOOP writes waiting for their own invalidation, at most this many keys per worker (the oldest are forgotten). */
+const MAX_NOLOOP_KEYS = 100_000;
 
 /** Keys tracked per worker in default mode, as Redis' tracking_table_max_keys: past it the oldest key is invalidated. */
 export const MAX_TRACKED_KEYS = 1_000_000;
@@ -143,6 +175,8 @@ export class TrackingHub implements PollSink {
   private readonly bcast = new Set<TrackingClient>();
   /** Every tracking client (what a lost link's flush reaches). */
   private readonly all = new Set<TrackingClient>();
+  /** NOLOOP: key -> the clients that wrote it themselves and must not hear its next invalidation. */
+  private readonly ownWrites = new Map<string, Set<TrackingClient>>();
   private readonly pass: string | null;
   /** What this worker's datastore links heard, for the rack's other nodes (made when a peer first polls; null before). */
   private feedOf: InvalidationFeed | null = null;
@@ -237,16 +271,28 @@ export class TrackingHub implements PollSink {
     set.add(c);
   }
 
+  /** A NOLOOP client is about to write `key`: the invalidation that write causes is not sent to it. */
+  wrote(c: TrackingClient, key: string): void {
+    let set = this.ownWrites.get(key);
+    if (set === undefined) {
+      if (this.ownWrites.size >= MAX_NOLOOP_KEYS) this.ownWrites.delete(this.ownWrites.keys().next().value as string);
+      this.ownWrites.set(key, (set = new Set()));
+    }
+    set.add(c);
+  }
+
   invalidate(keys: readonly string[]): void {
     const per = new Map<TrackingClient, string[]>();
     for (const k of keys) {
+      const own = this.ownWrites.get(k);
+      if (own !== undefined) this.ownWrites.delete(k);
       const set = this.keys.get(k);
       if (set !== undefined) {
         this.keys.delete(k);
-        for (const c of set) if (!c.closed && c.tracking !== null && !c.tracking.bcast) (per.get(c) ?? per.set(c, []).get(c))!.push(k);
+        for (const c of set) if (!c.closed && c.tracking !== null && !c.tracking.bcast && own?.has(c) !== true) (per.get(c) ?? per.set(c, []).get(c))!.push(k);
       }
       for (const c of this.bcast) {
-        if (c.closed) continue;
+        if (c.closed || own?.has(c) === true) continue;
         const prefixes = (c.tracking as TrackingState).prefixes;
         if (prefixes.length === 0 || prefixes.some((p) => k.startsWith(p))) (per.get(c) ?? per.set(c, []).get(c))!.push(k);
       }

@@ -1,7 +1,8 @@
 // Leave after a join whose old owner has not cleaned up (auto_cleanup: false, or a leave before the cleanup ran): the old owner still
 // holds the values from before the join; the leaving node hands over newer ones, and the hand-over's RESTORE (never replacing) keeps
-// the stale copy. Found while writing bench/membership.ts (issue 12). And the converse, which holds: a node that left and joins again
-// does not serve the values its datastore kept from before it left.
+// the stale copy. The same the other way: a node that left and joins again (join: true, the documented way back) keeps what its
+// datastore held when it left over the newer values it copies. Found while writing bench/membership.ts (issue 12); the failing
+// assertions are todo (reported, not failing the suite) until the copies handle it: remove `todo` with the fix.
 import t from 'tap'
 import { startCluster, type ClusterNode } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
@@ -47,10 +48,11 @@ t.test('a write acknowledged after a join survives the joiner leaving again befo
   const got = await Promise.all(keys.map(async (k) => plain(await n0.call('GET', k))))
   const stale = got.filter((v) => v !== 'after-join').length
   t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-join'))})`, {
-    // Reported, not failing the suite, until the hand-over handles it: remove `todo` with the fix.
     todo: 'issue 12 bug: the hand-over\'s RESTORE never replaces, so the successor\'s stale pre-join copy wins over the acknowledged value',
   })
 })
+
+const REJOIN_BUG = 'issue 12 bug: the join copy\'s RESTORE never replaces, so what the joiner\'s datastore kept from before it left wins'
 
 t.test('a node that left and joins again (join: true) does not serve the values it held when it left', async (t) => {
   const keys = cluster.keysOwnedBy(n1, 'stale', 50)
@@ -71,7 +73,15 @@ t.test('a node that left and joins again (join: true) does not serve the values 
     return i.gossip?.join === 'done'
   }, 60_000, 'node 1 to join again')
   await waitFor(async () => (await states(n0)).every((s) => s === 'normal'), 30_000, 'both normal')
+  // Past the join's handoff_grace, node 1 alone serves its range (a write no longer reaches node 0).
+  const probe3 = cluster.keysOwnedBy(n1, 'probe3', 1)[0]!
+  await waitFor(async () => {
+    const v = `p${++round}`
+    await n0.call('SET', probe3, v)
+    return plain(await n0.redis.call('GET', probe3)) !== v
+  }, 30_000, 'the join\'s handoff grace to end')
+  t.equal(plain(await n1.redis.call('GET', keys[0]!)), 'after-leave', 'node 1\'s datastore holds the value acknowledged last', { todo: REJOIN_BUG })
   const got = await Promise.all(keys.map(async (k) => plain(await n0.call('GET', k))))
   const stale = got.filter((v) => v !== 'after-leave').length
-  t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-leave'))})`)
+  t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-leave'))})`, { todo: REJOIN_BUG })
 })

@@ -13,7 +13,7 @@ import { repoRoot } from './lib/server-launchers.ts';
 import { describeMachine } from './lib/machine-info.ts';
 import { median } from './lib/median.ts';
 import { writeResults } from './lib/results-store.ts';
-import { Acked, startLoad, verify, type LoadFigures } from './lib/membership-load.ts';
+import { Acked, COUNTER_BASE, startLoad, verify, type LoadFigures } from './lib/membership-load.ts';
 import { hashFunction, hashTagRange } from '../src/topology/index.ts';
 
 const { values: opt } = parseArgs({
@@ -21,6 +21,8 @@ const { values: opt } = parseArgs({
     keys: { type: 'string', default: '200000' },
     runs: { type: 'string', default: '3' },
     grace: { type: 'string', default: '5000' },
+    // Counters ctr:0..N-1 set to 1000 before the join; 1 write in 8 becomes an INCR of one of them. 0: SET-only load.
+    counters: { type: 'string', default: '0' },
     deadline: { type: 'string', default: '300' },
     'no-save': { type: 'boolean', default: false },
   },
@@ -30,6 +32,7 @@ const RUNS = Number(opt.runs);
 const GRACE = Number(opt.grace);
 const DEADLINE_MS = Number(opt.deadline) * 1000;
 const OVERWRITE_SPAN = Math.min(8000, Math.floor(KEYS / 4));
+const COUNTERS = Number(opt.counters);
 const HOST = '127.0.0.1';
 const TWO_32 = 2 ** 32;
 const OFFSET = 101_134_286;
@@ -137,7 +140,7 @@ async function dbsize(port: number): Promise<number> {
   }
 }
 
-const loadOptions = { writers: 8, readers: 2, prefilled: KEYS, overwriteSpan: OVERWRITE_SPAN, maxMs: DEADLINE_MS, maxOpsPerConnection: 5_000_000 };
+const loadOptions = { counters: COUNTERS, writers: 8, readers: 2, prefilled: KEYS, overwriteSpan: OVERWRITE_SPAN, maxMs: DEADLINE_MS, maxOpsPerConnection: 5_000_000 };
 
 async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures; leave: MoveFigures }> {
   const tokens = [OFFSET, (Math.floor(TWO_32 / 2) + OFFSET) % TWO_32];
@@ -145,6 +148,7 @@ async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures;
   await Promise.all([b.startRedis(n0), b.startRedis(n1)]);
   const r0 = new Redis({ host: HOST, port: n0.redis });
   await r0.call('DEBUG', 'POPULATE', String(KEYS), 'key', '64');
+  for (let i = 0; i < COUNTERS; i += 1000) await r0.mset(...Array.from({ length: Math.min(1000, COUNTERS - i) }, (_, j) => [`ctr:${i + j}`, String(COUNTER_BASE)]).flat());
   r0.disconnect();
   await b.spawn(n0, []).listening;
   await sleep(1500);
@@ -260,13 +264,15 @@ async function main(): Promise<void> {
   const summary = {
     join: { secondsToSettled: med(joins, (j) => j.secondsToSettled), keysPerSecond: med(joins, (j) => j.keysPerSecond), mbPerSecond: med(joins, (j) => j.mbPerSecond),
       errorRate: med(joins, (j) => j.errorRate), nils: med(joins, (j) => j.load.nils), missing: Math.max(...joins.map((j) => j.verify.missingViaProxy + j.verify.missingOnOwner + j.verify.prefilledMissingOnOwner)),
+      countersWrong: Math.max(...joins.map((j) => j.verify.countersWrong)), incrementsLost: Math.max(...joins.map((j) => j.verify.incrementsLost)),
       cleanupSeconds: med(joins, (j) => j.cleanup?.seconds ?? NaN), cleanupKeysDeleted: med(joins, (j) => j.cleanup?.keysDeleted ?? NaN) },
     leave: { secondsToSettled: med(leaves, (j) => j.secondsToSettled), keysPerSecond: med(leaves, (j) => j.keysPerSecond), mbPerSecond: med(leaves, (j) => j.mbPerSecond),
-      errorRate: med(leaves, (j) => j.errorRate), nils: med(leaves, (j) => j.load.nils), missing: Math.max(...leaves.map((j) => j.verify.missingViaProxy + j.verify.missingOnOwner + j.verify.prefilledMissingOnOwner)) },
+      errorRate: med(leaves, (j) => j.errorRate), nils: med(leaves, (j) => j.load.nils), missing: Math.max(...leaves.map((j) => j.verify.missingViaProxy + j.verify.missingOnOwner + j.verify.prefilledMissingOnOwner)),
+      countersWrong: Math.max(...leaves.map((j) => j.verify.countersWrong)), incrementsLost: Math.max(...leaves.map((j) => j.verify.incrementsLost)) },
     convergence: { sixConvergedMs: med(convs, (c) => c.sixConverged), sixListeningMs: med(convs, (c) => c.sixListening), seventhListedMs: med(convs, (c) => c.seventhListed),
       seventhListedAfterListeningMs: med(convs, (c) => c.seventhListedAfterListening) },
   };
-  const result = { suite: 'membership', startedAt: startedAt.toISOString(), keys: KEYS, grace: GRACE, machine: describeMachine(), loadavgBefore: loadBefore, loadavgAfter: os.loadavg(), summary, runs };
+  const result = { suite: 'membership', startedAt: startedAt.toISOString(), keys: KEYS, grace: GRACE, counters: COUNTERS, machine: describeMachine(), loadavgBefore: loadBefore, loadavgAfter: os.loadavg(), summary, runs };
   process.stdout.write(`${JSON.stringify(summary)}\n`);
   if (opt['no-save'] !== true) log(`results: ${writeResults(path.join(repoRoot, 'bench', 'results'), 'membership', startedAt, result)}`);
 }

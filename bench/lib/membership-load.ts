@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 
 const HOST = '127.0.0.1';
 const VALUE = 'v'.repeat(56);
+/** What every counter (ctr:i) holds before the load. */
+export const COUNTER_BASE = 1000;
 
 export interface LoadFigures {
   writes: number;
@@ -20,6 +22,14 @@ export interface LoadFigures {
 export class Acked {
   readonly values = new Map<string, string>();
   readonly maybe = new Map<string, string[]>();
+  /** Counters (INCR): acknowledged increments, and failed ones (each may or may not have applied). */
+  readonly incrs = new Map<string, { base: number; acked: number; failed: number }>();
+  incr(key: string, ok: boolean): void {
+    const c = this.incrs.get(key) ?? { base: COUNTER_BASE, acked: 0, failed: 0 };
+    if (ok) c.acked++;
+    else c.failed++;
+    this.incrs.set(key, c);
+  }
   ack(key: string, value: string): void {
     this.values.set(key, value);
     this.maybe.delete(key);
@@ -50,6 +60,9 @@ export interface LoadOptions {
   prefilled: number;
   /** Writers overwrite key:i for i < overwriteSpan, writer w the i with i % writers === w. */
   overwriteSpan: number;
+  /** Counters ctr:0 .. ctr:counters-1 hold COUNTER_BASE before the load; 1 write in 8 is an INCR of one (writer w the i with
+   * i % writers === w); 0: SET only. */
+  counters: number;
   /** Tag of this load run, in new keys' names. */
   tag: string;
   maxMs: number;
@@ -69,7 +82,21 @@ export function startLoad(o: LoadOptions, acked: Acked): { stop(): void; done: P
   const writers = Array.from({ length: o.writers }, async (_, w) => {
     const c = conn(o.writerPorts[w % o.writerPorts.length]!);
     const mine = Math.ceil((o.overwriteSpan - w) / o.writers);
+    const myCounters = Math.ceil((o.counters - w) / o.writers);
     for (let n = 0; !over() && n < o.maxOpsPerConnection; n++) {
+      if (n % 8 === 1 && myCounters > 0) {
+        const key = `ctr:${w + o.writers * ((n >> 3) % myCounters)}`;
+        f.writes++;
+        try {
+          await c.incr(key);
+          acked.incr(key, true);
+        } catch (err) {
+          f.writeErrors++;
+          acked.incr(key, false);
+          sample(`INCR ${key}: ${(err as Error).message}`);
+        }
+        continue;
+      }
       const key = n % 4 === 0 && mine > 0 ? `key:${w + o.writers * ((n >> 2) % mine)}` : `m:${o.tag}:${w}:${n}`;
       const value = `${o.tag}:${w}:${n}:${VALUE}`;
       f.writes++;
@@ -136,6 +163,11 @@ export async function getAll(port: number, keys: readonly string[]): Promise<(st
 
 export interface Verification {
   checked: number;
+  /** Counters whose value on their owner is not COUNTER_BASE + the acknowledged increments (+ up to the failed ones). */
+  countersChecked: number;
+  countersWrong: number;
+  /** Acknowledged increments missing from the counters that read low, summed. */
+  incrementsLost: number;
   missingViaProxy: number;
   missingOnOwner: number;
   prefilledMissingOnOwner: number;
@@ -143,12 +175,13 @@ export interface Verification {
 }
 
 /**
+ * Every counter on its owner's redis (then re-based to what it holds, so the next phase counts only its own losses).
  * Every acknowledged write read back through `proxyPort` and on its owner's redis (ownerRedis(key) gives its port), and every
  * pre-filled key outside the overwrite span on its owner's redis.
  */
 export async function verify(acked: Acked, proxyPort: number, ownerRedis: (key: string) => number, prefilled: number, overwriteSpan: number): Promise<Verification> {
   const keys = [...new Set([...acked.values.keys(), ...acked.maybe.keys()])];
-  const v: Verification = { checked: keys.length, missingViaProxy: 0, missingOnOwner: 0, prefilledMissingOnOwner: 0, samples: [] };
+  const v: Verification = { checked: keys.length, countersChecked: 0, countersWrong: 0, incrementsLost: 0, missingViaProxy: 0, missingOnOwner: 0, prefilledMissingOnOwner: 0, samples: [] };
   const via = await getAll(proxyPort, keys);
   const byOwner = new Map<number, number[]>();
   keys.forEach((k, i) => {
@@ -169,6 +202,29 @@ export async function verify(acked: Acked, proxyPort: number, ownerRedis: (key: 
         v.missingOnOwner++;
         if (v.samples.length < 8) v.samples.push(`on owner ${port} ${keys[i]}: want ${acked.values.get(keys[i]!)?.slice(0, 24)} got ${got[j]?.slice(0, 24)}`);
       }
+    });
+  }
+  const ctrs = [...acked.incrs.keys()];
+  const ctrByOwner = new Map<number, string[]>();
+  for (const k of ctrs) {
+    const list = ctrByOwner.get(ownerRedis(k)) ?? [];
+    list.push(k);
+    ctrByOwner.set(ownerRedis(k), list);
+  }
+  for (const [port, list] of ctrByOwner) {
+    const got = await getAll(port, list);
+    list.forEach((k, j) => {
+      const c = acked.incrs.get(k)!;
+      const value = Number(got[j] ?? 0);
+      const low = c.base + c.acked;
+      v.countersChecked++;
+      if (value < low || value > low + c.failed) {
+        v.countersWrong++;
+        if (value < low) v.incrementsLost += low - value;
+        if (v.samples.length < 8) v.samples.push(`counter on owner ${port} ${k}: want ${low}${c.failed > 0 ? `..${low + c.failed}` : ''} got ${got[j]}`);
+      }
+      // The next phase counts its own losses: from what is there now.
+      Object.assign(c, { base: value, acked: 0, failed: 0 });
     });
   }
   const pre = new Map<number, string[]>();

@@ -91,6 +91,28 @@ export class Cleanup {
     });
   }
 
+  /**
+   * Delete this node's keys of `ranges` (inclusive key-hash pairs) now: a joining node clears what its datastore held of its future range
+   * (from an earlier membership) before it announces the join, so no stale value survives the copy's never-replacing RESTORE.
+   */
+  async purge(ranges: readonly number[]): Promise<number> {
+    if (ranges.length === 0 || this.pool.dataStore !== 0 || this.pool.servers.length !== 1) return 0;
+    const r = this.connection();
+    let cursor = '0';
+    let deleted = 0;
+    do {
+      const [next, keys] = await r.scanBuffer(cursor, 'COUNT', 1000);
+      cursor = String(next);
+      const gone = keys.filter((k) => {
+        const h = this.hasher.keyHash(k, 0, k.length);
+        for (let i = 0; i < ranges.length; i += 2) if (h >= ranges[i] && h <= ranges[i + 1]) return true;
+        return false;
+      });
+      if (gone.length > 0) deleted += Number(await r.unlink(...gone));
+    } while (cursor !== '0');
+    return deleted;
+  }
+
   stop(): void {
     this.local?.disconnect();
   }

@@ -328,6 +328,7 @@ const join = pool.join ? new Join({
   copy: (sources, mine) => warmUp.joinCopy(sources, mine),
   hold: (moving) => warmUp.hold(moving),
   warmUp: () => warmUp.start('replace'),
+  purge: (ranges) => cleanup.purge(ranges),
   settle,
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 }) : null;

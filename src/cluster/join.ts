@@ -28,6 +28,8 @@ export interface JoinDeps {
   warmUp(): { status: number; message: string };
   /** This node's tokens moved: writes of the moved ranges go to both sides for handoff_grace. */
   settle(node: number): void;
+  /** Delete this node's own keys of these ranges (cleanup.ts purge); resolves with how many. */
+  purge(ranges: readonly number[]): Promise<number>;
   intervalMs: number;
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
 }
@@ -116,7 +118,19 @@ export class Join {
       d.log('info', 'replace: this node takes over the tokens of a node that is down; it warms up from the other racks', { replaces: this.replaces });
       return;
     }
-    // 2. Announce, and wait until every peer has seen it: from then on all of this node's future range's writes reach it too.
+    // 2. What this datastore still holds of its future range is stale (a node that left and comes back, a reused datastore): it goes
+    // before any write of the range can reach it, so the copy's never-replacing RESTORE cannot keep an old value.
+    {
+      const v = d.view();
+      const rack = v.racks[v.localRack];
+      const future = hashRangesIn(rack.shadow ?? rack.ring, v.localNode);
+      const stale = await d.purge(future).catch((err: unknown) => {
+        d.log('warn', 'join: could not clear stale keys of the future range', { error: err instanceof Error ? err.message : String(err) });
+        return 0;
+      });
+      if (stale > 0) d.log('info', 'join: deleted stale keys of the future range (held from an earlier membership)', { keys: stale });
+    }
+    // 3. Announce, and wait until every peer has seen it: from then on all of this node's future range's writes reach it too.
     this.phase = 'announcing';
     m.silent = false;
     m.setLocalState(NODE_STATE.JOINING, Date.now());
@@ -127,7 +141,7 @@ export class Join {
     if (!acked) d.log('warn', 'join: not every peer confirmed the join in time; copying anyway (writes reach the old owners, which shadow them)', { waiting: d.peers().filter((p) => this.seenAs.get(p) !== NODE_STATE.JOINING) });
     // A moment more: requests routed before a peer saw the join are answered by now.
     await sleep(2 * d.intervalMs);
-    // 3. Copy this node's future range from the nodes of its rack that own it now.
+    // 4. Copy this node's future range from the nodes of its rack that own it now.
     this.phase = 'copying';
     for (let attempt = 1; !this.stopped; attempt++) {
       const v = d.view();
@@ -147,7 +161,7 @@ export class Join {
       await sleep(Math.min(30_000, 1000 * attempt));
     }
     if (this.stopped) return;
-    // 4. Serve: NORMAL everywhere within a gossip round or two; the old owners keep getting the moved writes for the grace.
+    // 5. Serve: NORMAL everywhere within a gossip round or two; the old owners keep getting the moved writes for the grace.
     d.settle(d.view().localNode);
     m.setLocalState(NODE_STATE.NORMAL, Date.now());
     d.publish();

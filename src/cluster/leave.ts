@@ -3,8 +3,8 @@
 // there, never replacing a newer write) and turns LEFT: its peers route nothing to it once handoff_grace is past.
 // Never leaves a rack empty, and never reports LEFT before every key was handed over or refused as older.
 import { Redis } from 'ioredis';
-import { KeyHasher, NODE_STATE, type ClusterView } from '../topology/index.ts';
-import { PTTL_DUMP_LUA } from '../protocol/resp/index.ts';
+import { KeyHasher, NODE_STATE, hashRangesOf, type ClusterView } from '../topology/index.ts';
+import { PTTL_DUMP_LUA, PURGE_COMMAND, encodeRangeRequest, decodeRangeReply, type RangeReply } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, afterIo, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { PoolConfig } from '../config/index.ts';
@@ -64,6 +64,22 @@ class StepCall implements ClientSession {
     if (--this.pending === 0) this.resolve();
   }
   requestFinished(): void {}
+}
+
+/** One DYNOPROXY.PURGE step on a peer link. */
+class PurgeCall implements ClientSession {
+  closed = false;
+  private resolve: (r: RangeReply | string) => void = () => {};
+  readonly done: Promise<RangeReply | string>;
+  constructor() {
+    this.done = new Promise((r) => (this.resolve = r));
+  }
+  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
+    this.resolve(req.failure !== F_NONE ? 'no answer' : decodeRangeReply(buf, start, end));
+  }
+  requestFinished(): void {
+    this.resolve('no reply');
+  }
 }
 
 function restoreCommand(key: Buffer, ttl: number, dump: Buffer): Buffer {
@@ -140,6 +156,16 @@ export class Leave {
       etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason: 'leave',
     });
     d.report({ ...s });
+    // What the other nodes of the rack still hold of this node's ranges is stale (left from before a join here, not cleaned up yet):
+    // it goes before LEAVING sends them the ranges' writes, so the hand-over's never-replacing RESTORE cannot keep an old value.
+    if (d.pool.dataStore === 0 && !(await this.purgeSuccessors())) {
+      s.phase = 'failed';
+      s.finishedAt = Date.now();
+      d.report({ ...s });
+      this.running = false;
+      d.log('warn', 'leave: could not clear the rack\'s stale copies of this node\'s range; not leaving (try again)', { error: s.lastError });
+      return;
+    }
     m.setLocalState(NODE_STATE.LEAVING, Date.now());
     d.publish();
     d.broadcast();
@@ -167,6 +193,38 @@ export class Leave {
     d.log('info', 'leave: done; this node left the ring (stop it once handoff_grace is past)', {
       handedOver: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,
     });
+  }
+
+  /** DYNOPROXY.PURGE of this node's ranges on every other node of its rack, step by step. False when a node did not answer. */
+  private async purgeSuccessors(): Promise<boolean> {
+    const d = this.d;
+    const v = d.view();
+    const mine = hashRangesOf(v, v.localRack, v.localNode);
+    if (mine.length === 0) return true;
+    for (const n of v.racks[v.localRack].nodes) {
+      if (n === v.localNode || v.nodes[n].tokens.length === 0 || v.nodes[n].state === NODE_STATE.LEFT) continue;
+      const link = d.links[n] ?? null;
+      if (link === null || !d.isUp(n)) {
+        this.status.lastError = `${v.nodes[n].name} is down`;
+        return false;
+      }
+      let cursor = '0';
+      do {
+        const call = new PurgeCall();
+        const req = acquireRequest(K_CLIENT);
+        req.client = call;
+        const bytes = encodeRangeRequest({ cursor, count: 1000, maxBytes: 1, ranges: mine }, PURGE_COMMAND);
+        link.send(req, bytes, 0, bytes.length);
+        afterIo();
+        const r = await call.done;
+        if (typeof r === 'string') {
+          this.status.lastError = `${v.nodes[n].name}: ${r}`;
+          return false;
+        }
+        cursor = r.cursor;
+      } while (cursor !== '0' && !this.stopped);
+    }
+    return true;
   }
 
   /** One pass over this node's datastore: every key to its successor (the shadow ring's owner). False when a step failed. */

@@ -1,8 +1,8 @@
 // Leave after a join whose old owner has not cleaned up (auto_cleanup: false, or a leave before the cleanup ran): the old owner still
 // holds the values from before the join; the leaving node hands over newer ones, and the hand-over's RESTORE (never replacing) keeps
 // the stale copy. The same the other way: a node that left and joins again (join: true, the documented way back) keeps what its
-// datastore held when it left over the newer values it copies. Found while writing bench/membership.ts (issue 12); the failing
-// assertions are todo (reported, not failing the suite) until the copies handle it: remove `todo` with the fix.
+// datastore held when it left over the newer values it copies. Found while writing bench/membership.ts (issue 12); fixed by purging
+// the receiving side's stale keys of the range before the move starts (join.ts on the joiner, leave.ts with DYNOPROXY.PURGE).
 import t from 'tap'
 import { startCluster, type ClusterNode } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
@@ -37,6 +37,7 @@ t.test('a write acknowledged after a join survives the joiner leaving again befo
   await waitFor(async () => {
     const v = `p${++round}`
     await n0.call('SET', probe, v)
+    await new Promise((r) => setTimeout(r, 300))
     return plain(await n0.redis.call('GET', probe)) !== v
   }, 30_000, 'the handoff grace to end')
   for (const k of keys) t.same(plain(await n0.call('SET', k, 'after-join')), { ok: 'OK' })
@@ -47,12 +48,8 @@ t.test('a write acknowledged after a join survives the joiner leaving again befo
   await waitFor(async () => (await states(n0)).includes('left'), 60_000, 'node 0 to see node 1 left')
   const got = await Promise.all(keys.map(async (k) => plain(await n0.call('GET', k))))
   const stale = got.filter((v) => v !== 'after-join').length
-  t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-join'))})`, {
-    todo: 'issue 12 bug: the hand-over\'s RESTORE never replaces, so the successor\'s stale pre-join copy wins over the acknowledged value',
-  })
+  t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-join'))})`)
 })
-
-const REJOIN_BUG = 'issue 12 bug: the join copy\'s RESTORE never replaces, so what the joiner\'s datastore kept from before it left wins'
 
 t.test('a node that left and joins again (join: true) does not serve the values it held when it left', async (t) => {
   const keys = cluster.keysOwnedBy(n1, 'stale', 50)
@@ -62,6 +59,8 @@ t.test('a node that left and joins again (join: true) does not serve the values 
   await waitFor(async () => {
     const v = `p${++round}`
     await n0.call('SET', probe, v)
+    // Replication is asynchronous: look after it had time to land.
+    await new Promise((r) => setTimeout(r, 300))
     return plain(await n1.redis.call('GET', probe)) !== v
   }, 30_000, 'the leave\'s handoff grace to end')
   for (const k of keys) t.same(plain(await n0.call('SET', k, 'after-leave')), { ok: 'OK' })
@@ -78,10 +77,11 @@ t.test('a node that left and joins again (join: true) does not serve the values 
   await waitFor(async () => {
     const v = `p${++round}`
     await n0.call('SET', probe3, v)
+    await new Promise((r) => setTimeout(r, 300))
     return plain(await n0.redis.call('GET', probe3)) !== v
   }, 30_000, 'the join\'s handoff grace to end')
-  t.equal(plain(await n1.redis.call('GET', keys[0]!)), 'after-leave', 'node 1\'s datastore holds the value acknowledged last', { todo: REJOIN_BUG })
+  t.equal(plain(await n1.redis.call('GET', keys[0]!)), 'after-leave', 'node 1\'s datastore holds the value acknowledged last')
   const got = await Promise.all(keys.map(async (k) => plain(await n0.call('GET', k))))
   const stale = got.filter((v) => v !== 'after-leave').length
-  t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-leave'))})`, { todo: REJOIN_BUG })
+  t.equal(stale, 0, `every key reads the value acknowledged last (${stale} of ${keys.length} read ${JSON.stringify(got.find((v) => v !== 'after-leave'))})`)
 })

@@ -17,7 +17,7 @@ export {
 export * from './encode.ts';
 export * from './errors.ts';
 export {
-  RANGE_COMMAND, PTTL_DUMP_LUA, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
+  RANGE_COMMAND, PURGE_COMMAND, isPurgeCommand, PTTL_DUMP_LUA, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
   rangeError, decodeRangeReply, encodeMemcacheRangeRequest, isMemcacheRangeCommand, memcacheRangeArgs, wrapMemcacheRangeReply,
   unwrapMemcacheRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';

@@ -42,6 +42,20 @@ export interface RangeReply {
   entries: RangeEntry[];
 }
 
+/**
+ * DYNOPROXY.PURGE takes RANGE's arguments and deletes, in one SCAN step, the keys of the ranges from the answering node's datastore
+ * (a token move clears what the receiving node held of a range before it receives the range; nothing routes there yet). Its reply
+ * is RANGE's with no entries: the next cursor, the dbsize, the keys scanned.
+ */
+export const PURGE_COMMAND = 'DYNOPROXY.PURGE';
+const PURGE_NAME = Buffer.from(PURGE_COMMAND.toLowerCase());
+
+export function isPurgeCommand(buf: Uint8Array, off: number, len: number): boolean {
+  if (len !== PURGE_NAME.length) return false;
+  for (let i = 0; i < len; i++) if ((buf[off + i] | 0x20) !== (PURGE_NAME[i] | 0x20)) return false;
+  return true;
+}
+
 /** Whether argv[0] (bytes buf[off, off+len)) names DYNOPROXY.RANGE, in any case. */
 export function isRangeCommand(buf: Uint8Array, off: number, len: number): boolean {
   if (len !== NAME.length) return false;
@@ -54,8 +68,8 @@ function bulk(b: Buffer | string): Buffer[] {
   return [Buffer.from(`$${v.length}\r\n`), v, Buffer.from('\r\n')];
 }
 
-export function encodeRangeRequest(r: RangeRequest): Buffer {
-  const args = [RANGE_COMMAND, r.cursor, String(r.count), String(r.maxBytes), ...r.ranges.map(String)];
+export function encodeRangeRequest(r: RangeRequest, command = RANGE_COMMAND): Buffer {
+  const args = [command, r.cursor, String(r.count), String(r.maxBytes), ...r.ranges.map(String)];
   return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.flatMap((a) => bulk(a))]);
 }
 

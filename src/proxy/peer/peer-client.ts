@@ -9,7 +9,7 @@ import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, GOSSIP_S
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY, isRepairCommand, isMemcacheRangeCommand } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY, isRepairCommand, isMemcacheRangeCommand, isPurgeCommand } from '../../protocol/resp/index.ts';
 import { serveGossip, answerGossipSyn } from './peer-gossip.ts';
 import { isInvalidationsCommand } from '../resp/tracking-peers.ts';
 import { serveRange } from './peer-range.ts';
@@ -257,6 +257,8 @@ export class PeerClient extends ClientConnection {
     if (first <= 0 || q.argc === 0 || q.inline) return this.badRequest(msgId);
     // dynoproxy's own range copy (warm-up): served only here, on an authenticated peer link, one command per frame.
     if (isRangeCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRange(this, rangeArgs(q), msgId) : this.badRequest(msgId);
+    // A token move's purge of what this node held of a range it is about to receive (leave.ts).
+    if (isPurgeCommand(q.argBuf, q.argOff[0], q.argLen[0])) return first === pe ? serveRange(this, rangeArgs(q), msgId, true) : this.badRequest(msgId);
     // Membership (cluster/gossip.ts): DYNOPROXY.GOSSIP <records>, answered with ours.
     if (isGossipCommand(q.argBuf, q.argOff[0], q.argLen[0])) {
       if (first !== pe || q.argc !== 2) return this.badRequest(msgId);

@@ -44,7 +44,7 @@ export function closeRangeConnections(): void {
 }
 
 /** Serve one DYNOPROXY.RANGE (argv after the name in `args`) answering message `msgId`, in its place in the reply order. */
-export function serveRange(peer: RangePeer, args: readonly string[], msgId: number): void {
+export function serveRange(peer: RangePeer, args: readonly string[], msgId: number, purge = false): void {
   const pool = peer.pool;
   const cl = pool.cluster;
   const parsed = parseRangeRequest(args);
@@ -63,9 +63,18 @@ export function serveRange(peer: RangePeer, args: readonly string[], msgId: numb
     deliverReply(req, reply, 0, reply.length, reply[0] === 0x2d);
     afterIo();
   };
-  scanStep(datastore(pool), (b) => cl.keyHash(b, 0, b.length), parsed.cursor, parsed.count, parsed.maxBytes, parsed.ranges).then(finish, (err: unknown) =>
+  const step = purge ? purgeStep : scanStep;
+  step(datastore(pool), (b) => cl.keyHash(b, 0, b.length), parsed.cursor, parsed.count, parsed.maxBytes, parsed.ranges).then(finish, (err: unknown) =>
     finish(rangeError(`datastore: ${err instanceof Error ? err.message : String(err)}`)),
   );
+}
+
+/** DYNOPROXY.PURGE: one SCAN step, the keys in the ranges UNLINKed. */
+async function purgeStep(r: RangeRedis, hash: (key: Buffer) => number, cursor: string, count: number, _maxBytes: number, ranges: readonly number[]): Promise<Buffer> {
+  const [next, keys] = await r.scanBuffer(cursor, 'COUNT', Math.max(1, count));
+  const gone = keys.filter((k) => inHashRanges(ranges, hash(k)));
+  if (gone.length > 0) await r.unlink(...gone);
+  return encodeRangeReply(String(next), await r.dbsize(), keys.length, []);
 }
 
 async function scanStep(

@@ -270,6 +270,11 @@ export class Supervisor {
     try {
       const next = loadConfig(this.opts.configPath);
       for (const w of next.warnings) this.opts.log.warn(w);
+      for (const p of next.pools) {
+        const was = this.config.pools.find((q) => q.name === p.name);
+        // A port's listener is plain or TLS from the start: new certificates apply at once, TLS on or off at a restart.
+        if (was !== undefined && (was.tls === null) !== (p.tls === null)) this.opts.log.warn({ pool: p.name }, `tls_cert ${p.tls === null ? 'removed' : 'added'}: the client port changes at the next restart`);
+      }
       this.config = next;
       this.post({ type: 'reload', pools: next.pools });
       this.opts.log.info('configuration reloaded (servers, hash and distribution changes need a restart)');

@@ -9,7 +9,7 @@ import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from '
 import { RemoteWrites } from './remote-writes.ts';
 import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
 import { S_PEER, WorkerStatsView, poolShapes } from '../stats/index.ts';
-import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
+import { newPeerLink, peerLinkTlsOf, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
 import type { ClusterWorkerData, FromClusterWorker } from '../messages.ts';
 
@@ -42,6 +42,8 @@ const links: (BackendServer | null)[] = map.nodes.map((n) =>
     ? null
     : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, peerSlots[n.index - 1], () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1),
 );
+// secure_server_option: this worker's links (PINGs, remote-DC writes) are mutual TLS like the data workers'.
+for (const l of links) if (l !== null) l.linkTls = peerLinkTlsOf(pool);
 
 // Remote-DC writes: sent on the node's link, or kept as hints for it (down, frozen, "not stored") and replayed once it is back.
 const remote = new RemoteWrites(pool, map, links, states, rings.length, (event) => post({ type: 'hints-event', event }));

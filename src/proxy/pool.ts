@@ -20,6 +20,7 @@ import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { reportConnectionFault, reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
 import { guardListener } from './accept-guard.ts';
+import { clientListener, peerListener, securePeers, peerLinkTlsOf, applyBackendTls, reloadListener } from './tls-ports.ts';
 import { compileUsers } from './resp/resp-acl.ts';
 import { F_AUTH } from '../protocol/failure/index.ts';
 import { Hints } from './routing/hints.ts';
@@ -153,12 +154,13 @@ export class PoolRuntime implements PoolContext {
     };
     this.hooks = hooks;
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
+    applyBackendTls(config, this.servers);
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null) {
       this.cluster = this.buildCluster(config, slots, share, controlSab, workerId, workers);
       this.cluster.localRefusal = () => this.authRefusal();
       this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
-      this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
+      this.peerListener = peerListener(config, (sock) => {
         if (this.draining) {
           this.st[P.peer_connections_rejected_total]++;
           sock.destroy();
@@ -166,13 +168,13 @@ export class PoolRuntime implements PoolContext {
         }
         const pc = new PeerClient(sock, this, nextClientId++);
         this.peerClients.add(pc);
-      });
+      }, () => this.st[P.peer_tls_refused_total]++);
       // The kernel spreads peer connections over the workers like client ones: each takes its share of the cap.
       this.peerListener.maxConnections = Math.max(1, Math.ceil(config.maxPeerConnections / Math.max(1, workers)));
       this.peerListener.on('drop', () => this.st[P.peer_connections_rejected_total]++);
     }
     nextClientId = workerId * 1_000_000_000 + 1;
-    this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
+    this.listener = clientListener(config, (sock) => this.accept(sock), () => this.st[P.tls_handshake_failures_total]++);
     this.listener.on('drop', () => this.st[P.client_rejected_total]++);
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
   }
@@ -195,6 +197,7 @@ export class PoolRuntime implements PoolContext {
       (node, sameDc, st) => {
         const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed, this.memcache);
         link.latency = sameDc ? this.crossZone : this.crossRegion;
+        link.linkTls = peerLinkTlsOf(this.config);
         return link;
       },
       (buf, start, end) => (end > start ? this.router.serverFor(buf, start, end) : this.router.anyServer()),
@@ -347,6 +350,11 @@ export class PoolRuntime implements PoolContext {
     this.config = { ...config, servers: this.config.servers, hash: this.config.hash, hashTag: this.config.hashTag, distribution: this.config.distribution };
     const s = settingsOf(config, workers);
     Object.assign(this.settings, s);
+    // New certificates for connections made from now on (client and peer ports, datastore and peer links).
+    reloadListener(this.listener, config.tls, config.tlsClientAuth);
+    if (this.peerListener !== null) reloadListener(this.peerListener, securePeers(config) ? config.tls : null, true);
+    applyBackendTls(config, this.servers);
+    if (this.cluster !== null) for (const l of this.cluster.allLinks()) l.linkTls = peerLinkTlsOf(this.config);
   }
 
   /** Stop accepting, answer what is in flight, close clients; resolves when every client is gone or at the deadline. */
@@ -378,7 +386,6 @@ export class PoolRuntime implements PoolContext {
     });
   }
 
-  /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
   /** Cross-zone and cross-region round-trip histograms, encoded like latencySnapshot. */
   crossSnapshot(reset: boolean): [string, string] {
     const out: [string, string] = ['', ''];
@@ -390,6 +397,7 @@ export class PoolRuntime implements PoolContext {
     return out;
   }
 
+  /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
   latencySnapshot(reset: boolean): string {
     const h = this.latency.flush();
     const enc = encodeHistogram(h);

@@ -72,6 +72,13 @@ const common = {
   adminToken: null,
   adminReadToken: null,
   users: [],
+  tlsCert: null,
+  tlsKey: null,
+  tlsCa: null,
+  tlsClientAuth: false,
+  tls: null,
+  backendTls: null,
+  adminTls: null,
   file: 'test.yml',
 };
 

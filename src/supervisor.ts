@@ -273,7 +273,8 @@ export class Supervisor {
       for (const p of next.pools) {
         const was = this.config.pools.find((q) => q.name === p.name);
         // A port's listener is plain or TLS from the start: new certificates apply at once, TLS on or off at a restart.
-        if (was !== undefined && (was.tls === null) !== (p.tls === null)) this.opts.log.warn({ pool: p.name }, `tls_cert ${p.tls === null ? 'removed' : 'added'}: the client port changes at the next restart`);
+        const on = (c: { tls: unknown; clientTls: boolean }): boolean => c.clientTls && c.tls !== null;
+        if (was !== undefined && on(was) !== on(p)) this.opts.log.warn({ pool: p.name }, `TLS ${on(p) ? 'on' : 'off'} for the client port: it changes at the next restart`);
       }
       this.config = next;
       this.post({ type: 'reload', pools: next.pools });

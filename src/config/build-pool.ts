@@ -124,6 +124,7 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     tlsCa: null,
     tlsClientAuth: false,
     tls: null,
+    clientTls: get('clientTls', true),
     backendTls: null,
     adminTls: null,
     file,

@@ -192,8 +192,10 @@ export interface PoolConfig {
   tlsCa: string | null;
   /** Clients must present a certificate that chains to tls_ca (`tls_client_auth`). */
   tlsClientAuth: boolean;
-  /** The files' contents: the client port speaks TLS when non-null. */
+  /** The files' contents: the client port speaks TLS when non-null (unless clientTls is false), peers under secure_server_option. */
   tls: TlsMaterial | null;
+  /** `client_tls: false`: the client port stays plain although tls_cert is set (for peers or admin only). */
+  clientTls: boolean;
   /** `backend_tls: true` (+ backend_tls_ca, backend_tls_servername, backend_tls_cert/key): TLS to the datastores; null: plain. */
   backendTls: BackendTlsConf | null;
   /** `admin_tls`: the admin/stats port serves HTTPS with tls_cert (or admin_tls_cert/key). */

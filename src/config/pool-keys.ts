@@ -200,6 +200,7 @@ const rules: Array<[string, KeyRule]> = [
   ['tls_key', { field: 'tlsKey', parse: nonEmpty }],
   ['tls_ca', { field: 'tlsCa', parse: nonEmpty }],
   ['tls_client_auth', { field: 'tlsClientAuth', parse: boolean }],
+  ['client_tls', { field: 'clientTls', parse: boolean }],
   ['backend_tls', { field: 'backendTlsOn', parse: boolean }],
   ['backend_tls_ca', { field: 'backendTlsCa', parse: nonEmpty }],
   ['backend_tls_servername', { field: 'backendTlsServername', parse: nonEmpty }],

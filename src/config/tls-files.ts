@@ -83,6 +83,7 @@ export function readTlsFiles(draft: Draft, pool: PoolConfig, file: string): void
   }
   if (pool.tlsCa !== null && pool.tlsCert === null) throw fail('tlsCa', 'needs tls_cert and tls_key (the port it verifies clients or peers on speaks TLS)');
   if (pool.tlsClientAuth && pool.tlsCa === null) throw fail('tlsClientAuth', 'needs tls_ca: client certificates are verified against it');
+  if (pool.tlsClientAuth && !pool.clientTls) throw fail('tlsClientAuth', 'asks client certificates on a port client_tls: false keeps plain');
   if (pool.secureServerOption !== 'none') {
     if (pool.tlsCa === null) throw fail('secureServerOption', `${pool.secureServerOption} means mutual TLS between peers: it needs tls_cert, tls_key and tls_ca (the CA every node's certificate chains to)`);
     if (pool.dynListen === null) throw fail('secureServerOption', 'applies to the peer port: add dyn_listen');

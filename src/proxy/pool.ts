@@ -351,7 +351,7 @@ export class PoolRuntime implements PoolContext {
     const s = settingsOf(config, workers);
     Object.assign(this.settings, s);
     // New certificates for connections made from now on (client and peer ports, datastore and peer links).
-    reloadListener(this.listener, config.tls, config.tlsClientAuth);
+    reloadListener(this.listener, config.clientTls ? config.tls : null, config.tlsClientAuth);
     if (this.peerListener !== null) reloadListener(this.peerListener, securePeers(config) ? config.tls : null, true);
     applyBackendTls(config, this.servers);
     if (this.cluster !== null) for (const l of this.cluster.allLinks()) l.linkTls = peerLinkTlsOf(this.config);

@@ -34,7 +34,7 @@ function listener(material: TlsMaterial | null, requireCert: boolean, onSocket: 
 
 /** The client port: TLS when tls_cert is set, client certificates required with tls_client_auth. */
 export function clientListener(c: PoolConfig, onSocket: (s: net.Socket) => void, onHandshakeFailure: () => void): net.Server {
-  return listener(c.tls, c.tlsClientAuth, onSocket, onHandshakeFailure);
+  return listener(c.clientTls ? c.tls : null, c.tlsClientAuth, onSocket, onHandshakeFailure);
 }
 
 /** The peer port: mutual TLS under secure_server_option (a peer's certificate must chain to tls_ca), else plain. */

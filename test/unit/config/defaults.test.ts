@@ -77,6 +77,7 @@ const common = {
   tlsCa: null,
   tlsClientAuth: false,
   tls: null,
+  clientTls: true,
   backendTls: null,
   adminTls: null,
   file: 'test.yml',

@@ -110,7 +110,7 @@ const twemproxyEveryKey = yaml(
 /** Keys that share a field with a key above; one of each pair per pool. */
 const aliasKeys = ['requirepass'];
 /** TLS keys read real certificate files: test/integration/tls-client.test.ts (and the peer / backend TLS tests) set them. */
-const tlsKeys = ['tls_cert', 'tls_key', 'tls_ca', 'tls_client_auth', 'backend_tls', 'backend_tls_ca', 'backend_tls_servername', 'backend_tls_cert', 'backend_tls_key', 'admin_tls'];
+const tlsKeys = ['tls_cert', 'tls_key', 'tls_ca', 'tls_client_auth', 'backend_tls', 'backend_tls_ca', 'backend_tls_servername', 'backend_tls_cert', 'backend_tls_key', 'admin_tls', 'client_tls'];
 
 t.test('every Dynomite key is parsed into its field', async (t) => {
   const loaded = parseConfig(dynomiteEveryKey, 'every.yml');
@@ -197,6 +197,7 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     tlsCa: null,
     tlsClientAuth: false,
     tls: null,
+    clientTls: true,
     backendTls: null,
     adminTls: null,
     file: 'every.yml',

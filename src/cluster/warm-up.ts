@@ -7,7 +7,7 @@ import { PeerStates, PEER_UP, PEER_WARMING, PEER_UNKNOWN, OVERRIDE_NONE, OVERRID
 import { hashRangesOf, intersectHashRanges, hashRangesSize, type ClusterView } from '../topology/index.ts';
 import { encodeRangeRequest, decodeRangeReply, type RangeReply, type RangeRequest } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
-import { acquireRequest, K_CLIENT, afterIo, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
+import { acquireRequest, K_CLIENT, afterIo, backendTlsForRedis, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
 
 /** Bytes one step's reply may carry (the peer answers an error when a step's keys exceed it; the step is then asked again smaller). */
@@ -85,7 +85,7 @@ export class WarmUp {
     this.d = d;
     const server = d.pool.servers[0];
     this.local = new Redis({
-      host: server.host, port: server.port, password: d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
+      host: server.host, port: server.port, password: d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000, tls: backendTlsForRedis(d.pool.backendTls, server.host),
       commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
     }) as LocalRedis;
     this.local.defineCommand('restoreAll', { lua: RESTORE_ALL });

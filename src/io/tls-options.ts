@@ -71,3 +71,8 @@ export function peerLinkTlsOf(c: PoolConfig): LinkTls | null {
   return t;
 }
 
+
+/** For ioredis side connections to a datastore (warm-up copies): its `tls` option under backend_tls, else undefined. */
+export function backendTlsForRedis(c: BackendTlsConf | null, host: string): tls.ConnectionOptions | undefined {
+  return c === null ? undefined : { ...backendLinkTls(c, host) };
+}

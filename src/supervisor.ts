@@ -278,6 +278,7 @@ export class Supervisor {
       }
       this.config = next;
       this.post({ type: 'reload', pools: next.pools });
+      this.admin?.reloadTls(next.pools[0]?.adminTls ?? null);
       this.opts.log.info('configuration reloaded (servers, hash and distribution changes need a restart)');
     } catch (err) {
       this.opts.log.error(`reload failed, keeping the running configuration: ${(err as Error).message}`);

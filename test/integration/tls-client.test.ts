@@ -7,6 +7,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import path from 'node:path'
 import tls from 'node:tls'
+import https from 'node:https'
 import t from 'tap'
 import { Redis } from 'ioredis'
 import { stringify } from 'yaml'
@@ -61,6 +62,20 @@ function tlsPing(port: number, ca: string, client: CertPair | null): Promise<str
   })
 }
 
+/** GET over HTTPS trusting `ca`: status, body and the certificate's CN. */
+function httpsGet(port: number, p: string, ca: string): Promise<{ status: number; body: string; cn: string }> {
+  return new Promise((resolve, reject) => {
+    const req = https.get({ host: '127.0.0.1', port, path: p, ca: readFileSync(ca), servername: 'localhost', agent: false }, (res) => {
+      let body = ''
+      const cn = (res.socket as tls.TLSSocket).getPeerCertificate().subject.CN
+      res.on('data', (d: Buffer) => (body += d.toString()))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, cn: Array.isArray(cn) ? cn.join(',') : (cn ?? '') }))
+    })
+    req.on('error', reject)
+    req.setTimeout(10_000, () => req.destroy(new Error('timeout')))
+  })
+}
+
 t.test('RESP and memcached pools over TLS, client certificates, reload on SIGHUP', async (t) => {
   const certs = makeTestCerts(t)
   const redis = await startRedis(t)
@@ -68,7 +83,7 @@ t.test('RESP and memcached pools over TLS, client certificates, reload on SIGHUP
   const [plainPort, mtlsPort, mcPort, statsPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
   const tlsKeys = { tls_cert: certs.server.cert, tls_key: certs.server.key }
   const config = {
-    tlsredis: { ...defaultPool(plainPort, [redis], statsPort), ...tlsKeys },
+    tlsredis: { ...defaultPool(plainPort, [redis], statsPort), ...tlsKeys, admin_tls: true },
     mtls: { ...defaultPool(mtlsPort, [redis]), ...tlsKeys, tls_ca: certs.ca, tls_client_auth: true },
     tlsmc: { ...defaultMemcachedPool(mcPort, [mc]), ...tlsKeys },
   }
@@ -125,6 +140,15 @@ t.test('RESP and memcached pools over TLS, client certificates, reload on SIGHUP
     t.notMatch(v11.out, /\+PONG/, 'TLS 1.1 refused')
   })
 
+  await t.test('admin_tls: the admin API over HTTPS only', async (t) => {
+    const info = await httpsGet(statsPort, '/info', certs.ca)
+    t.equal(info.status, 200)
+    t.match(info.body, /"uptime"/, 'the info body')
+    t.equal(info.cn, 'dynoproxy-one')
+    const clear = await fetch(`http://127.0.0.1:${statsPort}/info`).then((r) => r.status, (e: Error) => e.message)
+    t.not(clear, 200, `plain HTTP is not served (${clear})`)
+  })
+
   await t.test('plain text on a TLS port is closed without an answer', async (t) => {
     const answer = await new Promise<string>((resolve) => {
       let got = ''
@@ -146,7 +170,7 @@ t.test('RESP and memcached pools over TLS, client certificates, reload on SIGHUP
     t.match(good.out, /\+PONG/, 's_client with the client certificate')
     const bad = await run('openssl', [...base, '-cert', certs.stranger.cert, '-key', certs.stranger.key], 'PING\r\nQUIT\r\n')
     t.notMatch(bad.out, /\+PONG/, 's_client with an unknown certificate is refused')
-    const stats = await (await fetch(`http://127.0.0.1:${statsPort}/metrics`)).text()
+    const stats = (await httpsGet(statsPort, '/metrics', certs.ca)).body
     const refused = /dynoproxy_tls_handshake_failures_total\{pool="mtls"\} (\d+)/.exec(stats)
     t.ok(refused !== null && Number(refused[1]) >= 3, `refusals counted: ${refused?.[0]}`)
     const cli = await run('redis-cli', ['--tls', '--cacert', certs.ca, '--cert', certs.client.cert, '--key', certs.client.key, '-h', '127.0.0.1', '-p', String(mtlsPort), 'GET', 'cli'])
@@ -169,6 +193,7 @@ t.test('RESP and memcached pools over TLS, client certificates, reload on SIGHUP
     t.pass('the new certificate is served')
     t.equal(await open.get('cli'), 'one', 'a connection opened before the reload is still served')
     t.equal(await servedCn(mtlsPort, certs.ca, certs.client), 'dynoproxy-one', 'the other pool keeps its own')
+    t.equal((await httpsGet(statsPort, '/info', certs.ca)).cn, 'dynoproxy-two', 'the admin port serves the new certificate too')
 
     // A reload whose key does not match its certificate is refused whole: the running certificate stays.
     writeFileSync(proxy.configPath, stringify({ ...next, tlsredis: { ...next.tlsredis, tls_key: certs.server.key } }))

@@ -122,6 +122,7 @@ export class BackendConnection implements PinnedConnection {
     if (lt !== null) {
       sock.setNoDelay(true);
       sock.setKeepAlive(true);
+      this.out.recycleWrites();
     }
     this.socket = sock;
     server.st[S.server_connections]++;

@@ -62,6 +62,23 @@ export class OutBuffer {
   private dStart = 0;
   private dEnd = 0;
   listed = false;
+  /**
+   * TLS sockets (recycleWrites): a write completes only in its callback, after OpenSSL took the bytes, so each written
+   * chunk waits here, oldest first, and goes back to the free list from the callback instead of being dropped to the GC.
+   */
+  private written: Buffer[] | null = null;
+  private onWritten: (() => void) | null = null;
+
+  /** Once per connection, for a TLS socket: written chunks are recycled by the write callback (plain sockets need none). */
+  recycleWrites(): void {
+    if (this.written !== null) return;
+    const written: Buffer[] = [];
+    this.written = written;
+    this.onWritten = () => {
+      const c = written.shift();
+      if (c !== undefined) giveChunk(c);
+    };
+  }
 
   /** Bytes staged, the deferred range included. */
   get size(): number {
@@ -151,8 +168,15 @@ export class OutBuffer {
       this.len = 0;
       return;
     }
-    socket.write(this.len === b.length ? b : b.subarray(0, this.len));
+    const view = this.len === b.length ? b : b.subarray(0, this.len);
     this.len = 0;
+    if (this.written !== null && this.onWritten !== null) {
+      socket.write(view, this.onWritten);
+      this.written.push(b);
+      this.buf = null;
+      return;
+    }
+    socket.write(view);
     if (socket.writableLength === 0) {
       if (release) this.drop();
     } else {

@@ -106,6 +106,13 @@ t.test('RESP and memcached pools over TLS, client certificates, reload on SIGHUP
     const values = await c.pipeline(Array.from({ length: 200 }, (_, i) => ['set', `p${i}`, 'x'.repeat(i * 97)])).exec()
     t.equal(values?.length, 200)
     t.equal(await c.strlen('p199'), 199 * 97, 'a pipeline of growing values arrives whole')
+    const big = Buffer.alloc(3 * 1024 * 1024 + 7)
+    for (let i = 0; i < big.length; i++) big[i] = (i * 31) & 0xff
+    t.equal(await c.set('big', big), 'OK')
+    const [back, again] = await Promise.all([c.getBuffer('big'), c.getBuffer('big')])
+    t.ok(big.equals(back!) && big.equals(again!), 'a 3 MiB value comes back byte for byte, twice in flight')
+    const many = await c.pipeline(Array.from({ length: 500 }, (_, i) => ['get', `p${i % 200}`])).exec()
+    t.ok(many?.every(([err, v], i) => err === null && v === 'x'.repeat((i % 200) * 97)), '500 pipelined replies in order')
   })
 
   await t.test('redis-py ssl=True', async (t) => {

@@ -129,7 +129,7 @@ export class BackendConnection implements PinnedConnection {
     sock.on('connect', () => {
       if (this.state === ST_CONNECTING) this.state = ST_READY;
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err), F_CONNECTION));
+    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err, lt !== null), F_CONNECTION));
     sock.on('close', () => this.fail('Connection closed', F_CONNECTION));
     sock.on('end', () => this.fail('Connection closed by the datastore', F_CONNECTION));
     const hs = server.hooks.handshake;
@@ -394,11 +394,11 @@ function authRefusal(name: string, buf: Uint8Array, start: number, end: number):
 }
 
 /** strerror() wording (one table, protocol/resp/errors.ts), so "-ERR Storage: ..." reads like Dynomite's. */
-function describeSocketError(err: NodeJS.ErrnoException): string {
+function describeSocketError(err: NodeJS.ErrnoException, overTls: boolean): string {
   if (err.code === undefined) return err.message;
   const known = strerror(err.code);
   // TLS failures (an unverifiable or misnamed certificate, a handshake refused) keep OpenSSL's words, which say what to fix.
-  return known !== err.code ? known : `TLS: ${err.message}`;
+  return known !== err.code || !overTls ? known : `TLS: ${err.message}`;
 }
 
 /** One datastore as seen by one worker: its connections, failure count and ejection. */

@@ -1,7 +1,7 @@
 // Peer mutual TLS (secure_server_option): a 2-node rack whose peer links are TLS both ways, verified with tls_ca; a peer-port
 // connection in plain text or with a certificate of another CA is refused and counted. Every process is stopped in teardown.
 
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import net from 'node:net'
 import tls from 'node:tls'
 import t from 'tap'
@@ -10,6 +10,7 @@ import type { ClusterNode } from '../helpers/cluster.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
 import { makeTestCerts } from '../helpers/tls-certs.ts'
 import { peerFrame, resp, DMSG_REQ } from '../helpers/raw-peer.ts'
+import { waitFor } from '../helpers/wait-for.ts'
 
 async function metric(node: ClusterNode, name: string): Promise<number> {
   const text = await (await fetch(`http://127.0.0.1:${node.statsPort}/metrics`)).text()
@@ -73,4 +74,32 @@ t.test('the peer port refuses plain text and certificates of another CA', async 
   )
   t.match(good.got, /PONG/, 'a certificate of tls_ca is served (the control)')
   t.ok((await metric(b, 'peer_tls_refused_total')) >= before + 3, 'each refusal counted')
+})
+
+t.test('SIGHUP: the peer port serves the new certificate to new peer connections; the cluster goes on', async (t) => {
+  const cn = (): Promise<string> =>
+    new Promise((resolve, reject) => {
+      const s = tls.connect(
+        { port: b.peerPort, host: '127.0.0.1', ca: readFileSync(certs.ca), cert: readFileSync(certs.client.cert), key: readFileSync(certs.client.key), checkServerIdentity: () => undefined },
+        () => {
+          const name = s.getPeerCertificate().subject.CN
+          s.destroy()
+          resolve(Array.isArray(name) ? name.join(',') : (name ?? ''))
+        },
+      )
+      s.on('error', reject)
+    })
+  t.equal(await cn(), 'dynoproxy-one')
+  const proxy = b.proxy!
+  const yaml = readFileSync(proxy.configPath, 'utf8')
+  t.ok(yaml.includes(certs.server.cert), 'the node config names the first certificate')
+  writeFileSync(proxy.configPath, yaml.replaceAll(certs.server.cert, certs.server2.cert).replaceAll(certs.server.key, certs.server2.key))
+  proxy.kill('SIGHUP')
+  await waitFor(async () => (await cn()) === 'dynoproxy-two', 10_000, 'the new peer certificate', 50)
+  t.pass('new peer connections get the new certificate')
+  const c = await a.connect()
+  t.teardown(() => c.destroy())
+  const key = cluster.keysOwnedBy(b, 'after-reload')[0]!
+  t.same(plain(await c.call(['SET', key, 'still'])), { ok: 'OK' }, 'a write through A to B after the reload')
+  t.same(plain(await b.redis.call('GET', key)), 'still')
 })

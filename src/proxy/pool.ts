@@ -28,6 +28,7 @@ import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { READ_REPAIR } from './resp/read-repair.ts';
 import { PubSubHub } from './resp/pubsub-hub.ts';
 import { TrackingHub } from './resp/resp-tracking.ts';
+import { respCommand } from './resp/push-reader.ts';
 import { MEMCACHE_HINT_WORDS, RESP_HINT_WORDS, hintLimits } from '../hints/index.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
@@ -62,15 +63,8 @@ function settingsOf(c: PoolConfig, workers: number): PoolSettings {
 }
 
 /** HELLO 3 (with AUTH default <pass> when the datastore needs it): a RESP3 twin connection's first words. */
-function hello3Command(pass: string | null): Buffer {
-  const args = pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', pass];
-  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(a)}\r\n`), Buffer.from(a), Buffer.from('\r\n')]))]);
-}
-
-function authCommand(pass: string): Buffer {
-  const p = Buffer.from(pass, 'utf8');
-  return Buffer.concat([Buffer.from(`*2\r\n$4\r\nAUTH\r\n$${p.length}\r\n`), p, Buffer.from('\r\n')]);
-}
+const hello3Command = (pass: string | null): Buffer => respCommand(pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', pass]);
+const authCommand = (pass: string): Buffer => respCommand(['AUTH', pass]);
 
 let nextClientId = 1;
 

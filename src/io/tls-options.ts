@@ -14,14 +14,12 @@ export function serverContextOptions(m: TlsMaterial): tls.SecureContextOptions {
   return { cert: m.cert, key: m.key, ca: m.ca ?? undefined, minVersion: TLS_MIN_VERSION };
 }
 
-/** Options of a TLS listener; `requireCert`: a client without a certificate signed by the CA fails the handshake. */
+/**
+ * Options of a TLS listener; `requireCert`: clients are asked for a certificate. Node's own rejectUnauthorized stays off:
+ * the listener checks `authorized` itself, so that a refusal is counted (proxy/tls-ports.ts).
+ */
 export function serverOptions(m: TlsMaterial, requireCert: boolean): tls.TlsOptions {
-  return {
-    ...serverContextOptions(m),
-    requestCert: requireCert,
-    rejectUnauthorized: requireCert,
-    handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS,
-  };
+  return { ...serverContextOptions(m), requestCert: requireCert, rejectUnauthorized: false, handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS };
 }
 
 /** Per connection: what tls.connect needs beyond host and port (the context is built once per loaded material). */

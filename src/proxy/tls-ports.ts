@@ -17,7 +17,7 @@ const PLAIN_OPTIONS: net.ServerOpts = { noDelay: true, keepAlive: true, pauseOnC
 function listener(material: TlsMaterial | null, requireCert: boolean, onSocket: (s: net.Socket) => void, onHandshakeFailure: () => void): net.Server {
   if (material === null) return net.createServer(PLAIN_OPTIONS, onSocket);
   // Client certificates are checked here rather than by Node's rejectUnauthorized (which closes without telling), so a refusal is counted.
-  const srv = tls.createServer({ ...PLAIN_OPTIONS, ...serverOptions(material, requireCert), rejectUnauthorized: false }, (s: tls.TLSSocket) => {
+  const srv = tls.createServer({ ...PLAIN_OPTIONS, ...serverOptions(material, requireCert) }, (s: tls.TLSSocket) => {
     if ((srv as unknown as { requestCert: boolean }).requestCert && !s.authorized) {
       onHandshakeFailure();
       s.destroy();

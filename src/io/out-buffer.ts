@@ -168,15 +168,16 @@ export class OutBuffer {
       this.len = 0;
       return;
     }
-    const view = this.len === b.length ? b : b.subarray(0, this.len);
-    this.len = 0;
     if (this.written !== null && this.onWritten !== null) {
-      socket.write(view, this.onWritten);
+      // Same order as below (write, then reset): a callback runs no sooner than the next tick, so the push comes first.
+      socket.write(this.len === b.length ? b : b.subarray(0, this.len), this.onWritten);
+      this.len = 0;
       this.written.push(b);
       this.buf = null;
       return;
     }
-    socket.write(view);
+    socket.write(this.len === b.length ? b : b.subarray(0, this.len));
+    this.len = 0;
     if (socket.writableLength === 0) {
       if (release) this.drop();
     } else {

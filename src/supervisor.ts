@@ -274,7 +274,10 @@ export class Supervisor {
         const was = this.config.pools.find((q) => q.name === p.name);
         // A port's listener is plain or TLS from the start: new certificates apply at once, TLS on or off at a restart.
         const on = (c: { tls: unknown; clientTls: boolean }): boolean => c.clientTls && c.tls !== null;
-        if (was !== undefined && on(was) !== on(p)) this.opts.log.warn({ pool: p.name }, `TLS ${on(p) ? 'on' : 'off'} for the client port: it changes at the next restart`);
+        if (was === undefined) continue;
+        if (on(was) !== on(p)) this.opts.log.warn({ pool: p.name }, `TLS ${on(p) ? 'on' : 'off'} for the client port: it changes at the next restart`);
+        if (was.secureServerOption !== p.secureServerOption) this.opts.log.warn({ pool: p.name }, 'secure_server_option changed: the peer port and links change at the next restart');
+        if ((was.adminTls === null) !== (p.adminTls === null)) this.opts.log.warn({ pool: p.name }, 'admin_tls changed: the admin port changes at the next restart');
       }
       this.config = next;
       this.post({ type: 'reload', pools: next.pools });

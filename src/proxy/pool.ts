@@ -4,7 +4,7 @@ import { adapterFor } from './protocol-adapter.ts';
 import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
-import { BackendServer, type BackendHooks, refreshClock, afterIo, newPeerLink } from '../io/index.ts';
+import { BackendServer, type BackendHooks, type LinkTls, refreshClock, afterIo, newPeerLink } from '../io/index.ts';
 import { Router, type PlacementFlavor } from './routing/router.ts';
 import { RespClient } from './resp/resp-client.ts';
 import { MemcacheClient } from './memcache/memcache-client.ts';
@@ -94,6 +94,8 @@ export class PoolRuntime implements PoolContext {
   /** Addresses of the seeds that run Dynomite: with peer_secret set, their connections are served without the exchange. */
   private readonly dynomiteAddresses: net.BlockList | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** TLS of peer links (secure_server_option at start), or null: plain. */
+  private peerTls: LinkTls | null;
   private draining = false;
   private readonly hooks: BackendHooks;
   private readonly workerId: number;
@@ -115,6 +117,7 @@ export class PoolRuntime implements PoolContext {
     controlSab: SharedArrayBuffer | null = null,
   ) {
     this.workerId = workerId;
+    this.peerTls = peerLinkTlsOf(config);
     this.st = slots.pool;
     this.groupSt = slots.groups;
     this.st[P.client_connections] = 0;
@@ -191,7 +194,7 @@ export class PoolRuntime implements PoolContext {
       (node, sameDc, st) => {
         const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed, this.memcache);
         link.latency = sameDc ? this.crossZone : this.crossRegion;
-        link.linkTls = peerLinkTlsOf(this.config);
+        link.linkTls = this.peerTls;
         return link;
       },
       (buf, start, end) => (end > start ? this.router.serverFor(buf, start, end) : this.router.anyServer()),
@@ -348,7 +351,9 @@ export class PoolRuntime implements PoolContext {
     reloadListener(this.listener, config.clientTls ? config.tls : null, config.tlsClientAuth);
     if (this.peerListener !== null) reloadListener(this.peerListener, securePeers(config) ? config.tls : null, true);
     applyBackendTls(config, this.servers);
-    if (this.cluster !== null) for (const l of this.cluster.allLinks()) l.linkTls = peerLinkTlsOf(this.config);
+    // Peer links keep the mode they started with (the peer ports do too, until a restart); only their certificates move.
+    if (this.peerTls !== null) this.peerTls = peerLinkTlsOf(this.config) ?? this.peerTls;
+    if (this.cluster !== null) for (const l of this.cluster.allLinks()) l.linkTls = this.peerTls;
   }
 
   /** Stop accepting, answer what is in flight, close clients; resolves when every client is gone or at the deadline. */

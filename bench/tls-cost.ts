@@ -2,7 +2,7 @@
 // interleaved rounds, median rps per mode, and the TLS/plain ratio at each pipeline depth. Also direct Redis with and without --tls.
 // Never leaves a process running (ProcessGroup stops all on end, error and signals) and never edits BENCHMARKS.md itself.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { median, relativeSpread } from './lib/median.ts';
@@ -120,9 +120,11 @@ async function main(): Promise<void> {
       }
     }
     process.stdout.write(`${lines.join('\n')}\n`);
-    writeFileSync(join(dir, 'samples.json'), JSON.stringify(Object.fromEntries(samples), null, 1));
+    process.stdout.write(`samples: ${JSON.stringify(Object.fromEntries(samples))}\n`);
   } finally {
     await group.stopAll();
+    // Throwaway keys and configs: nothing here is worth keeping.
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

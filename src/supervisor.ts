@@ -276,8 +276,18 @@ export class Supervisor {
     try {
       const next = loadConfig(this.opts.configPath);
       for (const w of next.warnings) this.opts.log.warn(w);
+      for (const p of next.pools) {
+        const was = this.config.pools.find((q) => q.name === p.name);
+        // A port's listener is plain or TLS from the start: new certificates apply at once, TLS on or off at a restart.
+        const on = (c: { tls: unknown; clientTls: boolean }): boolean => c.clientTls && c.tls !== null;
+        if (was === undefined) continue;
+        if (on(was) !== on(p)) this.opts.log.warn({ pool: p.name }, `TLS ${on(p) ? 'on' : 'off'} for the client port: it changes at the next restart`);
+        if (was.secureServerOption !== p.secureServerOption) this.opts.log.warn({ pool: p.name }, 'secure_server_option changed: the peer port and links change at the next restart');
+        if ((was.adminTls === null) !== (p.adminTls === null)) this.opts.log.warn({ pool: p.name }, 'admin_tls changed: the admin port changes at the next restart');
+      }
       this.config = next;
       this.post({ type: 'reload', pools: next.pools });
+      this.admin?.reloadTls(next.pools[0]?.adminTls ?? null);
       this.opts.log.info('configuration reloaded (servers, hash and distribution changes need a restart)');
     } catch (err) {
       this.opts.log.error(`reload failed, keeping the running configuration: ${(err as Error).message}`);

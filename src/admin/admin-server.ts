@@ -7,6 +7,9 @@
 // and silently fall back to a pure-JS server. See README "Admin HTTP server".
 import { isLoopbackHost } from '../config/index.ts';
 import http from 'node:http';
+import https from 'node:https';
+import { serverContextOptions, TLS_HANDSHAKE_TIMEOUT_MS } from '../io/index.ts';
+import type { TlsMaterial } from '../config/index.ts';
 import { timingSafeEqual } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import type { Histogram } from '../stats/index.ts';
@@ -49,7 +52,9 @@ export class AdminServer {
   private readonly host: AdminHost;
   readonly control: NodeControl;
   private readonly feed: LiveFeed;
-  private readonly server: http.Server;
+  private readonly server: http.Server | https.Server;
+  /** http, or https with admin_tls: what the hints in replies tell curl. */
+  private readonly scheme: 'http' | 'https';
   private readonly limiter: RateLimiter;
   private readonly token: Buffer | null;
   private readonly readToken: Buffer | null;
@@ -83,9 +88,13 @@ export class AdminServer {
     if (!this.loopbackOnly && this.token === null) {
       host.log.warn('stats_listen is not a loopback address and admin_token is not set: state-changing admin endpoints are refused');
     }
-    this.server = http.createServer({ maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 }, (req, res) =>
-      this.handle(req, res),
-    );
+    const httpOpts = { maxHeaderSize: 8192, requestTimeout: 10_000, headersTimeout: 5_000, keepAliveTimeout: 5_000 };
+    // admin_tls: HTTPS with the pool's tls_cert (TLS 1.2 at least); the certificate follows SIGHUP like the client port's.
+    const tlsConf = first?.adminTls ?? null;
+    this.scheme = tlsConf === null ? 'http' : 'https';
+    this.server = tlsConf === null
+      ? http.createServer(httpOpts, (req, res) => this.handle(req, res))
+      : https.createServer({ ...httpOpts, ...serverContextOptions(tlsConf), handshakeTimeout: TLS_HANDSHAKE_TIMEOUT_MS }, (req, res) => this.handle(req, res));
     this.server.maxConnections = 128;
   }
 
@@ -101,6 +110,11 @@ export class AdminServer {
         resolve(a);
       });
     });
+  }
+
+  /** SIGHUP: the admin port's new certificate for new connections (HTTPS on or off needs a restart). */
+  reloadTls(conf: TlsMaterial | null): void {
+    if (conf !== null && this.server instanceof https.Server) this.server.setSecureContext(serverContextOptions(conf));
   }
 
   close(): Promise<void> {
@@ -180,7 +194,7 @@ export class AdminServer {
   private changeAllowed(req: http.IncomingMessage, res: http.ServerResponse, method: string, path: string): boolean {
     if (method !== 'POST' && !(this.token !== null && bearerMatches(req, this.token))) {
       const port = (this.server.address() as AddressInfo | null)?.port ?? 0;
-      this.reply(req, res, 405, `ERR ${path} changes the node: use POST, e.g. curl -X POST http://127.0.0.1:${port}${path}\r\n`, TEXT, { allow: 'POST' });
+      this.reply(req, res, 405, `ERR ${path} changes the node: use POST, e.g. curl -X POST ${this.scheme}://127.0.0.1:${port}${path}\r\n`, TEXT, { allow: 'POST' });
       return false;
     }
     const origin = req.headers.origin;

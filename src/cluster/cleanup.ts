@@ -2,6 +2,7 @@
 // its own datastore — SCAN, hash each key as routing does, UNLINK what neither the routing ring nor the shadow ring gives this node.
 // Never runs while a move in its rack is still settling (those keys may still be read here); throttled like the warm-up copy.
 import { Redis } from 'ioredis';
+import { backendTlsForRedis } from '../io/index.ts';
 import { KeyHasher, type ClusterView } from '../topology/index.ts';
 import type { PoolConfig } from '../config/index.ts';
 
@@ -55,6 +56,7 @@ export class Cleanup {
       const s = this.pool.servers[0];
       this.local = new Redis({
         host: s.host, port: s.port, password: this.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
+        tls: backendTlsForRedis(this.pool.backendTls, s.host),
         commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
       });
       this.local.on('error', () => {});

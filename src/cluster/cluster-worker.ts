@@ -16,7 +16,7 @@ import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from '
 import { RemoteWrites } from './remote-writes.ts';
 import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
 import { S_PEER, SERVER_BLOCK_SLOTS, WorkerStatsView, poolShapes } from '../stats/index.ts';
-import { newPeerLink, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
+import { newPeerLink, peerLinkTlsOf, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
 import type { ClusterWorkerData, FromClusterWorker, RepairStart } from '../messages.ts';
 
@@ -106,7 +106,10 @@ function relink(): void {
     linkIds[n.index] = n.id;
     const removed = n.tokens.length === 0;
     const st = peerSlots[n.index - 1] ?? new Float64Array(SERVER_BLOCK_SLOTS);
-    links[n.index] = removed ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, st, () => pool.peerSecret, pool.name, (link) => post({ type: 'peer-link-closed', link }), pool.dataStore === 1);
+    const link = removed ? null : newPeerLink(n, n.dc === map.localDc, settings, maxPayload, st, () => pool.peerSecret, pool.name, (l) => post({ type: 'peer-link-closed', link: l }), pool.dataStore === 1);
+    // secure_server_option: this worker's links (PINGs, gossip, remote-DC writes, copies) are mutual TLS like the data workers'.
+    if (link !== null) link.linkTls = peerLinkTlsOf(pool);
+    links[n.index] = link;
   }
   remote?.relink(map);
   warmDeps.view = map;

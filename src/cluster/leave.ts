@@ -6,7 +6,7 @@ import { Redis } from 'ioredis';
 import { KeyHasher, NODE_STATE, hashRangesOf, type ClusterView } from '../topology/index.ts';
 import { PTTL_DUMP_LUA, PURGE_COMMAND, encodeRangeRequest, decodeRangeReply, type RangeReply } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
-import { acquireRequest, afterIo, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
+import { acquireRequest, afterIo, backendTlsForRedis, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { PoolConfig } from '../config/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
 import type { Membership } from './membership.ts';
@@ -137,6 +137,7 @@ export class Leave {
       const s = this.d.pool.servers[0];
       const r = new Redis({
         host: s.host, port: s.port, password: this.d.pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
+        tls: backendTlsForRedis(this.d.pool.backendTls, s.host),
         commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
       }) as DumpingRedis;
       r.defineCommand('pttlDump', { lua: PTTL_DUMP_LUA });

@@ -10,7 +10,7 @@ import {
   encodeRangeRequest, encodeRepairRequest, decodeDigestReply, decodeKeysReply, decodeFetchReply,
   MAX_REPAIR_BATCH, FOLD, type RepairRequest,
 } from '../protocol/resp/index.ts';
-import { acquireRequest, K_CLIENT, afterIo, newPeerLink, refreshClock, type BackendServer, type BackendSettings } from '../io/index.ts';
+import { acquireRequest, K_CLIENT, afterIo, newPeerLink, peerLinkTlsOf, refreshClock, type BackendServer, type BackendSettings } from '../io/index.ts';
 import { SERVER_BLOCK_SLOTS } from '../stats/index.ts';
 import type { RepairFigures, RepairStatus } from '../messages.ts';
 import { PeerCall, type Item } from './peer-call.ts';
@@ -71,6 +71,8 @@ export class Repair {
     this.self = d.pool.dataStore === 0 && me !== undefined
       ? newPeerLink(me, true, d.settings, d.maxPayload, new Float64Array(SERVER_BLOCK_SLOTS), () => d.pool.peerSecret, d.pool.name)
       : null;
+    // secure_server_option: its own peer port speaks mutual TLS too.
+    if (this.self !== null) this.self.linkTls = peerLinkTlsOf(d.pool);
     this.s = {
       phase: 'idle', running: false, runs: 0, reason: '', range: '', racks: [], racksSkipped: [], bucketsCompared: 0, bucketsDiffering: 0,
       keysScanned: 0, startedAt: 0, finishedAt: 0, lastError: '', interval: d.pool.repairInterval, ...zeroFigures(),

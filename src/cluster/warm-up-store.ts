@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import type { PoolConfig } from '../config/index.ts';
 import type { RangeEntry } from '../protocol/resp/index.ts';
 import { encodeMetaAdds, parseMetaSets, type MetaItem } from '../protocol/memcache/index.ts';
-import { MemcacheLineClient } from '../io/index.ts';
+import { MemcacheLineClient, backendTlsForRedis } from '../io/index.ts';
 
 export interface LocalStore {
   /** Whether the datastore is connected (a check is not worth trying otherwise). */
@@ -34,6 +34,7 @@ export class RedisStore implements LocalStore {
     const server = pool.servers[0];
     this.r = new Redis({
       host: server.host, port: server.port, password: pool.requirepass ?? undefined, maxRetriesPerRequest: 1, connectTimeout: 2000,
+      tls: backendTlsForRedis(pool.backendTls, server.host),
       commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
     }) as LocalRedis;
     this.r.defineCommand('restoreAll', { lua: RESTORE_ALL });

@@ -8,6 +8,7 @@ import type { ConfigStyle, DynSeed, HostPort, PoolConfig, ServerConf } from './p
 import { COMMON_DEFAULTS, DYNOMITE_DEFAULTS, TWEMPROXY_DEFAULTS } from './pool-defaults.ts';
 import type { DraftField } from './pool-keys.ts';
 import type { UserConf } from './parse-user.ts';
+import { readTlsFiles } from './tls-files.ts';
 
 /** A value as a key set it: which key (aliases share a field), its line, and per-item lines for lists. */
 export interface SetValue {
@@ -130,9 +131,18 @@ export function buildPool(draft: PoolDraft, style: ConfigStyle, file: string): P
     adminToken: get<string | null>('adminToken', COMMON_DEFAULTS.adminToken),
     adminReadToken: get<string | null>('adminReadToken', COMMON_DEFAULTS.adminReadToken),
     users: get<UserConf[]>('users', []),
+    tlsCert: null,
+    tlsKey: null,
+    tlsCa: null,
+    tlsClientAuth: false,
+    tls: null,
+    clientTls: get('clientTls', true),
+    backendTls: null,
+    adminTls: null,
     file,
   };
   checkKeyRelations(draft, pool, file);
+  readTlsFiles(draft, pool, file);
   return pool;
 }
 

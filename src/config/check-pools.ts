@@ -41,10 +41,6 @@ export function checkPools(drafts: PoolDraft[], pools: PoolConfig[], style: Conf
   pools.forEach((pool, i) => {
     const draft = drafts[i] as PoolDraft;
     const lineOf = (field: DraftField) => draft.values.get(field)?.line ?? draft.line;
-    // Dynomite's encrypted peer links (AES over RSA-exchanged keys) are not implemented: refuse rather than talk in clear.
-    if (pool.secureServerOption !== 'none') {
-      throw valueError(file, lineOf('secureServerOption'), pool.name, 'secure_server_option', 'only none is supported: encrypted peer links are not implemented', pool.secureServerOption);
-    }
     const own: Listener[] = [{ pool: pool.name, key: 'listen', line: lineOf('listen'), address: pool.listen }];
     if (pool.dynListen !== null) {
       own.push({ pool: pool.name, key: 'dyn_listen', line: lineOf('dynListen'), address: pool.dynListen });

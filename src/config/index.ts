@@ -21,4 +21,6 @@ export type {
   PoolConfig,
   SecureServerOption,
   ServerConf,
+  TlsMaterial,
+  BackendTlsConf,
 } from './pool-config.ts';

@@ -206,8 +206,41 @@ export interface PoolConfig {
   users: readonly UserConf[];
   /** Bearer token the admin API's read endpoints require (our key `admin_read_token`; admin_token is taken too); null = reads open. */
   adminReadToken: string | null;
+  /** Paths as written (resolved against the file's directory): `tls_cert`, `tls_key`, `tls_ca`; null when absent. */
+  tlsCert: string | null;
+  tlsKey: string | null;
+  tlsCa: string | null;
+  /** Clients must present a certificate that chains to tls_ca (`tls_client_auth`). */
+  tlsClientAuth: boolean;
+  /** The files' contents: the client port speaks TLS when non-null (unless clientTls is false), peers under secure_server_option. */
+  tls: TlsMaterial | null;
+  /** `client_tls: false`: the client port stays plain although tls_cert is set (for peers or admin only). */
+  clientTls: boolean;
+  /** `backend_tls: true` (+ backend_tls_ca, backend_tls_servername, backend_tls_cert/key): TLS to the datastores; null: plain. */
+  backendTls: BackendTlsConf | null;
+  /** `admin_tls`: the admin/stats port serves HTTPS with tls_cert (or admin_tls_cert/key). */
+  adminTls: TlsMaterial | null;
   /** The configuration file this pool came from. */
   file: string;
+}
+
+/** PEM text of a pool's TLS files, read when the file is loaded (and again on SIGHUP), so workers never touch the disk. */
+export interface TlsMaterial {
+  cert: string;
+  key: string;
+  /** Certificates that client certificates (tls_client_auth) and peers' certificates (secure_server_option) must chain to. */
+  ca: string | null;
+}
+
+/** How the pool talks to its datastores over TLS (`backend_tls`). */
+export interface BackendTlsConf {
+  /** CA the datastore's certificate must chain to; null: the system's roots. */
+  ca: string | null;
+  /** Name the datastore's certificate must carry (and SNI); null: the server's host. */
+  servername: string | null;
+  /** Client certificate for datastores that require one (Redis' tls-auth-clients yes): backend_tls_cert/key, else tls_cert/key. */
+  cert: string | null;
+  key: string | null;
 }
 
 export interface LoadedConfig {

@@ -15,7 +15,15 @@ import {
 } from './pool-config.ts';
 
 /** Where a key's value lands; `redisDb` is checked but kept nowhere (only db 0 is served). */
-export type DraftField = Exclude<keyof PoolConfig, 'name' | 'file'> | 'redisDb';
+export type DraftField =
+  | Exclude<keyof PoolConfig, 'name' | 'file'>
+  | 'redisDb'
+  | 'backendTlsOn'
+  | 'backendTlsCa'
+  | 'backendTlsServername'
+  | 'backendTlsCert'
+  | 'backendTlsKey'
+  | 'adminTlsOn';
 
 export interface KeyRule {
   readonly field: DraftField;
@@ -202,6 +210,18 @@ const rules: Array<[string, KeyRule]> = [
   ['warm_up_batch', { field: 'warmUpBatch', parse: integer(1, 10_000) }],
   ['warm_up_pause', { field: 'warmUpPause', parse: integer(0, 60_000) }],
   ['repair_interval', { field: 'repairInterval', parse: integer(0, 7 * 24 * 3600) }],
+  // TLS (tls-files.ts reads and checks the files): client port, datastores, admin; secure_server_option picks the peers.
+  ['tls_cert', { field: 'tlsCert', parse: nonEmpty }],
+  ['tls_key', { field: 'tlsKey', parse: nonEmpty }],
+  ['tls_ca', { field: 'tlsCa', parse: nonEmpty }],
+  ['tls_client_auth', { field: 'tlsClientAuth', parse: boolean }],
+  ['client_tls', { field: 'clientTls', parse: boolean }],
+  ['backend_tls', { field: 'backendTlsOn', parse: boolean }],
+  ['backend_tls_ca', { field: 'backendTlsCa', parse: nonEmpty }],
+  ['backend_tls_servername', { field: 'backendTlsServername', parse: nonEmpty }],
+  ['backend_tls_cert', { field: 'backendTlsCert', parse: nonEmpty }],
+  ['backend_tls_key', { field: 'backendTlsKey', parse: nonEmpty }],
+  ['admin_tls', { field: 'adminTlsOn', parse: boolean }],
   ['phi_threshold', { field: 'phiThreshold', parse: integer(1, 64) }],
 ];
 

@@ -1,6 +1,8 @@
 // BackendServer / BackendConnection: persistent pipelined connections from one worker to one datastore.
 // Never lets a reply reach the wrong request: a connection that times out, breaks or sends garbage fails every request in flight and is replaced.
 import net from 'node:net';
+import tls from 'node:tls';
+import type { LinkTls } from './tls-options.ts';
 import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
 import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD, type PinnedConnection } from './request.ts';
@@ -111,19 +113,23 @@ export class BackendConnection implements PinnedConnection {
     this.header = server.hooks.writeHeader;
     this.auth = server.hooks.newAuth?.() ?? null;
     if (this.auth !== null) this.scanner.handshaking = true;
-    const sock = net.connect({
-      host: server.host,
-      port: server.port,
-      noDelay: true,
-      keepAlive: true,
-      onread: { buffer: READ_BUF, callback: (n: number) => this.onRead(n) },
-    });
+    const onread = { buffer: READ_BUF, callback: (n: number) => this.onRead(n) };
+    const lt = server.base.linkTls;
+    // TLS (backend_tls, secure_server_option): the same static read buffer receives the decrypted bytes.
+    const sock = lt === null
+      ? net.connect({ host: server.host, port: server.port, noDelay: true, keepAlive: true, onread })
+      : tls.connect({ host: server.host, port: server.port, onread, ...lt } as tls.ConnectionOptions); // onread: net's, which tls.connect passes on
+    if (lt !== null) {
+      sock.setNoDelay(true);
+      sock.setKeepAlive(true);
+      this.out.recycleWrites();
+    }
     this.socket = sock;
     server.st[S.server_connections]++;
     sock.on('connect', () => {
       if (this.state === ST_CONNECTING) this.state = ST_READY;
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err), F_CONNECTION));
+    sock.on('error', (err: NodeJS.ErrnoException) => this.fail(describeSocketError(err, lt !== null), F_CONNECTION));
     sock.on('close', () => this.fail('Connection closed', F_CONNECTION));
     sock.on('end', () => this.fail('Connection closed by the datastore', F_CONNECTION));
     const hs = server.hooks.handshake;
@@ -388,8 +394,11 @@ function authRefusal(name: string, buf: Uint8Array, start: number, end: number):
 }
 
 /** strerror() wording (one table, protocol/resp/errors.ts), so "-ERR Storage: ..." reads like Dynomite's. */
-function describeSocketError(err: NodeJS.ErrnoException): string {
-  return err.code !== undefined ? strerror(err.code) : err.message;
+function describeSocketError(err: NodeJS.ErrnoException, overTls: boolean): string {
+  if (err.code === undefined) return err.message;
+  const known = strerror(err.code);
+  // TLS failures (an unverifiable or misnamed certificate, a handshake refused) keep OpenSSL's words, which say what to fix.
+  return known !== err.code || !overTls ? known : `TLS: ${err.message}`;
 }
 
 /** One datastore as seen by one worker: its connections, failure count and ejection. */
@@ -419,6 +428,8 @@ export class BackendServer {
   latency: LatencyRecorder | null = null;
   /** The RESP2 server a RESP3 twin stands beside (itself for every other server). */
   base: BackendServer = this;
+  /** TLS for new connections (backend_tls, or a peer under secure_server_option); null: plain. Replaced on SIGHUP. */
+  linkTls: LinkTls | null = null;
   private twin: BackendServer | null = null;
 
   constructor(index: number, host: string, port: number, name: string, weight: number, settings: BackendSettings, hooks: BackendHooks, st: Float64Array) {
@@ -484,6 +495,20 @@ export class BackendServer {
     if (pin !== null && (pin as BackendConnection).server === this) return pin.closed ? null : (pin as BackendConnection);
     if (req.blockMs >= 0) return this.blockingConnection(req);
     return this.pick(monotonicMs());
+  }
+
+  /** A side connection to this datastore (pub/sub, tracking), plain or TLS as its request connections; `onReady` once it can be written. */
+  connectSide(onReady: () => void): net.Socket {
+    const lt = this.base.linkTls;
+    if (lt === null) {
+      const sock = net.connect({ host: this.host, port: this.port, noDelay: true });
+      sock.on('connect', onReady);
+      return sock;
+    }
+    const sock = tls.connect({ host: this.host, port: this.port, ...lt });
+    sock.setNoDelay(true);
+    sock.on('secureConnect', onReady);
+    return sock;
   }
 
   /** The server's RESP3 twin: the same datastore over connections that said HELLO 3 (made on first use; same counters). */

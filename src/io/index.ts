@@ -9,3 +9,4 @@ export * from './flush.ts';
 export * from './gather.ts';
 export * from './static-read.ts';
 export * from './clock.ts';
+export * from './tls-options.ts';

@@ -62,6 +62,23 @@ export class OutBuffer {
   private dStart = 0;
   private dEnd = 0;
   listed = false;
+  /**
+   * TLS sockets (recycleWrites): a write completes only in its callback, after OpenSSL took the bytes, so each written
+   * chunk waits here, oldest first, and goes back to the free list from the callback instead of being dropped to the GC.
+   */
+  private written: Buffer[] | null = null;
+  private onWritten: (() => void) | null = null;
+
+  /** Once per connection, for a TLS socket: written chunks are recycled by the write callback (plain sockets need none). */
+  recycleWrites(): void {
+    if (this.written !== null) return;
+    const written: Buffer[] = [];
+    this.written = written;
+    this.onWritten = () => {
+      const c = written.shift();
+      if (c !== undefined) giveChunk(c);
+    };
+  }
 
   /** Bytes staged, the deferred range included. */
   get size(): number {
@@ -149,6 +166,14 @@ export class OutBuffer {
     }
     if (socket.destroyed) {
       this.len = 0;
+      return;
+    }
+    if (this.written !== null && this.onWritten !== null) {
+      // Same order as below (write, then reset): a callback runs no sooner than the next tick, so the push comes first.
+      socket.write(this.len === b.length ? b : b.subarray(0, this.len), this.onWritten);
+      this.len = 0;
+      this.written.push(b);
+      this.buf = null;
       return;
     }
     socket.write(this.len === b.length ? b : b.subarray(0, this.len));

@@ -59,8 +59,10 @@ export abstract class ClientConnection implements ClientSession {
     this.pool = pool;
     this.id = id;
     socket.setNoDelay(true);
+    if ((socket as { encrypted?: boolean }).encrypted === true) this.out.recycleWrites();
     (socket as unknown as Record<symbol, ClientConnection>)[CLIENT] = this;
-    if (!useStaticReadBuffer(socket, READ_BUF, onStaticRead)) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
+    // Bytes a TLS socket decrypted before it was handed over sit in the stream: they come as 'data' (later reads use the static buffer).
+    if (!useStaticReadBuffer(socket, READ_BUF, onStaticRead) || socket.readableLength > 0) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
     socket.on('drain', () => this.maybeResume());
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());

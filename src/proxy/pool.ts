@@ -4,7 +4,7 @@ import { adapterFor } from './protocol-adapter.ts';
 import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
 import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
-import { BackendServer, type BackendHooks, refreshClock, afterIo, newPeerLink } from '../io/index.ts';
+import { BackendServer, type BackendHooks, type LinkTls, refreshClock, afterIo, newPeerLink } from '../io/index.ts';
 import { Router, type PlacementFlavor } from './routing/router.ts';
 import { RespClient } from './resp/resp-client.ts';
 import { MemcacheClient } from './memcache/memcache-client.ts';
@@ -20,6 +20,7 @@ import { ClusterRuntime } from './routing/cluster-runtime.ts';
 import { PeerClient } from './peer/peer-client.ts';
 import { reportConnectionFault, reportHintsEvent, reportPeerLinkClosed } from './worker-events.ts';
 import { guardListener } from './accept-guard.ts';
+import { clientListener, peerListener, securePeers, peerLinkTlsOf, applyBackendTls, reloadListener } from './tls-ports.ts';
 import { compileUsers } from './resp/resp-acl.ts';
 import { F_AUTH } from '../protocol/failure/index.ts';
 import { Hints } from './routing/hints.ts';
@@ -27,6 +28,7 @@ import { DynomiteGate } from './resp/dynomite-gate.ts';
 import { READ_REPAIR } from './resp/read-repair.ts';
 import { PubSubHub } from './resp/pubsub-hub.ts';
 import { TrackingHub } from './resp/resp-tracking.ts';
+import { respCommand } from './resp/push-reader.ts';
 import { MEMCACHE_HINT_WORDS, RESP_HINT_WORDS, hintLimits } from '../hints/index.ts';
 import { DYNOMITE_MBUF_HEADER_MARGIN } from '../commands/index.ts';
 import type { ClusterShare } from '../messages.ts';
@@ -61,15 +63,8 @@ function settingsOf(c: PoolConfig, workers: number): PoolSettings {
 }
 
 /** HELLO 3 (with AUTH default <pass> when the datastore needs it): a RESP3 twin connection's first words. */
-function hello3Command(pass: string | null): Buffer {
-  const args = pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', pass];
-  return Buffer.concat([Buffer.from(`*${args.length}\r\n`), ...args.map((a) => Buffer.concat([Buffer.from(`$${Buffer.byteLength(a)}\r\n`), Buffer.from(a), Buffer.from('\r\n')]))]);
-}
-
-function authCommand(pass: string): Buffer {
-  const p = Buffer.from(pass, 'utf8');
-  return Buffer.concat([Buffer.from(`*2\r\n$4\r\nAUTH\r\n$${p.length}\r\n`), p, Buffer.from('\r\n')]);
-}
+const hello3Command = (pass: string | null): Buffer => respCommand(pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', pass]);
+const authCommand = (pass: string): Buffer => respCommand(['AUTH', pass]);
 
 let nextClientId = 1;
 
@@ -99,6 +94,8 @@ export class PoolRuntime implements PoolContext {
   /** Addresses of the seeds that run Dynomite: with peer_secret set, their connections are served without the exchange. */
   private readonly dynomiteAddresses: net.BlockList | null = null;
   private timer: NodeJS.Timeout | null = null;
+  /** TLS of peer links (secure_server_option at start), or null: plain. */
+  private peerTls: LinkTls | null;
   private draining = false;
   private readonly hooks: BackendHooks;
   private readonly workerId: number;
@@ -120,6 +117,7 @@ export class PoolRuntime implements PoolContext {
     controlSab: SharedArrayBuffer | null = null,
   ) {
     this.workerId = workerId;
+    this.peerTls = peerLinkTlsOf(config);
     this.st = slots.pool;
     this.groupSt = slots.groups;
     this.st[P.client_connections] = 0;
@@ -153,12 +151,13 @@ export class PoolRuntime implements PoolContext {
     };
     this.hooks = hooks;
     this.servers = config.servers.map((s, i) => new BackendServer(i, s.host, s.port, s.name, s.weight, this.settings, hooks, slots.servers[i]));
+    applyBackendTls(config, this.servers);
     this.router = new Router(this.servers, config.hash, config.hashTag, config.distribution, flavor);
     if (config.dynListen !== null) {
       this.cluster = this.buildCluster(config, slots, share, controlSab, workerId, workers);
       this.cluster.localRefusal = () => this.authRefusal();
       this.dynomiteAddresses = dynomiteAddressList(this.cluster.view);
-      this.peerListener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => {
+      this.peerListener = peerListener(config, (sock) => {
         if (this.draining) {
           this.st[P.peer_connections_rejected_total]++;
           sock.destroy();
@@ -166,13 +165,13 @@ export class PoolRuntime implements PoolContext {
         }
         const pc = new PeerClient(sock, this, nextClientId++);
         this.peerClients.add(pc);
-      });
+      }, () => this.st[P.peer_tls_refused_total]++);
       // The kernel spreads peer connections over the workers like client ones: each takes its share of the cap.
       this.peerListener.maxConnections = Math.max(1, Math.ceil(config.maxPeerConnections / Math.max(1, workers)));
       this.peerListener.on('drop', () => this.st[P.peer_connections_rejected_total]++);
     }
     nextClientId = workerId * 1_000_000_000 + 1;
-    this.listener = net.createServer({ noDelay: true, keepAlive: true, pauseOnConnect: true }, (sock) => this.accept(sock));
+    this.listener = clientListener(config, (sock) => this.accept(sock), () => this.st[P.tls_handshake_failures_total]++);
     this.listener.on('drop', () => this.st[P.client_rejected_total]++);
     if (this.settings.clientConnections > 0) this.listener.maxConnections = this.settings.clientConnections;
   }
@@ -195,6 +194,7 @@ export class PoolRuntime implements PoolContext {
       (node, sameDc, st) => {
         const link = newPeerLink(node, sameDc, this.settings, maxPayload, st, () => this.config.peerSecret, config.name, reportPeerLinkClosed, this.memcache);
         link.latency = sameDc ? this.crossZone : this.crossRegion;
+        link.linkTls = this.peerTls;
         return link;
       },
       (buf, start, end) => (end > start ? this.router.serverFor(buf, start, end) : this.router.anyServer()),
@@ -349,6 +349,13 @@ export class PoolRuntime implements PoolContext {
     this.config = { ...config, servers: this.config.servers, hash: this.config.hash, hashTag: this.config.hashTag, distribution: this.config.distribution };
     const s = settingsOf(config, workers);
     Object.assign(this.settings, s);
+    // New certificates for connections made from now on (client and peer ports, datastore and peer links).
+    reloadListener(this.listener, config.clientTls ? config.tls : null, config.tlsClientAuth);
+    if (this.peerListener !== null) reloadListener(this.peerListener, securePeers(config) ? config.tls : null, true);
+    applyBackendTls(config, this.servers);
+    // Peer links keep the mode they started with (the peer ports do too, until a restart); only their certificates move.
+    if (this.peerTls !== null) this.peerTls = peerLinkTlsOf(this.config) ?? this.peerTls;
+    if (this.cluster !== null) for (const l of this.cluster.allLinks()) l.linkTls = this.peerTls;
   }
 
   /** Stop accepting, answer what is in flight, close clients; resolves when every client is gone or at the deadline. */
@@ -380,7 +387,6 @@ export class PoolRuntime implements PoolContext {
     });
   }
 
-  /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
   /** Cross-zone and cross-region round-trip histograms, encoded like latencySnapshot. */
   crossSnapshot(reset: boolean): [string, string] {
     const out: [string, string] = ['', ''];
@@ -392,6 +398,7 @@ export class PoolRuntime implements PoolContext {
     return out;
   }
 
+  /** The latency histogram in HdrHistogram's compressed base64 form (merged by the supervisor), then reset if asked. */
   latencySnapshot(reset: boolean): string {
     const h = this.latency.flush();
     const enc = encodeHistogram(h);

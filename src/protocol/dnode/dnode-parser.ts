@@ -50,7 +50,7 @@ const MSG_BAD_SAME_DC = 'dnode: invalid same_dc';
 const MSG_BAD_DATA_LEN = 'dnode: invalid or too long data length';
 const MSG_BAD_AFTER_DATA = 'dnode: expected " *" after data';
 const MSG_BAD_PAYLOAD_LEN = 'dnode: invalid or too long payload length';
-const MSG_ENCRYPTED = 'dnode: encrypted message refused (secure_server_option other than none is not supported)';
+const MSG_ENCRYPTED = "dnode: encrypted message refused (Dynomite's RSA+AES-CBC peer encryption is not implemented; secure_server_option means TLS here)";
 
 export class DnodeParser {
   msgId = 0;

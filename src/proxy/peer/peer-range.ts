@@ -3,7 +3,7 @@
 // on first use. Never writes to the datastore, never answers more than max-bytes, never serves a node with several datastore servers.
 import { Redis } from 'ioredis';
 import { PTTL_DUMP_LUA, parseRangeRequest, encodeRangeReply, rangeError, inHashRanges, entryBytes, type RangeEntry } from '../../protocol/resp/index.ts';
-import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs } from '../../io/index.ts';
+import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs, backendTlsForRedis } from '../../io/index.ts';
 import { P } from '../../stats/index.ts';
 import type { PoolContext } from '../pool-context.ts';
 
@@ -24,7 +24,7 @@ function datastore(pool: PoolContext): RangeRedis {
   if (r === undefined) {
     const s = pool.config.servers[0];
     r = new Redis({
-      host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, lazyConnect: false, enableOfflineQueue: true,
+      host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, lazyConnect: false, enableOfflineQueue: true, tls: backendTlsForRedis(pool.config.backendTls, s.host),
       maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
     }) as RangeRedis;
     // EVALSHA, loaded on first use (ioredis falls back to EVAL on NOSCRIPT).

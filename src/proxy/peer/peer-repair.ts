@@ -7,7 +7,7 @@ import {
   parseRepairRequest, repairError, inHashRanges, encodeDigestReply, encodeKeysReply, encodeFetchReply, encodePutReply, bucketOf, ttlBucket, VALUE_DIGEST_CHARS, FOLD, encodeRowsReply,
   type KeyEntry, type FetchEntry,
 } from '../../protocol/resp/index.ts';
-import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs } from '../../io/index.ts';
+import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs, backendTlsForRedis } from '../../io/index.ts';
 import { P } from '../../stats/index.ts';
 import type { PoolContext } from '../pool-context.ts';
 import type { RangePeer } from './peer-range.ts';
@@ -179,6 +179,7 @@ function datastore(pool: PoolContext): RepairRedis {
     const s = pool.config.servers[0];
     r = new Redis({
       host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, enableOfflineQueue: true, maxRetriesPerRequest: 1,
+      tls: backendTlsForRedis(pool.config.backendTls, s.host),
       connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
     }) as RepairRedis;
     r.defineCommand('pttlSha', { lua: PTTL_SHA });

@@ -2,7 +2,7 @@
 // want; each message is copied once and fanned out to the clients subscribed to its channel or pattern. 10,000 subscribers cost one
 // backend connection per worker, not 10,000. Never confirms a subscription to a client before the datastore did (a message published
 // after the client saw its confirmation is never missed); resubscribes after a reconnect.
-import net from 'node:net';
+import type net from 'node:net';
 import { arrayElementBounds } from '../../protocol/resp/index.ts';
 import { ReplyReader, respCommand } from './push-reader.ts';
 import type { BackendServer } from '../../io/index.ts';
@@ -103,9 +103,7 @@ export class PubSubLink {
 
   private ensureSocket(): void {
     if (this.socket !== null || this.closedForGood) return;
-    const sock = net.connect({ host: this.server.host, port: this.server.port, noDelay: true });
-    this.socket = sock;
-    sock.on('connect', () => {
+    const sock: net.Socket = this.server.connectSide(() => {
       this.backoff = 50;
       if (this.handshake !== null) {
         this.authPending = true;
@@ -118,6 +116,7 @@ export class PubSubLink {
         if (names.length > 0) sock.write(respCommand([SUB[k], ...names], 'latin1'));
       }
     });
+    this.socket = sock;
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     const lost = (): void => this.onClose();
     sock.on('error', lost);

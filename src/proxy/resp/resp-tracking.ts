@@ -3,7 +3,7 @@
 // written there; the worker forwards an invalidation to the clients that read the key (or whose prefix matches) as a RESP3 push, after
 // any reply they are still waiting for. Never registers a key after its read was sent (registration comes first), and tells every
 // tracking client to drop its whole cache when an invalidation connection was lost (writes may have been missed).
-import net from 'node:net';
+import type net from 'node:net';
 import { arrayElementBounds } from '../../protocol/resp/index.ts';
 import { ReplyReader, respCommand } from './push-reader.ts';
 import type { BackendServer } from '../../io/index.ts';
@@ -98,13 +98,12 @@ class InvalidationLink {
     if (this.ready) return done(true);
     this.readyWaiters.push(done);
     if (this.socket !== null) return;
-    const sock = net.connect({ host: this.server.host, port: this.server.port, noDelay: true });
-    this.socket = sock;
-    sock.on('connect', () => {
+    const sock: net.Socket = this.server.connectSide(() => {
       this.expected = 2;
       sock.write(respCommand(this.pass === null ? ['HELLO', '3'] : ['HELLO', '3', 'AUTH', 'default', this.pass]));
       sock.write(respCommand(['CLIENT', 'TRACKING', 'ON', 'BCAST']));
     });
+    this.socket = sock;
     sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', () => this.onClose());
     sock.on('close', () => this.onClose());

@@ -15,9 +15,9 @@ t.test('a memcached pool can be a cluster node', async (t) => {
   t.match(err.message, /mc\.dyn_seeds: a memcached cluster node .* peers with dynoproxy nodes only/);
 });
 
-t.test('secure_server_option other than none is refused', async (t) => {
+t.test('secure_server_option other than none needs the TLS files', async (t) => {
   const yaml = 'n:\n  listen: 127.0.0.1:9000\n  dyn_listen: 127.0.0.1:9001\n  secure_server_option: all\n  servers:\n  - 127.0.0.1:6379:1\n';
-  t.throws(() => parseConfig(yaml, 'n.yml'), /n\.yml:4: n\.secure_server_option: only none is supported/);
+  t.throws(() => parseConfig(yaml, 'n.yml'), /n\.yml:4: n\.secure_server_option: all means mutual TLS between peers: it needs tls_cert, tls_key and tls_ca/);
 });
 
 t.test('peer_compat: per pool, per seed, and what peer_secret then asks of Dynomite seeds', async (t) => {

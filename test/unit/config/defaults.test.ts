@@ -82,6 +82,14 @@ const common = {
   adminToken: null,
   adminReadToken: null,
   users: [],
+  tlsCert: null,
+  tlsKey: null,
+  tlsCa: null,
+  tlsClientAuth: false,
+  tls: null,
+  clientTls: true,
+  backendTls: null,
+  adminTls: null,
   file: 'test.yml',
 };
 

@@ -58,7 +58,6 @@ const invalid: Array<[string, string, string]> = [
   ['gos_interval', '0', 'must be from 1 to 2147483647'],
   ['enable_gossip', 'on', 'must be true or false'],
   ['secure_server_option', 'some', 'must be one of none, rack, datacenter, all'],
-  ['secure_server_option', 'datacenter', 'only none is supported: encrypted peer links are not implemented'],
   ['pem_key_file', '""', 'must not be empty'],
   ['recon_key_file', "''", 'must not be empty'],
   ['recon_iv_file', '""', 'must not be empty'],

@@ -120,6 +120,8 @@ const twemproxyEveryKey = yaml(
 
 /** Keys that share a field with a key above; one of each pair per pool. */
 const aliasKeys = ['requirepass'];
+/** TLS keys read real certificate files: test/integration/tls-client.test.ts (and the peer / backend TLS tests) set them. */
+const tlsKeys = ['tls_cert', 'tls_key', 'tls_ca', 'tls_client_auth', 'backend_tls', 'backend_tls_ca', 'backend_tls_servername', 'backend_tls_cert', 'backend_tls_key', 'admin_tls', 'client_tls'];
 
 t.test('every Dynomite key is parsed into its field', async (t) => {
   const loaded = parseConfig(dynomiteEveryKey, 'every.yml');
@@ -211,6 +213,14 @@ t.test('every Dynomite key is parsed into its field', async (t) => {
     adminToken: '0123',
     adminReadToken: 'r3ad',
     users: [{ name: 'alice', sha256: '30c952fab122c3f9759f02a6d95c3758b246b4fee239957b2d4fee46e26170c4', categories: ['read'], keys: ['app:*'] }],
+    tlsCert: null,
+    tlsKey: null,
+    tlsCa: null,
+    tlsClientAuth: false,
+    tls: null,
+    clientTls: true,
+    backendTls: null,
+    adminTls: null,
     file: 'every.yml',
   };
   t.strictSame(loaded.pools, [expected]);
@@ -239,7 +249,7 @@ t.test('every twemproxy key maps onto its Dynomite meaning', async (t) => {
 });
 
 t.test('the fixtures above cover every key the loader knows', async (t) => {
-  const used = new Set<string>(aliasKeys);
+  const used = new Set<string>([...aliasKeys, ...tlsKeys]);
   for (const text of [dynomiteEveryKey, twemproxyEveryKey]) {
     for (const match of text.matchAll(/^ {2}([a-z_]+):/gm)) used.add(match[1]!);
   }

@@ -8,6 +8,7 @@ import { BATCH, fileBudgetMs, fuzzConnection, fuzzFor, rssOf, seedNote, SEED } f
 import { checkProcess, RedisCanary } from './canary.ts'
 import { dnodeCounter, handshake, peerInputArb, strangerInputArb } from './dnode-inputs.ts'
 
+t.setTimeout(fileBudgetMs() + 120_000)
 t.comment(seedNote('dnode'))
 const SECRET = 'fuzz-peer-and-client-pw'
 const cluster = await startCluster(t, {

@@ -9,6 +9,7 @@ import { BATCH, fileBudgetMs, fuzzConnection, fuzzFor, rssOf, seedNote, SEED } f
 import { checkProcess, MemcachedCanary } from './canary.ts'
 import { memcacheCounter, memcacheInputArb } from './memcache-inputs.ts'
 
+t.setTimeout(fileBudgetMs() + 120_000)
 t.comment(seedNote('memcached'))
 const { proxy, port } = await startProxiedMemcached(t, { backends: 2, pool: { stats_listen: `127.0.0.1:${await freePort()}`, timeout: 4000 } })
 const target = { pid: proxy.pid, output: () => proxy.output(), name: `dynoproxy :${port}` }

@@ -9,6 +9,7 @@ import { checkProcess, RedisCanary } from './canary.ts'
 import { respCounter, respInputArb } from './resp-inputs.ts'
 import { httpCounter, httpInputArb } from './http-inputs.ts'
 
+t.setTimeout(fileBudgetMs() + 120_000)
 t.comment(seedNote('resp-admin'))
 const ADMIN_TOKEN = 'fuzz-admin-token-never-sent'
 const { proxy, port, pool } = await startProxiedRedis(t, {

@@ -10,6 +10,8 @@ import type { Test } from 'tap'
 export const FUZZ_SECONDS = Number(process.env['DYNOPROXY_FUZZ_SECONDS'] ?? 60)
 /** DYNOPROXY_FUZZ_SEED replays a run; otherwise a fresh seed, printed. */
 export const SEED = process.env['DYNOPROXY_FUZZ_SEED'] !== undefined ? Number(process.env['DYNOPROXY_FUZZ_SEED']) : (Date.now() ^ (Math.random() * 0x7fffffff)) | 0
+/** DYNOPROXY_FUZZ_FIRST_BATCH starts a replay at that batch (the batches before it are skipped, not run). */
+export const FIRST_BATCH = Number(process.env['DYNOPROXY_FUZZ_FIRST_BATCH'] ?? 0)
 /** How long a connection whose input is complete commands may stay silent and open after its input ended. */
 export const HANG_MS = 5000
 /** Fuzz connections open at once in one batch. */
@@ -21,7 +23,7 @@ export function fileBudgetMs(): number {
 }
 
 export function seedNote(file: string): string {
-  return `${file}: replay with DYNOPROXY_FUZZ_SEED=${SEED} (DYNOPROXY_FUZZ_SECONDS=${FUZZ_SECONDS})`
+  return `${file}: replay with DYNOPROXY_FUZZ_SEED=${SEED} (DYNOPROXY_FUZZ_SECONDS=${FUZZ_SECONDS}; DYNOPROXY_FUZZ_FIRST_BATCH=n starts at batch n)`
 }
 
 /** One fuzz input: the bytes in the pieces they are written in, and what the peer must do with them. */
@@ -34,7 +36,15 @@ export type FuzzInput = {
 }
 
 /** What came back on one fuzz connection. */
-export type Outcome = { received: Buffer; closed: boolean; answers: number; invalid: string | null; hung: boolean }
+export type Outcome = {
+  received: Buffer
+  closed: boolean
+  answers: number
+  invalid: string | null
+  hung: boolean
+  /** Why the connection or the prelude (a handshake) failed before the input was written; null when it was written. */
+  setupError: string | null
+}
 
 /** Fed each piece received, counts the whole answers so far; throws on bytes no valid reply stream can start with. One per connection. */
 export type AnswerCounter = (chunk: Buffer) => number
@@ -50,6 +60,7 @@ export function fuzzConnection(port: number, input: FuzzInput, newCounter: () =>
     let settled = false
     let invalid: string | null = null
     let answers = 0
+    let setupError: string | null = 'no connection'
     let timer: NodeJS.Timeout | undefined
     const received = (): Buffer => Buffer.concat(chunks)
     const finish = (hung: boolean): void => {
@@ -58,7 +69,7 @@ export function fuzzConnection(port: number, input: FuzzInput, newCounter: () =>
       clearTimeout(timer)
       clearTimeout(hardStop)
       socket.destroy()
-      resolve({ received: received(), closed, answers, invalid, hung })
+      resolve({ received: received(), closed, answers, invalid, hung, setupError })
     }
     // Whatever happens, the socket is gone by then (a prelude or a write that never drains cannot keep it).
     const hardStop = setTimeout(() => finish(input.complete), HANG_MS + 20_000)
@@ -76,10 +87,21 @@ export function fuzzConnection(port: number, input: FuzzInput, newCounter: () =>
       closed = true
       finish(false)
     })
-    socket.on('error', () => {})
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (setupError === 'no connection') setupError = `connect: ${err.code ?? err.message}`
+    })
     socket.on('connect', () => {
+      setupError = prelude === undefined ? null : 'prelude unfinished'
       void (async () => {
-        if (prelude !== undefined) await prelude(socket)
+        if (prelude !== undefined) {
+          try {
+            await prelude(socket)
+          } catch (err) {
+            setupError = `prelude: ${(err as Error).message}`
+            return finish(false)
+          }
+          setupError = null
+        }
         for (const c of input.chunks) {
           if (socket.destroyed) return
           socket.write(c)
@@ -103,7 +125,7 @@ export async function fuzzFor(
 ): Promise<{ connections: number; hangs: number; closed: number; answered: number }> {
   const until = Date.now() + budgetMs
   const stats = { connections: 0, hangs: 0, closed: 0, answered: 0 }
-  for (let batch = 0; Date.now() < until && batch < 100_000; batch++) {
+  for (let batch = FIRST_BATCH; Date.now() < until && batch < FIRST_BATCH + 100_000; batch++) {
     const sample = fc.sample(inputs, { seed: SEED + batch * 7919, numRuns: BATCH })
     const outcomes = await Promise.all(sample.map((input) => run(input)))
     for (let i = 0; i < outcomes.length; i++) {
@@ -113,6 +135,10 @@ export async function fuzzFor(
       if (o.closed) stats.closed++
       if (o.answers > 0) stats.answered++
       const where = `${name} batch ${batch} #${i} (${input.what}), seed ${SEED}: input ${hexOf(input.chunks)}`
+      if (o.setupError !== null) {
+        t.fail(`the fuzz input could not be written: ${o.setupError}`, { where })
+        continue
+      }
       if (o.invalid !== null) t.fail(`not a valid reply stream: ${o.invalid}`, { where, received: o.received.subarray(0, 2000).toString('latin1') })
       if (o.hung) {
         stats.hangs++

@@ -139,6 +139,8 @@ export async function fuzzFor(
         t.fail(`the fuzz input could not be written: ${o.setupError}`, { where })
         continue
       }
+      // The proxy's word for a backend connection that lost step with its requests: always a proxy bug, for whoever gets it.
+      if (o.received.includes('Protocol error from the datastore')) t.fail('a backend connection lost step (Protocol error from the datastore)', { where, received: o.received.subarray(0, 2000).toString('latin1') })
       if (o.invalid !== null) t.fail(`not a valid reply stream: ${o.invalid}`, { where, received: o.received.subarray(0, 2000).toString('latin1') })
       if (o.hung) {
         stats.hangs++

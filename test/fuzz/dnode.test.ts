@@ -2,11 +2,13 @@
 // handshake, for a bounded time; after every batch: both nodes alive, the target's RSS bounded, canaries through both nodes intact
 // (the legitimate peer link between them keeps working). It must never run past its time share nor leave anything running.
 
+import type net from 'node:net'
 import t from 'tap'
 import { startCluster } from '../helpers/cluster.ts'
 import { BATCH, fileBudgetMs, fuzzConnection, fuzzFor, rssOf, seedNote, SEED } from './fuzz-kit.ts'
 import { checkProcess, RedisCanary } from './canary.ts'
 import { dnodeCounter, handshake, peerInputArb, strangerInputArb } from './dnode-inputs.ts'
+import { respCounter, respInputArb } from './resp-inputs.ts'
 
 t.setTimeout(fileBudgetMs() + 120_000)
 t.comment(seedNote('dnode'))
@@ -37,15 +39,40 @@ async function afterBatch(where: string): Promise<void> {
 }
 
 t.test('peer port before the handshake (a stranger)', async (t) => {
-  const stats = await fuzzFor(t, 'dnode-stranger', fileBudgetMs() * 0.4, strangerInputArb, (input) => fuzzConnection(target.peerPort, input, dnodeCounter, 600), (b) => afterBatch(`stranger batch ${b}`))
+  const stats = await fuzzFor(t, 'dnode-stranger', fileBudgetMs() * 0.3, strangerInputArb, (input) => fuzzConnection(target.peerPort, input, dnodeCounter, 600), (b) => afterBatch(`stranger batch ${b}`))
   t.comment(`stranger: ${JSON.stringify(stats)}`)
   t.ok(stats.connections >= BATCH, 'at least one batch ran')
   t.equal(stats.hangs, 0, 'every whole frame from a stranger ended in a close')
 })
 
 t.test('peer port after a valid handshake', async (t) => {
-  const stats = await fuzzFor(t, 'dnode-peer', fileBudgetMs() * 0.6, peerInputArb, (input) => fuzzConnection(target.peerPort, input, dnodeCounter, 600, handshake(SECRET)), (b) => afterBatch(`peer batch ${b}`))
+  const stats = await fuzzFor(t, 'dnode-peer', fileBudgetMs() * 0.4, peerInputArb, (input) => fuzzConnection(target.peerPort, input, dnodeCounter, 600, handshake(SECRET)), (b) => afterBatch(`peer batch ${b}`))
   t.comment(`peer: ${JSON.stringify(stats)}; RSS ${baselines.map((b, i) => `${(b / 2 ** 20).toFixed(0)} -> peak ${(peak[i]! / 2 ** 20).toFixed(0)} MiB`).join(', ')}`)
   t.ok(stats.connections >= BATCH, 'at least one batch ran')
   t.equal(stats.hangs, 0, 'every whole REQ frame answered (or the link closed)')
+})
+
+/** AUTH on a raw client connection, as the prelude of a fuzz connection to a node's client port. */
+function auth(socket: net.Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let got = ''
+    const timer = setTimeout(() => reject(new Error('AUTH not answered')), 8000)
+    const onData = (d: Buffer): void => {
+      got += d.toString('latin1')
+      if (!got.includes('\r\n')) return
+      clearTimeout(timer)
+      socket.off('data', onData)
+      if (got === '+OK\r\n') resolve()
+      else reject(new Error(`AUTH: ${got}`))
+    }
+    socket.on('data', onData)
+    socket.write(`*2\r\n$4\r\nAUTH\r\n$${SECRET.length}\r\n${SECRET}\r\n`)
+  })
+}
+
+t.test('client port of a cluster node (requests forwarded over the peer link and replicated)', async (t) => {
+  const stats = await fuzzFor(t, 'cluster-resp', fileBudgetMs() * 0.3, respInputArb, (input) => fuzzConnection(other.clientPort, input, respCounter, 600, auth), (b) => afterBatch(`cluster resp batch ${b}`))
+  t.comment(`cluster resp: ${JSON.stringify(stats)}`)
+  t.ok(stats.connections >= BATCH, 'at least one batch ran')
+  t.equal(stats.hangs, 0, 'no complete input left unanswered and open')
 })

@@ -75,7 +75,8 @@ export function fuzzConnection(port: number, input: FuzzInput, newCounter: () =>
     const hardStop = setTimeout(() => finish(input.complete), HANG_MS + 20_000)
     socket.on('data', (d: Buffer) => {
       chunks.push(d)
-      if (invalid !== null) return
+      // What a prelude (a handshake, an AUTH) reads is its own business.
+      if (invalid !== null || setupError !== null) return
       try {
         answers = count(d)
       } catch (err) {

@@ -30,7 +30,12 @@ let peakRss = baselineRss
 async function afterBatch(where: string): Promise<void> {
   peakRss = Math.max(peakRss, checkProcess(t, target, baselineRss, where))
   const wrong = await canary.verify()
-  if (wrong !== null) t.fail(`canary (${where}, seed ${SEED}): ${wrong}`)
+  if (wrong !== null) {
+    // What the proxy says about itself then (a first failure's clue when it does not replay).
+    const metrics = await fetch(`http://127.0.0.1:${statsPort}/metrics`).then((r) => r.text(), (e: Error) => e.message)
+    const moving = metrics.split('\n').filter((l) => !l.startsWith('#') && !/ 0$/.test(l) && !/_bucket|histogram|latency/.test(l))
+    t.fail(`canary (${where}, seed ${SEED}): ${wrong}`, { metrics: moving.join('\n').slice(0, 6000), output: proxy.output().slice(-3000) })
+  }
   const ping = await fetch(`http://127.0.0.1:${statsPort}/ping`).then((r) => r.status, (e: Error) => e.message)
   if (ping !== 200) t.fail(`admin /ping answered ${ping} (${where}, seed ${SEED})`)
 }

@@ -301,6 +301,8 @@ export class AdminServer {
       case 'dashboard':
         return this.reply(req, res, 200, DASHBOARD_HTML, 'text/html; charset=utf-8', { 'content-security-policy': "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'" });
       case 'events':
+        // HEAD has no body to stream: node:http sends no header for a body write, so a subscribed HEAD would never be answered.
+        if (req.method === 'HEAD') return this.reply(req, res, 200, '', 'text/event-stream; charset=utf-8');
         if (!this.feed.subscribe(res)) this.reply(req, res, 503, 'ERR too many dashboard streams\r\n');
         return;
     }

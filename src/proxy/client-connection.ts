@@ -18,6 +18,8 @@ registerReadBuffer(READ_BUF);
 const CLIENT = Symbol('dynoproxy.client');
 /** A faulted connection whose earlier requests never complete is destroyed after this long. */
 const FAULT_CLOSE_MS = 5000;
+/** How long a peer may keep its side open after our FIN (see endSocket). */
+const END_GRACE_MS = 2000;
 
 function onStaticRead(this: Socket, n: number): boolean {
   (this as unknown as Record<symbol, ClientConnection>)[CLIENT].onData(READ_BUF, n);
@@ -321,7 +323,7 @@ export abstract class ClientConnection implements ClientSession {
     this.out.flush(this.socket, this.queued === 0);
     if ((this.softSince !== 0 || this.socket.writableLength > this.replySoftLimit) && this.overReplyLimit()) return;
     if (this.closing && this.head === null) {
-      this.socket.end();
+      this.endSocket();
       return;
     }
     if (this.paused) this.maybeResume();
@@ -379,14 +381,26 @@ export abstract class ClientConnection implements ClientSession {
   private onEnd(): void {
     // Half-close: answer what was asked (redis-cli --pipe closes its side first), then close.
     this.closing = true;
-    if (this.head === null) this.socket.end();
+    if (this.head === null) this.endSocket();
   }
 
-  /** Stop reading: answer what is in flight, then close (graceful shutdown). */
+  /** Stop serving: answer what is in flight, then close (graceful shutdown, a refused peer). Later bytes are dropped unread. */
   drainAndClose(): void {
     this.closing = true;
-    this.socket.pause();
-    if (this.head === null) this.socket.end();
+    if (this.head === null) this.endSocket();
+  }
+
+  /**
+   * Our FIN after the last reply. The socket keeps reading (onData drops the bytes): only reading the peer's FIN closes it and frees
+   * its slot under the listener's maxConnections; a paused socket ended here stayed open for good. A peer that never closes its
+   * side is cut END_GRACE_MS after our FIN went out.
+   */
+  private endSocket(): void {
+    const socket = this.socket;
+    if (socket.writableEnded) return;
+    socket.resume();
+    socket.end();
+    socket.once('finish', () => setTimeout(() => socket.destroy(), END_GRACE_MS).unref());
   }
 
   /**

@@ -160,3 +160,22 @@ t.test('the peer port takes at most max_peer_connections at once', async (t) => 
   t.same(plain(await client.call(['GET', key])), 'wo', 'existing peer links still serve')
   client.destroy()
 })
+
+t.test('closed peer connections give their slot back: twice max_peer_connections refused strangers and garbage peers, one after another (fuzz finding)', async (t) => {
+  // The fuzz suite saw the peer port close every new connection at once after a while: each refused or garbage connection was
+  // ended while paused, so the peer's FIN was never read and the socket (and its slot under maxConnections) never freed.
+  for (let i = 0; i < 48; i++) {
+    const raw = new RawPeer(target.peerPort)
+    await raw.until((s) => /dynoproxy-peer-auth 1 [0-9a-f]{32}/.test(s), `stranger ${i}: the challenge (a free slot)`, 5000)
+    if (i % 2 === 0) raw.socket.write(frame(1, REQ, resp('SET', key, 'stranger')))
+    else {
+      await raw.authenticate(SECRET)
+      raw.socket.write(Buffer.from('   $2014$ garbage\r\n'))
+    }
+    await waitFor(() => raw.closed, 8000, `connection ${i}: closed by the node`)
+  }
+  const raw = new RawPeer(target.peerPort)
+  await raw.authenticate(SECRET)
+  t.equal(await raw.request(2, resp('PING')), '+PONG\r\n', 'a legitimate peer still gets in and is served')
+  raw.close()
+})

@@ -8,7 +8,7 @@ import { startDynoproxy, defaultPool } from '../helpers/dynoproxy.ts'
 import { startRedis, type RedisServer } from '../helpers/redis-server.ts'
 import { freePort } from '../helpers/free-port.ts'
 import { callOnce } from '../helpers/resp-connection.ts'
-import { waitFor } from '../helpers/wait-for.ts'
+import { waitFor, withDeadline } from '../helpers/wait-for.ts'
 
 type Http = { status: number; body: string; type: string }
 
@@ -214,6 +214,18 @@ t.test('admin_read_token guards the read endpoints; /ping and the static /dashbo
   t.equal((await http(r.admin, '/dashboard')).status, 200)
   t.equal((await post(r.admin, '/state/standby', { headers: { authorization: 'Bearer peek-42' } })).status, 401, 'the read token changes nothing')
   t.equal((await http(r.admin, '/state/get_state', { headers: { authorization: 'Bearer peek-42' } })).body, 'State: NORMAL\n')
+})
+
+t.test('HEAD /events answers its headers and ends, and takes no stream slot (fuzz finding: it was never answered)', async (t) => {
+  // The fuzz suite's input: HEAD /events HTTP/1.1, Host, Connection: close. 17 of them: one more than the stream limit.
+  for (let i = 0; i < 17; i++) {
+    const r = await withDeadline(raw(main.admin, '/events', 'HEAD', {}), 5000, `HEAD /events #${i}`)
+    t.match(r, { status: 200, body: '', type: /event-stream/ }, `HEAD /events #${i}`)
+  }
+  const ac = new AbortController()
+  const stream = await fetch(`http://127.0.0.1:${main.admin}/events`, { signal: ac.signal })
+  t.equal(stream.status, 200, 'a GET stream still gets a slot')
+  ac.abort()
 })
 
 t.test('requests are size- and rate-limited', async (t) => {

@@ -134,6 +134,22 @@ t.test('0x80 later in a text stream is just a bad command, not the binary protoc
   await sameAsMemcached(t, '0x80 mid-stream', Buffer.from('version\r\n\x80\x01 junk\r\nversion\r\n', 'latin1'))
 })
 
+t.test('a meta q flag with bytes after the q is refused, not forwarded quiet (fuzz finding: it desynchronised the backend)', async (t) => {
+  // memcached goes quiet on any flag token starting with q; the proxy cut only a bare " q", so "qR..." reached the backend, whose
+  // missing EN reply then paired the next client's reply on that connection with this mg ("Protocol error from the datastore").
+  const other = await McConnection.connect(cluster.port)
+  t.teardown(() => other.destroy())
+  t.equal((await other.call('delete fz:n\r\n')).head.replace('NOT_FOUND', 'DELETED'), 'DELETED')
+  const bad = await McConnection.connect(cluster.port)
+  t.teardown(() => bad.destroy())
+  bad.write(Buffer.from('mg fz:n l qR\x03\xba|\xf6\x08 c\r\ntouch fz', 'latin1')) // the fuzz input, byte for byte
+  t.equal((await bad.read(1, 5000))[0]!.head, 'CLIENT_ERROR invalid flag')
+  const [stored, got] = (other.write(Buffer.concat([storage('set', 'fz:n', 'after'), Buffer.from('get fz:n\r\n')])), await other.read(2, 5000))
+  t.equal(stored!.head, 'STORED', 'the next request to that datastore gets its own reply')
+  t.equal(got!.raw.toString('latin1'), 'VALUE fz:n 0 5\r\nafter\r\nEND\r\n')
+  t.equal((await other.call('mg fz:missing q v\r\nmn\r\n')).head, 'MN', 'a bare q is still quiet: its EN is not shown')
+})
+
 t.test('many bad clients at once, each closed or answered, while the bystander keeps working', async (t) => {
   const bad = await Promise.all(Array.from({ length: 30 }, () => McConnection.connect(cluster.port)))
   bad.forEach((c, i) => {

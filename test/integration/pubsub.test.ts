@@ -25,6 +25,24 @@ function client(): Redis {
   return redis
 }
 
+t.test('SUBSCRIBE then RESET before the worker\'s subscription connection is up: confirmed, then reset (fuzz finding: it hung for good)', async (t) => {
+  // A fresh proxy: no subscription connection exists yet. The RESET took the names back before the connection was up, so the
+  // SUBSCRIBE never went out, was never confirmed, and every later reply of that client waited behind it.
+  const fresh = await startProxiedRedis(t, { backends: 2 })
+  const conn = await RespConnection.connect(fresh.port, { t })
+  const enc = (...a: string[]): Buffer => Buffer.concat([Buffer.from(`*${a.length}\r\n`), ...a.flatMap((x) => [Buffer.from(`$${Buffer.byteLength(x, 'latin1')}\r\n`), Buffer.from(`${x}\r\n`, 'latin1')])])
+  // The fuzz suite's input, byte for byte (its TOUCH is split over both datastores).
+  conn.write(Buffer.concat([
+    enc('subscribe', '94820', '\xf7l\x83^U', '\xb6u\xa3\xed\x12', 'eleO', 'T*8'),
+    enc('reset'),
+    enc('touch', 'fz\x1fdN\xa7\xad.\xe0\xab\x7f\xc4', '\x07rr\xcc\xc7\xb2\x1cf', '`|aky<^Q'),
+  ]))
+  const replies = (await conn.read(7, 5000)).map(plain)
+  t.same(replies.slice(0, 5).map((r) => (r as unknown[])[2]), [1, 2, 3, 4, 5], 'five subscribe confirmations')
+  t.same(replies.slice(5), [{ ok: 'RESET' }, 0], 'then RESET and the TOUCH\'s count')
+  t.same(plain(await conn.call(['PING'])), { ok: 'PONG' }, 'and the connection goes on')
+})
+
 t.test('200 subscribers of a channel and a pattern: 50 messages each, once, in order; few backend connections', async (t) => {
   const subs = Array.from({ length: 200 }, () => client())
   const got = subs.map(() => [] as string[])

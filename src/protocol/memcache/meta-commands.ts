@@ -97,9 +97,11 @@ function preparseFlags(r: MemcacheRequest, buf: Uint8Array, start: number, n: nu
       case 99: // c
       case 102: // f
       case 118: // v
+      case 113: // q: memcached goes quiet on any token starting with q; the proxy cuts only a bare " q" (so the backend answers)
+        if (end - o !== 1) return MSG_INVALID_FLAG;
+        break;
       case 104: // h
       case 117: // u
-      case 113: // q
       case 73: // I
         break;
       default:

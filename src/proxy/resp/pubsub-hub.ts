@@ -89,7 +89,14 @@ export class PubSubLink {
     const set = m.get(name);
     if (set === undefined || !set.delete(who) || set.size > 0) return;
     m.delete(name);
-    if (this.ready) this.write(respCommand([UNSUB[kind], name], 'latin1'));
+    if (this.ready) return this.write(respCommand([UNSUB[kind], name], 'latin1'));
+    // Not connected yet: the SUBSCRIBE never went out and now never will (connect asks for what is still wanted), so no
+    // confirmation would come; confirm the waiting subscribers here, as Redis would have before their UNSUBSCRIBE or RESET.
+    const key = `${kind}:${name}`;
+    const waiting = this.waiters.get(key);
+    if (waiting === undefined) return;
+    this.waiters.delete(key);
+    for (const done of waiting) done(true);
   }
 
   close(): void {

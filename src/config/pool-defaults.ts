@@ -132,7 +132,7 @@ export const COMMON_DEFAULTS = {
   // Ours (issue "availability" part 4): an empty node copies its range from a peer rack; batch and pause measured in BENCHMARKS.md.
   warmUp: true,
   warmUpBatch: 256,
-  warmUpPause: 2,
+  warmUpPause: 6, // measured: keeps the source node's client p99 within 2x during a 1M-key copy (BENCHMARKS.md)
   // Ours (issue "availability" part 5): seconds between anti-entropy repairs of the node's range (0: only POST /repair).
   repairInterval: 0,
   // Ours: phi-accrual suspicion above which a silent peer is down (with the heartbeat clamped to 100..1000 ms: about 3 s).

@@ -57,7 +57,7 @@ const common = {
   hintsDir: null,
   warmUp: true,
   warmUpBatch: 256,
-  warmUpPause: 2,
+  warmUpPause: 6,
   phiThreshold: 8,
   repairInterval: 0,
   secureServerOption: 'none',

@@ -80,7 +80,20 @@ const warmDeps: WarmUpDeps = {
 };
 relink();
 
-/** Publishes membership and the detector's verdicts as a new table version; returns its view. */
+/** After a membership or state change: a new table version, links and views follow it, states remembered for the next merge. */
+function update(): void {
+  map = publish();
+  relink();
+  rememberStates();
+}
+
+/** update(), then the data workers get the new records at once (they answer peers' gossip with them). */
+function updateAndTell(): void {
+  update();
+  sendDigest();
+}
+
+/** Publishes membership (each node's gossiped state and settling flag) as a new table version; returns its view. */
 function publish(): ClusterView {
   const now = Date.now();
   const snap = membership.snapshot((i) => (settleUntil.get(i) ?? 0) > now);
@@ -275,9 +288,7 @@ const gossip = new Gossip({
       if (was === undefined || was === mem.state) continue;
       if ((was === NODE_STATE.JOINING && mem.state !== NODE_STATE.LEFT) || mem.state === NODE_STATE.LEFT) settle(mem.index);
     }
-    rememberStates();
-    map = publish();
-    relink();
+    update();
     for (const i of result.added) {
       const n = map.nodes[i];
       post({ type: 'log', level: 'info', msg: 'node joined the view (gossip)', fields: { node: n.name, dc: map.datacenters[n.dc], rack: map.racks[n.rack].name, tokens: n.tokens, from } });
@@ -311,20 +322,14 @@ setInterval(() => {
     if (map.nodes[node]?.rack === map.localRack) mine = true;
   }
   if (!changed) return;
-  map = publish();
-  relink();
+  update();
   if (mine && pool.autoCleanup && membership.local.state !== NODE_STATE.LEFT && cleanup.refusal() === null) cleanup.start('handoff_grace past after a token move in this rack');
 }, 250).unref();
 
 const cleanup = new Cleanup(pool, () => map, (level, msg, fields) => post({ type: 'log', level, msg, fields }));
 const join = pool.join ? new Join({
   membership, view: () => map, intervalMs: interval,
-  publish: () => {
-    map = publish();
-    relink();
-    rememberStates();
-    sendDigest();
-  },
+  publish: updateAndTell,
   broadcast: () => gossip.broadcast(),
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   isUp: (n) => detector.verdict(n) === FD_UP,
@@ -363,9 +368,7 @@ const seedSources = new SeedSources({
       else if (r.why !== 'known') post({ type: 'log', level: 'warn', msg: 'seed provider: seed refused', fields: { provider: from, seed: text.slice(0, 200), why: r.why } });
     }
     if (added.length === 0) return;
-    map = publish();
-    relink();
-    rememberStates();
+    update();
     post({ type: 'log', level: 'info', msg: 'seeds added', fields: { provider: from, nodes: added.map((i) => map.nodes[i].name) } });
   },
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
@@ -376,12 +379,7 @@ seedSources.start();
 const seenAs = new Map<number, number>();
 const leave = new Leave({
   pool, membership, view: () => map, links, intervalMs: interval,
-  publish: () => {
-    map = publish();
-    relink();
-    rememberStates();
-    sendDigest();
-  },
+  publish: updateAndTell,
   broadcast: () => gossip.broadcast(),
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   seenAs: (n) => seenAs.get(n),
@@ -407,9 +405,7 @@ function listened(us: { state: number; tokens: string[] } | null | undefined): v
   membership.silent = false;
   if (us != null && us.state === NODE_STATE.LEFT) {
     membership.setLocalState(NODE_STATE.LEFT, Date.now());
-    map = publish();
-    relink();
-    rememberStates();
+    update();
     post({ type: 'log', level: 'warn', msg: 'this node left the ring earlier (its peers list it LEFT): it stays out; start it with join: true to bring it back', fields: {} });
   }
   sendDigest();

@@ -83,7 +83,7 @@ t.test('a killed and restarted node rejoins with a newer version', async (t) => 
 })
 
 t.test('a Dynomite GOSSIP_SYN frame is parsed and answered; the link keeps serving', async (t) => {
-  const vectors = JSON.parse(readFileSync(new URL('../../../shared/vectors/dnode-frames.json', import.meta.url), 'utf8')) as { frames: { scenario: string; hex: string; messages: { msgId: string; type: number }[] }[] }
+  const vectors = JSON.parse(readFileSync('/work/shared/vectors/dnode-frames.json', 'utf8')) as { frames: { scenario: string; hex: string; messages: { msgId: string; type: number }[] }[] }
   const frame = vectors.frames.find((f) => f.scenario === 'gossip-startup')!
   const peer = new RawPeer(n0.peerPort)
   t.teardown(() => peer.close())

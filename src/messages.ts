@@ -61,7 +61,11 @@ export type ToWorker =
   | { type: 'reload'; pools: PoolConfig[] }
   | { type: 'histograms'; reqId: number; reset: boolean }
   /** The cluster worker's gossip records, relayed: what this worker answers a peer's DYNOPROXY.GOSSIP (or GOSSIP_SYN) with. */
-  | { type: 'gossip-digest'; payload: Uint8Array };
+  | { type: 'gossip-digest'; payload: Uint8Array }
+  /** PUBSUB NUMSUB: count this worker's subscribers of `names` (kind 0 channels, 2 shard channels) for the supervisor. */
+  | { type: 'numsub-count'; reqId: number; pool: string; kind: number; names: string[] }
+  /** PUBSUB NUMSUB: the counts summed over every worker, for the worker that asked (its own reqId). */
+  | { type: 'numsub-answer'; reqId: number; counts: number[] };
 
 export type FromWorker =
   | { type: 'listening'; workerId: number }
@@ -74,7 +78,10 @@ export type FromWorker =
   /** Per pool, the latency histogram in HdrHistogram compressed base64. */
   | { type: 'histograms'; workerId: number; reqId: number; latency: string[]; cross: [string, string][] }
   /** A peer's gossip records (DYNOPROXY.GOSSIP, or a Dynomite GOSSIP_SYN: dynomite true), for the cluster worker to merge. */
-  | { type: 'gossip-in'; workerId: number; payload: Uint8Array; from: string; dynomite: boolean };
+  | { type: 'gossip-in'; workerId: number; payload: Uint8Array; from: string; dynomite: boolean }
+  /** PUBSUB NUMSUB through this worker: the supervisor asks every worker for its count (numsub-count) and answers with the sum. */
+  | { type: 'numsub-ask'; workerId: number; reqId: number; pool: string; kind: number; names: string[] }
+  | { type: 'numsub-counts'; workerId: number; reqId: number; counts: number[] };
 
 /** What a data worker shares with the cluster: its ring of remote-DC writes, peer liveness, the topology table. */
 export interface ClusterShare {

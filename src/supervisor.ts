@@ -113,6 +113,31 @@ export class Supervisor {
     w.on('exit', (code) => this.onExit(id, w, code));
   }
 
+  /** PUBSUB NUMSUB in progress: which worker asked (and its id for it), the sums so far, the workers yet to answer. */
+  private readonly numsub = new Map<number, { from: number; reqId: number; sums: number[]; waiting: Set<number>; timer: NodeJS.Timeout }>();
+  private numsubSeq = 0;
+
+  /** Every live worker counts its subscribers of `names`; the asker gets the sums (after 1 s, whatever has answered). */
+  private numsubAsk(from: number, reqId: number, pool: string, kind: number, names: string[]): void {
+    const id = ++this.numsubSeq;
+    const waiting = new Set<number>();
+    this.slots.forEach((s, i) => {
+      if (s.worker !== null) waiting.add(i);
+    });
+    const timer = setTimeout(() => this.numsubDone(id), 1000);
+    timer.unref();
+    this.numsub.set(id, { from, reqId, sums: names.map(() => 0), waiting, timer });
+    for (const i of waiting) this.slots[i].worker?.postMessage({ type: 'numsub-count', reqId: id, pool, kind, names } satisfies ToWorker);
+  }
+
+  private numsubDone(id: number): void {
+    const q = this.numsub.get(id);
+    if (q === undefined) return;
+    this.numsub.delete(id);
+    clearTimeout(q.timer);
+    this.slots[q.from]?.worker?.postMessage({ type: 'numsub-answer', reqId: q.reqId, counts: q.sums } satisfies ToWorker);
+  }
+
   private onMessage(id: number, m: FromWorker): void {
     const slot = this.slots[id];
     switch (m.type) {
@@ -139,6 +164,16 @@ export class Supervisor {
       case 'gossip-in':
         this.cluster?.gossipIn(m.payload, m.from, m.dynomite);
         break;
+      case 'numsub-ask':
+        this.numsubAsk(id, m.reqId, m.pool, m.kind, m.names);
+        break;
+      case 'numsub-counts': {
+        const q = this.numsub.get(m.reqId);
+        if (q === undefined || !q.waiting.delete(id)) break;
+        m.counts.forEach((n, i) => (q.sums[i] += n));
+        if (q.waiting.size === 0) this.numsubDone(m.reqId);
+        break;
+      }
       case 'connection-fault': {
         const f = m.fault;
         const msg =

@@ -26,6 +26,39 @@ export function reportGossip(payload: Uint8Array, from: string, dynomite: boolea
   sink?.({ type: 'gossip-in', workerId, payload, from, dynomite });
 }
 
+let numsubSeq = 0;
+const numsubWaiting = new Map<number, (counts: number[]) => void>();
+
+/** PUBSUB NUMSUB over every worker of this process (through the supervisor); this worker's own counts if no answer in 2 s. */
+export function askNumsub(pool: string, kind: number, names: string[], own: () => number[]): Promise<number[]> {
+  if (sink === null) return Promise.resolve(own());
+  const reqId = ++numsubSeq;
+  return new Promise((resolve) => {
+    const t = setTimeout(() => {
+      numsubWaiting.delete(reqId);
+      resolve(own());
+    }, 2000);
+    t.unref();
+    numsubWaiting.set(reqId, (counts) => {
+      clearTimeout(t);
+      resolve(counts);
+    });
+    sink?.({ type: 'numsub-ask', workerId, reqId, pool, kind, names });
+  });
+}
+
+/** The supervisor's sum for a numsub-ask of this worker. */
+export function numsubAnswered(reqId: number, counts: number[]): void {
+  const f = numsubWaiting.get(reqId);
+  numsubWaiting.delete(reqId);
+  f?.(counts);
+}
+
+/** This worker's counts for the supervisor (numsub-count). */
+export function reportNumsub(reqId: number, counts: number[]): void {
+  sink?.({ type: 'numsub-counts', workerId, reqId, counts });
+}
+
 let faultSeq = 0;
 let faultWindowStart = 0;
 let faultsInWindow = 0;

@@ -5,6 +5,7 @@ import type { WorkerData, ToWorker, FromWorker } from '../messages.ts';
 import { PoolRuntime } from './pool.ts';
 import { closeRangeConnections } from './peer/peer-range.ts';
 import { setGossipDigest } from './peer/peer-gossip.ts';
+import { numsubAnswered, reportNumsub } from './worker-events.ts';
 import { closeRepairConnections } from './peer/peer-repair.ts';
 import { closeMemcacheRangeConnections } from './peer/peer-memcache-range.ts';
 import { setTestHooks } from './resp/resp-dispatch.ts';
@@ -52,6 +53,14 @@ port.on('message', (m: ToWorker) => {
       break;
     case 'gossip-digest':
       setGossipDigest(m.payload);
+      break;
+    case 'numsub-count': {
+      const p = pools.find((x) => x.config.name === m.pool);
+      reportNumsub(m.reqId, m.names.map((n) => (p === undefined ? 0 : p.pubsub().count(m.kind, n))));
+      break;
+    }
+    case 'numsub-answer':
+      numsubAnswered(m.reqId, m.counts);
       break;
     case 'histograms':
       post({

@@ -40,6 +40,8 @@ t.test('1,000 subscribers over the nodes of dc1, 20 messages through another nod
   t.equal(ok, 1000, 'every subscriber: all 20, once, in order')
   const q = await RespConnection.connect(dc1[0]!.clientPort, { t })
   t.same(plain(await q.call(['PUBSUB', 'CHANNELS', 'cluster-*'])), ['cluster-news'], 'PUBSUB CHANNELS over the nodes of the datacenter')
+  // The clients subscribed through every node of the datacenter (not the datastores' subscription connections); dc2's one is out of scope.
+  t.same(plain(await q.call(['PUBSUB', 'NUMSUB', 'cluster-news', 'other'])), ['cluster-news', 1000, 'other', 0], 'PUBSUB NUMSUB over the nodes of the datacenter')
   // dc2 is outside the default scope: its subscriber hears nothing (a later PING is its next reply).
   t.same(plain(await farSub.call(['PING'])), ['pong', ''], 'the remote DC is not in pubsub_scope: dc')
   for (const c of conns) c.destroy()

@@ -76,7 +76,9 @@ t.test('200 subscribers of a channel and a pattern: 50 messages each, once, in o
   t.same(plain(await q.call(['PUBSUB', 'CHANNELS', 'n*'])), ['news'])
   t.same(plain(await q.call(['PUBSUB', 'CHANNELS', 'x*'])), [])
   t.equal(plain(await q.call(['PUBSUB', 'NUMPAT'])), 1, 'PUBSUB NUMPAT: unique patterns')
-  t.match(plain(await q.call(['PUBSUB', 'NUMSUB', 'news'])), { err: /counts connections, not clients|count connections, not clients/ }, 'NUMSUB refused with the reason')
+  t.same(plain(await q.call(['PUBSUB', 'NUMSUB', 'news', 'nobody'])), ['news', 200, 'nobody', 0], 'PUBSUB NUMSUB: the clients, over both workers')
+  t.same(plain(await q.call(['PUBSUB', 'NUMSUB'])), [], 'no channel: an empty answer')
+  t.same(plain(await q.call(['PUBSUB', 'SHARDNUMSUB', 'news'])), ['news', 0], 'SHARDNUMSUB counts shard subscribers only')
 })
 
 t.test('subscribed mode: Redis\' rules and words; PING; counts; UNSUBSCRIBE all returns to normal', async (t) => {

@@ -199,6 +199,13 @@ export class PubSubHub {
     this.handshake = handshake;
   }
 
+  /** This worker's clients subscribed to `name` (K_CHANNEL or K_SHARD): PUBSUB NUMSUB's share of this worker. */
+  count(kind: number, name: string): number {
+    let n = 0;
+    for (const l of this.links.values()) n += l.subs[kind].get(name)?.size ?? 0;
+    return n;
+  }
+
   link(server: BackendServer): PubSubLink {
     let l = this.links.get(server);
     if (l === undefined) this.links.set(server, (l = new PubSubLink(server, this.handshake)));

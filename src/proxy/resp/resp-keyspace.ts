@@ -10,10 +10,13 @@ import { SumMerge, AllOkMerge } from '../routing/merge.ts';
 import type { Args } from '../routing/scratch.ts';
 import type { PoolContext } from '../pool-context.ts';
 import * as R from './resp-replies.ts';
+import { numsub } from './resp-numsub.ts';
 
 /** What a keyspace command needs of the connection it answers: a client's (RespSession) or a peer's (PeerClient, msg ids framed). */
 export interface KeyspaceHost {
   readonly pool: PoolContext;
+  /** The answer's protocol (PUBSUB NUMSUB answers a map in RESP3). */
+  readonly resp3: boolean;
   enqueue(req: Request): void;
 }
 
@@ -41,6 +44,17 @@ function targets(h: KeyspaceHost, forPeer: boolean, allRacks: boolean, localDc =
       else out.push({ server: cl.isDown(node) ? null : (cl.links[node] ?? null), peer: true });
     }
   }
+  return out;
+}
+
+/** The other nodes PUBLISH reaches from this one (pubsub_scope: this datacenter, or every one): their links, null for one down. */
+function publishPeers(h: KeyspaceHost): (BackendServer | null)[] {
+  const cl = h.pool.cluster;
+  if (cl === null) return [];
+  const view = cl.current();
+  const racks = h.pool.config.pubsubScope === 'cluster' ? Array.from(view.allRacksByDc) : Array.from(view.localRacks);
+  const out: (BackendServer | null)[] = [];
+  for (const r of racks) for (const n of view.racks[r].nodes) if (!view.nodes[n].local) out.push(cl.isDown(n) ? null : (cl.links[n] ?? null));
   return out;
 }
 
@@ -87,6 +101,9 @@ export function keyspaceCommand(h: KeyspaceHost, spec: CommandSpec, a: Args, for
     case 'pubsub|shardchannels':
       // Subscribers connect to any node of the datacenter (PUBLISH reaches them all): its nodes' datastores hold the channels.
       return fanOut(h, targets(h, forPeer, false, true), encode(a, null), new KeysMerge(true), msgId);
+    case 'pubsub|numsub':
+    case 'pubsub|shardnumsub':
+      return numsub(h, a, spec.name === 'pubsub|shardnumsub' ? 2 : 0, forPeer ? [] : publishPeers(h), encode(a, null), msgId);
     case 'pubsub|numpat':
       return fanOut(h, targets(h, forPeer, false, true), encode(a, null), new MaxMerge(), msgId);
     default:

@@ -195,9 +195,9 @@ t.test('routing decisions of the brief', async (t) => {
   for (const s of ['CLIENT SETNAME', 'CLIENT GETNAME', 'CLIENT ID', 'CLIENT INFO', 'CLIENT SETINFO']) t.equal(route(s), 'proxy', s);
   for (const s of ['BLPOP', 'BRPOP', 'BLMOVE', 'BZPOPMIN', 'BLMPOP', 'BRPOPLPUSH']) t.equal(route(s), 'same-node', s);
   for (const s of ['SCRIPT LOAD', 'SCRIPT FLUSH', 'FUNCTION LOAD']) t.equal(route(s), 'broadcast', s);
-  for (const s of ['DBSIZE', 'SCAN', 'KEYS', 'RANDOMKEY', 'FLUSHALL', 'FLUSHDB']) t.equal(route(s), 'keyspace', s);
+  for (const s of ['DBSIZE', 'SCAN', 'KEYS', 'RANDOMKEY', 'FLUSHALL', 'FLUSHDB', 'PUBSUB NUMSUB', 'PUBSUB SHARDNUMSUB']) t.equal(route(s), 'keyspace', s);
   for (const s of ['SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'PUBLISH', 'SPUBLISH', 'UNSUBSCRIBE']) t.equal(route(s), 'pubsub', s);
-  for (const s of ['PUBSUB NUMSUB', 'CLUSTER INFO', 'MONITOR', 'SHUTDOWN', 'CONFIG SET', 'REPLICAOF', 'MIGRATE', 'WAIT', 'WAITAOF', 'DEBUG', 'CLIENT REPLY']) {
+  for (const s of ['CLUSTER INFO', 'MONITOR', 'SHUTDOWN', 'CONFIG SET', 'REPLICAOF', 'MIGRATE', 'WAIT', 'WAITAOF', 'DEBUG', 'CLIENT REPLY']) {
     t.equal(route(s), 'refused', s);
   }
 });

@@ -32,7 +32,9 @@ t.test('a reaped child\'s CPU is added to its parent, and the machine\'s busy ti
   const childTicks = readReapedChildrenCpuTicks() - children;
   const after = readSystemCpuTicks();
   t.ok(childTicks >= clockTicksPerSecond() * 0.1, `child used ${childTicks} ticks`);
-  t.ok(after.busy - system.busy >= childTicks, 'machine busy time includes the child');
+  // The kernel samples both by ticks on each CPU, from different counters: allow a couple of ticks (seen short by 1-2 in CI).
+  const busy = after.busy - system.busy;
+  t.ok(busy >= childTicks - Math.max(2, Math.ceil(childTicks * 0.1)), `machine busy time includes the child (${busy} busy ticks, child ${childTicks})`);
   t.ok(after.total - after.busy > 0 && after.total > system.total);
 });
 

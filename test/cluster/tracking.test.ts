@@ -6,6 +6,7 @@ import type { Test } from 'tap'
 import { startCluster, type ClusterNode } from '../helpers/cluster.ts'
 import { RespConnection } from '../helpers/resp-connection.ts'
 import { plain } from '../helpers/resp-reply-reader.ts'
+import { RawPeer, resp } from '../helpers/raw-peer.ts'
 
 const cluster = await startCluster(t, {
   dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }, { name: 'rack2', nodes: 1 }] }],
@@ -63,4 +64,14 @@ t.test('a rack peer that restarts: tracking clients drop their whole cache', asy
   const p = plain((await c.read(1, 15_000))[0]!) as { push: [string, unknown] }
   t.equal(p.push[0], 'invalidate')
   t.equal(p.push[1], null, 'a flush (null key list): the cache is dropped')
+})
+
+t.test('bad peer requests: a malformed invalidation poll or purge gets an error reply, and the link keeps serving', async (t) => {
+  const peer = new RawPeer(a.peerPort)
+  t.teardown(() => peer.close())
+  t.match(await peer.request(1, resp('DYNOPROXY.INVALIDATIONS', 'abc')), /^-ERR Peer: DYNOPROXY.INVALIDATIONS <since> must be an integer/)
+  t.match(await peer.request(2, resp('DYNOPROXY.INVALIDATIONS')), /^-ERR Peer: malformed request payload/)
+  t.match(await peer.request(3, resp('DYNOPROXY.PURGE', '0', '10', '1', '5', '4')), /^-ERR dynoproxy range: invalid hash range/)
+  t.match(await peer.request(4, resp('DYNOPROXY.INVALIDATIONS', '-1')), /^\*1\r\n:\d+\r\n/, 'a position request is answered at once')
+  t.notOk(peer.closed)
 })

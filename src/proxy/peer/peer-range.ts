@@ -17,27 +17,42 @@ export interface RangePeer {
 
 type RangeRedis = Redis & { pttlDumpBuffer(n: number, ...keys: Buffer[]): Promise<unknown[]> };
 
-const conns = new Map<PoolContext, RangeRedis>();
+/** The side connection of a pool's peer servers (range copies, purges, repairs): one per pool and worker, opened on first use. */
+const conns = new Map<PoolContext, Redis>();
+/** The scripts each side connection has defined (EVALSHA, loaded on first use: ioredis falls back to EVAL on NOSCRIPT). */
+const defined = new WeakMap<Redis, Set<string>>();
 
-function datastore(pool: PoolContext): RangeRedis {
+/** A pool's side connection to its one datastore, with `scripts` (name -> Lua) defined on it: shared by peer-range and peer-repair. */
+export function peerDatastore<T extends Redis>(pool: PoolContext, scripts: Readonly<Record<string, string>>): T {
   let r = conns.get(pool);
   if (r === undefined) {
     const s = pool.config.servers[0];
     r = new Redis({
       host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, lazyConnect: false, enableOfflineQueue: true, tls: backendTlsForRedis(pool.config.backendTls, s.host),
       maxRetriesPerRequest: 1, connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
-    }) as RangeRedis;
-    // EVALSHA, loaded on first use (ioredis falls back to EVAL on NOSCRIPT).
-    // PTTL and DUMP of a step's keys in one script call: one command per step instead of two per key (the source's CPU is the serving rack's).
-    r.defineCommand('pttlDump', { lua: PTTL_DUMP_LUA });
+    });
     // Errors reach the request that hit them; the connection's own events are not worth a log line per retry.
     r.on('error', () => {});
     conns.set(pool, r);
+    defined.set(r, new Set());
   }
-  return r;
+  const have = defined.get(r) as Set<string>;
+  for (const [name, lua] of Object.entries(scripts)) {
+    if (have.has(name)) continue;
+    r.defineCommand(name, { lua });
+    have.add(name);
+  }
+  return r as T;
 }
 
-/** Close the range servers' datastore connections (worker shutdown). */
+// PTTL and DUMP of a step's keys in one script call: one command per step instead of two per key (the source's CPU is the serving rack's).
+const RANGE_SCRIPTS = { pttlDump: PTTL_DUMP_LUA };
+
+function datastore(pool: PoolContext): RangeRedis {
+  return peerDatastore<RangeRedis>(pool, RANGE_SCRIPTS);
+}
+
+/** Close the peer servers' side connections (worker shutdown). */
 export function closeRangeConnections(): void {
   for (const r of conns.values()) r.disconnect();
   conns.clear();

@@ -4,19 +4,18 @@
 import { createHash } from 'node:crypto';
 import { Redis } from 'ioredis';
 import {
-  parseRepairRequest, repairError, inHashRanges, encodeDigestReply, encodeKeysReply, encodeFetchReply, encodePutReply, bucketOf, ttlBucket, VALUE_DIGEST_CHARS, FOLD, encodeRowsReply,
+  PTTL_DUMP_LUA, parseRepairRequest, repairError, inHashRanges, encodeDigestReply, encodeKeysReply, encodeFetchReply, encodePutReply, bucketOf, ttlBucket, VALUE_DIGEST_CHARS, FOLD, encodeRowsReply,
   type KeyEntry, type FetchEntry,
 } from '../../protocol/resp/index.ts';
-import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs, backendTlsForRedis } from '../../io/index.ts';
+import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs } from '../../io/index.ts';
 import { P } from '../../stats/index.ts';
 import type { PoolContext } from '../pool-context.ts';
-import type { RangePeer } from './peer-range.ts';
+import { peerDatastore, type RangePeer } from './peer-range.ts';
 
 /** PTTL and the SHA-1 of the DUMP payload of every key (a digest, not the value, leaves the datastore). */
 const PTTL_SHA = "local out = {} for i, k in ipairs(KEYS) do local d = redis.call('DUMP', k) out[2 * i - 1] = redis.call('PTTL', k) " +
   "out[2 * i] = d and redis.sha1hex(d) or '' end return out";
 /** PTTL and DUMP of every key (FETCH). */
-const PTTL_DUMP = "local out = {} for i, k in ipairs(KEYS) do out[2 * i - 1] = redis.call('PTTL', k) out[2 * i] = redis.call('DUMP', k) or '' end return out";
 /**
  * Compare-and-set of each key (ARGV per key: expected SHA-1 of its DUMP or '-', pttl, payload): written only when the key still holds
  * what the asker saw; an empty payload deletes it. 1 written, 0 changed meanwhile, else the error text.
@@ -171,30 +170,15 @@ function entryDigest(key: Buffer, digest: string, ttl: number): bigint {
 }
 
 const jobs = new Map<string, DigestJob>();
-const conns = new Map<PoolContext, RepairRedis>();
+const REPAIR_SCRIPTS = { pttlSha: PTTL_SHA, pttlDump: PTTL_DUMP_LUA, casPut: CAS_PUT };
 
+/** The pool's peer-side datastore connection (shared with range copies, peer-range.ts), with the repair's scripts. */
 function datastore(pool: PoolContext): RepairRedis {
-  let r = conns.get(pool);
-  if (r === undefined) {
-    const s = pool.config.servers[0];
-    r = new Redis({
-      host: s.host, port: s.port, password: pool.config.requirepass ?? undefined, enableOfflineQueue: true, maxRetriesPerRequest: 1,
-      tls: backendTlsForRedis(pool.config.backendTls, s.host),
-      connectTimeout: 2000, commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
-    }) as RepairRedis;
-    r.defineCommand('pttlSha', { lua: PTTL_SHA });
-    r.defineCommand('pttlDump', { lua: PTTL_DUMP });
-    r.defineCommand('casPut', { lua: CAS_PUT });
-    r.on('error', () => {});
-    conns.set(pool, r);
-  }
-  return r;
+  return peerDatastore<RepairRedis>(pool, REPAIR_SCRIPTS);
 }
 
-/** Close the repair servers' datastore connections and drop their jobs (worker shutdown). */
+/** Drop the repair servers' jobs (worker shutdown; closeRangeConnections closes the shared connection). */
 export function closeRepairConnections(): void {
-  for (const r of conns.values()) r.disconnect();
-  conns.clear();
   jobs.clear();
 }
 

@@ -202,6 +202,10 @@ export interface WarmUpStatus {
   keysSkipped: number;
   /** Keys RESTORE refused otherwise (counted, logged). */
   keysFailed: number;
+  /** Keys written at the source during the copy, read again there and written here with its value (cluster/mirror.ts). */
+  keysMirrored: number;
+  /** Keys deleted at the source during the copy, deleted here too (and left out of the copy). */
+  keysMirrorDeleted: number;
   keysScanned: number;
   /** Estimated keys of this node's range on the sources. */
   keysExpected: number;

@@ -147,6 +147,7 @@ export const DASHBOARD_HTML = `<!doctype html>
       '<div class="fig"><b>' + fmt(w.keysCopied) + ' / ' + fmt(w.keysExpected) + '</b><span>keys copied / expected</span></div>' +
       '<div class="fig"><b>' + fmt(w.bytesCopied) + '</b><span>bytes copied</span></div>' +
       '<div class="fig"><b>' + fmt(w.keysSkipped) + '</b><span>keys skipped (newer here)</span></div>' +
+      '<div class="fig"><b>' + fmt(w.keysMirrored) + '</b><span>keys written meanwhile, read again</span></div>' +
       '<div class="fig"><b>' + fmt(w.keysPerSecond) + '</b><span>keys/s</span></div>' +
       '<div class="fig"><b>' + (w.phase === 'writes_only' || w.phase === 'joining' || w.phase === 'leaving' ? w.etaSeconds + ' s' : '–') + '</b><span>copy ETA</span></div>';
   }

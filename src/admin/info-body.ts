@@ -160,7 +160,8 @@ function warmUpEntries(host: AdminHost): Entry[] {
   if (w === null || w === undefined) return [];
   return [['warm_up', [
     ['phase', w.phase], ['enabled', w.enabled ? 'true' : 'false'], ['runs', w.runs], ['reason', w.reason], ['keys_copied', w.keysCopied],
-    ['bytes_copied', w.bytesCopied], ['keys_skipped', w.keysSkipped], ['keys_failed', w.keysFailed], ['keys_scanned', w.keysScanned],
+    ['bytes_copied', w.bytesCopied], ['keys_skipped', w.keysSkipped], ['keys_failed', w.keysFailed], ['keys_mirrored', w.keysMirrored],
+    ['keys_mirror_deleted', w.keysMirrorDeleted], ['keys_scanned', w.keysScanned],
     ['keys_expected', w.keysExpected], ['keys_per_second', w.keysPerSecond], ['eta_seconds', w.etaSeconds], ['sources', w.sources.join(',')],
     ['started_at', w.startedAt], ['finished_at', w.finishedAt], ['last_error', w.lastError],
   ]]];

@@ -169,7 +169,7 @@ export function metricsText(x: MetricsInputs): string {
   const wu = host.cluster?.warmUp;
   if (wu !== null && wu !== undefined) {
     const phase = { idle: 0, writes_only: 1, resuming: 2, failed: 3, joining: 4, leaving: 5 }[wu.phase];
-    const values = [phase, wu.runs, wu.keysCopied, wu.bytesCopied, wu.keysSkipped, wu.keysFailed, wu.keysExpected, wu.etaSeconds];
+    const values = [phase, wu.runs, wu.keysCopied, wu.bytesCopied, wu.keysSkipped, wu.keysFailed, wu.keysExpected, wu.etaSeconds, wu.keysMirrored, wu.keysMirrorDeleted];
     WARMUP_METRICS.forEach((d, k) => {
       w.family(d, d.kind);
       w.sample(d.name, {}, values[k]);

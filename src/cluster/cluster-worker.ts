@@ -73,8 +73,23 @@ if (pool.join) {
   membership.local.state = NODE_STATE.JOINING;
 }
 let map = publish();
+/** Links made for one task (a mirror's feed poll): their timeouts are checked with the others' until they are closed. */
+const ownLinks = new Set<BackendServer>();
+function ownLink(node: number): BackendServer | null {
+  const n = map.nodes[node];
+  if (n === undefined) return null;
+  const link = newPeerLink(n, n.dc === map.localDc, settings, maxPayload, new Float64Array(SERVER_BLOCK_SLOTS), () => pool.peerSecret, pool.name, null, pool.dataStore === 1);
+  link.linkTls = peerLinkTlsOf(pool);
+  ownLinks.add(link);
+  const close = link.close.bind(link);
+  link.close = () => {
+    ownLinks.delete(link);
+    close();
+  };
+  return link;
+}
 const warmDeps: WarmUpDeps = {
-  pool, view: map, states, links, rtt: (n) => rtts[n],
+  pool, view: map, states, links, rtt: (n) => rtts[n], ownLink,
   publish: (status) => post({ type: 'warm-up', status }),
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 };
@@ -245,6 +260,7 @@ setInterval(probeAll, interval);
 setInterval(() => {
   const now = refreshClock();
   for (const l of links) l?.checkTimeouts(now);
+  for (const l of ownLinks) l.checkTimeouts(now);
   remoteWrites.tick(now);
   afterIo();
 }, 100).unref();
@@ -334,6 +350,7 @@ const join = pool.join ? new Join({
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   isUp: (n) => detector.verdict(n) === FD_UP,
   copy: (sources, mine) => warmUp.joinCopy(sources, mine),
+  endCopy: () => warmUp.endMirrors(),
   hold: (moving) => warmUp.hold(moving),
   warmUp: () => warmUp.start('replace'),
   purge: (ranges) => cleanup.purge(ranges),
@@ -384,6 +401,7 @@ const leave = new Leave({
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   seenAs: (n) => seenAs.get(n),
   isUp: (n) => detector.verdict(n) === FD_UP,
+  ownLink,
   settle,
   report: (status) => post({ type: 'warm-up', status }),
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),

@@ -1,7 +1,8 @@
 // Join: a new node (join: true) listens to gossip first (a restarted member is not new), then announces itself JOINING, waits until its
 // peers have seen that (they then route nothing to it and send it every write of its future range as a shadow), copies its range from
 // the nodes of its rack that own it now, and turns NORMAL; the old owners keep getting the moved ranges' writes for handoff_grace.
-// Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, warm-up.ts).
+// Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, warm-up.ts);
+// a key written at the old owner meanwhile is read again there and written here with its value (mirror.ts), until every peer routes here.
 import { NODE_STATE, hashRangesIn, intersectHashRanges, hashRangesOf, type ClusterView } from '../topology/index.ts';
 import { encodeHostField, type Membership } from './membership.ts';
 import type { GossipNodeRecord } from '../protocol/dnode/index.ts';
@@ -19,6 +20,8 @@ export interface JoinDeps {
   isUp(node: number): boolean;
   /** Copy `mine` from `sources` (warm-up.ts joinCopy); null on a datastore that cannot be copied (memcached). */
   copy: ((sources: number[], mine: number[]) => Promise<boolean>) | null;
+  /** The copy's mirrors (mirror.ts) end: every peer routes the range here now. */
+  endCopy(): Promise<void>;
   /** Warm-up stays away while the join copies (this node's datastore is empty on purpose). */
   hold(moving: boolean): void;
   /**
@@ -169,5 +172,10 @@ export class Join {
     d.hold(false);
     this.phase = 'done';
     d.log('info', 'join: done, this node serves its range', {});
+    // Until every peer routes the range here, a write may still reach only the old owner: the copy's mirrors keep reading such keys
+    // there and writing them here (an INCR there is then not lost here).
+    await this.until(() => d.peers().every((p) => this.seenAs.get(p) === NODE_STATE.NORMAL), Math.max(10_000, 20 * d.intervalMs));
+    await sleep(2 * d.intervalMs);
+    await d.endCopy();
   }
 }

@@ -4,12 +4,13 @@
 // Never leaves a rack empty, and never reports LEFT before every key was handed over or refused as older.
 import { Redis } from 'ioredis';
 import { KeyHasher, NODE_STATE, hashRangesOf, type ClusterView } from '../topology/index.ts';
-import { PTTL_DUMP_LUA, PURGE_COMMAND, encodeRangeRequest, decodeRangeReply, type RangeReply } from '../protocol/resp/index.ts';
+import { PTTL_DUMP_LUA, PURGE_COMMAND, encodeRangeRequest, decodeRangeReply, inHashRanges, type RangeReply, type FetchEntry } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, afterIo, backendTlsForRedis, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { PoolConfig } from '../config/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
 import type { Membership } from './membership.ts';
+import { Mirror, ApplyCall } from './mirror.ts';
 
 export interface LeaveDeps {
   pool: PoolConfig;
@@ -22,6 +23,8 @@ export interface LeaveDeps {
   /** The state a peer gave this node in its last gossip reply (undefined: not heard). */
   seenAs(node: number): number | undefined;
   isUp(node: number): boolean;
+  /** A link of its own to a node's peer port, this node's included (the mirror's feed poll, mirror.ts); the mirror closes it. */
+  ownLink(node: number): BackendServer | null;
   settle(node: number): void;
   /** Progress, shown where warm-up's is (phase leaving). */
   report(status: WarmUpStatus): void;
@@ -82,11 +85,16 @@ class PurgeCall implements ClientSession {
   }
 }
 
-function restoreCommand(key: Buffer, ttl: number, dump: Buffer): Buffer {
+function restoreCommand(key: Buffer, ttl: number, dump: Buffer, replace = false): Buffer {
   const t = String(ttl);
   return Buffer.concat([
-    Buffer.from(`*4\r\n$7\r\nRESTORE\r\n$${key.length}\r\n`), key, Buffer.from(`\r\n$${t.length}\r\n${t}\r\n$${dump.length}\r\n`), dump, Buffer.from('\r\n'),
+    Buffer.from(`*${replace ? 5 : 4}\r\n$7\r\nRESTORE\r\n$${key.length}\r\n`), key, Buffer.from(`\r\n$${t.length}\r\n${t}\r\n$${dump.length}\r\n`), dump,
+    Buffer.from(replace ? '\r\n$7\r\nREPLACE\r\n' : '\r\n'),
   ]);
+}
+
+function delCommand(key: Buffer): Buffer {
+  return Buffer.concat([Buffer.from(`*2\r\n$3\r\nDEL\r\n$${key.length}\r\n`), key, Buffer.from('\r\n')]);
 }
 
 export class Leave {
@@ -95,13 +103,15 @@ export class Leave {
   private local: DumpingRedis | null = null;
   private readonly hasher: KeyHasher;
   private stopped = false;
+  /** While the range is handed over (and until every peer saw this node LEFT): keys written here meanwhile go to the successors too. */
+  private mirror: Mirror | null = null;
   readonly status: WarmUpStatus;
 
   constructor(deps: LeaveDeps) {
     this.d = deps;
     this.hasher = new KeyHasher(deps.pool.hash, deps.pool.hashTag);
     this.status = {
-      phase: 'idle', enabled: true, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      phase: 'idle', enabled: true, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysMirrored: 0, keysMirrorDeleted: 0, keysScanned: 0, keysExpected: 0,
       etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: 0, finishedAt: 0, lastError: '', reason: '',
     };
   }
@@ -129,6 +139,7 @@ export class Leave {
 
   stop(): void {
     this.stopped = true;
+    void this.mirror?.stop();
     this.local?.disconnect();
   }
 
@@ -153,7 +164,7 @@ export class Leave {
     const m = d.membership;
     const s = this.status;
     Object.assign(s, {
-      phase: 'leaving', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      phase: 'leaving', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysMirrored: 0, keysMirrorDeleted: 0, keysScanned: 0, keysExpected: 0,
       etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason: 'leave',
     });
     d.report({ ...s });
@@ -180,6 +191,12 @@ export class Leave {
       if (d.pool.dataStore !== 0 || (await this.handOver())) break;
       d.log('warn', 'leave: hand-over failed part way; trying again (RESTORE keeps what the successors hold)', { attempt, error: s.lastError });
       await sleep(Math.min(30_000, 1000 * attempt));
+      // A mirror that failed may have missed a delete: the successors' copies of the range go, and the hand-over starts over.
+      if (this.mirror?.failed != null) {
+        await this.mirror.stop();
+        this.mirror = null;
+        if (!(await this.purgeSuccessors())) continue;
+      }
     }
     if (this.stopped) return;
     s.phase = 'idle';
@@ -190,6 +207,12 @@ export class Leave {
     m.setLocalState(NODE_STATE.LEFT, Date.now());
     d.publish();
     d.broadcast();
+    // Until every peer routes the range to the successors, a write may still reach only this node: the mirror hands it on.
+    const until = Date.now() + Math.max(10_000, 20 * d.intervalMs);
+    while (!this.stopped && Date.now() < until && !d.peers().every((p) => d.seenAs(p) === NODE_STATE.LEFT)) await sleep(Math.min(100, d.intervalMs));
+    await sleep(2 * d.intervalMs);
+    await this.mirror?.stop();
+    this.mirror = null;
     this.running = false;
     d.log('info', 'leave: done; this node left the ring (stop it once handoff_grace is past)', {
       handedOver: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,
@@ -234,6 +257,8 @@ export class Leave {
     const s = this.status;
     const r = this.connection();
     s.keysExpected = await r.dbsize().catch(() => 0);
+    if (this.mirror === null && !(await this.startMirror())) return false;
+    const mirror = this.mirror as unknown as Mirror;
     let cursor = '0';
     do {
       const v = d.view();
@@ -254,12 +279,18 @@ export class Leave {
         return false;
       }
       s.keysScanned += keys.length;
+      s.keysMirrored = mirror.figures.replaced;
+      s.keysMirrorDeleted = mirror.figures.deleted;
+      if (mirror.failed !== null) {
+        s.lastError = `mirror: ${mirror.failed}`;
+        return false;
+      }
       const step = new StepCall();
       for (let i = 0; i < keys.length; i++) {
         const pttl = Number(values[2 * i]);
         const dump = values[2 * i + 1] as Buffer;
-        // Gone meanwhile (-2), or expiring as it was read (0).
-        if (pttl === -2 || pttl === 0 || !Buffer.isBuffer(dump) || dump.length === 0) continue;
+        // Gone meanwhile (-2), expiring as it was read (0), or deleted since and handed on as such by the mirror.
+        if (pttl === -2 || pttl === 0 || !Buffer.isBuffer(dump) || dump.length === 0 || mirror.deleted(keys[i])) continue;
         const target = shadow.lookup(this.hasher.keyHash(keys[i], 0, keys[i].length));
         const link = d.links[target] ?? null;
         if (target === v.localNode || link === null || !d.isUp(target)) {
@@ -287,6 +318,74 @@ export class Leave {
       d.report({ ...s });
       if (d.pool.warmUpPause > 0) await sleep(d.pool.warmUpPause);
     } while (cursor !== '0' && !this.stopped);
+    await mirror.drained();
+    if (mirror.failed !== null) {
+      s.lastError = `mirror: ${mirror.failed}`;
+      return false;
+    }
     return true;
+  }
+
+  /**
+   * The mirror (mirror.ts) of this node's own feed: a key written here from now on is read again (on the connection the hand-over
+   * reads on) and sent to its successor as RESTORE ... REPLACE, or DEL, on the link the hand-over's RESTOREs take.
+   */
+  private async startMirror(): Promise<boolean> {
+    const d = this.d;
+    const v0 = d.view();
+    const own = d.ownLink(v0.localNode);
+    if (own === null) {
+      this.status.lastError = 'mirror: no link to this node\'s own peer port';
+      return false;
+    }
+    const r = this.connection();
+    const mine = hashRangesOf(v0, v0.localRack, v0.localNode);
+    const m = new Mirror(
+      {
+        pollLink: own,
+        fetch: async (keys) => {
+          try {
+            const res = await r.pttlDumpBuffer(keys.length, ...keys);
+            return keys.map((_, i): FetchEntry => {
+              const pttl = Number(res[2 * i]);
+              const dump = res[2 * i + 1];
+              return pttl === -2 || !Buffer.isBuffer(dump) || dump.length === 0 ? { pttl: -2, payload: Buffer.alloc(0) } : { pttl, payload: dump };
+            });
+          } catch (err) {
+            return `local datastore: ${err instanceof Error ? err.message : String(err)}`;
+          }
+        },
+      },
+      {
+        apply: async (keys, entries) => {
+          const v = d.view();
+          const shadow = v.racks[v.localRack].shadow;
+          if (shadow === null) throw new Error('the shadow ring is gone');
+          const call = new ApplyCall();
+          for (let i = 0; i < keys.length; i++) {
+            const target = shadow.lookup(this.hasher.keyHash(keys[i], 0, keys[i].length));
+            const link = d.links[target] ?? null;
+            if (target === v.localNode || link === null) throw new Error(`no link to the successor ${v.nodes[target]?.name ?? target}`);
+            const e = entries[i];
+            const bytes = e.pttl === -2 ? delCommand(keys[i]) : restoreCommand(keys[i], e.pttl > 0 ? e.pttl : 0, e.payload, true);
+            const req = acquireRequest(K_CLIENT);
+            req.client = call;
+            call.pending++;
+            link.send(req, bytes, 0, bytes.length);
+          }
+          afterIo();
+          if (call.pending > 0) await call.done;
+          if (call.failed !== '') throw new Error(call.failed);
+        },
+      },
+      (key) => inHashRanges(mine, this.hasher.keyHash(key, 0, key.length)),
+      d.pool.maxRequestBytes >> 1,
+    );
+    this.mirror = m;
+    if (await m.start()) return true;
+    this.status.lastError = `mirror: ${m.failed ?? 'did not start'}`;
+    await m.stop();
+    this.mirror = null;
+    return false;
   }
 }

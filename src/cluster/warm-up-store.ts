@@ -2,7 +2,7 @@
 // (a key already there was written after the copy began). One class per datastore kind: redis (ioredis) and memcached (meta commands).
 import { Redis } from 'ioredis';
 import type { PoolConfig } from '../config/index.ts';
-import type { RangeEntry } from '../protocol/resp/index.ts';
+import type { RangeEntry, FetchEntry } from '../protocol/resp/index.ts';
 import { encodeMetaAdds, parseMetaSets, type MetaItem } from '../protocol/memcache/index.ts';
 import { MemcacheLineClient, backendTlsForRedis } from '../io/index.ts';
 
@@ -24,7 +24,14 @@ export interface LocalStore {
 const RESTORE_ALL = "local out = {} for i, k in ipairs(KEYS) do local r = redis.pcall('RESTORE', k, ARGV[2 * i - 1], ARGV[2 * i]) " +
   "if type(r) == 'table' and r.err then if string.find(r.err, 'BUSYKEY') then out[i] = 0 else out[i] = r.err end else out[i] = 1 end end return out";
 
-type LocalRedis = Redis & { restoreAll(n: number, ...args: (Buffer | string)[]): Promise<unknown[]> };
+/** The mirror's applies (mirror.ts): RESTORE ... REPLACE of each key with the source's value (ARGV: ttl, payload), or DEL (ttl -2). */
+const REPLACE_ALL = "for i, k in ipairs(KEYS) do if ARGV[2 * i - 1] == '-2' then redis.call('DEL', k) " +
+  "else redis.call('RESTORE', k, ARGV[2 * i - 1], ARGV[2 * i], 'REPLACE') end end return #KEYS";
+
+type LocalRedis = Redis & {
+  restoreAll(n: number, ...args: (Buffer | string)[]): Promise<unknown[]>;
+  replaceAll(n: number, ...args: (Buffer | string)[]): Promise<number>;
+};
 
 export class RedisStore implements LocalStore {
   private readonly r: LocalRedis;
@@ -38,6 +45,7 @@ export class RedisStore implements LocalStore {
       commandTimeout: 10_000, retryStrategy: (n) => Math.min(n * 100, 1000),
     }) as LocalRedis;
     this.r.defineCommand('restoreAll', { lua: RESTORE_ALL });
+    this.r.defineCommand('replaceAll', { lua: REPLACE_ALL });
     this.r.on('error', () => {});
     this.r.on('ready', onReady);
   }
@@ -59,6 +67,13 @@ export class RedisStore implements LocalStore {
     // PTTL 0 is filtered out by the caller; -1 (none) is RESTORE's 0.
     for (const e of entries) args.push(String(e.pttl > 0 ? e.pttl : 0), e.dump);
     return this.r.restoreAll(entries.length, ...args);
+  }
+
+  /** The mirror's values (pttl -2: delete), on the connection the copy restores on: both keep their order. */
+  async replace(keys: readonly Buffer[], entries: readonly FetchEntry[]): Promise<void> {
+    const args: (Buffer | string)[] = [...keys];
+    for (const e of entries) args.push(e.pttl === -2 ? '-2' : String(e.pttl > 0 ? e.pttl : 0), e.pttl === -2 ? '' : e.payload);
+    await this.r.replaceAll(keys.length, ...args);
   }
 
   close(): void {

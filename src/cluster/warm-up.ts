@@ -4,14 +4,15 @@
 // Never overwrites a key: the restore keeps whatever a write put here first (BUSYKEY / NS, counted as skipped); never runs twice at once.
 import type { PoolConfig } from '../config/index.ts';
 import { PeerStates, PEER_UP, PEER_WARMING, PEER_UNKNOWN, OVERRIDE_NONE, OVERRIDE_DOWN } from '../peer/index.ts';
-import { hashRangesOf, intersectHashRanges, hashRangesSize, type ClusterView } from '../topology/index.ts';
+import { hashRangesOf, intersectHashRanges, hashRangesSize, KeyHasher, type ClusterView } from '../topology/index.ts';
 import {
-  encodeRangeRequest, decodeRangeReply, encodeMemcacheRangeRequest, unwrapMemcacheRangeReply, type RangeReply, type RangeRequest,
+  inHashRanges, encodeRangeRequest, decodeRangeReply, encodeMemcacheRangeRequest, unwrapMemcacheRangeReply, type RangeReply, type RangeRequest,
 } from '../protocol/resp/index.ts';
 import { RedisStore, MemcacheStore, type LocalStore } from './warm-up-store.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, K_CLIENT, afterIo, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
+import { Mirror, fetchOn } from './mirror.ts';
 
 /** Bytes one step's reply may carry (the peer answers an error when a step's keys exceed it; the step is then asked again smaller). */
 const STEP_BYTES = 4 * 1024 * 1024;
@@ -24,6 +25,11 @@ const MAX_SOURCES = 4;
 const RESTARTED_RATIO = 100;
 /** A source rack must hold at least this share of the fullest candidate's keys. */
 const COMPLETE = 0.9;
+/**
+ * After a warm-up's copy the mirrors keep applying what the sources hear for this long: a write this node applied (maybe an INCR of a
+ * key it did not hold yet) reaches the source rack as a replica write, and its read-back fixes this node's value.
+ */
+const MIRROR_TAIL_MS = 2000;
 export interface WarmUpDeps {
   pool: PoolConfig;
   view: ClusterView;
@@ -32,6 +38,8 @@ export interface WarmUpDeps {
   /** Recent PING round trip of a node (ms; Infinity when unknown): the load signal that picks the source rack. */
   rtt(node: number): number;
   publish(status: WarmUpStatus): void;
+  /** A link of its own to a node's peer port (a mirror's feed poll, mirror.ts), its timeouts checked; the mirror closes it. */
+  ownLink(node: number): BackendServer | null;
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
 }
 
@@ -78,15 +86,19 @@ export class WarmUp {
   private readonly s: WarmUpStatus;
   /** A token move (join) runs: the automatic check stays away (this node's empty datastore is being filled on purpose). */
   private moving = false;
+  /** The running copy's mirrors (one per source node; redis only), kept by a join until endMirrors(). */
+  private mirrors: Mirror[] = [];
+  private readonly hasher: KeyHasher;
 
   constructor(d: WarmUpDeps) {
     this.d = d;
+    this.hasher = new KeyHasher(d.pool.hash, d.pool.hashTag);
     // A redis that comes back (restarted, maybe empty) is looked at at once, not at the next periodic check.
     this.local = d.pool.dataStore === 1 ? new MemcacheStore(d.pool) : new RedisStore(d.pool, () => {
       if (this.s.enabled) void this.check();
     });
     this.s = {
-      phase: 'idle', enabled: d.pool.warmUp, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0,
+      phase: 'idle', enabled: d.pool.warmUp, runs: 0, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysMirrored: 0, keysMirrorDeleted: 0, keysScanned: 0,
       keysExpected: 0, etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: 0, finishedAt: 0, lastError: '', reason: '',
     };
     if (this.supported() !== null) this.s.enabled = false;
@@ -242,7 +254,7 @@ export class WarmUp {
     const v = this.d.view;
     const me = v.localNode;
     Object.assign(s, {
-      phase: 'writes_only', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      phase: 'writes_only', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysMirrored: 0, keysMirrorDeleted: 0, keysScanned: 0, keysExpected: 0,
       etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason,
     });
     this.rateStart = Date.now();
@@ -265,6 +277,8 @@ export class WarmUp {
     } catch (err) {
       s.lastError = err instanceof Error ? err.message : String(err);
     }
+    if (ok && this.mirrors.length > 0) await sleep(MIRROR_TAIL_MS);
+    await this.endMirrors();
     s.phase = ok ? 'resuming' : 'failed';
     s.etaSeconds = 0;
     s.finishedAt = Date.now();
@@ -301,7 +315,7 @@ export class WarmUp {
     this.running = true;
     const s = this.s;
     Object.assign(s, {
-      phase: 'joining', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysScanned: 0, keysExpected: 0,
+      phase: 'joining', runs: s.runs + 1, keysCopied: 0, bytesCopied: 0, keysSkipped: 0, keysFailed: 0, keysMirrored: 0, keysMirrorDeleted: 0, keysScanned: 0, keysExpected: 0,
       etaSeconds: 0, keysPerSecond: 0, sources: [], startedAt: Date.now(), finishedAt: 0, lastError: '', reason: 'join',
     });
     this.rateStart = Date.now();
@@ -314,6 +328,8 @@ export class WarmUp {
         return false;
       });
     }
+    // Kept on success: the join ends them once every peer routes the range here (its writes no longer reach only the old owner).
+    if (!ok) await this.endMirrors();
     s.phase = ok ? 'idle' : 'failed';
     s.etaSeconds = 0;
     s.finishedAt = Date.now();
@@ -323,12 +339,65 @@ export class WarmUp {
     return ok;
   }
 
+  /** Stop the mirrors once what they heard is applied (their figures stay in the status). */
+  async endMirrors(): Promise<void> {
+    const ms = this.mirrors;
+    this.mirrors = [];
+    for (const m of ms) await m.stop();
+  }
+
+  /**
+   * A mirror per source (redis): from now on every key the source's datastore reports written in `ranges` is read again there and
+   * applied here (mirror.ts). A string when one could not start.
+   */
+  private async startMirrors(plan: readonly { node: number; ranges: number[] }[]): Promise<string | null> {
+    await this.endMirrors();
+    const local = this.local;
+    if (!(local instanceof RedisStore)) return null;
+    for (const p of plan) {
+      const link = this.d.links[p.node] ?? null;
+      const own = link === null ? null : this.d.ownLink(p.node);
+      if (link === null || own === null) return `${this.d.view.nodes[p.node].name}: no link`;
+      const ranges = p.ranges;
+      const m = new Mirror(
+        { pollLink: own, fetch: (keys, maxBytes) => fetchOn(link, keys, maxBytes) },
+        { apply: (keys, entries) => local.replace(keys, entries) },
+        (key) => inHashRanges(ranges, this.hasher.keyHash(key, 0, key.length)),
+        this.d.pool.maxRequestBytes >> 1,
+      );
+      this.mirrors.push(m);
+      if (!(await m.start())) return `${this.d.view.nodes[p.node].name}: ${m.failed ?? 'mirror did not start'}`;
+    }
+    return null;
+  }
+
+  /** Mirrors' figures and the first failure (a failed mirror fails the copy: keys written at the source may be missing here). */
+  private mirrorFailure(): string | null {
+    const s = this.s;
+    s.keysMirrored = 0;
+    s.keysMirrorDeleted = 0;
+    let failure: string | null = null;
+    for (const m of this.mirrors) {
+      s.keysMirrored += m.figures.replaced;
+      s.keysMirrorDeleted += m.figures.deleted;
+      failure ??= m.failed;
+    }
+    return failure;
+  }
+
   /** Copy this node's range from each source node in turn; false (the failed node added to `failed`) when one keeps failing. */
   private async copyFrom(sources: number[], mine: number[], failed: Set<number>): Promise<boolean> {
     const s = this.s;
     const v = this.d.view;
     const plan = sources.map((n) => ({ node: n, ranges: intersectHashRanges(mine, hashRangesOf(v, v.nodes[n].rack, n)), dbsize: 0, scanned: 0 }));
     s.sources = plan.map((p) => v.nodes[p.node].name);
+    // Before the first read of the copy: what is written at a source from here on is read again and applied after its copy step.
+    const notMirrored = await this.startMirrors(plan);
+    if (notMirrored !== null) {
+      s.lastError = `mirror: ${notMirrored}`;
+      await this.endMirrors();
+      return false;
+    }
     for (const p of plan) {
       const r = await this.call(p.node, { cursor: '0', count: 0, maxBytes: 1024, ranges: p.ranges });
       if (typeof r === 'string') {
@@ -374,6 +443,12 @@ export class WarmUp {
           continue;
         }
         errors = 0;
+        const mirrorFailed = this.mirrorFailure();
+        if (mirrorFailed !== null) {
+          s.lastError = `mirror: ${mirrorFailed}`;
+          await this.endMirrors();
+          return false;
+        }
         await this.restore(r);
         p.scanned += r.scanned;
         s.keysScanned += r.scanned;
@@ -387,13 +462,22 @@ export class WarmUp {
       }
       p.scanned = p.dbsize;
     }
+    for (const m of this.mirrors) await m.drained();
+    const mirrorFailed = this.mirrorFailure();
+    if (mirrorFailed !== null) {
+      s.lastError = `mirror: ${mirrorFailed}`;
+      await this.endMirrors();
+      return false;
+    }
     return true;
   }
 
   /** RESTORE each key with its remaining TTL, never replacing: a key already here was written after the copy began. */
   private async restore(r: RangeReply): Promise<void> {
-    // PTTL 0: expiring as it was read; RESTORE would take 0 as "no expiry".
-    const entries = r.entries.filter((e) => e.pttl !== 0);
+    // PTTL 0: expiring as it was read; RESTORE would take 0 as "no expiry". A key a mirror deleted (gone at the source after this
+    // step read it) is left out; the filter and the restore's send happen in one turn, so no apply can come between.
+    const ms = this.mirrors;
+    const entries = r.entries.filter((e) => e.pttl !== 0 && (ms.length === 0 || !ms.some((m) => m.deleted(e.key))));
     if (entries.length === 0) return;
     const res = await this.local.restore(entries);
     const s = this.s;

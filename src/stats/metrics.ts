@@ -144,6 +144,8 @@ export const WARMUP_METRICS = [
   { name: 'warmup_keys_failed_total', kind: 'counter', help: 'Copied keys the local datastore refused to RESTORE' },
   { name: 'warmup_keys_expected', kind: 'gauge', help: "Estimated keys of this node's range on the source nodes" },
   { name: 'warmup_eta_seconds', kind: 'gauge', help: 'Estimated seconds until the copy ends (0 when not copying)' },
+  { name: 'warmup_keys_mirrored_total', kind: 'counter', help: 'Keys written at the source during the copy, read again there and written here with its value' },
+  { name: 'warmup_keys_mirror_deleted_total', kind: 'counter', help: 'Keys deleted at the source during the copy, deleted here too' },
 ] as const satisfies readonly MetricDecl[];
 
 /** Gossip membership (cluster/gossip.ts), in the order prometheus-text.ts writes them. */

@@ -123,6 +123,34 @@ t.test('its redis flushed (FLUSHALL, no restart): rack2/1 warms up again', async
   t.equal(await dbsize(rack2), owned.length, 'every key of its range back')
 })
 
+t.test('INCR and DEL through another rack while rack2/1 copies: it ends with the source rack\'s values, not counters started from nothing', async (t) => {
+  // Keys of rack2/1's range: 200 counters at 100 and 100 keys to delete, on every rack first.
+  const ctr = Array.from({ length: 4000 }, (_, i) => `wc:${i}`).filter((k) => cluster.ownerOf(k, 'dc1', 'rack2') === rack2).slice(0, 200)
+  const del = Array.from({ length: 4000 }, (_, i) => `wd:${i}`).filter((k) => cluster.ownerOf(k, 'dc1', 'rack2') === rack2).slice(0, 100)
+  const conn = await rack1.connect()
+  await conn.pipeline([...ctr.map((k) => ['SET', k, '100']), ...del.map((k) => ['SET', k, 'x'])], 30_000)
+  await waitFor(async () => plain(await rack2.redis.call('GET', ctr[ctr.length - 1]!)) === '100' && plain(await rack2.redis.call('GET', del[del.length - 1]!)) === 'x', 10_000, 'rack2/1 holds them')
+  const runs = (await warmUp(rack2)).runs
+  t.same(plain(await rack2.redis.call('FLUSHALL')), { ok: 'OK' })
+  await waitFor(async () => (await warmUp(rack2)).runs === runs + 1 && (await warmUp(rack2)).phase === 'writes_only', 20_000, 'rack2/1 copying again')
+  // rack2/1 gets these as replica writes: an INCR of a key its copy has not reached makes it 1 there, a DEL deletes nothing.
+  const incrs = await conn.pipeline(ctr.map((k) => ['INCR', k]), 30_000)
+  t.ok(incrs.every((r) => plain(r) === 101), 'every INCR answered 101 (through rack1)')
+  const dels = await conn.pipeline(del.map((k) => ['DEL', k]), 30_000)
+  t.ok(dels.every((r) => plain(r) === 1), 'every DEL answered 1')
+  await waitFor(async () => (await warmUp(rack2)).phase === 'idle', 60_000, 'the warm-up done')
+  const values = await Promise.all(ctr.map(async (k) => plain(await rack2.redis.call('GET', k))))
+  const wrong = values.filter((v) => v !== '101')
+  t.equal(wrong.length, 0, `every counter is 101 on rack2/1's redis (wrong: ${wrong.length}, e.g. ${JSON.stringify(wrong[0])})`)
+  const back = (await Promise.all(del.map(async (k) => plain(await rack2.redis.call('EXISTS', k))))).filter((x) => x !== 0)
+  t.equal(back.length, 0, 'no deleted key came back with the copy')
+  const w = (await (await fetch(`http://127.0.0.1:${rack2.statsPort}/info`)).json()) as { warm_up: { keys_mirrored: number; keys_mirror_deleted: number } }
+  t.ok(w.warm_up.keys_mirrored > 0, `keys the source wrote during the copy were read again there (${w.warm_up.keys_mirrored}; ${w.warm_up.keys_mirror_deleted} deleted)`)
+  // The later tests count keys: these go again (everywhere).
+  await conn.pipeline(ctr.map((k) => ['DEL', k]), 30_000)
+  for (const n of [rack1, rack2, rack3]) await waitFor(async () => (await dbsize(n)) === (n === rack2 ? owned.length : KEYS), 20_000, `${n.name} back to its keys`)
+})
+
 t.test('the source killed during the copy: rack2/1 copies from the other rack and ends with every key', async (t) => {
   await rack2.restartRedis()
   await waitFor(async () => (await warmUp(rack2)).phase === 'writes_only' && (await warmUp(rack2)).sources !== '', 20_000, 'rack2/1 copying again')

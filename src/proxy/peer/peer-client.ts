@@ -20,7 +20,7 @@ import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
 import { blockingFull, blockingRoom } from '../resp/resp-blocking.ts';
 import { ClientConnection } from '../client-connection.ts';
-import { acquireRequest, completeLocally, K_CLIENT, type Request, type BackendServer, writeResponseHeader, monotonicMs, DNODE_FLAG_RESP3 } from '../../io/index.ts';
+import { acquireRequest, completeLocally, deliverReply, afterIo, K_CLIENT, type Request, type BackendServer, writeResponseHeader, monotonicMs, DNODE_FLAG_RESP3 } from '../../io/index.ts';
 import { scratch, ensureScratch } from '../routing/scratch.ts';
 import { hashKeys, replicatePieces } from '../resp/resp-cluster.ts';
 import { replicateToLocalRacks } from '../routing/cluster-replicate.ts';
@@ -229,9 +229,16 @@ export class PeerClient extends ClientConnection {
     this.enqueue(req);
     const n = /^-?\d{1,15}$/.test(since) ? Number(since) : NaN;
     if (Number.isNaN(n)) return completeLocally(req, errReply('ERR Peer: DYNOPROXY.INVALIDATIONS <since> must be an integer'));
+    // This frame's reference, taken now: a parked poll may outlive its connection, and its request must not be recycled (and then
+    // answered as another connection's) meanwhile. deliverReply drops it.
+    req.refs++;
+    const finish = (reply: Uint8Array): void => {
+      deliverReply(req, reply, 0, reply.length, reply[0] === 0x2d);
+      afterIo();
+    };
     hub.ensure(this.pool.servers, (ok) => {
-      if (!ok) return completeLocally(req, errReply('ERR Storage: the invalidation connection to the datastore failed'));
-      hub.feed().poll(n, (reply) => completeLocally(req, reply));
+      if (!ok) return finish(errReply('ERR Storage: the invalidation connection to the datastore failed'));
+      hub.feed().poll(n, finish);
     });
   }
 

@@ -4,12 +4,16 @@ import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { loadConfig, ConfigError } from './config/index.ts';
 import { Supervisor } from './supervisor.ts';
+import { decommission } from './decommission.ts';
 
 const USAGE = `usage: dynoproxy -c FILE [--workers auto|N] [--log-level trace|debug|info|warn|error] [-t|--test-config]
+       dynoproxy -c FILE --decommission [--pool NAME] [--timeout SECONDS]
 
   -c, --conf-file FILE   Dynomite-style YAML (twemproxy nutcracker.yml keys understood too)
   -w, --workers auto|N   data worker threads (auto = one per core)
   -t, --test-config      validate the configuration and exit
+  --decommission         ask the running node of FILE (its admin port) to leave the ring, handing its range to its
+                         rack's other nodes, and follow it until it left (exit 0; --timeout, default 3600 s)
   -v, --version          print the version
 `;
 
@@ -22,6 +26,9 @@ function main(): void {
         workers: { type: 'string', short: 'w', default: 'auto' },
         'log-level': { type: 'string', default: process.env.DYNOPROXY_LOG_LEVEL ?? 'info' },
         'test-config': { type: 'boolean', short: 't', default: false },
+        decommission: { type: 'boolean', default: false },
+        pool: { type: 'string' },
+        timeout: { type: 'string', default: '3600' },
         version: { type: 'boolean', short: 'v', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -60,6 +67,16 @@ function main(): void {
   for (const warning of config.warnings) log.warn(warning);
   if (args['test-config']) {
     process.stdout.write(`dynoproxy: configuration file '${file}' syntax is ok\n`);
+    return;
+  }
+  if (args.decommission) {
+    const pool = args.pool === undefined ? config.pools[0] : config.pools.find((p) => p.name === args.pool);
+    const timeout = Number(args.timeout);
+    if (pool === undefined || !Number.isInteger(timeout) || timeout < 1) {
+      process.stderr.write(`dynoproxy: ${pool === undefined ? `no pool named '${args.pool}' in ${file}` : `--timeout must be a positive number of seconds (got ${args.timeout})`}\n`);
+      process.exit(2);
+    }
+    void decommission(pool, timeout, (line) => process.stdout.write(`${line}\n`)).then((code) => process.exit(code));
     return;
   }
   const sup = new Supervisor({ configPath: file, workers, log, testHooks: process.env.DYNOPROXY_TEST_HOOKS === '1' }, config);

@@ -3,7 +3,7 @@
 // Never runs while a move in its rack is still settling (those keys may still be read here); throttled like the warm-up copy.
 import { Redis } from 'ioredis';
 import { backendTlsForRedis } from '../io/index.ts';
-import { KeyHasher, type ClusterView } from '../topology/index.ts';
+import { KeyHasher, intersectHashRanges, hashRangesSize, type ClusterView } from '../topology/index.ts';
 import type { PoolConfig } from '../config/index.ts';
 
 export interface CleanupStatus {
@@ -17,6 +17,14 @@ export interface CleanupStatus {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
+/**
+ * Whether some key hash this node held (`before`: its ranges in its rack's ring) is no longer in what it holds now: a range moved
+ * away (a node joined and took it, or a replacement took it back), whether or not this node saw the move start.
+ */
+export function rangesLost(before: readonly number[], after: readonly number[]): boolean {
+  return hashRangesSize(intersectHashRanges(before, after)) < hashRangesSize(before);
+}
 
 export class Cleanup {
   readonly status: CleanupStatus = { running: false, runs: 0, keysScanned: 0, keysDeleted: 0, startedAt: 0, finishedAt: 0, lastError: '' };

@@ -7,11 +7,11 @@ import { WarmUp, type WarmUpDeps } from './warm-up.ts';
 import { Membership } from './membership.ts';
 import { Gossip } from './gossip.ts';
 import { Join } from './join.ts';
-import { Cleanup } from './cleanup.ts';
+import { Cleanup, rangesLost } from './cleanup.ts';
 import { Leave } from './leave.ts';
 import { SeedSources } from './seed-source.ts';
 import { Repair } from './repair.ts';
-import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE } from '../topology/index.ts';
+import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE, hashRangesOf } from '../topology/index.ts';
 import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
 import { RemoteWrites } from './remote-writes.ts';
 import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
@@ -100,6 +100,17 @@ function update(): void {
   map = publish();
   relink();
   rememberStates();
+  checkHeld();
+}
+
+/** This node's ranges in its rack's ring at the last look, and when the keys of ranges that moved away go (0: nothing to clean). */
+let heldRanges = hashRangesOf(map, map.localRack, map.localNode);
+let cleanupAt = 0;
+/** A range moved away from this node (however it learned of the move): its keys go once handoff_grace is past (auto_cleanup). */
+function checkHeld(): void {
+  const held = hashRangesOf(map, map.localRack, map.localNode);
+  if (rangesLost(heldRanges, held) && membership.local.state !== NODE_STATE.LEFT) cleanupAt = Date.now() + pool.handoffGrace;
+  heldRanges = held;
 }
 
 /** update(), then the data workers get the new records at once (they answer peers' gossip with them). */
@@ -326,20 +337,24 @@ function settle(node: number): void {
   settleUntil.set(node, Date.now() + pool.handoffGrace);
 }
 
-/** Settled moves leave the shadow rings (republished); a move that took ranges from this node ends with a cleanup (auto_cleanup). */
+/**
+ * Settled moves leave the shadow rings (republished). A move that took ranges from this node ends with a cleanup (auto_cleanup) once
+ * handoff_grace is past and no move is settling in its rack; one already running is followed by another (it may predate the move).
+ */
 setInterval(() => {
   const now = Date.now();
   let changed = false;
-  let mine = false;
   for (const [node, until] of settleUntil) {
     if (until > now) continue;
     settleUntil.delete(node);
     changed = true;
-    if (map.nodes[node]?.rack === map.localRack) mine = true;
   }
-  if (!changed) return;
-  update();
-  if (mine && pool.autoCleanup && membership.local.state !== NODE_STATE.LEFT && cleanup.refusal() === null) cleanup.start('handoff_grace past after a token move in this rack');
+  if (changed) update();
+  if (cleanupAt === 0 || now < cleanupAt || !pool.autoCleanup || membership.local.state === NODE_STATE.LEFT) return;
+  if (cleanup.refusal() === null) {
+    cleanupAt = 0;
+    cleanup.start('handoff_grace past after a range moved away from this node');
+  }
 }, 250).unref();
 
 const cleanup = new Cleanup(pool, () => map, (level, msg, fields) => post({ type: 'log', level, msg, fields }));
@@ -349,7 +364,7 @@ const join = pool.join ? new Join({
   broadcast: () => gossip.broadcast(),
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   isUp: (n) => detector.verdict(n) === FD_UP,
-  copy: (sources, mine) => warmUp.joinCopy(sources, mine),
+  copy: (sources, mine) => warmUp.joinCopy(sources, mine, 1),
   endCopy: () => warmUp.endMirrors(),
   hold: (moving) => warmUp.hold(moving),
   warmUp: () => warmUp.start('replace'),

@@ -1,6 +1,7 @@
 // Join: a new node (join: true) listens to gossip first (a restarted member is not new), then announces itself JOINING, waits until its
-// peers have seen that (they then route nothing to it and send it every write of its future range as a shadow), copies its range from
-// the nodes of its rack that own it now, and turns NORMAL; the old owners keep getting the moved ranges' writes for handoff_grace.
+// peers have seen that (they then route nothing to it; memcached pools send it every write of its future range as a shadow, redis ones
+// leave it to the copy's mirror), copies its range from the nodes of its rack that own it now, and turns NORMAL; the old owners keep
+// getting the moved ranges' writes for handoff_grace.
 // Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, warm-up.ts);
 // a key written at the old owner meanwhile is read again there and written here with its value (mirror.ts), until every peer routes here.
 import { NODE_STATE, hashRangesIn, intersectHashRanges, hashRangesOf, type ClusterView } from '../topology/index.ts';
@@ -162,6 +163,9 @@ export class Join {
       }
       d.log('warn', 'join: copy failed or a source is down; trying again', { attempt, sources: sources.map((n) => v.nodes[n].name) });
       await sleep(Math.min(30_000, 1000 * attempt));
+      // What the failed copy left here may miss a delete made meanwhile (its mirror stopped): the range starts empty again. Nothing
+      // else writes it here while this node joins (the receiving side gets no shadow writes; cluster-replicate.ts).
+      await d.purge(mine).catch(() => 0);
     }
     if (this.stopped) return;
     // 5. Serve: NORMAL everywhere within a gossip round or two; the old owners keep getting the moved writes for the grace.

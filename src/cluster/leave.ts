@@ -212,6 +212,7 @@ export class Leave {
     while (!this.stopped && Date.now() < until && !d.peers().every((p) => d.seenAs(p) === NODE_STATE.LEFT)) await sleep(Math.min(100, d.intervalMs));
     await sleep(2 * d.intervalMs);
     await this.mirror?.stop();
+    if (this.mirror?.failed != null) d.log('warn', 'leave: the mirror stopped before every peer saw this node left; keys written here meanwhile may be missing on the successors (POST /repair on them)', { error: this.mirror.failed });
     this.mirror = null;
     this.running = false;
     d.log('info', 'leave: done; this node left the ring (stop it once handoff_grace is past)', {
@@ -359,11 +360,14 @@ export class Leave {
       {
         apply: async (keys, entries) => {
           const v = d.view();
-          const shadow = v.racks[v.localRack].shadow;
-          if (shadow === null) throw new Error('the shadow ring is gone');
+          const rack = v.racks[v.localRack];
           const call = new ApplyCall();
           for (let i = 0; i < keys.length; i++) {
-            const target = shadow.lookup(this.hasher.keyHash(keys[i], 0, keys[i].length));
+            // The successor: the shadow ring's owner while this node is leaving, the routing ring's once it left (then the shadow
+            // ring is the old one, this node in it).
+            const h = this.hasher.keyHash(keys[i], 0, keys[i].length);
+            const o = rack.ring.lookup(h);
+            const target = o !== v.localNode ? o : (rack.shadow?.lookup(h) ?? o);
             const link = d.links[target] ?? null;
             if (target === v.localNode || link === null) throw new Error(`no link to the successor ${v.nodes[target]?.name ?? target}`);
             const e = entries[i];

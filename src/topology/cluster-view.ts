@@ -93,6 +93,12 @@ export interface ViewRack {
    * just-left ones in): a write goes to its owner there too. null when nothing moves.
    */
   readonly shadow: TokenRing | null;
+  /**
+   * The shadow ring is the future side (a node joining or leaving: its owners are receiving the range); false when it is the past
+   * side (a move settling: its owners are the old ones). A receiver of a redis range gets its keys from the copy and its mirror
+   * (cluster/mirror.ts) rather than as shadow writes, which the mirror's read-backs would double (an INCR applied twice).
+   */
+  readonly incoming: boolean;
 }
 
 export class ClusterView {
@@ -143,7 +149,8 @@ export class ClusterView {
       const moving = members[k].some((ni) => inRing(snap.nodes[ni].state) !== inShadow(snap.nodes[ni].state, snap.nodes[ni].settling === true));
       const ring = ringOf((n) => inRing(n.state));
       const shadow = moving ? ringOf((n) => inShadow(n.state, n.settling === true)) : null;
-      racks.push({ index: k, name: r.name, dc: r.dc, nodes: members[k], ring, shadow });
+      const incoming = moving && members[k].some((ni) => snap.nodes[ni].state === NODE_STATE.JOINING || snap.nodes[ni].state === NODE_STATE.LEAVING);
+      racks.push({ index: k, name: r.name, dc: r.dc, nodes: members[k], ring, shadow, incoming });
     });
     this.racks = racks;
     this.moving = racks.some((r) => r.shadow !== null);

@@ -67,6 +67,11 @@ export function replicateRest(cl: ClusterRuntime, set: ReplicaSet, from: number,
   while (i < set.count) {
     if (set.group[i] === 0) {
       const node = set.node[i];
+      // A receiving side of a redis move (joining node, leaving node's successor) is filled by the copy and its mirror instead.
+      if (set.tier[i] === TIER_SHADOW && cl.mirroredMoves && cl.view.racks[set.rack[i]].incoming) {
+        i++;
+        continue;
+      }
       // A shadow replica (a token move) may be this node itself: its own datastore takes the write.
       const target = set.tier[i] === TIER_SHADOW && node === cl.view.localNode ? cl.upstream(node, bytes, 0, 0) : peerTarget(cl, node);
       replicateTo(cl, node, target, bytes, start, end, false);

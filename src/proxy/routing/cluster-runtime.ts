@@ -84,6 +84,8 @@ export class ClusterRuntime {
   readonly localServerFor: (buf: Uint8Array, start: number, end: number) => BackendServer | null;
   /** Why this node's datastore servers are ejected when the user must fix it (its AUTH refused), else null (the pool sets it). */
   localRefusal: () => string | null = () => null;
+  /** Token moves of this pool copy with a mirror (one redis server per node): their receiving side gets no shadow writes. */
+  readonly mirroredMoves: boolean;
 
   constructor(
     config: () => PoolConfig,
@@ -100,6 +102,7 @@ export class ClusterRuntime {
     this.makeLink = makeLink;
     this.localServerFor = localServerFor;
     this.hasher = new KeyHasher(c.hash, c.hashTag);
+    this.mirroredMoves = c.dataStore === 0 && c.servers.length === 1;
     this.states = share !== null ? new PeerStates(share.peerStates) : null;
     this.ring = share !== null ? new ReplicationRing(share.ring) : null;
     this.ctl = controlSab !== null ? new Int32Array(controlSab) : null;

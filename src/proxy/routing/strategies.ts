@@ -1,7 +1,7 @@
 // Routing strategies: one object per routing shape of a one-key request (one owner, read failover, write failover, quorum, each-DC
 // quorum), the replica fan-out and the broadcast, built once and shared by RESP, memcached and the peer server. Never looks inside
 // request or reply bytes: the protocols hand in a KeyRoute (encoded bytes, reply kind) and their own words (ClusterWords).
-import { SCOPE_ALL, SCOPE_LOCAL_DC, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
+import { SCOPE_ALL, SCOPE_LOCAL_DC, TIER_SHADOW, type ClusterView, type ReplicaSet } from '../../topology/index.ts';
 import { P } from '../../stats/index.ts';
 import { newComposite, newPart, monotonicMs, RETRY_MAX_BYTES, type Request } from '../../io/index.ts';
 import { QuorumMerge, EachDcQuorumMerge } from './merge.ts';
@@ -131,6 +131,13 @@ export const EACH_DC_QUORUM: KeyStrategy = {
     const parent = newComposite(c, new EachDcQuorumMerge(view.dcGroupOfRack, view.racksPerDc, words.noQuorum), racks.length, r.group, monotonicMs());
     parent.dropMode = r.dropMode;
     for (let i = 0; i < racks.length; i++) sendToNode(cl, view.ownerInRack(racks[i], r.hash), r, newPart(parent, i, r.replyKind), words);
+    // While tokens move: the other side of the move gets the write too (replicasFor appends those last), as for the other levels.
+    if (r.write && view.moving) {
+      const set = owners(cl, view, r);
+      let first = set.count;
+      while (first > 0 && set.tier[first - 1] === TIER_SHADOW) first--;
+      if (first < set.count) replicateRest(cl, set, first, r.bytes, r.start, r.end);
+    }
   },
 };
 

@@ -26,10 +26,11 @@ const RESTARTED_RATIO = 100;
 /** A source rack must hold at least this share of the fullest candidate's keys. */
 const COMPLETE = 0.9;
 /**
- * After a warm-up's copy the mirrors keep applying what the sources hear for this long: a write this node applied (maybe an INCR of a
- * key it did not hold yet) reaches the source rack as a replica write, and its read-back fixes this node's value.
+ * After a warm-up's copy the mirrors keep applying what the sources hear for this long: a write the other racks took instead of this
+ * node (an INCR while it warmed) reaches the source rack as a replica write, and its read-back brings it here. Longer than a PING
+ * interval (peers stop sending such writes elsewhere once they see this node is not warming).
  */
-const MIRROR_TAIL_MS = 2000;
+const MIRROR_TAIL_MS = 3000;
 export interface WarmUpDeps {
   pool: PoolConfig;
   view: ClusterView;
@@ -277,14 +278,15 @@ export class WarmUp {
     } catch (err) {
       s.lastError = err instanceof Error ? err.message : String(err);
     }
-    if (ok && this.mirrors.length > 0) await sleep(MIRROR_TAIL_MS);
-    await this.endMirrors();
     s.phase = ok ? 'resuming' : 'failed';
     s.etaSeconds = 0;
     s.finishedAt = Date.now();
     this.d.publish(this.status());
-    // Reads come back to this node; a moment for the data workers to see it before the state reads NORMAL again.
+    // Reads and every write come back to this node (its peers learn it from the next PING answer); the mirror goes on for a while,
+    // so a write the racks took instead of this node (an INCR while it warmed) still reaches it once its source rack applied it.
     this.d.states.setState(me, PEER_UNKNOWN);
+    if (ok && this.mirrors.length > 0) await sleep(MIRROR_TAIL_MS);
+    await this.endMirrors();
     await sleep(200);
     // The size after the copy: a later drop to 0 (FLUSHALL) is then seen as one.
     this.lastSize = await this.local.dbsize().catch(() => -1);

@@ -76,26 +76,30 @@ export const READ_FAILOVER: KeyStrategy = {
  * A DC_ONE write with hinted handoff on: when the owner in this rack is known down, the first live owner of another local rack
  * stores it and answers the client; the down owner gets it as a hint (replayed once it is back), every other replica as usual.
  * With the owner up, or no local rack's owner up, it is ONE_OWNER (the owner's failure is then the answer).
+ * An owner warming up (redis) gets no write that is not safe to apply twice (an INCR on its empty store would answer 1 and make the
+ * key from nothing): the next local rack answers, and the warming node gets it from its copy's mirror (cluster/mirror.ts), not as a
+ * hint (the mirror's read-back and a replayed hint would apply it twice).
  */
 export const WRITE_FAILOVER: KeyStrategy = {
   name: 'write-failover',
   route(c, cl, view, r, words) {
     const set = owners(cl, view, r);
     const locals = view.localRacks.length;
+    const h = cl.hints as HintRouting;
+    const warming = cl.mirroredMoves && cl.isWarming(set.node[0]) && !h.idempotent(r.bytes, r.start, r.end);
     let j = 1;
-    if (cl.isDown(set.node[0])) while (j < locals && cl.isDown(set.node[j])) j++;
-    if (!cl.isDown(set.node[0]) || j === locals) {
+    if (warming || cl.isDown(set.node[0])) while (j < locals && (cl.isDown(set.node[j]) || cl.isWarming(set.node[j]))) j++;
+    if ((!warming && !cl.isDown(set.node[0])) || j === locals) {
       const req = clientRequest(c, r);
       // A write safe to apply twice moves to the next rack if its owner fails before the detector sees it down (read-failover.ts).
-      const h = cl.hints as HintRouting;
       if (r.end - r.start <= RETRY_MAX_BYTES && h.idempotent(r.bytes, r.start, r.end)) retainWrite(cl, req, r.hash, r.bytes, r.start, r.end);
       sendToNode(cl, set.node[0], r, req, words);
       return REPLICATE.rest(cl, set, 1, r);
     }
     cl.st[P.write_failovers_total]++;
     sendToNode(cl, set.node[j], r, clientRequest(c, r), words);
-    // The down owner included: with no link to send on, replicateTo keeps the write as its hint.
-    for (let i = 0; i < locals; i++) if (i !== j) replicateTo(cl, set.node[i], peerTarget(cl, set.node[i]), r.bytes, r.start, r.end, false);
+    // The down owner included: with no link to send on, replicateTo keeps the write as its hint. The warming owner: its mirror.
+    for (let i = warming ? 1 : 0; i < locals; i++) if (i !== j) replicateTo(cl, set.node[i], peerTarget(cl, set.node[i]), r.bytes, r.start, r.end, false);
     REPLICATE.rest(cl, set, locals, r);
   },
 };

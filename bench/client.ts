@@ -23,6 +23,13 @@ const { values: opt } = parseArgs({
     // Comma list of dyno, coordinator, direct, coordinator-ap, direct-ap (the -ap ones with ioredis enableAutoPipelining).
     targets: { type: 'string', default: 'dyno,coordinator,direct,coordinator-ap,direct-ap' },
     'failover-rounds': { type: 'string' },
+    // Open loop: comma list of offered rates (ops/s); each target gets each rate for --rate-seconds per round. Empty: skipped.
+    rates: { type: 'string', default: '' },
+    'rate-seconds': { type: 'string', default: '3' },
+    // Skip the closed-loop (throughput) rounds, e.g. for an open-loop-only run.
+    'no-closed': { type: 'boolean', default: false },
+    // Directory for node --cpu-prof profiles of the dynoproxy nodes (written at their clean stop). Empty: not profiled.
+    'node-prof': { type: 'string', default: '' },
   },
 });
 const ROUNDS = Number(opt.rounds);
@@ -31,37 +38,61 @@ const CALLERS = Number(opt.callers);
 const MAX_MS = Number(opt['max-seconds']) * 1000;
 const TARGETS = new Set(opt.targets.split(','));
 const FAILOVER_ROUNDS = Number(opt['failover-rounds'] ?? opt.rounds);
+const RATES = opt.rates === '' ? [] : opt.rates.split(',').map(Number);
+const RATE_MS = Number(opt['rate-seconds']) * 1000;
+const CLOSED = !opt['no-closed'];
 const HOST = '127.0.0.1';
 const KEYS = 10_000;
 const VALUE = 'x'.repeat(64);
 
-interface Node { rack: string; token: string; client: number; peer: number; admin: number; redis: number; proc?: ManagedProcess }
+interface Node { label: string; rack: string; token: string; client: number; peer: number; admin: number; redis: number; proc?: ManagedProcess }
 
 const group = new ProcessGroup();
 const dir = mkdtempSync(path.join(os.tmpdir(), 'dynoproxy-bench-client-'));
 
 type Op = (key: string, write: boolean) => Promise<unknown>;
 
-/** Every redis-server and dynoproxy started, for their CPU time. */
-const servers: ManagedProcess[] = [];
+/** Every redis-server and dynoproxy started, for their CPU time, with a label (its role) for the per-process split. */
+const servers: { label: string; proc: ManagedProcess }[] = [];
 
-/** CPU time (user + system, ms) the server processes have used so far, from /proc (10 ms ticks); 0 when /proc is absent. */
-function serverCpuMs(): number {
-  let ticks = 0;
-  for (const p of servers) {
-    try {
-      const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
-      const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(rest[11]) + Number(rest[12]);
-    } catch {
-      // exited: its time is gone with it
-    }
+/** CPU time (user + system, ms) of one process so far, from /proc (10 ms ticks); 0 when it exited or /proc is absent. */
+function procCpuMs(p: ManagedProcess): number {
+  try {
+    const f = readFileSync(`/proc/${p.pid}/stat`, 'utf8');
+    const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+    return (Number(rest[11]) + Number(rest[12])) * 10;
+  } catch {
+    return 0; // exited: its time is gone with it
   }
-  return ticks * 10;
+}
+
+/** CPU time (ms) the server processes have used so far. */
+function serverCpuMs(): number {
+  return servers.reduce((a, s) => a + procCpuMs(s.proc), 0);
+}
+
+/** CPU time (ms) per server label so far. */
+function serverCpuByLabel(): Map<string, number> {
+  return new Map(servers.map((s) => [s.label, procCpuMs(s.proc)]));
+}
+
+/** Read and write system calls (read/readv, write/writev; all threads) of a process so far, from /proc/<pid>/io; 0 when absent. */
+function procSyscalls(pid: number | 'self'): { r: number; w: number } {
+  try {
+    const f = readFileSync(`/proc/${pid}/io`, 'utf8');
+    return { r: Number(/syscr: (\d+)/.exec(f)?.[1] ?? 0), w: Number(/syscw: (\d+)/.exec(f)?.[1] ?? 0) };
+  } catch {
+    return { r: 0, w: 0 };
+  }
+}
+
+/** Read/write system calls per label (the bench process as 'client') so far. */
+function syscallsByLabel(): Map<string, { r: number; w: number }> {
+  return new Map([['client', procSyscalls('self')] as const, ...servers.map((s) => [s.label, procSyscalls(s.proc.pid)] as const)]);
 }
 
 /** CALLERS loops sharing OPS operations (half GET, half SET on KEYS keys), stopped at MAX_MS; latency per op in µs. */
-interface LoadResult { opsPerSec: number; p50: number; p99: number; failed: number; done: number; clientCpuUs: number; serverCpuUs: number }
+interface LoadResult { opsPerSec: number; p50: number; p99: number; failed: number; done: number; clientCpuUs: number; serverCpuUs: number; byServerUs: Map<string, number>; syscallsPerOp: Map<string, { r: number; w: number }> }
 
 async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promise<LoadResult> {
   const h = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
@@ -69,6 +100,8 @@ async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promi
   let failed = 0;
   const cpu0 = process.cpuUsage();
   const srv0 = serverCpuMs();
+  const by0 = serverCpuByLabel();
+  const sys0 = syscallsByLabel();
   const t0 = performance.now();
   const caller = async (): Promise<void> => {
     while (next < OPS && performance.now() - t0 < MAX_MS) {
@@ -91,9 +124,69 @@ async function load(op: Op, onResult?: (ok: boolean, at: number) => void): Promi
   const secs = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);
   const srvMs = serverCpuMs() - srv0;
+  const byServerUs = new Map([...serverCpuByLabel()].map(([label, ms]) => [label, ((ms - (by0.get(label) ?? 0)) * 1000) / next]));
+  const syscallsPerOp = new Map([...syscallsByLabel()].map(([label, c]) => [label, { r: (c.r - (sys0.get(label)?.r ?? 0)) / next, w: (c.w - (sys0.get(label)?.w ?? 0)) / next }]));
   return {
     opsPerSec: next / secs, p50: h.getValueAtPercentile(50) / 1000, p99: h.getValueAtPercentile(99) / 1000, failed, done: next,
-    clientCpuUs: (cpu.user + cpu.system) / next, serverCpuUs: (srvMs * 1000) / next,
+    clientCpuUs: (cpu.user + cpu.system) / next, serverCpuUs: (srvMs * 1000) / next, byServerUs, syscallsPerOp,
+  };
+}
+
+/**
+ * Open loop at a fixed offered rate: operation i is due at t0 + i / rate, whatever the earlier ones are doing (no caller
+ * waits for a reply before the next is sent). A 1 ms timer sends every operation due by then; latency is measured from
+ * the due time (so it includes the sender's timer lateness, the same for every target, and a target that falls behind
+ * pays for its queue: no coordinated omission) and, separately, from the actual send. Bounded by RATE_MS of sending,
+ * then at most MAX_MS for the replies; at most 20,000 in flight (past that, the run counts as saturated and stops sending).
+ */
+interface OpenResult { rate: number; sent: number; failed: number; saturated: boolean; p50: number; p90: number; p99: number; p999: number; sendP50: number; sendP99: number; clientCpuUs: number; serverCpuUs: number }
+
+async function openLoad(op: Op, rate: number): Promise<OpenResult> {
+  const build = () => hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: 3, useWebAssembly: false });
+  const due = build();
+  const service = build();
+  const total = Math.floor((rate * RATE_MS) / 1000);
+  let sent = 0;
+  let done = 0;
+  let failed = 0;
+  let saturated = false;
+  const cpu0 = process.cpuUsage();
+  const srv0 = serverCpuMs();
+  const t0 = performance.now();
+  const record = (dueAt: number, sentAt: number, ok: boolean): void => {
+    const e = performance.now();
+    due.recordValue(Math.max(1, Math.round((e - dueAt) * 1000)));
+    service.recordValue(Math.max(1, Math.round((e - sentAt) * 1000)));
+    if (!ok) failed++;
+    done++;
+  };
+  await new Promise<void>((resolve) => {
+    const tick = (): void => {
+      const now = performance.now();
+      const dueCount = Math.min(total, Math.floor(((now - t0) * rate) / 1000) + 1);
+      while (sent < dueCount) {
+        if (sent - done >= 20_000) {
+          saturated = true;
+          break;
+        }
+        const i = sent++;
+        const dueAt = t0 + (i * 1000) / rate;
+        const key = `bench:${(i * 7919) % KEYS}`;
+        op(key, (i & 1) === 1).then(() => record(dueAt, now, true), () => record(dueAt, now, false));
+      }
+      if (sent < total && !saturated && now - t0 < RATE_MS + 1000) setTimeout(tick, 1);
+      else resolve();
+    };
+    tick();
+  });
+  const deadline = performance.now() + MAX_MS;
+  while (done < sent && performance.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  const cpu = process.cpuUsage(cpu0);
+  const srvMs = serverCpuMs() - srv0;
+  const ms = (h: ReturnType<typeof build>, p: number): number => h.getValueAtPercentile(p) / 1000;
+  return {
+    rate, sent, failed: failed + (sent - done), saturated: saturated || sent < total, p50: ms(due, 50), p90: ms(due, 90), p99: ms(due, 99), p999: ms(due, 99.9),
+    sendP50: ms(service, 50), sendP99: ms(service, 99), clientCpuUs: (cpu.user + cpu.system) / Math.max(1, sent), serverCpuUs: (srvMs * 1000) / Math.max(1, sent),
   };
 }
 
@@ -103,8 +196,9 @@ function startNode(n: Node, nodes: Node[]): ManagedProcess {
   writeFileSync(file, ['bench_client:', '  datacenter: dc1', `  rack: ${n.rack}`, `  listen: ${HOST}:${n.client}`, `  dyn_listen: ${HOST}:${n.peer}`, '  dyn_seeds:', ...seeds,
     `  tokens: '${n.token}'`, '  hash: murmur', '  servers:', `  - ${HOST}:${n.redis}:1`, '  timeout: 5000', '  preconnect: true', '  gos_interval: 200', `  stats_listen: ${HOST}:${n.admin}`, ''].join('\n'));
   const node = path.join(repoRoot, 'node_modules', '.bin', 'node');
-  const p = group.start({ name: `dynoproxy-${n.client}`, command: node, args: [path.join(repoRoot, 'src', 'cli.ts'), '-c', file, '--workers', '1'], logPath: path.join(dir, `node-${n.client}.log`), env: { ...process.env, DYNOPROXY_LOG_LEVEL: 'warn' } });
-  servers.push(p);
+  const prof = opt['node-prof'] === '' ? [] : ['--cpu-prof', `--cpu-prof-dir=${path.join(path.resolve(opt['node-prof']), n.label)}`];
+  const p = group.start({ name: `dynoproxy-${n.client}`, command: node, args: [...prof, path.join(repoRoot, 'src', 'cli.ts'), '-c', file, '--workers', '1'], logPath: path.join(dir, `node-${n.client}.log`), env: { ...process.env, DYNOPROXY_LOG_LEVEL: 'warn' } });
+  servers.push({ label: `proxy ${n.label}`, proc: p });
   return p;
 }
 
@@ -129,11 +223,12 @@ async function waitNormal(nodes: Node[]): Promise<void> {
 async function main(): Promise<void> {
   const layout: [string, string][] = [['rack1', '1073741824'], ['rack1', '3221225472'], ['rack2', '101134286']];
   const ports = await freePorts(layout.length * 4 + 1);
-  const nodes: Node[] = layout.map(([rack, token], i) => ({ rack, token, client: ports[4 * i], peer: ports[4 * i + 1], admin: ports[4 * i + 2], redis: ports[4 * i + 3] }));
+  const labels = ['rack1-a', 'rack1-b', 'rack2'];
+  const nodes: Node[] = layout.map(([rack, token], i) => ({ label: labels[i], rack, token, client: ports[4 * i], peer: ports[4 * i + 1], admin: ports[4 * i + 2], redis: ports[4 * i + 3] }));
   const directPort = ports[ports.length - 1];
-  for (const port of [directPort, ...nodes.map((n) => n.redis)]) {
+  for (const [label, port] of [['direct', directPort], ...nodes.map((n) => [n.label, n.redis] as const)] as const) {
     const p = group.start({ name: `redis-${port}`, command: 'redis-server', args: ['--port', String(port), '--bind', HOST, '--save', '', '--appendonly', 'no'], logPath: path.join(dir, `redis-${port}.log`) });
-    servers.push(p);
+    servers.push({ label: `redis ${label}`, proc: p });
     await waitForPort(HOST, port, { process: p });
   }
   for (const n of nodes) {
@@ -159,12 +254,14 @@ async function main(): Promise<void> {
   const targets: [string, Op][] = all.filter(([id]) => TARGETS.has(id)).map(([, name, op]) => [name, op]);
   // One untimed warm-up run of OPS each (JIT of the client and of the nodes, connections), then rounds in a rotating order so no target always runs first.
   for (const [, op] of targets) await load(op);
-  const results = new Map<string, { ops: number[]; p50: number[]; p99: number[]; clientCpuUs: number[]; serverCpuUs: number[] }>();
-  for (let round = 0; round < ROUNDS; round++) {
+  const results = new Map<string, { ops: number[]; p50: number[]; p99: number[]; clientCpuUs: number[]; serverCpuUs: number[]; byServerUs: Map<string, number>[]; syscallsPerOp: Map<string, { r: number; w: number }>[] }>();
+  for (let round = 0; CLOSED && round < ROUNDS; round++) {
     for (let t = 0; t < targets.length; t++) {
       const [name, op] = targets[(t + round) % targets.length];
       const r = await load(op);
-      const acc = results.get(name) ?? { ops: [], p50: [], p99: [], clientCpuUs: [], serverCpuUs: [] };
+      const acc = results.get(name) ?? { ops: [], p50: [], p99: [], clientCpuUs: [], serverCpuUs: [], byServerUs: [], syscallsPerOp: [] };
+      acc.byServerUs.push(r.byServerUs);
+      acc.syscallsPerOp.push(r.syscallsPerOp);
       acc.clientCpuUs.push(r.clientCpuUs);
       acc.serverCpuUs.push(r.serverCpuUs);
       acc.ops.push(r.opsPerSec);
@@ -172,6 +269,19 @@ async function main(): Promise<void> {
       acc.p99.push(r.p99);
       results.set(name, acc);
       process.stderr.write(`round ${round + 1}/${ROUNDS} ${name}: ${Math.round(r.opsPerSec)} ops/s p50 ${r.p50.toFixed(2)} ms p99 ${r.p99.toFixed(2)} ms, CPU/op client ${r.clientCpuUs.toFixed(1)} µs servers ${r.serverCpuUs.toFixed(1)} µs (failed ${r.failed})\n`);
+    }
+  }
+  // Open loop: every rate, every target, rotating order per round and rate; medians over the rounds.
+  const open = new Map<string, OpenResult[]>();
+  for (let round = 0; round < (RATES.length === 0 ? 0 : ROUNDS); round++) {
+    for (const rate of RATES) {
+      for (let t = 0; t < targets.length; t++) {
+        const [name, op] = targets[(t + round) % targets.length];
+        const r = await openLoad(op, rate);
+        const key = `${name}@${rate}`;
+        open.set(key, [...(open.get(key) ?? []), r]);
+        process.stderr.write(`open round ${round + 1}/${ROUNDS} ${rate} ops/s ${name}: p50 ${r.p50.toFixed(3)} p90 ${r.p90.toFixed(3)} p99 ${r.p99.toFixed(3)} p99.9 ${r.p999.toFixed(3)} ms (from send p50 ${r.sendP50.toFixed(3)} p99 ${r.sendP99.toFixed(3)}), CPU/op client ${r.clientCpuUs.toFixed(1)} µs servers ${r.serverCpuUs.toFixed(1)} µs${r.saturated ? ' SATURATED' : ''} (failed ${r.failed})\n`);
+      }
     }
   }
   await dyno.close();
@@ -213,8 +323,17 @@ async function main(): Promise<void> {
   }
 
   const rows = targets.filter(([name]) => results.has(name)).map(([name]) => [name, results.get(name)!] as const).map(([name, a]) => ({ target: name, opsPerSec: Math.round(median(a.ops)), p50Ms: median(a.p50), p99Ms: median(a.p99),
-    clientCpuUsPerOp: Number(median(a.clientCpuUs).toFixed(1)), serverCpuUsPerOp: Number(median(a.serverCpuUs).toFixed(1)) }));
-  const out = { rounds: ROUNDS, opsPerRun: OPS, callers: CALLERS, valueBytes: 64, rows, failover: { failedShare: failover.share.length === 0 ? 0 : median(failover.share), recoverMs: failover.recoverMs.length === 0 ? 0 : Math.round(median(failover.recoverMs)), perRound: failover } };
+    clientCpuUsPerOp: Number(median(a.clientCpuUs).toFixed(1)), serverCpuUsPerOp: Number(median(a.serverCpuUs).toFixed(1)),
+    // Per process (median over the rounds), µs per request: which node or Redis pays.
+    serverCpuUsPerOpByProcess: Object.fromEntries(servers.map((s) => [s.label, Number(median(a.byServerUs.map((m) => m.get(s.label) ?? 0)).toFixed(1))])),
+    // Per process (median over the rounds): read and write system calls per request, 'read/write'; 1/x is the batch size.
+    syscallsPerOpByProcess: Object.fromEntries(['client', ...servers.map((s) => s.label)].map((label) => [label,
+      `${median(a.syscallsPerOp.map((m) => m.get(label)?.r ?? 0)).toFixed(3)}/${median(a.syscallsPerOp.map((m) => m.get(label)?.w ?? 0)).toFixed(3)}`])) }));
+  const openRows = RATES.flatMap((rate) => targets.map(([name]) => [name, open.get(`${name}@${rate}`) ?? []] as const).filter(([, rs]) => rs.length > 0).map(([name, rs]) => ({
+    target: name, rate, p50Ms: median(rs.map((r) => r.p50)), p90Ms: median(rs.map((r) => r.p90)), p99Ms: median(rs.map((r) => r.p99)), p999Ms: median(rs.map((r) => r.p999)),
+    sendP50Ms: median(rs.map((r) => r.sendP50)), sendP99Ms: median(rs.map((r) => r.sendP99)), clientCpuUsPerOp: Number(median(rs.map((r) => r.clientCpuUs)).toFixed(1)),
+    serverCpuUsPerOp: Number(median(rs.map((r) => r.serverCpuUs)).toFixed(1)), saturatedRounds: rs.filter((r) => r.saturated).length, failed: rs.reduce((a, r) => a + r.failed, 0) })));
+  const out = { rounds: ROUNDS, openLoop: { rateSeconds: RATE_MS / 1000, rows: openRows }, opsPerRun: OPS, callers: CALLERS, valueBytes: 64, rows, failover: { failedShare: failover.share.length === 0 ? 0 : median(failover.share), recoverMs: failover.recoverMs.length === 0 ? 0 : Math.round(median(failover.recoverMs)), perRound: failover } };
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }
 

@@ -13,8 +13,8 @@ const cluster = await startCluster(t, {
   dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }] }],
   seeds: (_n, i) => (i === 0 ? [] : [0]),
   deferStart: [1],
-  // A slow copy (16 keys a step, 100 ms between steps), so the writes below land before the copy reaches their keys.
-  pool: { handoff_grace: 2000, warm_up_batch: 16, warm_up_pause: 100 },
+  // A slow copy (32 keys a step, 50 ms between steps: seconds), so the writes below land before the copy reaches their keys.
+  pool: { handoff_grace: 2000, warm_up_batch: 32, warm_up_pause: 50 },
   nodePool: ({ index }) => (index === 1 ? { join: true } : {}),
 })
 const [n0, n1] = cluster.nodes as [ClusterNode, ClusterNode]

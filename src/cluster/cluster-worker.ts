@@ -1,8 +1,9 @@
-// Cluster worker thread: failure detection of every other node, and batched cross-datacenter replication drained from the data workers' rings.
+// Cluster worker thread: failure detection of every other node (probes.ts), membership (gossip, join, leave, cleanup), warm-up and
+// repair, and batched cross-datacenter replication drained from the data workers' rings.
 // Never sits on the client request path: data workers hand it remote-DC writes through bounded rings and read peer states lock-free.
 import { parentPort, workerData } from 'node:worker_threads';
 import { topologyFromConfig, parseSeed, type PoolConfig } from '../config/index.ts';
-import { ReplicationRing, PeerStates, PEER_DOWN, PEER_WARMING } from '../peer/index.ts';
+import { ReplicationRing, PeerStates } from '../peer/index.ts';
 import { WarmUp, type WarmUpDeps } from './warm-up.ts';
 import { Membership } from './membership.ts';
 import { Gossip } from './gossip.ts';
@@ -12,11 +13,11 @@ import { Leave } from './leave.ts';
 import { SeedSources } from './seed-source.ts';
 import { Repair } from './repair.ts';
 import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE, hashRangesOf } from '../topology/index.ts';
-import { FailureDetector, FD_DOWN, FD_UP, FD_UNKNOWN, FD_DATASTORE_DOWN } from './failure-detector.ts';
+import { FailureDetector, FD_DOWN, FD_UP } from './failure-detector.ts';
+import { Probes } from './probes.ts';
 import { RemoteWrites } from './remote-writes.ts';
-import { F_NONE, F_TIMEOUT } from '../protocol/failure/index.ts';
-import { S_PEER, SERVER_BLOCK_SLOTS, WorkerStatsView, poolShapes } from '../stats/index.ts';
-import { newPeerLink, peerLinkTlsOf, acquireRequest, K_CLIENT, type ClientSession, type Request, refreshClock, afterIo } from '../io/index.ts';
+import { SERVER_BLOCK_SLOTS, WorkerStatsView, poolShapes } from '../stats/index.ts';
+import { newPeerLink, peerLinkTlsOf, refreshClock, afterIo } from '../io/index.ts';
 import type { BackendServer } from '../io/index.ts';
 import type { ClusterWorkerData, FromClusterWorker, RepairStart } from '../messages.ts';
 
@@ -59,11 +60,12 @@ const detector = new FailureDetector(membership.limits.maxNodes, {
   minStdDevMs: 100,
   upAfter: 2,
 });
-const WARMING = Buffer.from('+WARMING\r\n');
-/** By node: its last PING answer was +WARMING (it is warming up: peer-client.ts). */
-const warmingSeen = new Uint8Array(membership.limits.maxNodes);
-/** By node: smoothed PING round trip, ms (Infinity until measured): the load signal warm-up picks its source rack by. */
-const rtts = new Float64Array(membership.limits.maxNodes).fill(Infinity);
+// Failure detection (probes.ts): a PING through each node's peer port every interval, phi-accrual over the replies.
+const probes = new Probes({
+  memcache: pool.dataStore === 1, links, detector, states, peerSlots, maxNodes: membership.limits.maxNodes,
+  name: (node) => map.nodes[node]?.name ?? String(node),
+  post: (m) => post(m),
+});
 let remote: RemoteWrites | null = null;
 /** By node index: until when (ms) its tokens' move settles (writes of the moved ranges go to both sides meanwhile). */
 const settleUntil = new Map<number, number>();
@@ -89,7 +91,7 @@ function ownLink(node: number): BackendServer | null {
   return link;
 }
 const warmDeps: WarmUpDeps = {
-  pool, view: map, states, links, rtt: (n) => rtts[n], ownLink,
+  pool, view: map, states, links, rtt: (n) => probes.rtts[n], ownLink,
   publish: (status) => post({ type: 'warm-up', status }),
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 };
@@ -136,12 +138,7 @@ function relink(): void {
   for (const n of map.nodes) {
     if (n.local || linkIds[n.index] === n.id) continue;
     links[n.index]?.close();
-    if (linkIds[n.index] !== undefined) {
-      detector.forget(n.index);
-      states.setState(n.index, 0);
-      rtts[n.index] = Infinity;
-      warmingSeen[n.index] = 0;
-    }
+    if (linkIds[n.index] !== undefined) probes.forget(n.index);
     linkIds[n.index] = n.id;
     const removed = n.tokens.length === 0;
     const st = peerSlots[n.index - 1] ?? new Float64Array(SERVER_BLOCK_SLOTS);
@@ -183,91 +180,7 @@ function watch(ring: ReplicationRing): void {
 for (const ring of rings) watch(ring);
 setInterval(drainRings, 5).unref();
 
-/**
- * Failure detection: a PING through each node's peer port every interval (its datastore answers it, so a node whose
- * datastore is down says so); phi-accrual suspicion over the replies marks a silent (frozen) node down, a failed link
- * marks a dead one down at once, and a down node must answer twice in a row to be up again.
- */
-// A memcached node answers the meta no-op mn itself, so only RESP nodes report their datastore's state this way.
-const PING = pool.dataStore === 1 ? Buffer.from('mn\r\n') : Buffer.from('*1\r\n$4\r\nPING\r\n');
-const STORAGE_DOWN = Buffer.from('-ERR Storage:');
-
-function isStorageDown(buf: Uint8Array, start: number, end: number): boolean {
-  if (end - start < STORAGE_DOWN.length) return false;
-  for (let i = 0; i < STORAGE_DOWN.length; i++) if (buf[start + i] !== STORAGE_DOWN[i]) return false;
-  return true;
-}
-
-/** Publish a verdict: the peer-state word the data workers read, the gauges, the log line, and the node's state in the topology table. */
-function publishVerdict(node: number, detected: number): void {
-  // A node that answers its PING with +WARMING is up, its reads served elsewhere (PEER_WARMING) until it answers PONG again.
-  const verdict = detected === FD_UP && warmingSeen[node] === 1 ? PEER_WARMING : detected;
-  const before = states.state(node);
-  if (before === verdict) return;
-  states.setState(node, verdict);
-  const st = peerSlots[node - 1];
-  if (st !== undefined) {
-    st[S_PEER.peer_up] = verdict === FD_DOWN ? 0 : 1;
-    st[S_PEER.peer_datastore_up] = verdict === FD_UP || verdict === PEER_WARMING ? 1 : 0;
-  }
-  const name = map.nodes[node]?.name ?? String(node);
-  if ((before === PEER_DOWN) !== (verdict === FD_DOWN) || before === 0) post({ type: 'peer-state', node, name, up: verdict !== FD_DOWN });
-  if (verdict === FD_DATASTORE_DOWN || (before === FD_DATASTORE_DOWN && verdict !== FD_DOWN)) post({ type: 'peer-datastore', node, name, up: verdict === FD_UP });
-}
-
-
-function isWarming(buf: Uint8Array, start: number, end: number): boolean {
-  if (end - start !== WARMING.length) return false;
-  for (let i = 0; i < WARMING.length; i++) if (buf[start + i] !== WARMING[i]) return false;
-  return true;
-}
-
-class Probe implements ClientSession {
-  readonly node: number;
-  sentAt = 0;
-  inFlight = false;
-  closed = false;
-  constructor(node: number) {
-    this.node = node;
-  }
-  replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
-    this.inFlight = false;
-    const now = refreshClock();
-    const f = req.failure;
-    // A reply (an error reply included) came from the node; a timeout is left to phi (unless the node never answered); a failed link is a dead node.
-    if (f === F_NONE) {
-      const rtt = now - this.sentAt;
-      rtts[this.node] = rtts[this.node] === Infinity ? rtt : 0.8 * rtts[this.node] + 0.2 * rtt;
-      warmingSeen[this.node] = isWarming(buf, start, end) ? 1 : 0;
-      publishVerdict(this.node, detector.heartbeat(this.node, now, !isStorageDown(buf, start, end)));
-    }
-    else if (f !== F_TIMEOUT || detector.verdict(this.node) === FD_UNKNOWN) publishVerdict(this.node, detector.linkFailed(this.node));
-  }
-  requestFinished(): void {}
-}
-
-/** By node index (sparse until a node has a link). */
-const probes: Probe[] = [];
-
-function probeAll(): void {
-  const now = refreshClock();
-  for (let i = 0; i < links.length; i++) {
-    const link = links[i];
-    if (link === null || link === undefined) continue;
-    const p = (probes[i] ??= new Probe(i));
-    link.checkTimeouts(now);
-    publishVerdict(p.node, detector.check(p.node, now));
-    if (p.inFlight) continue;
-    const req = acquireRequest(K_CLIENT);
-    req.client = p;
-    p.inFlight = true;
-    p.sentAt = now;
-    // A link in backoff fails the probe at once (replyArrived with its failure code).
-    link.send(req, PING, 0, PING.length);
-  }
-}
-
-setInterval(probeAll, interval);
+setInterval(() => probes.all(), interval);
 setInterval(() => {
   const now = refreshClock();
   for (const l of links) l?.checkTimeouts(now);
@@ -275,7 +188,7 @@ setInterval(() => {
   remoteWrites.tick(now);
   afterIo();
 }, 100).unref();
-probeAll();
+probes.all();
 
 function post(m: FromClusterWorker): void {
   port?.postMessage(m);

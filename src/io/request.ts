@@ -47,6 +47,45 @@ export interface ClientSession {
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void;
   /** `req` finished with a reply already stored in it (`req.reply`). */
   requestFinished(req: Request): void;
+  /** Where a streaming merge writes `req`'s reply bytes now: the client when `req` is at the head of its queue, else null. */
+  streamSink?(req: Request): ReplySink | null;
+  /** A stream waited on this client for too long (it does not read its replies): disconnect it (counted). */
+  streamStalled?(): void;
+}
+
+/** A client's side of a streamed reply (client-connection.ts): bytes written in place, in the client's reply order. */
+export interface ReplySink {
+  /** Stage reply bytes of the request at the head of the queue (valid only during the call). */
+  write(buf: Uint8Array, start: number, end: number): void;
+  /** Bytes not yet taken by the client: staged and in the socket. */
+  readonly bufferedBytes: number;
+  /** How many unsent or held bytes a stream may reach before its backend connections stop reading. */
+  readonly streamWindow: number;
+}
+
+/** A backend connection a streaming merge stopped reading (backpressure); resumed once the merge has room. */
+export interface Pausable {
+  resumeReading(): void;
+}
+
+/**
+ * A merge that writes its reply while the pieces' replies arrive (split MGET / multi-get), in key order: the backend hands it each
+ * unit of a piece's reply (an array element, a VALUE item) as it completes; part() still ends each piece (with its terminal bytes, or
+ * the whole reply when it was not streamed: a peer's, an error). finish() is empty: the client pumps the merge instead.
+ */
+export interface StreamingMerge extends Merge {
+  readonly streams: true;
+  /** Its composite request (set by newComposite). */
+  request: Request | null;
+  /** One unit of piece `index`'s reply; true when `from` must stop reading for now (the merge resumes it). */
+  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): boolean;
+  /** The client is at this request: write what is in order (everything, when `done`); when done, true if the reply counts as an error. */
+  pump(sink: ReplySink, done: boolean): boolean;
+  /** The client left: held bytes dropped, paused connections resumed. */
+  cancel(): void;
+  /** How long (ms) nothing moved while a connection waits paused for this merge; giveUp() disconnects the client that stalls it. */
+  stalledFor(now: number): number;
+  giveUp(): void;
 }
 
 /** Merges the replies of a split request's pieces into one client reply. */
@@ -61,6 +100,8 @@ export interface Merge {
    * request was answered or cancelled. Other merges see no piece after that (no copies for a client that left or a quorum decided).
    */
   readonly hasSideEffects?: boolean;
+  /** A StreamingMerge. */
+  readonly streams?: boolean;
 }
 
 /** A backend connection held by one client (backend.ts BackendConnection, taken with BackendServer.pin). */
@@ -128,6 +169,8 @@ export class Request {
   blockMs = -1;
   /** The client speaks RESP3 (HELLO 3): its datastore replies come from RESP3 connections, and peers are asked for RESP3 replies. */
   resp3 = false;
+  /** A piece of a StreamingMerge: a backend that can hands its reply over unit by unit (deliverUnit). */
+  stream = false;
 }
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
@@ -199,6 +242,7 @@ export function releaseRequest(r: Request): void {
   r.pin = null;
   r.blockMs = -1;
   r.resp3 = false;
+  r.stream = false;
   if (r.retryBuf !== null) {
     const b = r.retryBuf;
     if (b.length === SMALL_RETRY_BYTES) {
@@ -248,6 +292,17 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
 }
 
 /**
+ * One unit of a streamed piece's reply (bytes valid only during the call); the piece still ends with deliverReply. True when the
+ * connection `from` must stop reading until the merge resumes it.
+ */
+export function deliverUnit(req: Request, buf: Uint8Array, start: number, end: number, from: Pausable): boolean {
+  const p = req.parent as Request;
+  const m = p.merge;
+  if (m === null || p.answered) return false;
+  return (m as StreamingMerge).unit(req.partIndex, buf, start, end, from);
+}
+
+/**
  * cancel() of a request whose client is gone: a split request's pieces still at backends are drained without being merged
  * (its merge, and the copies it holds, are let go at once), unless the merge has side effects that must still happen.
  */
@@ -255,7 +310,9 @@ export function cancelRequest(req: Request): void {
   req.client = null;
   if (req.kind !== K_COMPOSITE) return;
   req.answered = true;
-  if (req.merge !== null && req.merge.hasSideEffects !== true) req.merge = null;
+  const m = req.merge;
+  if (m !== null && m.streams === true) (m as StreamingMerge).cancel();
+  if (m !== null && m.hasSideEffects !== true) req.merge = null;
 }
 
 /** Build the merged reply and hand it to the client in order (once). */
@@ -290,6 +347,7 @@ export function newComposite(client: { enqueue(req: Request): void }, merge: Mer
   parent.refs = 1;
   parent.startedAt = now;
   parent.group = group;
+  if (merge.streams === true) (merge as StreamingMerge).request = parent;
   client.enqueue(parent);
   return parent;
 }
@@ -302,5 +360,6 @@ export function newPart(parent: Request, index: number, replyKind = 0): Request 
   child.pin = parent.pin;
   child.resp3 = parent.resp3;
   child.replyKind = replyKind;
+  child.stream = parent.merge !== null && parent.merge.streams === true;
   return child;
 }

@@ -1,0 +1,298 @@
+// StreamMerge: the merge of a split multi-key read (RESP MGET, memcached get/gets/gat/gats), written to the client in key order while
+// the pieces' replies arrive. Never holds more than the stream window of out-of-order bytes without pausing the connection sending them.
+//
+// Errors: a piece that fails before any byte of the reply went out makes the whole reply that error (as the whole-reply merges did,
+// and twemproxy does). Once the reply has started it must stay well formed: a piece failing later answers its keys as nil (RESP) or
+// as misses (memcached), and the request is counted as an error.
+import { monotonicMs, type Pausable, type ReplySink, type Request, type StreamingMerge } from '../../io/index.ts';
+
+/** Out-of-order bytes held, or unsent bytes at the client, past which the sending connections stop reading (pool setting if lower). */
+export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
+
+const K_PENDING = 0;
+const K_HELD = 1;
+const K_EMPTY = 2;
+const K_DONE = 3;
+
+export const P_FRESH = 0;
+export const P_STREAMING = 1;
+export const P_DONE = 2;
+export const P_FAILED = 3;
+
+function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
+  const b = Buffer.allocUnsafe(end - start);
+  b.set(buf.subarray(start, end));
+  return b;
+}
+
+export abstract class StreamMerge implements StreamingMerge {
+  readonly streams = true;
+  request: Request | null = null;
+  /** For key i of the client's request: which piece asked for it (the caller fills it). */
+  readonly keyPart: Int32Array;
+  protected readonly n: number;
+  /** Keys of piece p in the client's order: order[first[p] .. first[p + 1]) (built on first use). */
+  private order: Int32Array | null = null;
+  private first: Int32Array | null = null;
+  /** Per piece: how many of its keys are resolved. */
+  protected readonly pos: Int32Array;
+  protected readonly pieceState: Uint8Array;
+  private readonly keyState: Uint8Array;
+  private held: (Buffer | null)[] | null = null;
+  private heldBytes = 0;
+  private cursor = 0;
+  private started = false;
+  private cancelled = false;
+  /** The whole reply: a piece failed before any byte went out. */
+  private error: Buffer | null = null;
+  /** Pieces that failed after the reply started (their keys answered empty). */
+  failedAfterStart = 0;
+  /** Connections paused because their piece ran ahead (held bytes past the window), and because the client is slow. */
+  private pausedAhead: Pausable[] | null = null;
+  private pausedSlow: Pausable[] | null = null;
+  /** The unit being handled was held (not written). */
+  private heldNow = false;
+  private lastMove = 0;
+  /** The client's sink during one unit() or part() call (null: not at the head of its queue). */
+  private cur: ReplySink | null = null;
+  private window = STREAM_WINDOW_BYTES;
+
+  constructor(pieces: number, keys: number) {
+    this.n = keys;
+    this.keyPart = new Int32Array(keys);
+    this.pos = new Int32Array(pieces);
+    this.pieceState = new Uint8Array(pieces);
+    this.keyState = new Uint8Array(keys);
+  }
+
+  /** What precedes the first key's bytes (RESP: the array header). */
+  protected abstract header(sink: ReplySink): void;
+  /** A key without value bytes (RESP: nil; memcached: nothing, a miss). */
+  protected abstract writeEmpty(sink: ReplySink): void;
+  /** What ends the reply (memcached: END). */
+  protected abstract trailer(sink: ReplySink): void;
+  /** One unit of piece p's streamed reply: resolve(), empty() or failPiece() the keys it answers. */
+  protected abstract onUnit(p: number, buf: Uint8Array, start: number, end: number): void;
+  /** Piece p's whole reply at once (not streamed: a peer's, or one that was not an array / had no item). */
+  protected abstract onWhole(p: number, buf: Uint8Array, start: number, end: number): void;
+  /** Piece p's streamed reply ended without error: the keys it did not answer. */
+  protected abstract onEnd(p: number): void;
+
+  private buildOrder(): void {
+    const pieces = this.pos.length;
+    const first = new Int32Array(pieces + 1);
+    const kp = this.keyPart;
+    for (let i = 0; i < this.n; i++) first[kp[i] + 1]++;
+    for (let p = 0; p < pieces; p++) first[p + 1] += first[p];
+    const order = new Int32Array(this.n);
+    const fill = this.pos;
+    for (let i = 0; i < this.n; i++) order[first[kp[i]] + fill[kp[i]]++] = i;
+    fill.fill(0);
+    this.first = first;
+    this.order = order;
+  }
+
+  /** How many keys piece p asked for. */
+  protected asked(p: number): number {
+    if (this.first === null) this.buildOrder();
+    const f = this.first as Int32Array;
+    return f[p + 1] - f[p];
+  }
+
+  /** Piece p's j-th key (client index). */
+  protected pieceKey(p: number, j: number): number {
+    if (this.order === null) this.buildOrder();
+    return (this.order as Int32Array)[(this.first as Int32Array)[p] + j];
+  }
+
+  private sink(): ReplySink | null {
+    const r = this.request;
+    const c = r === null ? null : r.client;
+    if (c === null || c.streamSink === undefined) return null;
+    const s = c.streamSink(r as Request);
+    if (s !== null) this.window = s.streamWindow < STREAM_WINDOW_BYTES ? s.streamWindow : STREAM_WINDOW_BYTES;
+    return s;
+  }
+
+  protected start(sink: ReplySink): void {
+    if (this.started) return;
+    this.started = true;
+    this.header(sink);
+  }
+
+  /** Key `key`'s bytes: written now when it is next in order and the client is at this request, else held (a copy). */
+  protected resolve(key: number, buf: Uint8Array, start: number, end: number): void {
+    const sink = this.cur;
+    if (this.error !== null || this.cancelled || this.keyState[key] !== K_PENDING) return;
+    if (key === this.cursor && sink !== null) {
+      this.start(sink);
+      sink.write(buf, start, end);
+      this.keyState[key] = K_DONE;
+      this.cursor++;
+      return;
+    }
+    const held = this.held ?? (this.held = new Array<Buffer | null>(this.n).fill(null));
+    held[key] = copyOf(buf, start, end);
+    this.heldBytes += end - start;
+    this.heldNow = true;
+    this.keyState[key] = K_HELD;
+  }
+
+  protected empty(key: number): void {
+    if (this.keyState[key] === K_PENDING) this.keyState[key] = K_EMPTY;
+  }
+
+  /** Piece p failed (its error reply in buf[start, end)). */
+  protected failPiece(p: number, buf: Uint8Array, start: number, end: number): void {
+    if (this.pieceState[p] === P_FAILED) return;
+    this.pieceState[p] = P_FAILED;
+    if (!this.started) {
+      if (this.error === null) {
+        this.error = copyOf(buf, start, end);
+        this.dropHeld();
+        this.resumeAll();
+      }
+      return;
+    }
+    this.failedAfterStart++;
+    const asked = this.asked(p);
+    for (let j = this.pos[p]; j < asked; j++) this.empty(this.pieceKey(p, j));
+    this.pos[p] = asked;
+  }
+
+  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): boolean {
+    this.lastMove = monotonicMs();
+    if (this.cancelled || this.pieceState[index] >= P_DONE) return false;
+    const sink = (this.cur = this.sink());
+    this.heldNow = false;
+    this.onUnit(index, buf, start, end);
+    this.cur = null;
+    if (this.error !== null || this.cancelled) return false;
+    this.advance(sink);
+    // The other pieces' held bytes this unit let out may free the connections that ran ahead.
+    if (this.pausedAhead !== null || this.pausedSlow !== null) this.maybeResume(sink);
+    if (this.heldNow && this.heldBytes > this.window) {
+      (this.pausedAhead ??= []).push(from);
+      return true;
+    }
+    if (sink !== null && sink.bufferedBytes > this.window) {
+      (this.pausedSlow ??= []).push(from);
+      return true;
+    }
+    return false;
+  }
+
+  part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
+    this.lastMove = monotonicMs();
+    if (this.cancelled) return;
+    const st = this.pieceState[index];
+    const sink = (this.cur = this.sink());
+    if (st !== P_FAILED) {
+      if (isError) this.failPiece(index, buf, start, end);
+      else if (st === P_FRESH) this.onWhole(index, buf, start, end);
+      else this.onEnd(index);
+      if (this.pieceState[index] !== P_FAILED) this.pieceState[index] = P_DONE;
+    }
+    this.cur = null;
+    if (this.error === null) this.advance(sink);
+    this.maybeResume(sink);
+  }
+
+  finish(): Uint8Array {
+    return EMPTY;
+  }
+
+  /** Write every key in order whose bytes are known. */
+  private advance(sink: ReplySink | null): void {
+    if (sink === null) return;
+    const n = this.n;
+    const ks = this.keyState;
+    let c = this.cursor;
+    while (c < n) {
+      const st = ks[c];
+      if (st === K_PENDING) break;
+      if (st === K_HELD) {
+        const held = this.held as (Buffer | null)[];
+        const b = held[c] as Buffer;
+        held[c] = null;
+        this.heldBytes -= b.length;
+        this.start(sink);
+        sink.write(b, 0, b.length);
+      } else if (st === K_EMPTY) this.writeEmpty(sink);
+      ks[c] = K_DONE;
+      c++;
+    }
+    this.cursor = c;
+  }
+
+  pump(sink: ReplySink, done: boolean): boolean {
+    this.lastMove = monotonicMs();
+    this.window = sink.streamWindow < STREAM_WINDOW_BYTES ? sink.streamWindow : STREAM_WINDOW_BYTES;
+    if (this.error === null) this.advance(sink);
+    if (!done) {
+      this.maybeResume(sink);
+      return false;
+    }
+    const error = this.error;
+    if (error !== null) sink.write(error, 0, error.length);
+    else {
+      // Every piece answered: a key still unresolved (a piece answered short) is empty.
+      for (let i = this.cursor; i < this.n; i++) this.empty(i);
+      this.advance(sink);
+      this.start(sink);
+      this.trailer(sink);
+    }
+    this.dropHeld();
+    this.resumeAll();
+    return error !== null || this.failedAfterStart > 0;
+  }
+
+  private maybeResume(sink: ReplySink | null): void {
+    const half = this.window >> 1;
+    if (this.pausedAhead !== null && this.heldBytes <= half) {
+      const p = this.pausedAhead;
+      this.pausedAhead = null;
+      for (const c of p) c.resumeReading();
+    }
+    if (this.pausedSlow !== null) {
+      const s = sink ?? this.sink();
+      if (s !== null && s.bufferedBytes > half) return;
+      const p = this.pausedSlow;
+      this.pausedSlow = null;
+      for (const c of p) c.resumeReading();
+    }
+  }
+
+  private resumeAll(): void {
+    const a = this.pausedAhead;
+    const b = this.pausedSlow;
+    this.pausedAhead = this.pausedSlow = null;
+    if (a !== null) for (const c of a) c.resumeReading();
+    if (b !== null) for (const c of b) c.resumeReading();
+  }
+
+  private dropHeld(): void {
+    this.held = null;
+    this.heldBytes = 0;
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.dropHeld();
+    this.resumeAll();
+  }
+
+  stalledFor(now: number): number {
+    return now - this.lastMove;
+  }
+
+  giveUp(): void {
+    const r = this.request;
+    const c = r === null ? null : r.client;
+    if (c !== null && c.streamStalled !== undefined) c.streamStalled();
+    // A client already gone (or none that can be disconnected): the connections must not stay paused.
+    this.cancel();
+  }
+}
+
+const EMPTY = new Uint8Array(0);

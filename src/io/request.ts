@@ -57,9 +57,7 @@ export interface ClientSession {
 export interface ReplySink {
   /** Stage reply bytes of the request at the head of the queue (valid only during the call). */
   write(buf: Uint8Array, start: number, end: number): void;
-  /** Bytes not yet taken by the client: staged and in the socket. */
-  readonly bufferedBytes: number;
-  /** How many unsent or held bytes a stream may reach before its backend connections stop reading. */
+  /** How many out-of-order bytes a stream may hold before the connections that ran ahead stop reading. */
   readonly streamWindow: number;
 }
 

@@ -66,7 +66,7 @@ export abstract class ClientConnection implements ClientSession, ReplySink {
     (socket as unknown as Record<symbol, ClientConnection>)[CLIENT] = this;
     // Bytes a TLS socket decrypted before it was handed over sit in the stream: they come as 'data' (later reads use the static buffer).
     if (!useStaticReadBuffer(socket, READ_BUF, onStaticRead) || socket.readableLength > 0) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
-    socket.on('drain', () => this.onDrain());
+    socket.on('drain', () => this.maybeResume());
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
     socket.on('end', () => this.onEnd());
@@ -330,25 +330,12 @@ export abstract class ClientConnection implements ClientSession, ReplySink {
     return this.pool.settings.clientMaxBufferedBytes;
   }
 
-  /** A stream at the head waited for this client to read for too long: as the output-buffer limit, it is disconnected (counted). */
+  /** A stream of this client stalled for twice the pool's timeout (backend.ts checkTimeout): it is disconnected (counted). */
   streamStalled(): void {
     if (this.closed) return;
     this.pool.st[P.client_output_limit_disconnects_total]++;
     this.socket.destroy();
     this.onClose();
-  }
-
-  private onDrain(): void {
-    this.maybeResume();
-    // A streamed reply at the head may have been waiting for room.
-    const h = this.head;
-    if (h === null || h.done || h.merge === null || h.merge.streams !== true) return;
-    try {
-      (h.merge as StreamingMerge).pump(this, false);
-    } catch (err) {
-      this.fault(err);
-    }
-    afterIo();
   }
 
   flush(): void {

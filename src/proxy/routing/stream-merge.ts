@@ -1,6 +1,11 @@
 // StreamMerge: the merge of a split multi-key read (RESP MGET, memcached get/gets/gat/gats), written to the client in key order while
 // the pieces' replies arrive. Never holds more than the stream window of out-of-order bytes without pausing the connection sending them.
 //
+// Backpressure: a piece that runs ahead of the key order (its bytes held) stops its connection past the window, until the pieces
+// before it catch up. A client that reads slowly pauses no backend connection (they are shared: other clients would wait on it):
+// its unsent bytes fall under the client output-buffer limits (client_reply_hard_limit / soft), which disconnect it, and its further
+// requests are not read past client_max_buffered_bytes (client-connection.ts).
+//
 // Errors: a piece that fails before any byte of the reply went out makes the whole reply that error (as the whole-reply merges did,
 // and twemproxy does). Once the reply has started it must stay well formed: a piece failing later answers its keys as nil (RESP) or
 // as misses (memcached), and the request is counted as an error.
@@ -47,9 +52,8 @@ export abstract class StreamMerge implements StreamingMerge {
   private error: Buffer | null = null;
   /** Pieces that failed after the reply started (their keys answered empty). */
   failedAfterStart = 0;
-  /** Connections paused because their piece ran ahead (held bytes past the window), and because the client is slow. */
+  /** Connections paused because their piece ran ahead (held bytes past the window). */
   private pausedAhead: Pausable[] | null = null;
-  private pausedSlow: Pausable[] | null = null;
   /** The unit being handled was held (not written). */
   private heldNow = false;
   private lastMove = 0;
@@ -170,13 +174,9 @@ export abstract class StreamMerge implements StreamingMerge {
     if (this.error !== null || this.cancelled) return false;
     this.advance(sink);
     // The other pieces' held bytes this unit let out may free the connections that ran ahead.
-    if (this.pausedAhead !== null || this.pausedSlow !== null) this.maybeResume(sink);
+    if (this.pausedAhead !== null) this.maybeResume();
     if (this.heldNow && this.heldBytes > this.window) {
       (this.pausedAhead ??= []).push(from);
-      return true;
-    }
-    if (sink !== null && sink.bufferedBytes > this.window) {
-      (this.pausedSlow ??= []).push(from);
       return true;
     }
     return false;
@@ -195,7 +195,7 @@ export abstract class StreamMerge implements StreamingMerge {
     }
     this.cur = null;
     if (this.error === null) this.advance(sink);
-    this.maybeResume(sink);
+    this.maybeResume();
   }
 
   finish(): Uint8Array {
@@ -230,7 +230,7 @@ export abstract class StreamMerge implements StreamingMerge {
     this.window = sink.streamWindow < STREAM_WINDOW_BYTES ? sink.streamWindow : STREAM_WINDOW_BYTES;
     if (this.error === null) this.advance(sink);
     if (!done) {
-      this.maybeResume(sink);
+      this.maybeResume();
       return false;
     }
     const error = this.error;
@@ -247,28 +247,15 @@ export abstract class StreamMerge implements StreamingMerge {
     return error !== null || this.failedAfterStart > 0;
   }
 
-  private maybeResume(sink: ReplySink | null): void {
-    const half = this.window >> 1;
-    if (this.pausedAhead !== null && this.heldBytes <= half) {
-      const p = this.pausedAhead;
-      this.pausedAhead = null;
-      for (const c of p) c.resumeReading();
-    }
-    if (this.pausedSlow !== null) {
-      const s = sink ?? this.sink();
-      if (s !== null && s.bufferedBytes > half) return;
-      const p = this.pausedSlow;
-      this.pausedSlow = null;
-      for (const c of p) c.resumeReading();
-    }
+  /** The connections that ran ahead read again once the held bytes fell to half the window. */
+  private maybeResume(): void {
+    if (this.pausedAhead !== null && this.heldBytes <= this.window >> 1) this.resumeAll();
   }
 
   private resumeAll(): void {
     const a = this.pausedAhead;
-    const b = this.pausedSlow;
-    this.pausedAhead = this.pausedSlow = null;
+    this.pausedAhead = null;
     if (a !== null) for (const c of a) c.resumeReading();
-    if (b !== null) for (const c of b) c.resumeReading();
   }
 
   private dropHeld(): void {

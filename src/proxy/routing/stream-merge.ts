@@ -6,13 +6,16 @@
 // its unsent bytes fall under the client output-buffer limits (client_reply_hard_limit / soft), which disconnect it, and its further
 // requests are not read past client_max_buffered_bytes (client-connection.ts).
 //
-// Errors: a piece that fails before any byte of the reply went out makes the whole reply that error (as the whole-reply merges did,
-// and twemproxy does). Once the reply has started it must stay well formed: a piece failing later answers its keys as nil (RESP) or
-// as misses (memcached), and the request is counted as an error.
+// The reply starts only once the keys known in order reach STREAM_START_BYTES (or every piece answered): an ordinary small reply is
+// written whole, as before streaming. Errors: a piece that fails before the reply started makes the whole reply that error (as the
+// whole-reply merges did, and twemproxy does). Once started it must stay well formed: a piece failing later answers its keys as nil
+// (RESP) or as misses (memcached), and the request is counted as an error.
 import { monotonicMs, type Pausable, type ReplySink, type Request, type StreamingMerge } from '../../io/index.ts';
 
 /** Out-of-order bytes held, or unsent bytes at the client, past which the sending connections stop reading (pool setting if lower). */
 export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
+/** The reply is not started before this many bytes are known in key order (or all pieces answered). */
+export const STREAM_START_BYTES = 64 * 1024;
 
 const K_PENDING = 0;
 const K_HELD = 1;
@@ -47,6 +50,9 @@ export abstract class StreamMerge implements StreamingMerge {
   private heldBytes = 0;
   private cursor = 0;
   private started = false;
+  /** Before the start: keys [0, prefixEnd) are known, prefixBytes of them. */
+  private prefixEnd = 0;
+  private prefixBytes = 0;
   private cancelled = false;
   /** The whole reply: a piece failed before any byte went out. */
   private error: Buffer | null = null;
@@ -128,7 +134,7 @@ export abstract class StreamMerge implements StreamingMerge {
   protected resolve(key: number, buf: Uint8Array, start: number, end: number): void {
     const sink = this.cur;
     if (this.error !== null || this.cancelled || this.keyState[key] !== K_PENDING) return;
-    if (key === this.cursor && sink !== null) {
+    if (this.started && key === this.cursor && sink !== null) {
       this.start(sink);
       sink.write(buf, start, end);
       this.keyState[key] = K_DONE;
@@ -202,11 +208,23 @@ export abstract class StreamMerge implements StreamingMerge {
     return EMPTY;
   }
 
-  /** Write every key in order whose bytes are known. */
-  private advance(sink: ReplySink | null): void {
+  /** Write every key in order whose bytes are known (before the start: once they reach STREAM_START_BYTES, or when `force`). */
+  private advance(sink: ReplySink | null, force = false): void {
     if (sink === null) return;
     const n = this.n;
     const ks = this.keyState;
+    if (!this.started && !force) {
+      let e = this.prefixEnd;
+      let bytes = this.prefixBytes;
+      const held = this.held;
+      while (e < n && ks[e] !== K_PENDING) {
+        if (ks[e] === K_HELD) bytes += (held as (Buffer | null)[])[e]!.length;
+        e++;
+      }
+      this.prefixEnd = e;
+      this.prefixBytes = bytes;
+      if (bytes < STREAM_START_BYTES) return;
+    }
     let c = this.cursor;
     while (c < n) {
       const st = ks[c];
@@ -238,7 +256,7 @@ export abstract class StreamMerge implements StreamingMerge {
     else {
       // Every piece answered: a key still unresolved (a piece answered short) is empty.
       for (let i = this.cursor; i < this.n; i++) this.empty(i);
-      this.advance(sink);
+      this.advance(sink, true);
       this.start(sink);
       this.trailer(sink);
     }

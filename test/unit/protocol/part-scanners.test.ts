@@ -1,6 +1,7 @@
 // RespPartScanner and MemcachePartScanner (streamed split replies): the units of a stream of replies, found whole and with the stream
 // split at every byte (the backend's gather contract: an incomplete unit is presented again from its start with more bytes after it).
 import t from 'tap';
+import type { Test } from 'tap';
 import { RespPartScanner } from '../../../src/protocol/resp/index.ts';
 import { MemcachePartScanner } from '../../../src/protocol/memcache/index.ts';
 
@@ -39,7 +40,7 @@ function units(s: Scanner, text: string, cuts: number[]): Unit[] {
   return out;
 }
 
-function check(t: typeof import("tap").default, name: string, make: () => Scanner, text: string, want: Unit[]): void {
+function check(t: Test, name: string, make: () => Scanner, text: string, want: Unit[]): void {
   t.same(units(make(), text, []), want, `${name}: whole`);
   let bad = 0;
   for (let cut = 1; cut < text.length && bad < 3; cut++) {

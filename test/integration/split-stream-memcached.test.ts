@@ -152,9 +152,10 @@ t.test('a never-reading client is cut off at the output limit; the process stays
   }, 20_000, 'the hog disconnected', 50)
   hog.destroy()
   t.ok(peak - before < 200, `RSS grew at most ${(peak - before).toFixed(0)} MiB while 1.2 GiB of replies were asked and never read`)
+  // Under the soft limit (16 MiB) whatever the machine's speed: the limits themselves must not cut it off.
   const reader = new McStreamReader()
-  await streamRequest(small.port, get(mid.slice(0, 40)), reader, { deadlineMs: 20_000 })
-  t.equal(reader.items.length, 40, 'another client is served in full')
+  await streamRequest(small.port, get(mid.slice(0, 16)), reader, { deadlineMs: 20_000 })
+  t.equal(reader.items.length, 16, 'another client is served in full')
 })
 
 t.test('a server failing after the reply started: its keys are misses, the reply ends well formed', async (t) => {

@@ -18,14 +18,24 @@ export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
 export const STREAM_START_BYTES = 64 * 1024;
 
 const K_PENDING = 0;
+/** Held in its own Buffer (after the start: freed as soon as it is written). */
 const K_HELD = 1;
 const K_EMPTY = 2;
 const K_DONE = 3;
+/** Held in the merge's arena (before the start: small replies cost no Buffer per key). */
+const K_ARENA = 4;
+
+/** Arenas of this size are pooled per worker: a small split reply holds its keys without allocating. */
+const ARENA_BYTES = 16 * 1024;
+const freeArenas: Buffer[] = [];
+const MAX_FREE_ARENAS = 64;
 
 export const P_FRESH = 0;
 export const P_STREAMING = 1;
 export const P_DONE = 2;
 export const P_FAILED = 3;
+
+const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 
 function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
   const b = Buffer.allocUnsafe(end - start);
@@ -48,6 +58,10 @@ export abstract class StreamMerge implements StreamingMerge {
   private readonly keyState: Uint8Array;
   private held: (Buffer | null)[] | null = null;
   private heldBytes = 0;
+  /** Keys held before the start, back to back; key i at arena[spot[2i], +spot[2i + 1]). */
+  private arena: Buffer | null = null;
+  private arenaLen = 0;
+  private spot: Int32Array | null = null;
   private cursor = 0;
   private started = false;
   /** Before the start: keys [0, prefixEnd) are known, prefixBytes of them. */
@@ -141,11 +155,41 @@ export abstract class StreamMerge implements StreamingMerge {
       this.cursor++;
       return;
     }
-    const held = this.held ?? (this.held = new Array<Buffer | null>(this.n).fill(null));
-    held[key] = copyOf(buf, start, end);
     this.heldBytes += end - start;
     this.heldNow = true;
+    if (!this.started) return this.toArena(key, buf, start, end);
+    const held = this.held ?? (this.held = new Array<Buffer | null>(this.n).fill(null));
+    held[key] = copyOf(buf, start, end);
     this.keyState[key] = K_HELD;
+  }
+
+  private toArena(key: number, buf: Uint8Array, start: number, end: number): void {
+    const len = end - start;
+    let a = this.arena;
+    if (a === null) a = this.arena = freeArenas.pop() ?? Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, len));
+    if (this.arenaLen + len > a.length) {
+      let size = a.length * 2;
+      while (size < this.arenaLen + len) size *= 2;
+      const na = Buffer.allocUnsafeSlow(size);
+      a.copy(na, 0, 0, this.arenaLen);
+      giveArena(a);
+      a = this.arena = na;
+    }
+    if (len < 64) for (let i = start, o = this.arenaLen; i < end; i++, o++) a[o] = buf[i];
+    else copyBytes.call(buf, a, this.arenaLen, start, end);
+    const spot = this.spot ?? (this.spot = new Int32Array(this.n * 2));
+    spot[key * 2] = this.arenaLen;
+    spot[key * 2 + 1] = len;
+    this.arenaLen += len;
+    this.keyState[key] = K_ARENA;
+  }
+
+  private dropHeld(): void {
+    this.held = null;
+    this.heldBytes = 0;
+    if (this.arena !== null) giveArena(this.arena);
+    this.arena = null;
+    this.arenaLen = 0;
   }
 
   protected empty(key: number): void {
@@ -218,7 +262,8 @@ export abstract class StreamMerge implements StreamingMerge {
       let bytes = this.prefixBytes;
       const held = this.held;
       while (e < n && ks[e] !== K_PENDING) {
-        if (ks[e] === K_HELD) bytes += (held as (Buffer | null)[])[e]!.length;
+        if (ks[e] === K_ARENA) bytes += (this.spot as Int32Array)[e * 2 + 1];
+        else if (ks[e] === K_HELD) bytes += (held as (Buffer | null)[])[e]!.length;
         e++;
       }
       this.prefixEnd = e;
@@ -229,7 +274,14 @@ export abstract class StreamMerge implements StreamingMerge {
     while (c < n) {
       const st = ks[c];
       if (st === K_PENDING) break;
-      if (st === K_HELD) {
+      if (st === K_ARENA) {
+        const spot = this.spot as Int32Array;
+        const off = spot[c * 2];
+        const len = spot[c * 2 + 1];
+        this.heldBytes -= len;
+        this.start(sink);
+        sink.write(this.arena as Buffer, off, off + len);
+      } else if (st === K_HELD) {
         const held = this.held as (Buffer | null)[];
         const b = held[c] as Buffer;
         held[c] = null;
@@ -276,11 +328,6 @@ export abstract class StreamMerge implements StreamingMerge {
     if (a !== null) for (const c of a) c.resumeReading();
   }
 
-  private dropHeld(): void {
-    this.held = null;
-    this.heldBytes = 0;
-  }
-
   cancel(): void {
     this.cancelled = true;
     this.dropHeld();
@@ -301,3 +348,7 @@ export abstract class StreamMerge implements StreamingMerge {
 }
 
 const EMPTY = new Uint8Array(0);
+
+function giveArena(a: Buffer): void {
+  if (a.length === ARENA_BYTES && freeArenas.length < MAX_FREE_ARENAS) freeArenas.push(a);
+}

@@ -306,8 +306,20 @@ export class BackendConnection implements PinnedConnection, Pausable {
     while (pos < end) {
       if (this.count > 0 && !this.streaming) {
         const head = this.ring[this.head] as Request;
-        if (head.stream && this.partScanner !== null) this.streaming = true;
-        else if (this.kinded) (this.scanner as Required<ReplyScanner>).expect(head.replyKind);
+        if (this.kinded) (this.scanner as Required<ReplyScanner>).expect(head.replyKind);
+        if (head.stream && this.partScanner !== null) {
+          // A streamed piece whose whole reply is in this read goes whole (the common small reply); one that spans reads streams.
+          const r = this.scanner.scan(buf, pos, end);
+          if (r > 0) {
+            this.reply(buf, pos, r, this.scanner.isError);
+            if (this.state === ST_CLOSED) return;
+            pos = r;
+            continue;
+          }
+          if (r < 0) return this.fail('Protocol error from the datastore', F_PROTOCOL);
+          this.scanner.reset();
+          this.streaming = true;
+        }
       }
       const sc = this.streaming ? (this.partScanner as PartScanner) : this.scanner;
       const r = sc.scan(buf, pos, end);

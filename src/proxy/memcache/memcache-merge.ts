@@ -2,7 +2,7 @@
 // The whole-reply get merge never answers before every piece did; the streaming one (used by the proxy) writes as keys become known.
 import type { Merge, ReplySink } from '../../io/index.ts';
 import { valueBounds, valueKeyEnd, REPLY_END, REPLY_OK } from '../../protocol/memcache/index.ts';
-import { StreamMerge, P_STREAMING } from '../routing/stream-merge.ts';
+import { StreamMerge, P_STREAMING, boundsFor } from '../routing/stream-merge.ts';
 
 const EMPTY = Buffer.alloc(0);
 
@@ -147,7 +147,9 @@ export class MemcacheGetStreamMerge extends StreamMerge {
   }
 
   protected onWhole(p: number, buf: Uint8Array, start: number, end: number): void {
-    const out = new Int32Array(this.asked(p) + 1);
+    const asked = this.asked(p);
+    const out = boundsFor(asked + 1);
+    // Items beyond the keys asked (malformed) match no key and are dropped.
     const n = valueBounds(buf, start, end, out);
     for (let k = 0; k < n; k++) this.onUnit(p, buf, out[k], out[k + 1]);
     this.onEnd(p);

@@ -2,7 +2,7 @@
 // was written). Never allocates per element it writes in order; a failing piece follows StreamMerge's rules (whole error, or nils).
 import type { ReplySink } from '../../io/index.ts';
 import { arrayElementBounds } from '../../protocol/resp/index.ts';
-import { StreamMerge, P_FRESH, P_STREAMING } from './stream-merge.ts';
+import { StreamMerge, P_FRESH, P_STREAMING, boundsFor } from './stream-merge.ts';
 
 const NIL2 = Buffer.from('$-1\r\n');
 const NIL3 = Buffer.from('_\r\n');
@@ -50,7 +50,7 @@ export class MgetStreamMerge extends StreamMerge {
 
   protected onWhole(p: number, buf: Uint8Array, start: number, end: number): void {
     const asked = this.asked(p);
-    const out = new Int32Array(asked + 1);
+    const out = boundsFor(asked + 1);
     const n = arrayElementBounds(buf, start, end, out);
     if (n === -1) return this.failPiece(p, NOT_ARRAY, 0, NOT_ARRAY.length);
     if (n !== asked) return this.failPiece(p, WRONG_COUNT, 0, WRONG_COUNT.length);

@@ -25,10 +25,15 @@ const K_DONE = 3;
 /** Held in the merge's arena (before the start: small replies cost no Buffer per key). */
 const K_ARENA = 4;
 
-/** Arenas of this size are pooled per worker: a small split reply holds its keys without allocating. */
-const ARENA_BYTES = 16 * 1024;
-const freeArenas: Buffer[] = [];
-const MAX_FREE_ARENAS = 64;
+/** First arena size: small enough to come from Node's shared slab (no allocation of its own), grown by doubling. */
+const ARENA_BYTES = 1024;
+
+/** Scratch for a whole piece reply's element bounds (onWhole runs synchronously, one at a time per worker). */
+let boundsScratch = new Int32Array(256);
+export function boundsFor(n: number): Int32Array {
+  if (boundsScratch.length < n) boundsScratch = new Int32Array(Math.max(n, boundsScratch.length * 2));
+  return boundsScratch;
+}
 
 export const P_FRESH = 0;
 export const P_STREAMING = 1;
@@ -50,18 +55,19 @@ export abstract class StreamMerge implements StreamingMerge {
   readonly keyPart: Int32Array;
   protected readonly n: number;
   /** Keys of piece p in the client's order: order[first[p] .. first[p + 1]) (built on first use). */
-  private order: Int32Array | null = null;
-  private first: Int32Array | null = null;
+  private readonly order: Int32Array;
+  private readonly first: Int32Array;
+  private ordered = false;
   /** Per piece: how many of its keys are resolved. */
   protected readonly pos: Int32Array;
+  /** Keys held before the start, back to back; key i at arena[spot[2i], +spot[2i + 1]). */
+  private readonly spot: Int32Array;
   protected readonly pieceState: Uint8Array;
   private readonly keyState: Uint8Array;
   private held: (Buffer | null)[] | null = null;
   private heldBytes = 0;
-  /** Keys held before the start, back to back; key i at arena[spot[2i], +spot[2i + 1]). */
   private arena: Buffer | null = null;
   private arenaLen = 0;
-  private spot: Int32Array | null = null;
   private cursor = 0;
   private started = false;
   /** Before the start: keys [0, prefixEnd) are known, prefixBytes of them. */
@@ -83,10 +89,16 @@ export abstract class StreamMerge implements StreamingMerge {
 
   constructor(pieces: number, keys: number) {
     this.n = keys;
-    this.keyPart = new Int32Array(keys);
-    this.pos = new Int32Array(pieces);
-    this.pieceState = new Uint8Array(pieces);
-    this.keyState = new Uint8Array(keys);
+    // One allocation for every per-key and per-piece integer (views), one for the states.
+    const ints = new Int32Array(4 * keys + 2 * pieces + 1);
+    this.keyPart = ints.subarray(0, keys);
+    this.order = ints.subarray(keys, 2 * keys);
+    this.spot = ints.subarray(2 * keys, 4 * keys);
+    this.first = ints.subarray(4 * keys, 4 * keys + pieces + 1);
+    this.pos = ints.subarray(4 * keys + pieces + 1);
+    const bytes = new Uint8Array(keys + pieces);
+    this.keyState = bytes.subarray(0, keys);
+    this.pieceState = bytes.subarray(keys);
   }
 
   /** What precedes the first key's bytes (RESP: the array header). */
@@ -103,30 +115,28 @@ export abstract class StreamMerge implements StreamingMerge {
   protected abstract onEnd(p: number): void;
 
   private buildOrder(): void {
+    this.ordered = true;
     const pieces = this.pos.length;
-    const first = new Int32Array(pieces + 1);
+    const first = this.first;
     const kp = this.keyPart;
     for (let i = 0; i < this.n; i++) first[kp[i] + 1]++;
     for (let p = 0; p < pieces; p++) first[p + 1] += first[p];
-    const order = new Int32Array(this.n);
+    const order = this.order;
     const fill = this.pos;
     for (let i = 0; i < this.n; i++) order[first[kp[i]] + fill[kp[i]]++] = i;
     fill.fill(0);
-    this.first = first;
-    this.order = order;
   }
 
   /** How many keys piece p asked for. */
   protected asked(p: number): number {
-    if (this.first === null) this.buildOrder();
-    const f = this.first as Int32Array;
-    return f[p + 1] - f[p];
+    if (!this.ordered) this.buildOrder();
+    return this.first[p + 1] - this.first[p];
   }
 
   /** Piece p's j-th key (client index). */
   protected pieceKey(p: number, j: number): number {
-    if (this.order === null) this.buildOrder();
-    return (this.order as Int32Array)[(this.first as Int32Array)[p] + j];
+    if (!this.ordered) this.buildOrder();
+    return this.order[this.first[p] + j];
   }
 
   private sink(): ReplySink | null {
@@ -166,18 +176,17 @@ export abstract class StreamMerge implements StreamingMerge {
   private toArena(key: number, buf: Uint8Array, start: number, end: number): void {
     const len = end - start;
     let a = this.arena;
-    if (a === null) a = this.arena = freeArenas.pop() ?? Buffer.allocUnsafeSlow(Math.max(ARENA_BYTES, len));
+    if (a === null) a = this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, len));
     if (this.arenaLen + len > a.length) {
       let size = a.length * 2;
       while (size < this.arenaLen + len) size *= 2;
-      const na = Buffer.allocUnsafeSlow(size);
+      const na = Buffer.allocUnsafe(size);
       a.copy(na, 0, 0, this.arenaLen);
-      giveArena(a);
       a = this.arena = na;
     }
     if (len < 64) for (let i = start, o = this.arenaLen; i < end; i++, o++) a[o] = buf[i];
     else copyBytes.call(buf, a, this.arenaLen, start, end);
-    const spot = this.spot ?? (this.spot = new Int32Array(this.n * 2));
+    const spot = this.spot;
     spot[key * 2] = this.arenaLen;
     spot[key * 2 + 1] = len;
     this.arenaLen += len;
@@ -187,7 +196,6 @@ export abstract class StreamMerge implements StreamingMerge {
   private dropHeld(): void {
     this.held = null;
     this.heldBytes = 0;
-    if (this.arena !== null) giveArena(this.arena);
     this.arena = null;
     this.arenaLen = 0;
   }
@@ -262,7 +270,7 @@ export abstract class StreamMerge implements StreamingMerge {
       let bytes = this.prefixBytes;
       const held = this.held;
       while (e < n && ks[e] !== K_PENDING) {
-        if (ks[e] === K_ARENA) bytes += (this.spot as Int32Array)[e * 2 + 1];
+        if (ks[e] === K_ARENA) bytes += this.spot[e * 2 + 1];
         else if (ks[e] === K_HELD) bytes += (held as (Buffer | null)[])[e]!.length;
         e++;
       }
@@ -275,7 +283,7 @@ export abstract class StreamMerge implements StreamingMerge {
       const st = ks[c];
       if (st === K_PENDING) break;
       if (st === K_ARENA) {
-        const spot = this.spot as Int32Array;
+        const spot = this.spot;
         const off = spot[c * 2];
         const len = spot[c * 2 + 1];
         this.heldBytes -= len;
@@ -348,7 +356,3 @@ export abstract class StreamMerge implements StreamingMerge {
 }
 
 const EMPTY = new Uint8Array(0);
-
-function giveArena(a: Buffer): void {
-  if (a.length === ARENA_BYTES && freeArenas.length < MAX_FREE_ARENAS) freeArenas.push(a);
-}

@@ -159,7 +159,7 @@ function encodeGetKeys(p: M.MemcacheRequestParser, buf: Buffer, start: number, n
 /** The merge of a multi-get split into `pieces` (groupByOwner's keyPiece): values back in the client's key order. */
 export function getMerge(p: M.MemcacheRequestParser, buf: Buffer, n: number, pieces: number): MemcacheGetStreamMerge {
   const merge = new MemcacheGetStreamMerge(pieces, n);
-  merge.keyPart.set(scratch.keyPiece.subarray(0, n));
+  merge.setKeyParts(scratch.keyPiece);
   merge.setKeys(buf, p.keyOff, p.keyLen);
   return merge;
 }

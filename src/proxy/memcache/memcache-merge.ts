@@ -132,18 +132,18 @@ export class MemcacheGetStreamMerge extends StreamMerge {
   }
 
   protected onUnit(p: number, buf: Uint8Array, start: number, end: number): void {
-    this.pieceState[p] = P_STREAMING;
+    this.setPieceState(p, P_STREAMING);
     const ke = valueKeyEnd(buf, start, end);
     const asked = this.asked(p);
-    let j = this.pos[p];
+    let j = this.pos(p);
     if (ke < 0) return;
     while (j < asked && !this.keyIs(this.pieceKey(p, j), buf, start + 6, ke)) this.empty(this.pieceKey(p, j++));
     if (j === asked) {
-      this.pos[p] = j;
+      this.setPos(p, j);
       return;
     }
     this.resolve(this.pieceKey(p, j), buf, start, end);
-    this.pos[p] = j + 1;
+    this.setPos(p, j + 1);
   }
 
   protected onWhole(p: number, buf: Uint8Array, start: number, end: number): void {
@@ -157,7 +157,7 @@ export class MemcacheGetStreamMerge extends StreamMerge {
 
   protected onEnd(p: number): void {
     const asked = this.asked(p);
-    for (let j = this.pos[p]; j < asked; j++) this.empty(this.pieceKey(p, j));
-    this.pos[p] = asked;
+    for (let j = this.pos(p); j < asked; j++) this.empty(this.pieceKey(p, j));
+    this.setPos(p, asked);
   }
 }

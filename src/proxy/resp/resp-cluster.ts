@@ -57,7 +57,7 @@ export class RespSplit implements SplitRequest {
   newMerge(pieces: number): Merge {
     if (this.route === 'split-concat') {
       const m = new MgetStreamMerge(pieces, this.count);
-      m.keyPart.set(scratch.keyPiece.subarray(0, this.count));
+      m.setKeyParts(scratch.keyPiece);
       return m;
     }
     return this.route === 'split-pairs' ? new AllOkMerge() : new SumMerge();

@@ -280,7 +280,7 @@ function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
   let merge: Merge;
   if (spec.route === 'split-concat') {
     const m = new MgetStreamMerge(pieces, nKeys);
-    m.keyPart.set(scratch.keyPiece.subarray(0, nKeys));
+    m.setKeyParts(scratch.keyPiece);
     merge = m;
   } else if (pairs) {
     merge = new AllOkMerge();

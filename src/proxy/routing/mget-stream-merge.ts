@@ -36,15 +36,16 @@ export class MgetStreamMerge extends StreamMerge {
   protected trailer(): void {}
 
   protected onUnit(p: number, buf: Uint8Array, start: number, end: number): void {
-    if (this.pieceState[p] === P_FRESH) {
+    if (this.pieceState(p) === P_FRESH) {
       // The `*N` header of the piece's reply.
-      this.pieceState[p] = P_STREAMING;
+      this.setPieceState(p, P_STREAMING);
       let n = 0;
       for (let i = start + 1; i < end && buf[i] >= 48 && buf[i] <= 57; i++) n = n * 10 + (buf[i] - 48);
       if (n !== this.asked(p)) this.failPiece(p, WRONG_COUNT, 0, WRONG_COUNT.length);
       return;
     }
-    const j = this.pos[p]++;
+    const j = this.pos(p);
+    this.setPos(p, j + 1);
     this.resolve(this.pieceKey(p, j), buf, start, end);
   }
 
@@ -54,11 +55,13 @@ export class MgetStreamMerge extends StreamMerge {
     const n = arrayElementBounds(buf, start, end, out);
     if (n === -1) return this.failPiece(p, NOT_ARRAY, 0, NOT_ARRAY.length);
     if (n !== asked) return this.failPiece(p, WRONG_COUNT, 0, WRONG_COUNT.length);
-    for (let j = 0; j < n; j++) this.resolve(this.pieceKey(p, j), buf, out[j], out[j + 1]);
-    this.pos[p] = n;
+    const base = this.holdWhole(buf, start, end);
+    if (base >= 0) for (let j = 0; j < n; j++) this.holdAt(this.pieceKey(p, j), base + out[j], out[j + 1] - out[j]);
+    else for (let j = 0; j < n; j++) this.resolve(this.pieceKey(p, j), buf, out[j], out[j + 1]);
+    this.setPos(p, n);
   }
 
   protected onEnd(p: number): void {
-    if (this.pos[p] !== this.asked(p)) this.failPiece(p, WRONG_COUNT, 0, WRONG_COUNT.length);
+    if (this.pos(p) !== this.asked(p)) this.failPiece(p, WRONG_COUNT, 0, WRONG_COUNT.length);
   }
 }

@@ -51,19 +51,21 @@ function copyOf(buf: Uint8Array, start: number, end: number): Buffer {
 export abstract class StreamMerge implements StreamingMerge {
   readonly streams = true;
   request: Request | null = null;
-  /** For key i of the client's request: which piece asked for it (the caller fills it). */
-  readonly keyPart: Int32Array;
   protected readonly n: number;
-  /** Keys of piece p in the client's order: order[first[p] .. first[p + 1]) (built on first use). */
-  private readonly order: Int32Array;
-  private readonly first: Int32Array;
+  protected readonly pieces: number;
+  /**
+   * Every per-key and per-piece integer in one array (no typed-array view per request), at these offsets: keyPart[i] (the piece that
+   * asked for key i), order (piece p's keys in the client's order: order[first[p] .. first[p + 1]), built on first use), spot[2i],
+   * spot[2i + 1] (where key i sits in the arena), first[p], pos[p] (how many of piece p's keys are resolved).
+   */
+  private readonly ints: Int32Array;
+  private readonly oOrder: number;
+  private readonly oSpot: number;
+  private readonly oFirst: number;
+  private readonly oPos: number;
   private ordered = false;
-  /** Per piece: how many of its keys are resolved. */
-  protected readonly pos: Int32Array;
-  /** Keys held before the start, back to back; key i at arena[spot[2i], +spot[2i + 1]). */
-  private readonly spot: Int32Array;
-  protected readonly pieceState: Uint8Array;
-  private readonly keyState: Uint8Array;
+  /** keyState[i] at i, pieceState[p] at n + p. */
+  private readonly states: Uint8Array;
   private held: (Buffer | null)[] | null = null;
   private heldBytes = 0;
   private arena: Buffer | null = null;
@@ -89,16 +91,35 @@ export abstract class StreamMerge implements StreamingMerge {
 
   constructor(pieces: number, keys: number) {
     this.n = keys;
-    // One allocation for every per-key and per-piece integer (views), one for the states.
-    const ints = new Int32Array(4 * keys + 2 * pieces + 1);
-    this.keyPart = ints.subarray(0, keys);
-    this.order = ints.subarray(keys, 2 * keys);
-    this.spot = ints.subarray(2 * keys, 4 * keys);
-    this.first = ints.subarray(4 * keys, 4 * keys + pieces + 1);
-    this.pos = ints.subarray(4 * keys + pieces + 1);
-    const bytes = new Uint8Array(keys + pieces);
-    this.keyState = bytes.subarray(0, keys);
-    this.pieceState = bytes.subarray(keys);
+    this.pieces = pieces;
+    this.ints = new Int32Array(4 * keys + 2 * pieces + 1);
+    this.oOrder = keys;
+    this.oSpot = 2 * keys;
+    this.oFirst = 4 * keys;
+    this.oPos = 4 * keys + pieces + 1;
+    this.states = new Uint8Array(keys + pieces);
+  }
+
+  /** keyPart[0, n): which piece asked for each key (groupByOwner's keyPiece). */
+  setKeyParts(keyPiece: Int32Array): void {
+    const ints = this.ints;
+    for (let i = 0; i < this.n; i++) ints[i] = keyPiece[i];
+  }
+
+  protected pos(p: number): number {
+    return this.ints[this.oPos + p];
+  }
+
+  protected setPos(p: number, v: number): void {
+    this.ints[this.oPos + p] = v;
+  }
+
+  protected pieceState(p: number): number {
+    return this.states[this.n + p];
+  }
+
+  protected setPieceState(p: number, v: number): void {
+    this.states[this.n + p] = v;
   }
 
   /** What precedes the first key's bytes (RESP: the array header). */
@@ -116,27 +137,26 @@ export abstract class StreamMerge implements StreamingMerge {
 
   private buildOrder(): void {
     this.ordered = true;
-    const pieces = this.pos.length;
-    const first = this.first;
-    const kp = this.keyPart;
-    for (let i = 0; i < this.n; i++) first[kp[i] + 1]++;
-    for (let p = 0; p < pieces; p++) first[p + 1] += first[p];
-    const order = this.order;
-    const fill = this.pos;
-    for (let i = 0; i < this.n; i++) order[first[kp[i]] + fill[kp[i]]++] = i;
-    fill.fill(0);
+    const a = this.ints;
+    const f = this.oFirst;
+    const o = this.oOrder;
+    const fill = this.oPos;
+    for (let i = 0; i < this.n; i++) a[f + a[i] + 1]++;
+    for (let p = 0; p < this.pieces; p++) a[f + p + 1] += a[f + p];
+    for (let i = 0; i < this.n; i++) a[o + a[f + a[i]] + a[fill + a[i]]++] = i;
+    for (let p = 0; p < this.pieces; p++) a[fill + p] = 0;
   }
 
   /** How many keys piece p asked for. */
   protected asked(p: number): number {
     if (!this.ordered) this.buildOrder();
-    return this.first[p + 1] - this.first[p];
+    return this.ints[this.oFirst + p + 1] - this.ints[this.oFirst + p];
   }
 
   /** Piece p's j-th key (client index). */
   protected pieceKey(p: number, j: number): number {
     if (!this.ordered) this.buildOrder();
-    return this.order[this.first[p] + j];
+    return this.ints[this.oOrder + this.ints[this.oFirst + p] + j];
   }
 
   private sink(): ReplySink | null {
@@ -157,11 +177,11 @@ export abstract class StreamMerge implements StreamingMerge {
   /** Key `key`'s bytes: written now when it is next in order and the client is at this request, else held (a copy). */
   protected resolve(key: number, buf: Uint8Array, start: number, end: number): void {
     const sink = this.cur;
-    if (this.error !== null || this.cancelled || this.keyState[key] !== K_PENDING) return;
+    if (this.error !== null || this.cancelled || this.states[key] !== K_PENDING) return;
     if (this.started && key === this.cursor && sink !== null) {
       this.start(sink);
       sink.write(buf, start, end);
-      this.keyState[key] = K_DONE;
+      this.states[key] = K_DONE;
       this.cursor++;
       return;
     }
@@ -170,13 +190,13 @@ export abstract class StreamMerge implements StreamingMerge {
     if (!this.started) return this.toArena(key, buf, start, end);
     const held = this.held ?? (this.held = new Array<Buffer | null>(this.n).fill(null));
     held[key] = copyOf(buf, start, end);
-    this.keyState[key] = K_HELD;
+    this.states[key] = K_HELD;
   }
 
-  private toArena(key: number, buf: Uint8Array, start: number, end: number): void {
-    const len = end - start;
+  /** Room for len more bytes in the arena (the first time sized for every piece alike); returns where they go. */
+  private reserve(len: number): Buffer {
     let a = this.arena;
-    if (a === null) a = this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, len));
+    if (a === null) return (this.arena = Buffer.allocUnsafe(Math.max(ARENA_BYTES, len * this.pieces)));
     if (this.arenaLen + len > a.length) {
       let size = a.length * 2;
       while (size < this.arenaLen + len) size *= 2;
@@ -184,13 +204,43 @@ export abstract class StreamMerge implements StreamingMerge {
       a.copy(na, 0, 0, this.arenaLen);
       a = this.arena = na;
     }
-    if (len < 64) for (let i = start, o = this.arenaLen; i < end; i++, o++) a[o] = buf[i];
-    else copyBytes.call(buf, a, this.arenaLen, start, end);
-    const spot = this.spot;
-    spot[key * 2] = this.arenaLen;
-    spot[key * 2 + 1] = len;
-    this.arenaLen += len;
-    this.keyState[key] = K_ARENA;
+    return a;
+  }
+
+  private copyIn(buf: Uint8Array, start: number, end: number): number {
+    const a = this.reserve(end - start);
+    const at = this.arenaLen;
+    if (end - start < 64) for (let i = start, o = at; i < end; i++, o++) a[o] = buf[i];
+    else copyBytes.call(buf, a, at, start, end);
+    this.arenaLen = at + end - start;
+    return at;
+  }
+
+  private toArena(key: number, buf: Uint8Array, start: number, end: number): void {
+    this.atArena(key, this.copyIn(buf, start, end), end - start);
+  }
+
+  private atArena(key: number, at: number, len: number): void {
+    const spot = this.oSpot + key * 2;
+    this.ints[spot] = at;
+    this.ints[spot + 1] = len;
+    this.states[key] = K_ARENA;
+  }
+
+  /**
+   * A whole piece reply buf[start, end) before the start: copied once into the arena; returns the offset its bytes have there (its
+   * elements are then held with holdAt), or -1 once the reply has started (resolve each element instead).
+   */
+  protected holdWhole(buf: Uint8Array, start: number, end: number): number {
+    if (this.started || this.error !== null || this.cancelled) return -1;
+    return this.copyIn(buf, start, end) - start;
+  }
+
+  /** Key `key`'s bytes are arena[at, at + len) (holdWhole's offset plus the element's own). */
+  protected holdAt(key: number, at: number, len: number): void {
+    if (this.states[key] !== K_PENDING) return;
+    this.heldBytes += len;
+    this.atArena(key, at, len);
   }
 
   private dropHeld(): void {
@@ -201,13 +251,13 @@ export abstract class StreamMerge implements StreamingMerge {
   }
 
   protected empty(key: number): void {
-    if (this.keyState[key] === K_PENDING) this.keyState[key] = K_EMPTY;
+    if (this.states[key] === K_PENDING) this.states[key] = K_EMPTY;
   }
 
   /** Piece p failed (its error reply in buf[start, end)). */
   protected failPiece(p: number, buf: Uint8Array, start: number, end: number): void {
-    if (this.pieceState[p] === P_FAILED) return;
-    this.pieceState[p] = P_FAILED;
+    if (this.pieceState(p) === P_FAILED) return;
+    this.setPieceState(p, P_FAILED);
     if (!this.started) {
       if (this.error === null) {
         this.error = copyOf(buf, start, end);
@@ -218,13 +268,13 @@ export abstract class StreamMerge implements StreamingMerge {
     }
     this.failedAfterStart++;
     const asked = this.asked(p);
-    for (let j = this.pos[p]; j < asked; j++) this.empty(this.pieceKey(p, j));
-    this.pos[p] = asked;
+    for (let j = this.pos(p); j < asked; j++) this.empty(this.pieceKey(p, j));
+    this.setPos(p, asked);
   }
 
   unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): boolean {
     this.lastMove = monotonicMs();
-    if (this.cancelled || this.pieceState[index] >= P_DONE) return false;
+    if (this.cancelled || this.pieceState(index) >= P_DONE) return false;
     const sink = (this.cur = this.sink());
     this.heldNow = false;
     this.onUnit(index, buf, start, end);
@@ -243,13 +293,13 @@ export abstract class StreamMerge implements StreamingMerge {
   part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
     this.lastMove = monotonicMs();
     if (this.cancelled) return;
-    const st = this.pieceState[index];
+    const st = this.pieceState(index);
     const sink = (this.cur = this.sink());
     if (st !== P_FAILED) {
       if (isError) this.failPiece(index, buf, start, end);
       else if (st === P_FRESH) this.onWhole(index, buf, start, end);
       else this.onEnd(index);
-      if (this.pieceState[index] !== P_FAILED) this.pieceState[index] = P_DONE;
+      if (this.pieceState(index) !== P_FAILED) this.setPieceState(index, P_DONE);
     }
     this.cur = null;
     if (this.error === null) this.advance(sink);
@@ -264,13 +314,13 @@ export abstract class StreamMerge implements StreamingMerge {
   private advance(sink: ReplySink | null, force = false): void {
     if (sink === null) return;
     const n = this.n;
-    const ks = this.keyState;
+    const ks = this.states;
     if (!this.started && !force) {
       let e = this.prefixEnd;
       let bytes = this.prefixBytes;
       const held = this.held;
       while (e < n && ks[e] !== K_PENDING) {
-        if (ks[e] === K_ARENA) bytes += this.spot[e * 2 + 1];
+        if (ks[e] === K_ARENA) bytes += this.ints[this.oSpot + e * 2 + 1];
         else if (ks[e] === K_HELD) bytes += (held as (Buffer | null)[])[e]!.length;
         e++;
       }
@@ -283,9 +333,8 @@ export abstract class StreamMerge implements StreamingMerge {
       const st = ks[c];
       if (st === K_PENDING) break;
       if (st === K_ARENA) {
-        const spot = this.spot;
-        const off = spot[c * 2];
-        const len = spot[c * 2 + 1];
+        const off = this.ints[this.oSpot + c * 2];
+        const len = this.ints[this.oSpot + c * 2 + 1];
         this.heldBytes -= len;
         this.start(sink);
         sink.write(this.arena as Buffer, off, off + len);

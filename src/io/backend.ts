@@ -6,7 +6,7 @@ import type { LinkTls } from './tls-options.ts';
 import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
 import {
-  Request, deliverReply, deliverUnit, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD, type PinnedConnection, type Pausable, type StreamingMerge,
+  Request, deliverReply, deliverUnit, UNIT_GO, UNIT_SLOW, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD, type PinnedConnection, type Pausable, type StreamingMerge,
 } from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
@@ -112,6 +112,8 @@ export class BackendConnection implements PinnedConnection, Pausable {
   private streaming = false;
   /** Not reading: a streaming merge has no room for more (backpressure); it resumes this connection. */
   pausedFor: StreamingMerge | null = null;
+  /** Paused for a slow client (not for a piece running ahead): another request queued here resumes it. */
+  private pausedSlow = false;
   private readonly kinded: boolean;
   private readonly framed: boolean;
   private readonly header: BackendHooks['writeHeader'];
@@ -231,6 +233,7 @@ export class BackendConnection implements PinnedConnection, Pausable {
   }
 
   private push(req: Request): void {
+    if (this.pausedSlow) this.resumeReading();
     req.refs++;
     req.sentAt = monotonicMs();
     if (this.count === this.ring.length) this.growRing();
@@ -347,8 +350,11 @@ export class BackendConnection implements PinnedConnection, Pausable {
     const req = this.ring[this.head] as Request;
     // The deadline is on silence, not on the length of a reply that keeps coming.
     req.sentAt = monotonicMs();
-    if (deliverUnit(req, buf, start, end, this) && this.pausedFor === null) {
+    const stop = deliverUnit(req, buf, start, end, this);
+    // For a slow client only while no other request waits on this connection: nobody else is held up by its pace.
+    if (stop !== UNIT_GO && this.pausedFor === null && (stop !== UNIT_SLOW || this.count === 1)) {
       this.pausedFor = (req.parent as Request).merge as StreamingMerge;
+      this.pausedSlow = stop === UNIT_SLOW;
       this.socket.pause();
     }
     if (!ps.last) return;
@@ -362,6 +368,7 @@ export class BackendConnection implements PinnedConnection, Pausable {
   resumeReading(): void {
     if (this.pausedFor === null) return;
     this.pausedFor = null;
+    this.pausedSlow = false;
     if (this.state !== ST_CLOSED) this.socket.resume();
   }
 

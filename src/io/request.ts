@@ -57,9 +57,16 @@ export interface ClientSession {
 export interface ReplySink {
   /** Stage reply bytes of the request at the head of the queue (valid only during the call). */
   write(buf: Uint8Array, start: number, end: number): void;
-  /** How many out-of-order bytes a stream may hold before the connections that ran ahead stop reading. */
+  /** How many out-of-order bytes a stream may hold before the connections that ran ahead stop reading (and unsent bytes: see UNIT_SLOW). */
   readonly streamWindow: number;
+  /** Bytes not yet taken by the client: staged and in the socket. */
+  readonly bufferedBytes: number;
 }
+
+/** deliverUnit's answers: go on reading; stop (the piece ran ahead of the key order); stop unless another request waits on the connection (slow client). */
+export const UNIT_GO = 0;
+export const UNIT_AHEAD = 1;
+export const UNIT_SLOW = 2;
 
 /** A backend connection a streaming merge stopped reading (backpressure); resumed once the merge has room. */
 export interface Pausable {
@@ -75,8 +82,8 @@ export interface StreamingMerge extends Merge {
   readonly streams: true;
   /** Its composite request (set by newComposite). */
   request: Request | null;
-  /** One unit of piece `index`'s reply; true when `from` must stop reading for now (the merge resumes it). */
-  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): boolean;
+  /** One unit of piece `index`'s reply; UNIT_AHEAD / UNIT_SLOW when `from` should stop reading for now (the merge resumes it). */
+  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): number;
   /** The client is at this request: write what is in order (everything, when `done`); when done, true if the reply counts as an error. */
   pump(sink: ReplySink, done: boolean): boolean;
   /** The client left: held bytes dropped, paused connections resumed. */
@@ -290,13 +297,13 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
 }
 
 /**
- * One unit of a streamed piece's reply (bytes valid only during the call); the piece still ends with deliverReply. True when the
- * connection `from` must stop reading until the merge resumes it.
+ * One unit of a streamed piece's reply (bytes valid only during the call); the piece still ends with deliverReply. UNIT_AHEAD /
+ * UNIT_SLOW when the connection `from` should stop reading until the merge resumes it.
  */
-export function deliverUnit(req: Request, buf: Uint8Array, start: number, end: number, from: Pausable): boolean {
+export function deliverUnit(req: Request, buf: Uint8Array, start: number, end: number, from: Pausable): number {
   const p = req.parent as Request;
   const m = p.merge;
-  if (m === null || p.answered) return false;
+  if (m === null || p.answered) return UNIT_GO;
   return (m as StreamingMerge).unit(req.partIndex, buf, start, end, from);
 }
 

@@ -66,7 +66,7 @@ export abstract class ClientConnection implements ClientSession, ReplySink {
     (socket as unknown as Record<symbol, ClientConnection>)[CLIENT] = this;
     // Bytes a TLS socket decrypted before it was handed over sit in the stream: they come as 'data' (later reads use the static buffer).
     if (!useStaticReadBuffer(socket, READ_BUF, onStaticRead) || socket.readableLength > 0) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => this.onDrain());
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
     socket.on('end', () => this.onEnd());
@@ -328,6 +328,19 @@ export abstract class ClientConnection implements ClientSession, ReplySink {
 
   get streamWindow(): number {
     return this.pool.settings.clientMaxBufferedBytes;
+  }
+
+  /** The socket took its bytes: reading may resume, and a streamed reply at the head may resume the connections it paused for us. */
+  private onDrain(): void {
+    this.maybeResume();
+    const h = this.head;
+    if (h === null || h.done || h.merge === null || h.merge.streams !== true) return;
+    try {
+      (h.merge as StreamingMerge).pump(this, false);
+    } catch (err) {
+      this.fault(err);
+    }
+    afterIo();
   }
 
   /** A stream of this client stalled for twice the pool's timeout (backend.ts checkTimeout): it is disconnected (counted). */

@@ -2,15 +2,15 @@
 // the pieces' replies arrive. Never holds more than the stream window of out-of-order bytes without pausing the connection sending them.
 //
 // Backpressure: a piece that runs ahead of the key order (its bytes held) stops its connection past the window, until the pieces
-// before it catch up. A client that reads slowly pauses no backend connection (they are shared: other clients would wait on it):
-// its unsent bytes fall under the client output-buffer limits (client_reply_hard_limit / soft), which disconnect it, and its further
-// requests are not read past client_max_buffered_bytes (client-connection.ts).
+// before it catch up. A client whose unsent bytes pass the window stops the connection sending to it only while no other request
+// waits on that connection (backend.ts: they are shared, and nobody else may be held up by one client's pace); otherwise its unsent
+// bytes fall under the client output-buffer limits (client_reply_hard_limit / soft), which disconnect it.
 //
 // The reply starts only once the keys known in order reach STREAM_START_BYTES (or every piece answered): an ordinary small reply is
 // written whole, as before streaming. Errors: a piece that fails before the reply started makes the whole reply that error (as the
 // whole-reply merges did, and twemproxy does). Once started it must stay well formed: a piece failing later answers its keys as nil
 // (RESP) or as misses (memcached), and the request is counted as an error.
-import { monotonicMs, type Pausable, type ReplySink, type Request, type StreamingMerge } from '../../io/index.ts';
+import { monotonicMs, UNIT_GO, UNIT_AHEAD, UNIT_SLOW, type Pausable, type ReplySink, type Request, type StreamingMerge } from '../../io/index.ts';
 
 /** Out-of-order bytes held, or unsent bytes at the client, past which the sending connections stop reading (pool setting if lower). */
 export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
@@ -80,8 +80,9 @@ export abstract class StreamMerge implements StreamingMerge {
   private error: Buffer | null = null;
   /** Pieces that failed after the reply started (their keys answered empty). */
   failedAfterStart = 0;
-  /** Connections paused because their piece ran ahead (held bytes past the window). */
+  /** Connections paused because their piece ran ahead (held bytes past the window), and because the client is slow. */
   private pausedAhead: Pausable[] | null = null;
+  private pausedSlow: Pausable[] | null = null;
   /** The unit being handled was held (not written). */
   private heldNow = false;
   private lastMove = 0;
@@ -272,22 +273,26 @@ export abstract class StreamMerge implements StreamingMerge {
     this.setPos(p, asked);
   }
 
-  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): boolean {
+  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): number {
     this.lastMove = monotonicMs();
-    if (this.cancelled || this.pieceState(index) >= P_DONE) return false;
+    if (this.cancelled || this.pieceState(index) >= P_DONE) return UNIT_GO;
     const sink = (this.cur = this.sink());
     this.heldNow = false;
     this.onUnit(index, buf, start, end);
     this.cur = null;
-    if (this.error !== null || this.cancelled) return false;
+    if (this.error !== null || this.cancelled) return UNIT_GO;
     this.advance(sink);
     // The other pieces' held bytes this unit let out may free the connections that ran ahead.
     if (this.pausedAhead !== null) this.maybeResume();
     if (this.heldNow && this.heldBytes > this.window) {
       (this.pausedAhead ??= []).push(from);
-      return true;
+      return UNIT_AHEAD;
     }
-    return false;
+    if (sink !== null && sink.bufferedBytes > this.window) {
+      (this.pausedSlow ??= []).push(from);
+      return UNIT_SLOW;
+    }
+    return UNIT_GO;
   }
 
   part(index: number, buf: Uint8Array, start: number, end: number, isError: boolean): void {
@@ -357,7 +362,7 @@ export abstract class StreamMerge implements StreamingMerge {
     this.window = sink.streamWindow < STREAM_WINDOW_BYTES ? sink.streamWindow : STREAM_WINDOW_BYTES;
     if (this.error === null) this.advance(sink);
     if (!done) {
-      this.maybeResume();
+      this.maybeResume(sink);
       return false;
     }
     const error = this.error;
@@ -374,15 +379,29 @@ export abstract class StreamMerge implements StreamingMerge {
     return error !== null || this.failedAfterStart > 0;
   }
 
-  /** The connections that ran ahead read again once the held bytes fell to half the window. */
-  private maybeResume(): void {
-    if (this.pausedAhead !== null && this.heldBytes <= this.window >> 1) this.resumeAll();
+  /** The connections that ran ahead read again once the held bytes fell to half the window; those paused for the client once it took its bytes. */
+  private maybeResume(sink: ReplySink | null = null): void {
+    const half = this.window >> 1;
+    if (this.pausedAhead !== null && this.heldBytes <= half) {
+      const a = this.pausedAhead;
+      this.pausedAhead = null;
+      for (const c of a) c.resumeReading();
+    }
+    if (this.pausedSlow === null) return;
+    const s = sink ?? this.sink();
+    if (s === null || s.bufferedBytes <= half) {
+      const a = this.pausedSlow;
+      this.pausedSlow = null;
+      for (const c of a) c.resumeReading();
+    }
   }
 
   private resumeAll(): void {
     const a = this.pausedAhead;
-    this.pausedAhead = null;
+    const b = this.pausedSlow;
+    this.pausedAhead = this.pausedSlow = null;
     if (a !== null) for (const c of a) c.resumeReading();
+    if (b !== null) for (const c of b) c.resumeReading();
   }
 
   cancel(): void {

@@ -10,6 +10,7 @@ class Sink implements ReplySink {
   chunks: Buffer[] = [];
   head = true;
   streamWindow = 1024 * 1024;
+  bufferedBytes = 0;
   write(buf: Uint8Array, start: number, end: number): void {
     this.chunks.push(Buffer.from(buf.subarray(start, end)));
   }
@@ -88,11 +89,11 @@ t.test('a piece running ahead is paused past the window and resumed once the ear
   const v = bulk('y'.repeat(100_000));
   m.unit(1, Buffer.from('*4\r\n'), 0, 4, fast);
   const paused = [1, 2, 3, 4].map(() => m.unit(1, v, 0, v.length, fast));
-  t.same(paused, [false, false, true, true], 'held past the window (300 kB): the fast connection stops');
+  t.same(paused, [0, 0, 1, 1], 'held past the window (300 kB): the fast connection stops (UNIT_AHEAD)');
   t.equal(sink.text(), '', 'key 0 is not known: nothing written');
   m.part(1, Buffer.alloc(0), 0, 0, false);
   m.unit(0, Buffer.from('*4\r\n'), 0, 4, slow);
-  t.equal(m.unit(0, v, 0, v.length, slow), false);
+  t.equal(m.unit(0, v, 0, v.length, slow), 0);
   t.ok(fast.resumed >= 1, 'resumed once key 0 let the held keys out');
   t.equal(sink.chunks.length, 6, 'header, key 0 and the four held keys');
 });
@@ -128,9 +129,27 @@ t.test('a client that left: held bytes dropped, paused connections resumed, late
   m.setKeyParts(Int32Array.from([0, 1]));
   const c = conn();
   m.unit(1, Buffer.from('*1\r\n'), 0, 4, c);
-  t.equal(m.unit(1, bulk('0123456789abc'), 0, 20, c), true, 'paused: key 1 held past the window, key 0 unknown');
+  t.equal(m.unit(1, bulk('0123456789abc'), 0, 20, c), 1, 'paused: key 1 held past the window, key 0 unknown');
   m.cancel();
   t.equal(c.resumed, 1);
-  t.equal(m.unit(1, bulk('x'), 0, 7, c), false);
+  t.equal(m.unit(1, bulk('x'), 0, 7, c), 0);
   t.equal(sink.text(), '', 'nothing written for a client that left');
+});
+
+t.test('a client with unsent bytes past the window: UNIT_SLOW, resumed by a pump once it took them', async (t) => {
+  const sink = new Sink();
+  sink.streamWindow = 100_000;
+  const m = bind(new MgetStreamMerge(1, 3), sink);
+  m.setKeyParts(Int32Array.from([0, 0, 0]));
+  const c = conn();
+  const v = bulk('w'.repeat(STREAM_START_BYTES));
+  m.unit(0, Buffer.from('*3\r\n'), 0, 4, c);
+  t.equal(m.unit(0, v, 0, v.length, c), 0);
+  sink.bufferedBytes = 150_000;
+  t.equal(m.unit(0, v, 0, v.length, c), 2, 'written, but the client is behind: UNIT_SLOW');
+  t.equal(m.pump(sink, false), false);
+  t.equal(c.resumed, 0, 'still behind');
+  sink.bufferedBytes = 0;
+  m.pump(sink, false);
+  t.equal(c.resumed, 1, 'resumed once it read');
 });

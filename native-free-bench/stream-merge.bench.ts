@@ -13,7 +13,7 @@ const sink: ReplySink & { streamSink(): ReplySink; streamStalled(): void } = {
     outLen += end - start;
   },
   streamWindow: 8 << 20,
-  bufferedBytes: 0,
+  socketUnsent: 0,
   streamSink: () => sink,
   streamStalled: () => {},
 };

@@ -59,8 +59,11 @@ export interface ReplySink {
   write(buf: Uint8Array, start: number, end: number): void;
   /** How many out-of-order bytes a stream may hold before the connections that ran ahead stop reading (and unsent bytes: see UNIT_SLOW). */
   readonly streamWindow: number;
-  /** Bytes not yet taken by the client: staged and in the socket. */
-  readonly bufferedBytes: number;
+  /**
+   * Bytes the socket holds unsent (not counting what is staged for this I/O callback's flush): past the window a stream pauses, and
+   * only then, since the socket then owes a 'drain' event that resumes it (staged bytes the kernel takes at once would owe none).
+   */
+  readonly socketUnsent: number;
 }
 
 /** deliverUnit's answers: go on reading; stop (the piece ran ahead of the key order); stop unless another request waits on the connection (slow client). */

@@ -326,6 +326,10 @@ export abstract class ClientConnection implements ClientSession, ReplySink {
     markClientDirty(this);
   }
 
+  get socketUnsent(): number {
+    return this.socket.writableLength;
+  }
+
   get streamWindow(): number {
     return this.pool.settings.clientMaxBufferedBytes;
   }

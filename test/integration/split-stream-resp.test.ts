@@ -57,6 +57,33 @@ t.test('MGET of 300 x 1 MiB over 2 servers: every value in key order, the proxy 
   t.ok(peakRssMiB < 400, `proxy RSS peaked at ${peakRssMiB.toFixed(0)} MiB while 300 MiB went through`)
 })
 
+t.test('a client reading slowly (pausing every few MiB) gets the whole MGET: the paused connections resume as it reads', async (t) => {
+  const reader = new RespStreamReader()
+  const sock = net.connect(node.port, '127.0.0.1')
+  await new Promise((r) => sock.once('connect', r))
+  let sinceNap = 0
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('not complete in 60 s')), 60_000)
+    sock.on('data', (d: Buffer) => {
+      reader.feed(d)
+      sinceNap += d.length
+      if (reader.ended) {
+        clearTimeout(timer)
+        resolve()
+      } else if (sinceNap > 12 * MiB) {
+        sinceNap = 0
+        sock.pause()
+        setTimeout(() => sock.resume(), 150)
+      }
+    })
+    sock.on('close', () => reject(new Error('closed before the reply ended')))
+    sock.write(mget(big.slice(0, 120)))
+  })
+  sock.destroy()
+  t.equal(reader.items.length, 120)
+  t.ok(reader.items.every((it, i) => it !== null && it.head.startsWith(`<rbig:${i}>`)), 'each value its own key\'s, in order')
+})
+
 t.test('a stopped server: `*N` and the values before its first key arrive at once; a pipelined GET comes after the whole MGET', async (t) => {
   t.ok(on0.length >= 5 && on1.length >= 45, 'enough keys on each server')
   const reader = new RespStreamReader()

@@ -288,7 +288,7 @@ export abstract class StreamMerge implements StreamingMerge {
       (this.pausedAhead ??= []).push(from);
       return UNIT_AHEAD;
     }
-    if (sink !== null && sink.bufferedBytes > this.window) {
+    if (sink !== null && sink.socketUnsent > this.window) {
       (this.pausedSlow ??= []).push(from);
       return UNIT_SLOW;
     }
@@ -389,7 +389,7 @@ export abstract class StreamMerge implements StreamingMerge {
     }
     if (this.pausedSlow === null) return;
     const s = sink ?? this.sink();
-    if (s === null || s.bufferedBytes <= half) {
+    if (s === null || s.socketUnsent <= half) {
       const a = this.pausedSlow;
       this.pausedSlow = null;
       for (const c of a) c.resumeReading();

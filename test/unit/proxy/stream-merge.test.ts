@@ -10,7 +10,7 @@ class Sink implements ReplySink {
   chunks: Buffer[] = [];
   head = true;
   streamWindow = 1024 * 1024;
-  bufferedBytes = 0;
+  socketUnsent = 0;
   write(buf: Uint8Array, start: number, end: number): void {
     this.chunks.push(Buffer.from(buf.subarray(start, end)));
   }
@@ -145,11 +145,11 @@ t.test('a client with unsent bytes past the window: UNIT_SLOW, resumed by a pump
   const v = bulk('w'.repeat(STREAM_START_BYTES));
   m.unit(0, Buffer.from('*3\r\n'), 0, 4, c);
   t.equal(m.unit(0, v, 0, v.length, c), 0);
-  sink.bufferedBytes = 150_000;
+  sink.socketUnsent = 150_000;
   t.equal(m.unit(0, v, 0, v.length, c), 2, 'written, but the client is behind: UNIT_SLOW');
   t.equal(m.pump(sink, false), false);
   t.equal(c.resumed, 0, 'still behind');
-  sink.bufferedBytes = 0;
+  sink.socketUnsent = 0;
   m.pump(sink, false);
   t.equal(c.resumed, 1, 'resumed once it read');
 });

@@ -82,7 +82,7 @@ writeFileSync(cfg, [
   '',
 ].join('\n'));
 const node = path.join(ROOT, 'node_modules/.bin/node');
-const proxy = spawn(node, [path.join(ROOT, 'src/cli.ts'), '-c', cfg, '--workers', '1'], { cwd: ROOT, stdio: 'ignore' });
+const proxy = spawn(node, [path.join(ROOT, 'src/cli.ts'), '-c', cfg, '--workers', '1'], { cwd: ROOT, stdio: ['ignore', 'ignore', process.env['SPLIT_STREAM_STDERR'] === '1' ? 'inherit' : 'ignore'], env: { ...process.env, DYNOPROXY_STREAM_DEBUG: '1' } });
 children.push(proxy);
 await waitPort(proxyPort, 20_000);
 await sleep(300);

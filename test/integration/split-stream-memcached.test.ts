@@ -97,6 +97,8 @@ t.test('a stopped server: the prefix before its first key is sent at once, the r
     if (!resumed && reader.items.length >= 6 && !prefixSeen) {
       prefixSeen = true
       setTimeout(() => {
+        // The safety resume (a very loaded machine) already let the rest through: nothing left to check here.
+        if (resumed) return
         t.equal(reader.items.length, 6, 'exactly the prefix arrived while server 0 is stopped')
         t.notOk(reader.ended, 'the reply is not over')
         resumed = true
@@ -110,7 +112,7 @@ t.test('a stopped server: the prefix before its first key is sent at once, the r
         resumed = true
         backends[0]!.kill('SIGCONT')
       }
-    }, 4000)
+    }, 4500)
     const { after } = await streamRequest(proxy.port, get(ordered), reader, {
       deadlineMs: 30_000,
       then: get([single]),
@@ -128,6 +130,22 @@ t.test('a stopped server: the prefix before its first key is sent at once, the r
     t.ok(after.subarray(0, 40).toString('latin1').startsWith(`VALUE ${single} `), 'the pipelined get is answered after the whole multi-get')
     t.ok(after.toString('latin1').endsWith('END\r\n'))
   } finally {
+    backends[0]!.kill('SIGCONT')
+  }
+})
+
+t.test('the first two keys on a stopped server, 20 MiB of the other\'s after them: nothing deadlocks once it resumes', async (t) => {
+  // The other server's values run ahead past the window (its connection pauses); the stopped one's first value starts the reply
+  // while its second is still to come: its connection must keep reading.
+  const keys = [on0[0]!, on0[1]!, ...on1.slice(0, 40)]
+  const reader = new McStreamReader()
+  backends[0]!.kill('SIGSTOP')
+  const cont = setTimeout(() => backends[0]!.kill('SIGCONT'), 500)
+  try {
+    await streamRequest(proxy.port, get(keys), reader, { deadlineMs: 8000 })
+    t.same(reader.items.map((it) => it!.key), keys, 'every value, in key order')
+  } finally {
+    clearTimeout(cont)
     backends[0]!.kill('SIGCONT')
   }
 })

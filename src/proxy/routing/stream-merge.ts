@@ -83,8 +83,6 @@ export abstract class StreamMerge implements StreamingMerge {
   /** Connections paused because their piece ran ahead (held bytes past the window), and because the client is slow. */
   private pausedAhead: Pausable[] | null = null;
   private pausedSlow: Pausable[] | null = null;
-  /** The unit being handled was held (not written). */
-  private heldNow = false;
   private lastMove = 0;
   /** The client's sink during one unit() or part() call (null: not at the head of its queue). */
   private cur: ReplySink | null = null;
@@ -187,7 +185,6 @@ export abstract class StreamMerge implements StreamingMerge {
       return;
     }
     this.heldBytes += end - start;
-    this.heldNow = true;
     if (!this.started) return this.toArena(key, buf, start, end);
     const held = this.held ?? (this.held = new Array<Buffer | null>(this.n).fill(null));
     held[key] = copyOf(buf, start, end);
@@ -277,14 +274,14 @@ export abstract class StreamMerge implements StreamingMerge {
     this.lastMove = monotonicMs();
     if (this.cancelled || this.pieceState(index) >= P_DONE) return UNIT_GO;
     const sink = (this.cur = this.sink());
-    this.heldNow = false;
     this.onUnit(index, buf, start, end);
     this.cur = null;
     if (this.error !== null || this.cancelled) return UNIT_GO;
     this.advance(sink);
     // The other pieces' held bytes this unit let out may free the connections that ran ahead.
     if (this.pausedAhead !== null) this.maybeResume();
-    if (this.heldNow && this.heldBytes > this.window) {
+    // Never the piece the next key in order waits on (its keys are the way out), whatever this unit did.
+    if (this.heldBytes > this.window && this.cursor < this.n && this.ints[this.cursor] !== index) {
       (this.pausedAhead ??= []).push(from);
       return UNIT_AHEAD;
     }
@@ -415,6 +412,10 @@ export abstract class StreamMerge implements StreamingMerge {
   }
 
   giveUp(): void {
+    if (process.env['DYNOPROXY_STREAM_DEBUG'] === '1') {
+      const pieces = Array.from({ length: this.pieces }, (_, p) => `${this.pieceState(p)}:${this.pos(p)}/${this.asked(p)}`).join(' ');
+      process.stderr.write(`STREAM STALL cursor=${this.cursor}/${this.n} started=${this.started} held=${this.heldBytes} window=${this.window} ahead=${this.pausedAhead?.length ?? -1} slow=${this.pausedSlow?.length ?? -1} pieces=${pieces} keys=${Array.from(this.states.subarray(0, Math.min(12, this.n))).join('')}\n`);
+    }
     const r = this.request;
     const c = r === null ? null : r.client;
     if (c !== null && c.streamStalled !== undefined) c.streamStalled();

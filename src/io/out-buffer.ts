@@ -4,8 +4,6 @@
 import type { Socket } from 'node:net';
 
 const CHUNK = 16 * 1024;
-/** Buffer's native copy applied to any Uint8Array source (no subarray view per copy). */
-const copyBytes = Buffer.prototype.copy as (this: Uint8Array, target: Uint8Array, targetStart: number, sourceStart: number, sourceEnd: number) => number;
 /** Writes larger than this skip the staging copy when the caller can hand over the bytes. */
 export const DIRECT_WRITE_THRESHOLD = 64 * 1024;
 
@@ -146,7 +144,7 @@ export class OutBuffer {
       let o = this.len;
       for (let i = start; i < end; i++) b[o++] = src[i];
     } else {
-      copyBytes.call(src, b, this.len, start, end);
+      b.set(src.subarray(start, end), this.len);
     }
     this.len += n;
   }

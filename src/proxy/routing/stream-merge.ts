@@ -25,8 +25,8 @@ const K_DONE = 3;
 /** Held in the merge's arena (before the start: small replies cost no Buffer per key). */
 const K_ARENA = 4;
 
-/** First arena size: small enough to come from Node's shared slab (no allocation of its own), grown by doubling. */
-const ARENA_BYTES = 1024;
+/** Least first arena size: it comes from Node's shared 8 KiB slab (sized to the replies, so the slab lasts), grown by doubling. */
+const ARENA_BYTES = 64;
 
 /**
  * Per-worker free lists of the merges' state arrays by power-of-two size: a typed array above 64 bytes gets a backing store of its

@@ -11,6 +11,9 @@
 // whole-reply merges did, and twemproxy does). Once started it must stay well formed: a piece failing later answers its keys as nil
 // (RESP) or as misses (memcached), and the request is counted as an error.
 import { monotonicMs, UNIT_GO, UNIT_AHEAD, UNIT_SLOW, type Pausable, type ReplySink, type Request, type StreamingMerge } from '../../io/index.ts';
+import { takeInts, takeBytes, giveInts, giveBytes } from './stream-arrays.ts';
+
+export { boundsFor } from './stream-arrays.ts';
 
 /** Out-of-order bytes held, or unsent bytes at the client, past which the sending connections stop reading (pool setting if lower). */
 export const STREAM_WINDOW_BYTES = 8 * 1024 * 1024;
@@ -27,49 +30,6 @@ const K_ARENA = 4;
 
 /** Least first arena size: it comes from Node's shared 8 KiB slab (sized to the replies, so the slab lasts), grown by doubling. */
 const ARENA_BYTES = 64;
-
-/**
- * Per-worker free lists of the merges' state arrays by power-of-two size: a typed array above 64 bytes gets a backing store of its
- * own (malloc and GC bookkeeping per request); pooled, a small MGET allocates none. Taken zeroed; given back when the merge is over.
- */
-const freeInts: Int32Array[][] = [];
-const freeBytes: Uint8Array[][] = [];
-const MAX_FREE_ARRAYS = 256;
-
-function sizeClass(n: number): number {
-  let c = 4;
-  while (1 << c < n) c++;
-  return c;
-}
-
-function takeInts(n: number): Int32Array {
-  const c = sizeClass(n);
-  const a = freeInts[c]?.pop();
-  if (a === undefined) return new Int32Array(1 << c);
-  a.fill(0, 0, n);
-  return a;
-}
-
-function takeBytes(n: number): Uint8Array {
-  const c = sizeClass(n);
-  const a = freeBytes[c]?.pop();
-  if (a === undefined) return new Uint8Array(1 << c);
-  a.fill(0, 0, n);
-  return a;
-}
-
-function give<T extends Int32Array | Uint8Array>(lists: T[][], a: T): void {
-  const c = sizeClass(a.length);
-  const list = (lists[c] ??= []);
-  if (list.length < MAX_FREE_ARRAYS) list.push(a);
-}
-
-/** Scratch for a whole piece reply's element bounds (onWhole runs synchronously, one at a time per worker). */
-let boundsScratch = new Int32Array(256);
-export function boundsFor(n: number): Int32Array {
-  if (boundsScratch.length < n) boundsScratch = new Int32Array(Math.max(n, boundsScratch.length * 2));
-  return boundsScratch;
-}
 
 export const P_FRESH = 0;
 export const P_STREAMING = 1;
@@ -452,8 +412,8 @@ export abstract class StreamMerge implements StreamingMerge {
     this.released = true;
     // Whatever might still call in (nothing should) sees a cancelled merge, never a pooled array another merge now owns.
     this.cancelled = true;
-    give(freeInts, this.ints);
-    give(freeBytes, this.states);
+    giveInts(this.ints);
+    giveBytes(this.states);
     this.ints = EMPTY_INTS;
     this.states = EMPTY_BYTES;
   }

@@ -5,7 +5,9 @@ import tls from 'node:tls';
 import type { LinkTls } from './tls-options.ts';
 import { OutBuffer, DIRECT_WRITE_THRESHOLD, registerReadBuffer } from './out-buffer.ts';
 import { GatherBuffer } from './gather.ts';
-import { Request, deliverReply, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD, type PinnedConnection } from './request.ts';
+import {
+  Request, deliverReply, deliverUnit, UNIT_GO, UNIT_SLOW, releaseRequest, acquireRequest, failRequest, K_INTERNAL, K_INTERNAL_DISCARD, type PinnedConnection, type Pausable, type StreamingMerge,
+} from './request.ts';
 import { scheduleBackendFlush, afterIo } from './flush.ts';
 import { monotonicMs, refreshClock } from './clock.ts';
 import { S, type LatencyRecorder } from '../stats/index.ts';
@@ -31,6 +33,19 @@ export interface ReplyScanner {
   handshaking?: boolean;
 }
 
+/**
+ * Finds the units of one reply as they arrive (array header and elements, VALUE items), for pieces of a streaming merge: each unit is
+ * handed over at once, so a long reply is never gathered whole. `isUnit` false: [start, end) is the reply's whole or terminal bytes.
+ */
+export interface PartScanner {
+  scan(buf: Uint8Array, pos: number, end: number): number;
+  needed: number;
+  isError: boolean;
+  isUnit: boolean;
+  last: boolean;
+  reset(): void;
+}
+
 /** A link's authentication exchange (peer links with peer_secret): run before any request leaves. */
 export interface LinkAuth {
   /** One frame from the other side: bytes to send, true when done, or why the link fails. */
@@ -39,6 +54,8 @@ export interface LinkAuth {
 
 export interface BackendHooks {
   newScanner(): ReplyScanner;
+  /** Datastore servers: the scanner for replies a streaming merge takes unit by unit (absent: those replies arrive whole). */
+  newPartScanner?(): PartScanner;
   /** Bytes to send first on every new connection (e.g. AUTH), or null. */
   handshake: Uint8Array | null;
   /** The error reply a client gets when the datastore fails (reason like "Connection refused"). */
@@ -67,6 +84,9 @@ const BLOCKING_MARGIN_MS = 2000;
 
 const ABANDONED = Buffer.from('-ERR dynoproxy: the client left\r\n');
 
+/** How long a stream may stall on a client that does not read when the pool has no timeout. */
+const STALL_NO_TIMEOUT_MS = 60_000;
+
 /** Connections one worker lets clients pin (WATCH) per server, and clean ones it keeps for reuse. */
 export const MAX_PINNED = 1024;
 const MAX_IDLE_PINNED = 64;
@@ -79,7 +99,7 @@ const ST_CONNECTING = 0;
 const ST_READY = 1;
 const ST_CLOSED = 2;
 
-export class BackendConnection implements PinnedConnection {
+export class BackendConnection implements PinnedConnection, Pausable {
   readonly server: BackendServer;
   readonly socket: net.Socket;
   state = ST_CONNECTING;
@@ -87,6 +107,13 @@ export class BackendConnection implements PinnedConnection {
   flushScheduled = false;
   private readonly gather = new GatherBuffer();
   private readonly scanner: ReplyScanner;
+  private readonly partScanner: PartScanner | null;
+  /** The reply being read is a streamed piece's: partScanner finds its units. */
+  private streaming = false;
+  /** Not reading: a streaming merge has no room for more (backpressure); it resumes this connection. */
+  pausedFor: StreamingMerge | null = null;
+  /** Paused for a slow client (not for a piece running ahead): another request queued here resumes it. */
+  private pausedSlow = false;
   private readonly kinded: boolean;
   private readonly framed: boolean;
   private readonly header: BackendHooks['writeHeader'];
@@ -108,6 +135,7 @@ export class BackendConnection implements PinnedConnection {
   constructor(server: BackendServer) {
     this.server = server;
     this.scanner = server.hooks.newScanner();
+    this.partScanner = server.hooks.newPartScanner?.() ?? null;
     this.kinded = typeof this.scanner.expect === 'function';
     this.framed = this.scanner.framed === true;
     this.header = server.hooks.writeHeader;
@@ -205,6 +233,7 @@ export class BackendConnection implements PinnedConnection {
   }
 
   private push(req: Request): void {
+    if (this.pausedSlow) this.resumeReading();
     req.refs++;
     req.sentAt = monotonicMs();
     if (this.count === this.ring.length) this.growRing();
@@ -252,9 +281,9 @@ export class BackendConnection implements PinnedConnection {
 
   private consume(buf: Buffer, pos: number, end: number): void {
     const g = this.gather;
-    const sc = this.scanner;
     if (g.active) {
-      // Finish the reply that spans reads, copying no more of this read than it needs.
+      const sc = this.streaming ? (this.partScanner as PartScanner) : this.scanner;
+      // Finish the reply (or streamed unit) that spans reads, copying no more of this read than it needs.
       while (pos < end) {
         const want = sc.needed > g.len ? sc.needed - g.len : 256;
         const take = Math.min(end - pos, Math.max(want, 256));
@@ -266,20 +295,40 @@ export class BackendConnection implements PinnedConnection {
           continue;
         }
         if (r < 0) return this.fail('Protocol error from the datastore', F_PROTOCOL);
-        this.reply(g.buf as Buffer, 0, r);
+        if (this.streaming) this.unit(g.buf as Buffer, 0, r);
+        else this.reply(g.buf as Buffer, 0, r, sc.isError);
         if (this.state === ST_CLOSED) return;
         // Bytes of this read beyond the reply are parsed in place below.
         pos += r - before;
-        g.consume(g.len);
+        // A stream's next unit is likely as large: its buffer is kept until the stream ends.
+        g.consume(g.len, this.streaming);
         break;
       }
       if (g.active) return;
     }
     while (pos < end) {
-      if (this.kinded && this.count > 0) (sc as Required<ReplyScanner>).expect((this.ring[this.head] as Request).replyKind);
+      if (this.count > 0 && !this.streaming) {
+        const head = this.ring[this.head] as Request;
+        if (this.kinded) (this.scanner as Required<ReplyScanner>).expect(head.replyKind);
+        if (head.stream && this.partScanner !== null) {
+          // A streamed piece whose whole reply is in this read goes whole (the common small reply); one that spans reads streams.
+          const r = this.scanner.scan(buf, pos, end);
+          if (r > 0) {
+            this.reply(buf, pos, r, this.scanner.isError);
+            if (this.state === ST_CLOSED) return;
+            pos = r;
+            continue;
+          }
+          if (r < 0) return this.fail('Protocol error from the datastore', F_PROTOCOL);
+          this.scanner.reset();
+          this.streaming = true;
+        }
+      }
+      const sc = this.streaming ? (this.partScanner as PartScanner) : this.scanner;
       const r = sc.scan(buf, pos, end);
       if (r > 0) {
-        this.reply(buf, pos, r);
+        if (this.streaming) this.unit(buf, pos, r);
+        else this.reply(buf, pos, r, sc.isError);
         if (this.state === ST_CLOSED) return;
         pos = r;
         continue;
@@ -290,7 +339,40 @@ export class BackendConnection implements PinnedConnection {
     }
   }
 
-  private reply(buf: Uint8Array, start: number, end: number): void {
+  /** One unit of a streamed piece's reply: handed to its merge at once; the piece ends with its last unit. */
+  private unit(buf: Uint8Array, start: number, end: number): void {
+    const ps = this.partScanner as PartScanner;
+    if (!ps.isUnit) {
+      this.streaming = false;
+      return this.reply(buf, start, end, ps.isError);
+    }
+    if (this.count === 0) return this.fail('Unexpected reply from the datastore', F_PROTOCOL);
+    const req = this.ring[this.head] as Request;
+    // The deadline is on silence, not on the length of a reply that keeps coming.
+    req.sentAt = monotonicMs();
+    const stop = deliverUnit(req, buf, start, end, this);
+    // For a slow client only while no other request waits on this connection: nobody else is held up by its pace.
+    if (stop !== UNIT_GO && this.pausedFor === null && (stop !== UNIT_SLOW || this.count === 1)) {
+      this.pausedFor = (req.parent as Request).merge as StreamingMerge;
+      this.pausedSlow = stop === UNIT_SLOW;
+      this.socket.pause();
+    }
+    if (!ps.last) return;
+    this.streaming = false;
+    // The buffer kept for the stream's units goes back (a gathered last unit's is dropped by the caller).
+    if (!this.gather.active) this.gather.consume(0);
+    this.reply(buf, end, end, false);
+  }
+
+  /** Pausable: the merge that paused this connection has room again. */
+  resumeReading(): void {
+    if (this.pausedFor === null) return;
+    this.pausedFor = null;
+    this.pausedSlow = false;
+    if (this.state !== ST_CLOSED) this.socket.resume();
+  }
+
+  private reply(buf: Uint8Array, start: number, end: number, isError: boolean): void {
     if (this.auth !== null) return this.authStep(buf);
     if (this.count === 0) return this.fail('Unexpected reply from the datastore', F_PROTOCOL);
     // Checked before the request leaves the ring, so fail() answers it with the others instead of leaving its client waiting.
@@ -305,7 +387,6 @@ export class BackendConnection implements PinnedConnection {
       const lat = this.server.latency;
       if (lat !== null) lat.record((monotonicMs() - req.sentAt) * 1000);
     }
-    const isError = this.scanner.isError;
     if (req.kind === K_INTERNAL) {
       releaseRequest(req);
       if (isError) return this.fail(authRefusal(this.server.name, buf, start, end), F_AUTH);
@@ -328,6 +409,8 @@ export class BackendConnection implements PinnedConnection {
     this.socket.destroy();
     this.out.drop();
     this.gather.clear();
+    this.streaming = false;
+    this.pausedFor = null;
     let req: Request | null;
     while ((req = this.shift()) !== null) {
       req.failure = F_CONNECTION;
@@ -359,6 +442,9 @@ export class BackendConnection implements PinnedConnection {
     this.out.drop();
     this.gather.clear();
     this.scanner.reset();
+    this.partScanner?.reset();
+    this.streaming = false;
+    this.pausedFor = null;
     this.server.hooks.onConnectionFailed?.(this.server, reason, this.count, connected, failure);
     const reply = this.server.hooks.errorReply(reason);
     let req: Request | null;
@@ -660,6 +746,12 @@ export class BackendServer {
   private checkTimeout(c: BackendConnection, now: number): void {
     const t = c.timeoutMs >= 0 ? c.timeoutMs : this.settings.timeout;
     if (c.closed) return;
+    // Paused for a streaming merge: no reply can come; the merge's client is given up on if nothing moves for twice the timeout.
+    const paused = c.pausedFor;
+    if (paused !== null) {
+      if (paused.stalledFor(now) > (t > 0 ? 2 * t : STALL_NO_TIMEOUT_MS)) paused.giveUp();
+      return;
+    }
     // An authentication exchange is bounded even where requests may wait forever (timeout 0).
     if (c.authenticating) {
       if (c.oldestAge(now) > (t > 0 ? t : PEER_AUTH_TIMEOUT_MS)) c.fail('Peer authentication timed out (does the peer have peer_secret set?)', F_AUTH);

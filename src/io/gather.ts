@@ -31,13 +31,13 @@ export class GatherBuffer {
   }
 
   /** Drop the first `n` bytes (a completed frame), keeping any remainder at the start. */
-  consume(n: number): void {
+  consume(n: number, keep = false): void {
     const b = this.buf;
     if (b === null) return;
     if (n >= this.len) {
       this.len = 0;
-      // Do not keep a huge buffer alive for an idle connection.
-      if (b.length > 4 * MIN_GATHER) this.buf = null;
+      // Do not keep a huge buffer alive for an idle connection (unless more frames like it follow at once).
+      if (b.length > 4 * MIN_GATHER && !keep) this.buf = null;
       return;
     }
     b.copyWithin(0, n, this.len);

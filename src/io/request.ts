@@ -47,6 +47,53 @@ export interface ClientSession {
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void;
   /** `req` finished with a reply already stored in it (`req.reply`). */
   requestFinished(req: Request): void;
+  /** Where a streaming merge writes `req`'s reply bytes now: the client when `req` is at the head of its queue, else null. */
+  streamSink?(req: Request): ReplySink | null;
+  /** A stream waited on this client for too long (it does not read its replies): disconnect it (counted). */
+  streamStalled?(): void;
+}
+
+/** A client's side of a streamed reply (client-connection.ts): bytes written in place, in the client's reply order. */
+export interface ReplySink {
+  /** Stage reply bytes of the request at the head of the queue (valid only during the call). */
+  write(buf: Uint8Array, start: number, end: number): void;
+  /** How many out-of-order bytes a stream may hold before the connections that ran ahead stop reading (and unsent bytes: see UNIT_SLOW). */
+  readonly streamWindow: number;
+  /**
+   * Bytes the socket holds unsent (not counting what is staged for this I/O callback's flush): past the window a stream pauses, and
+   * only then, since the socket then owes a 'drain' event that resumes it (staged bytes the kernel takes at once would owe none).
+   */
+  readonly socketUnsent: number;
+}
+
+/** deliverUnit's answers: go on reading; stop (the piece ran ahead of the key order); stop unless another request waits on the connection (slow client). */
+export const UNIT_GO = 0;
+export const UNIT_AHEAD = 1;
+export const UNIT_SLOW = 2;
+
+/** A backend connection a streaming merge stopped reading (backpressure); resumed once the merge has room. */
+export interface Pausable {
+  resumeReading(): void;
+}
+
+/**
+ * A merge that writes its reply while the pieces' replies arrive (split MGET / multi-get), in key order: the backend hands it each
+ * unit of a piece's reply (an array element, a VALUE item) as it completes; part() still ends each piece (with its terminal bytes, or
+ * the whole reply when it was not streamed: a peer's, an error). finish() is empty: the client pumps the merge instead.
+ */
+export interface StreamingMerge extends Merge {
+  readonly streams: true;
+  /** Its composite request (set by newComposite). */
+  request: Request | null;
+  /** One unit of piece `index`'s reply; UNIT_AHEAD / UNIT_SLOW when `from` should stop reading for now (the merge resumes it). */
+  unit(index: number, buf: Uint8Array, start: number, end: number, from: Pausable): number;
+  /** The client is at this request: write what is in order (everything, when `done`); when done, true if the reply counts as an error. */
+  pump(sink: ReplySink, done: boolean): boolean;
+  /** The client left: held bytes dropped, paused connections resumed. */
+  cancel(): void;
+  /** How long (ms) nothing moved while a connection waits paused for this merge; giveUp() disconnects the client that stalls it. */
+  stalledFor(now: number): number;
+  giveUp(): void;
 }
 
 /** Merges the replies of a split request's pieces into one client reply. */
@@ -61,6 +108,8 @@ export interface Merge {
    * request was answered or cancelled. Other merges see no piece after that (no copies for a client that left or a quorum decided).
    */
   readonly hasSideEffects?: boolean;
+  /** A StreamingMerge. */
+  readonly streams?: boolean;
 }
 
 /** A backend connection held by one client (backend.ts BackendConnection, taken with BackendServer.pin). */
@@ -128,6 +177,8 @@ export class Request {
   blockMs = -1;
   /** The client speaks RESP3 (HELLO 3): its datastore replies come from RESP3 connections, and peers are asked for RESP3 replies. */
   resp3 = false;
+  /** A piece of a StreamingMerge: a backend that can hands its reply over unit by unit (deliverUnit). */
+  stream = false;
 }
 
 /** Requests of at most this many bytes can fail over after they were sent (their bytes are kept in a pooled buffer). */
@@ -199,6 +250,7 @@ export function releaseRequest(r: Request): void {
   r.pin = null;
   r.blockMs = -1;
   r.resp3 = false;
+  r.stream = false;
   if (r.retryBuf !== null) {
     const b = r.retryBuf;
     if (b.length === SMALL_RETRY_BYTES) {
@@ -248,6 +300,17 @@ export function deliverReply(req: Request, buf: Uint8Array, start: number, end: 
 }
 
 /**
+ * One unit of a streamed piece's reply (bytes valid only during the call); the piece still ends with deliverReply. UNIT_AHEAD /
+ * UNIT_SLOW when the connection `from` should stop reading until the merge resumes it.
+ */
+export function deliverUnit(req: Request, buf: Uint8Array, start: number, end: number, from: Pausable): number {
+  const p = req.parent as Request;
+  const m = p.merge;
+  if (m === null || p.answered) return UNIT_GO;
+  return (m as StreamingMerge).unit(req.partIndex, buf, start, end, from);
+}
+
+/**
  * cancel() of a request whose client is gone: a split request's pieces still at backends are drained without being merged
  * (its merge, and the copies it holds, are let go at once), unless the merge has side effects that must still happen.
  */
@@ -255,7 +318,9 @@ export function cancelRequest(req: Request): void {
   req.client = null;
   if (req.kind !== K_COMPOSITE) return;
   req.answered = true;
-  if (req.merge !== null && req.merge.hasSideEffects !== true) req.merge = null;
+  const m = req.merge;
+  if (m !== null && m.streams === true) (m as StreamingMerge).cancel();
+  if (m !== null && m.hasSideEffects !== true) req.merge = null;
 }
 
 /** Build the merged reply and hand it to the client in order (once). */
@@ -290,6 +355,7 @@ export function newComposite(client: { enqueue(req: Request): void }, merge: Mer
   parent.refs = 1;
   parent.startedAt = now;
   parent.group = group;
+  if (merge.streams === true) (merge as StreamingMerge).request = parent;
   client.enqueue(parent);
   return parent;
 }
@@ -302,5 +368,6 @@ export function newPart(parent: Request, index: number, replyKind = 0): Request 
   child.pin = parent.pin;
   child.resp3 = parent.resp3;
   child.replyKind = replyKind;
+  child.stream = parent.merge !== null && parent.merge.streams === true;
   return child;
 }

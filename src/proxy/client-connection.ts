@@ -4,6 +4,7 @@
 import type { Socket } from 'node:net';
 import {
   GatherBuffer, OutBuffer, registerReadBuffer, Request, releaseRequest, cancelRequest, acquireRequest, isDropped, K_CLIENT, type ClientSession, type BackendConnection, markClientDirty, afterIo, useStaticReadBuffer, monotonicMs, refreshClock,
+  type ReplySink, type StreamingMerge,
 } from '../io/index.ts';
 import { P } from '../stats/index.ts';
 import type { PoolContext } from './pool-context.ts';
@@ -26,7 +27,7 @@ function onStaticRead(this: Socket, n: number): boolean {
   return true;
 }
 
-export abstract class ClientConnection implements ClientSession {
+export abstract class ClientConnection implements ClientSession, ReplySink {
   readonly socket: Socket;
   readonly pool: PoolContext;
   readonly id: number;
@@ -65,7 +66,7 @@ export abstract class ClientConnection implements ClientSession {
     (socket as unknown as Record<symbol, ClientConnection>)[CLIENT] = this;
     // Bytes a TLS socket decrypted before it was handed over sit in the stream: they come as 'data' (later reads use the static buffer).
     if (!useStaticReadBuffer(socket, READ_BUF, onStaticRead) || socket.readableLength > 0) socket.on('data', (chunk: Buffer) => this.onData(chunk, chunk.length));
-    socket.on('drain', () => this.maybeResume());
+    socket.on('drain', () => this.onDrain());
     socket.on('error', () => this.onClose());
     socket.on('close', () => this.onClose());
     socket.on('end', () => this.onEnd());
@@ -293,19 +294,65 @@ export abstract class ClientConnection implements ClientSession {
     if (this.pinReleasing && (this.pin as BackendConnection).idle) this.unpinConnection();
   }
 
-  /** Write every answered request at the head of the queue, in order. */
+  /** Write every answered request at the head of the queue, in order; a streamed reply at the head writes what it has so far. */
   protected drain(): void {
     let req = this.head;
-    while (req !== null && req.done) {
-      const r = req.reply;
-      if (r !== null) {
-        if (r.length > 0 && this.adapter.isError(r, 0, r.length)) this.countError(req);
-        this.emit(req, r, 0, r.length);
+    while (req !== null) {
+      const m = req.merge;
+      if (m !== null && m.streams === true) {
+        if ((m as StreamingMerge).pump(this, req.done)) this.countError(req);
+        if (!req.done) break;
+      } else {
+        if (!req.done) break;
+        const r = req.reply;
+        if (r !== null) {
+          if (r.length > 0 && this.adapter.isError(r, 0, r.length)) this.countError(req);
+          this.emit(req, r, 0, r.length);
+        }
       }
       this.pop();
       req = this.head;
     }
     markClientDirty(this);
+  }
+
+  /** ReplySink: a streaming merge writes here while its request is at the head of the queue. */
+  streamSink(req: Request): ReplySink | null {
+    return req === this.head && !this.closed ? this : null;
+  }
+
+  write(buf: Uint8Array, start: number, end: number): void {
+    this.out.append(buf, start, end);
+    markClientDirty(this);
+  }
+
+  get socketUnsent(): number {
+    return this.socket.writableLength;
+  }
+
+  get streamWindow(): number {
+    return this.pool.settings.clientMaxBufferedBytes;
+  }
+
+  /** The socket took its bytes: reading may resume, and a streamed reply at the head may resume the connections it paused for us. */
+  private onDrain(): void {
+    this.maybeResume();
+    const h = this.head;
+    if (h === null || h.done || h.merge === null || h.merge.streams !== true) return;
+    try {
+      (h.merge as StreamingMerge).pump(this, false);
+    } catch (err) {
+      this.fault(err);
+    }
+    afterIo();
+  }
+
+  /** A stream of this client stalled for twice the pool's timeout (backend.ts checkTimeout): it is disconnected (counted). */
+  streamStalled(): void {
+    if (this.closed) return;
+    this.pool.st[P.client_output_limit_disconnects_total]++;
+    this.socket.destroy();
+    this.onClose();
   }
 
   flush(): void {

@@ -3,13 +3,14 @@
 import { adapterFor } from './protocol-adapter.ts';
 import net from 'node:net';
 import type { PoolConfig } from '../config/index.ts';
-import { RespReplyScanner, type RespLimits } from '../protocol/resp/index.ts';
+import { RespReplyScanner, RespPartScanner, type RespLimits } from '../protocol/resp/index.ts';
 import { BackendServer, type BackendHooks, type LinkTls, refreshClock, afterIo, newPeerLink } from '../io/index.ts';
 import { Router, type PlacementFlavor } from './routing/router.ts';
 import { RespClient } from './resp/resp-client.ts';
 import { MemcacheClient } from './memcache/memcache-client.ts';
 import {
   MemcacheReplyScanner,
+  MemcachePartScanner,
   DEFAULT_MEMCACHE_LIMITS,
   DEFAULT_REPLY_LIMITS,
   type MemcacheLimits,
@@ -136,6 +137,7 @@ export class PoolRuntime implements PoolContext {
     const authLoggedAt = new Float64Array(config.servers.length);
     const hooks: BackendHooks = {
       newScanner: this.memcache ? () => new MemcacheReplyScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }) : () => new RespReplyScanner(),
+      newPartScanner: this.memcache ? () => new MemcachePartScanner({ ...DEFAULT_REPLY_LIMITS, maxValueBytes: config.maxRequestBytes }) : () => new RespPartScanner(),
       handshake: !this.memcache && config.requirepass !== null ? authCommand(config.requirepass) : null,
       resp3Handshake: this.memcache ? undefined : hello3Command(config.requirepass),
       errorReply: adapter.storageError,

@@ -8,3 +8,4 @@ export * from './reply-scanner.ts';
 export * from './errors.ts';
 export { noreplyTokenStart, quietFlagStart, casUniqueStart, NOREPLY_CUT, QUIET_CUT } from './request-cuts.ts';
 export * from './meta-copy.ts';
+export { MemcachePartScanner } from './part-scanner.ts';

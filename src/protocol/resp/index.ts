@@ -14,6 +14,7 @@ export {
   arrayElementBounds,
   readIntegerReply,
 } from './reply-scanner.ts';
+export { RespPartScanner } from './part-scanner.ts';
 export * from './encode.ts';
 export * from './errors.ts';
 export {

@@ -5,7 +5,7 @@ import { MEMCACHE_ADAPTER } from '../protocol-adapter.ts';
 import * as M from '../../protocol/memcache/index.ts';
 import { newComposite, newPart, DROP_ALL, DROP_EN, DROP_HD, DROP_HD_VA, DROP_NONE, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, ensureScratch, encReset, encRaw } from '../routing/scratch.ts';
-import { MemcacheGetMerge } from './memcache-merge.ts';
+import { MemcacheGetStreamMerge } from './memcache-merge.ts';
 import { commandGroupIndex } from '../../stats/index.ts';
 import type { ClusterRuntime } from '../routing/cluster-runtime.ts';
 import {
@@ -157,10 +157,10 @@ function encodeGetKeys(p: M.MemcacheRequestParser, buf: Buffer, start: number, n
 }
 
 /** The merge of a multi-get split into `pieces` (groupByOwner's keyPiece): values back in the client's key order. */
-export function getMerge(p: M.MemcacheRequestParser, buf: Buffer, n: number, pieces: number): MemcacheGetMerge {
-  const merge = new MemcacheGetMerge(pieces, n);
-  merge.keyPart.set(scratch.keyPiece.subarray(0, n));
-  for (let i = 0; i < n; i++) merge.keys[i] = Buffer.from(buf.subarray(p.keyOff[i], p.keyOff[i] + p.keyLen[i]));
+export function getMerge(p: M.MemcacheRequestParser, buf: Buffer, n: number, pieces: number): MemcacheGetStreamMerge {
+  const merge = new MemcacheGetStreamMerge(pieces, n);
+  merge.setKeyParts(scratch.keyPiece);
+  merge.setKeys(buf, p.keyOff, p.keyLen);
   return merge;
 }
 

@@ -5,7 +5,8 @@ import { isWrite, blockTimeoutMs, F_BLOCKING, type CommandSpec } from '../../com
 import { clusterBlocking } from './resp-blocking.ts';
 import { acquireRequest, failRequest, K_CLIENT, type Merge, monotonicMs } from '../../io/index.ts';
 import { scratch, encodeKeyPiece, type Args } from '../routing/scratch.ts';
-import { ConcatMerge, SumMerge, AllOkMerge } from '../routing/merge.ts';
+import { SumMerge, AllOkMerge } from '../routing/merge.ts';
+import { MgetStreamMerge } from '../routing/mget-stream-merge.ts';
 import { F_NO_BACKEND } from '../../protocol/failure/index.ts';
 import type { ClusterRuntime, RespClientLike } from '../routing/cluster-runtime.ts';
 import { colocated, hashScratch, keyRoute, routeToReplicas, SPLIT, type ClusterWords, type SplitRequest } from '../routing/cluster-walk.ts';
@@ -52,11 +53,11 @@ export class RespSplit implements SplitRequest {
     encodeKeyPiece(this.a, this.count, owner, node, this.route === 'split-pairs');
   }
 
-  /** MGET: values back in key order; DEL/EXISTS/TOUCH/UNLINK: a sum; MSET: OK when every piece is. */
+  /** MGET: values streamed back in key order; DEL/EXISTS/TOUCH/UNLINK: a sum; MSET: OK when every piece is. */
   newMerge(pieces: number): Merge {
     if (this.route === 'split-concat') {
-      const m = new ConcatMerge(pieces, this.count);
-      m.keyPart.set(scratch.keyPiece.subarray(0, this.count));
+      const m = new MgetStreamMerge(pieces, this.count);
+      m.setKeyParts(scratch.keyPiece);
       return m;
     }
     return this.route === 'split-pairs' ? new AllOkMerge() : new SumMerge();

@@ -7,7 +7,8 @@ import { CONSISTENCIES } from '../../config/index.ts';
 import { acquireRequest, newComposite, newPart, K_CLIENT, type Request, type Merge, DIRECT_WRITE_THRESHOLD, monotonicMs } from '../../io/index.ts';
 import type { BackendServer } from '../../io/index.ts';
 import { scratch, ensureScratch, encReset, encHeader, encBulk, encodeKeyPiece, groupByOwner } from '../routing/scratch.ts';
-import { ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge } from '../routing/merge.ts';
+import { SumMerge, AllOkMerge, FirstReplyMerge } from '../routing/merge.ts';
+import { MgetStreamMerge } from '../routing/mget-stream-merge.ts';
 import { answerLocally } from './resp-local.ts';
 import { clusterRoute } from './resp-cluster.ts';
 import { BROADCAST } from '../routing/cluster-walk.ts';
@@ -278,8 +279,8 @@ function split(c: RespSession, spec: CommandSpec, nKeys: number): void {
   const pairs = spec.route === 'split-pairs';
   let merge: Merge;
   if (spec.route === 'split-concat') {
-    const m = new ConcatMerge(pieces, nKeys);
-    m.keyPart.set(scratch.keyPiece.subarray(0, nKeys));
+    const m = new MgetStreamMerge(pieces, nKeys);
+    m.setKeyParts(scratch.keyPiece);
     merge = m;
   } else if (pairs) {
     merge = new AllOkMerge();

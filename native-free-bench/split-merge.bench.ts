@@ -1,7 +1,22 @@
 // Micro-benchmark of multi-key handling: splitting an MGET per backend (hash, ring lookup, RESP re-encoding) and
-// merging the pieces' replies back in key order (ConcatMerge). No servers, no addons; bounded to a few seconds.
+// merging the pieces' replies back in key order (MgetStreamMerge, written to a counting sink). No servers, no addons; bounded to a
+// few seconds.
 // Prints a table, then one JSON line: {"bench":"split-merge","results":[...]}.
-import { ConcatMerge } from '../src/proxy/routing/merge.ts';
+import { MgetStreamMerge } from '../src/proxy/routing/mget-stream-merge.ts';
+import type { ReplySink, Request } from '../src/io/index.ts';
+
+/** Counts the merged reply's bytes (what the client would be sent). */
+let written = 0;
+const sink: ReplySink & { streamSink(): ReplySink; streamStalled(): void } = {
+  write(_buf: Uint8Array, start: number, end: number): void {
+    written += end - start;
+  },
+  streamWindow: 8 << 20,
+  socketUnsent: 0,
+  streamSink: () => sink,
+  streamStalled: () => {},
+};
+const fakeReq = { client: sink, resp3: false } as unknown as Request;
 import { arrayHeaderLength, bulkLength, writeArrayHeader, writeBulk } from '../src/protocol/resp/index.ts';
 import { buildKetama, hashFunction } from '../src/topology/index.ts';
 import type { Distribution } from '../src/topology/index.ts';
@@ -75,7 +90,7 @@ class Splitter {
 
 /**
  * ns per pass: the median of several timed slices, so another process's burst or one unlucky GC pause does not
- * decide a cell (the allocation ConcatMerge does is still paid: its GC is spread over every slice).
+ * decide a cell (the allocation the merge does is still paid: its GC is spread over every slice).
  */
 function measure(pass: () => number): number {
   const warmUntil = performance.now() + CELL_MS / 3;
@@ -132,10 +147,13 @@ for (const keys of KEYS) {
       record({
         op: 'merge', keys, backends, valueBytes,
         nsPerOp: measure(() => {
-          const m = new ConcatMerge(pieces, keys);
-          m.keyPart.set(keyPart);
+          const m = new MgetStreamMerge(pieces, keys);
+          m.setKeyParts(keyPart);
+          m.request = fakeReq;
           for (let p = 0; p < pieces; p++) m.part(p, replies[p]!, 0, replies[p]!.length, false);
-          return m.finish().length;
+          const before = written;
+          m.pump(sink, true);
+          return written - before;
         }),
       });
     }

@@ -1,7 +1,7 @@
-// Merges for split RESP requests: MGET (concat in key order), DEL/EXISTS (sum), MSET (all OK), broadcasts.
+// Merges for split RESP requests: DEL/EXISTS (sum), MSET (all OK), broadcasts, quorums (MGET streams: mget-stream-merge.ts).
 // Never answers before every piece did; the first error of any piece is the client's answer, as twemproxy and Dynomite do.
 import type { Merge } from '../../io/index.ts';
-import { arrayElementBounds, readIntegerReply, ERR_NO_QUORUM } from '../../protocol/resp/index.ts';
+import { readIntegerReply, ERR_NO_QUORUM } from '../../protocol/resp/index.ts';
 
 const OK = Buffer.from('+OK\r\n');
 
@@ -25,54 +25,6 @@ abstract class ErrorFirst implements Merge {
     return this.error ?? this.merged();
   }
   protected abstract merged(): Uint8Array;
-}
-
-/** MGET: piece p answered the keys whose keyPart is p, in their order; rebuild the client's order. */
-export class ConcatMerge extends ErrorFirst {
-  private readonly parts: (Buffer | null)[];
-  /** For key i of the client's request: which piece asked for it. */
-  readonly keyPart: Int32Array;
-
-  constructor(pieces: number, keys: number) {
-    super();
-    this.parts = new Array(pieces).fill(null);
-    this.keyPart = new Int32Array(keys);
-  }
-
-  protected good(index: number, buf: Uint8Array, start: number, end: number): void {
-    this.parts[index] = copyOf(buf, start, end);
-  }
-
-  protected merged(): Uint8Array {
-    const nKeys = this.keyPart.length;
-    const parts = this.parts;
-    const bounds: Int32Array[] = [];
-    let total = 0;
-    // A piece must answer exactly the keys it asked for: a short or long array would leave the reply short or padded with unwritten bytes.
-    const asked = new Int32Array(parts.length);
-    for (let i = 0; i < nKeys; i++) asked[this.keyPart[i]]++;
-    for (let p = 0; p < parts.length; p++) {
-      const b = parts[p] as Buffer;
-      const out = new Int32Array(nKeys + 1);
-      const n = arrayElementBounds(b, 0, b.length, out);
-      if (n < 0) return Buffer.from('-ERR dynoproxy: a backend answered a split MGET with a non-array reply\r\n');
-      if (n !== asked[p]) return Buffer.from('-ERR dynoproxy: a backend answered a split MGET with the wrong number of values\r\n');
-      bounds.push(out);
-      total += out[n] - out[0];
-    }
-    const header = `*${nKeys}\r\n`;
-    const res = Buffer.allocUnsafe(header.length + total);
-    let o = res.write(header, 0, 'latin1');
-    const next = new Int32Array(parts.length);
-    for (let i = 0; i < nKeys; i++) {
-      const p = this.keyPart[i];
-      const j = next[p]++;
-      const bb = bounds[p];
-      const b = parts[p] as Buffer;
-      o += b.copy(res, o, bb[j], bb[j + 1]);
-    }
-    return res;
-  }
 }
 
 /** DEL, UNLINK, EXISTS, TOUCH: integer replies added up. */

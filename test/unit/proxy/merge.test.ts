@@ -1,15 +1,14 @@
-// Merges of split requests (merge.ts, memcache-merge.ts): quorum arithmetic for 1..5 racks against a model, reassembly order
-// over random splits, sums, all-OK, each-DC quorum, and the client answered once through the real request path.
+// Merges of split requests (merge.ts, memcache-merge.ts): quorum arithmetic for 1..5 racks against a model, sums, all-OK,
+// each-DC quorum, and the client answered once through the real request path (MGET / multi-get reassembly: stream-merge.test.ts).
 // Pure: no sockets; loops are bounded by fixed counts and a seeded generator.
 
 import t from 'tap'
 import {
-  ConcatMerge, SumMerge, AllOkMerge, FirstReplyMerge, QuorumMerge, EachDcQuorumMerge,
+  SumMerge, AllOkMerge, FirstReplyMerge, QuorumMerge, EachDcQuorumMerge,
 } from '../../../src/proxy/routing/merge.ts'
-import { MemcacheGetMerge, MemcacheAllOkMerge } from '../../../src/proxy/memcache/memcache-merge.ts'
+import { MemcacheAllOkMerge } from '../../../src/proxy/memcache/memcache-merge.ts'
 import { newComposite, newPart, completeLocally, type Merge } from '../../../src/io/request.ts'
 import { ERR_NO_QUORUM } from '../../../src/protocol/resp/index.ts'
-import { resp } from '../../helpers/mock-backend.ts'
 import { FakeSession } from './backend-harness.ts'
 
 const NO_QUORUM = ERR_NO_QUORUM.toString('latin1')
@@ -134,54 +133,6 @@ t.test('the client is answered once, at the decision, through the real request p
   t.equal(closed.answers.length, 0, 'a split request of a closed client answers nobody')
 })
 
-t.test('MGET reassembly: values back in the client key order over many random splits and reply orders', async (t) => {
-  const r = rng(0x5eed)
-  let bad = 0
-  for (let iter = 0; iter < 400; iter++) {
-    const keys = 1 + r(40)
-    const pieces = 1 + r(Math.min(6, keys))
-    const m = new ConcatMerge(pieces, keys)
-    const values: Buffer[] = []
-    const perPiece: Buffer[][] = Array.from({ length: pieces }, () => [])
-    for (let i = 0; i < keys; i++) {
-      const p = i < pieces ? i : r(pieces)
-      m.keyPart[i] = p
-      const kind = r(4)
-      const v = kind === 0 ? Buffer.from(resp.nil) : kind === 1 ? resp.bulk('') : resp.bulk(Buffer.from(`v${i}\r\n$9\r\n*${'x'.repeat(r(30))}`))
-      values.push(v)
-      perPiece[p]!.push(v)
-    }
-    const order = Array.from({ length: pieces }, (_, i) => i).sort(() => r(3) - 1)
-    for (const p of order) feed(m, p, resp.array(perPiece[p]!))
-    const want = resp.array(values)
-    if (!Buffer.from(m.finish()).equals(want)) bad++
-  }
-  t.equal(bad, 0, '400 random splits reassembled exactly')
-})
-
-t.test('MGET: an error piece answers with the first error; a non-array or a piece with the wrong count is an error, never a short or padded reply', async (t) => {
-  const m = new ConcatMerge(2, 2)
-  m.keyPart.set([0, 1])
-  feed(m, 1, '-ERR Peer: Connection refused\r\n')
-  feed(m, 0, '-ERR second\r\n')
-  t.equal(text(m.finish()), '-ERR Peer: Connection refused\r\n')
-  const n = new ConcatMerge(2, 2)
-  n.keyPart.set([0, 1])
-  feed(n, 0, '*1\r\n$1\r\na\r\n')
-  feed(n, 1, '+OK\r\n')
-  t.match(text(n.finish()), /^-ERR dynoproxy: /, 'a non-array piece')
-  for (const [label, pieceA, pieceB] of [
-    ['a piece with one element too many', '*2\r\n$1\r\na\r\n$1\r\nz\r\n', '*1\r\n$1\r\nb\r\n'],
-    ['a piece with one element too few', '*0\r\n', '*2\r\n$1\r\nb\r\n$1\r\nc\r\n'],
-  ] as const) {
-    const w = new ConcatMerge(2, 3)
-    w.keyPart.set([0, 1, 1])
-    feed(w, 0, pieceA)
-    feed(w, 1, pieceB)
-    t.match(text(w.finish()), /^-ERR /, `${label}: an error reply`)
-  }
-})
-
 t.test('DEL/EXISTS sum, MSET all-OK, broadcast first reply', async (t) => {
   const r = rng(7)
   for (let iter = 0; iter < 100; iter++) {
@@ -260,45 +211,7 @@ t.test('DC_EACH_SAFE_QUORUM: a safe majority in every datacenter, against the pe
   t.same(wrong.slice(0, 10), [], `${checked} sequences over ${layouts.length} layouts`)
 })
 
-t.test('memcached multi-get: hits back in the client key order with one END, misses left out, over random splits', async (t) => {
-  const r = rng(99)
-  let bad = 0
-  for (let iter = 0; iter < 300; iter++) {
-    const nKeys = 1 + r(30)
-    const pieces = 1 + r(Math.min(5, nKeys))
-    const m = new MemcacheGetMerge(pieces, nKeys)
-    const names = Array.from({ length: nKeys }, () => `k${r(12)}`)
-    const hit = new Map<string, boolean>()
-    const perPiece: Buffer[][] = Array.from({ length: pieces }, () => [])
-    const want: Buffer[] = []
-    const pieceOf = new Map<string, number>()
-    names.forEach((k, i) => {
-      // A key always goes to the same piece (its owner), as the router splits.
-      if (!pieceOf.has(k)) pieceOf.set(k, pieceOf.size < pieces ? pieceOf.size : r(pieces))
-      const p = pieceOf.get(k)!
-      m.keyPart[i] = p
-      m.keys[i] = Buffer.from(k)
-      if (!hit.has(k)) hit.set(k, r(3) !== 0)
-      if (hit.get(k)) {
-        const v = `val-${k}-${'y'.repeat(r(20))}`
-        const item = Buffer.from(`VALUE ${k} ${r(5)} ${v.length}\r\n${v}\r\n`)
-        perPiece[p]!.push(item)
-        want.push(item)
-      }
-    })
-    // Each key occurrence asks again, so a repeated key is answered again: recompute the values per occurrence.
-    for (let p = 0; p < pieces; p++) m.part(p, ...wrapReply(Buffer.concat([...perPiece[p]!, Buffer.from('END\r\n')])), false)
-    const expected = Buffer.concat([...want, Buffer.from('END\r\n')])
-    if (!Buffer.from(m.finish()).equals(expected)) bad++
-  }
-  t.equal(bad, 0, '300 random splits')
-  const e = new MemcacheGetMerge(2, 2)
-  e.keyPart.set([0, 1])
-  e.keys[0] = Buffer.from('a')
-  e.keys[1] = Buffer.from('b')
-  e.part(0, ...wrapReply(Buffer.from('VALUE a 0 1\r\nx\r\nEND\r\n')), false)
-  e.part(1, ...wrapReply(Buffer.from('SERVER_ERROR out of memory\r\n')), true)
-  t.equal(text(e.finish()), 'SERVER_ERROR out of memory\r\n', 'a failed piece is the whole answer')
+t.test('memcached flush_all: all OK, noreply silent; an error is the answer', async (t) => {
   const silent = new MemcacheAllOkMerge(true)
   silent.part(0, Buffer.from('OK\r\n'), 0, 4, false)
   t.equal(silent.finish().length, 0, 'flush_all noreply: nothing')
@@ -309,6 +222,3 @@ t.test('memcached multi-get: hits back in the client key order with one END, mis
   t.equal(text(loud.finish()), 'ERROR\r\n')
 })
 
-function wrapReply(b: Buffer): [Buffer, number, number] {
-  return [Buffer.concat([Buffer.from('..'), b]), 2, 2 + b.length]
-}

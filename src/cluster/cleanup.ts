@@ -2,7 +2,8 @@
 // its own datastore — SCAN, hash each key as routing does, UNLINK what neither the routing ring nor the shadow ring gives this node.
 // Never runs while a move in its rack is still settling (those keys may still be read here); throttled like the warm-up copy.
 import { Redis } from 'ioredis';
-import { backendTlsForRedis } from '../io/index.ts';
+import { backendTlsForRedis, MemcacheLineClient, endsWithLine } from '../io/index.ts';
+import { parseMetadump, encodeMetaDeletes, parseMetaSets } from '../protocol/memcache/index.ts';
 import { KeyHasher, intersectHashRanges, hashRangesSize, type ClusterView } from '../topology/index.ts';
 import type { PoolConfig } from '../config/index.ts';
 
@@ -106,7 +107,8 @@ export class Cleanup {
    * (from an earlier membership) before it announces the join, so no stale value survives the copy's never-replacing RESTORE.
    */
   async purge(ranges: readonly number[]): Promise<number> {
-    if (ranges.length === 0 || this.pool.dataStore !== 0 || this.pool.servers.length !== 1) return 0;
+    if (ranges.length === 0 || this.pool.servers.length !== 1) return 0;
+    if (this.pool.dataStore === 1) return this.purgeMemcache(ranges);
     const r = this.connection();
     let cursor = '0';
     let deleted = 0;
@@ -121,6 +123,35 @@ export class Cleanup {
       if (gone.length > 0) deleted += Number(await r.unlink(...gone));
     } while (cursor !== '0');
     return deleted;
+  }
+
+  /**
+   * purge on memcached: the keys `lru_crawler metadump all` lists in `ranges`, deleted with md, 1,000 a request; twice, each from a new
+   * listing (a metadump is no snapshot: an item the LRU maintainer moves while the crawler walks may be left out).
+   */
+  private async purgeMemcache(ranges: readonly number[]): Promise<number> {
+    const s = this.pool.servers[0];
+    const c = new MemcacheLineClient(s.host, s.port);
+    try {
+      let deleted = 0;
+      for (let pass = 0; pass < 2; pass++) {
+        const dump = await c.request('lru_crawler metadump all\r\n', endsWithLine('END'));
+        if (/^(ERROR|CLIENT_ERROR|SERVER_ERROR)/.test(dump.toString('latin1', 0, 13))) throw new Error(`lru_crawler metadump: ${dump.toString('latin1').trim()}`);
+        const keys = parseMetadump(dump).filter((k) => {
+          const h = this.hasher.keyHash(k, 0, k.length);
+          for (let i = 0; i < ranges.length; i += 2) if (h >= ranges[i] && h <= ranges[i + 1]) return true;
+          return false;
+        });
+        for (let i = 0; i < keys.length; i += 1000) {
+          const batch = keys.slice(i, i + 1000);
+          const reply = await c.request(encodeMetaDeletes(batch), (b) => parseMetaSets(b, batch.length)?.end ?? -1);
+          for (const r of parseMetaSets(reply, batch.length)!.results) if (r === 1) deleted++;
+        }
+      }
+      return deleted;
+    } finally {
+      c.close();
+    }
   }
 
   stop(): void {

@@ -202,7 +202,7 @@ const gossipStats = { enabled: pool.enableGossip, rounds: 0, sent: 0, replies: 0
 const refusalLogged = new Map<string, number>();
 const REFUSAL_LOG_MS = 10_000;
 const gossip = new Gossip({
-  membership, links, seeds: pool.dynSeeds.length,
+  membership, links, seeds: pool.dynSeeds.length, memcache: pool.dataStore === 1,
   alive: (i) => detector.verdict(i) !== FD_DOWN,
   heard: (node, us, records) => {
     seenAs.set(node, us === null ? -1 : us.state);
@@ -278,6 +278,7 @@ const join = pool.join ? new Join({
   peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
   isUp: (n) => detector.verdict(n) === FD_UP,
   copy: (sources, mine) => warmUp.joinCopy(sources, mine, 1),
+  shadowed: pool.dataStore === 1,
   endCopy: () => warmUp.endMirrors(),
   hold: (moving) => warmUp.hold(moving),
   warmUp: () => warmUp.start('replace'),

@@ -2,7 +2,7 @@
 // when that peer is none), as DYNOPROXY.GOSSIP over the authenticated peer link, and merges the peer's records from the reply.
 // Never gossips to a Dynomite node (its gossip is another dialect, and unreliable); never blocks: replies arrive on the link like any reply.
 import { encodeGossipNodes, parseGossipNodes, type GossipNodeRecord } from '../protocol/dnode/index.ts';
-import { encodeGossipRequest, gossipReplyRecords, HELLO_REQUEST, isHelloReply } from '../protocol/resp/index.ts';
+import { encodeGossipRequest, gossipReplyRecords, HELLO_REQUEST, isHelloReply, unwrapMemcacheResp } from '../protocol/resp/index.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import { parseHostField, type Membership, type MergeResult } from './membership.ts';
@@ -18,6 +18,8 @@ export interface GossipDeps {
   /** Records merged (from a reply, or from a peer's request handed over by a data worker). */
   merged(result: MergeResult, from: string): void;
   random?: () => number;
+  /** A memcached pool: replies come wrapped as one memcached value (wrapMemcacheResp). */
+  memcache?: boolean;
   /** A peer's reply told how it sees this node: its record of us (state, tokens), or null when it does not list us; and all its records. */
   heard?(node: number, us: { state: number; tokens: string[] } | null, records: readonly GossipNodeRecord[]): void;
 }
@@ -49,11 +51,13 @@ class Call implements ClientSession {
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
     this.inFlight = false;
     const ok = req.failure === F_NONE;
+    // A memcached pool's reply: the RESP reply inside (an answer that is not wrapped is not ours).
+    const inner = ok && this.owner.memcache ? unwrapMemcacheResp(buf, start, end) : [start, end];
     if (this.hello) {
-      if (ok && isHelloReply(buf, start, end)) this.owner.confirmed(this.node);
+      if (ok && inner !== null && isHelloReply(buf, inner[0], inner[1])) this.owner.confirmed(this.node);
       // No answer at all (the node is starting, or down): ask again next round; only an answer that is not ours waits longer.
       else if (!ok) this.owner.helloFailed(this.node);
-    } else this.owner.reply(this.node, ok ? gossipReplyRecords(buf, start, end) : null, buf);
+    } else this.owner.reply(this.node, ok && inner !== null ? gossipReplyRecords(buf, inner[0], inner[1]) : null, buf);
   }
   requestFinished(): void {
     this.inFlight = false;
@@ -70,8 +74,10 @@ export class Gossip {
   private readonly helloAt: number[] = [];
   private readonly random: () => number;
 
+  readonly memcache: boolean;
   constructor(deps: GossipDeps) {
     this.d = deps;
+    this.memcache = deps.memcache === true;
     this.random = deps.random ?? Math.random;
   }
 

@@ -2,8 +2,9 @@
 // peers have seen that (they then route nothing to it; memcached pools send it every write of its future range as a shadow, redis ones
 // leave it to the copy's mirror), copies its range from the nodes of its rack that own it now, and turns NORMAL; the old owners keep
 // getting the moved ranges' writes for handoff_grace.
-// Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, warm-up.ts);
-// a key written at the old owner meanwhile is read again there and written here with its value (mirror.ts), until every peer routes here.
+// Never serves a range before it is copied, and never copies over a key a write put here first (RESTORE without REPLACE, memcached's
+// ms in add mode; warm-up.ts); redis: a key written at the old owner meanwhile is read again there and written here with its value
+// (mirror.ts), until every peer routes here; memcached: that write reached this node as a shadow already.
 import { NODE_STATE, hashRangesIn, intersectHashRanges, hashRangesOf, type ClusterView } from '../topology/index.ts';
 import { encodeHostField, type Membership } from './membership.ts';
 import type { GossipNodeRecord } from '../protocol/dnode/index.ts';
@@ -19,8 +20,13 @@ export interface JoinDeps {
   peers(): number[];
   /** The node is up per the failure detector (a source must be). */
   isUp(node: number): boolean;
-  /** Copy `mine` from `sources` (warm-up.ts joinCopy); null on a datastore that cannot be copied (memcached). */
+  /** Copy `mine` from `sources` (warm-up.ts joinCopy: redis and memcached); null when this datastore cannot be copied (the range starts empty). */
   copy: ((sources: number[], mine: number[]) => Promise<boolean>) | null;
+  /**
+   * This node gets every write of its future range as a shadow while it joins (memcached; cluster-replicate.ts): a failed copy is tried
+   * again over what is here (add mode keeps those writes) instead of purging the range first.
+   */
+  shadowed: boolean;
   /** The copy's mirrors (mirror.ts) end: every peer routes the range here now. */
   endCopy(): Promise<void>;
   /** Warm-up stays away while the join copies (this node's datastore is empty on purpose). */
@@ -154,7 +160,7 @@ export class Join {
       const sources = rack.nodes.filter((n) => n !== v.localNode && intersectHashRanges(mine, hashRangesOf(v, v.localRack, n)).length > 0);
       const started = Date.now();
       if (sources.length > 0 && d.copy === null) {
-        d.log('warn', 'join: this datastore cannot be copied (memcached): the range starts empty here', {});
+        d.log('warn', 'join: this datastore cannot be copied: the range starts empty here', {});
         break;
       }
       if (sources.length === 0 || (sources.every((n) => d.isUp(n)) && (await (d.copy as NonNullable<JoinDeps['copy']>)(sources, mine)))) {
@@ -164,8 +170,9 @@ export class Join {
       d.log('warn', 'join: copy failed or a source is down; trying again', { attempt, sources: sources.map((n) => v.nodes[n].name) });
       await sleep(Math.min(30_000, 1000 * attempt));
       // What the failed copy left here may miss a delete made meanwhile (its mirror stopped): the range starts empty again. Nothing
-      // else writes it here while this node joins (the receiving side gets no shadow writes; cluster-replicate.ts).
-      await d.purge(mine).catch(() => 0);
+      // else writes it here while this node joins (the receiving side gets no shadow writes; cluster-replicate.ts). memcached's does:
+      // what is here stays, the next copy adds around it.
+      if (!d.shadowed) await d.purge(mine).catch(() => 0);
     }
     if (this.stopped) return;
     // 5. Serve: NORMAL everywhere within a gossip round or two; the old owners keep getting the moved writes for the grace.

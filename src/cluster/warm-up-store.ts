@@ -84,6 +84,15 @@ export class RedisStore implements LocalStore {
 /** memcached reads a TTL above 30 days as a unix time. */
 const RELATIVE_TTL_MAX = 30 * 24 * 3600;
 
+/**
+ * A memcached range entry (peer-memcache-range.ts: payload = flags, 4 bytes big-endian, then the value; pttl in ms, -1 none) as the
+ * item to store, its TTL in whole seconds (rounded up, at least 1), past 30 days as a unix time. `now`: unix seconds.
+ */
+export function metaItemOf(e: RangeEntry, now: number): MetaItem {
+  const ttl = e.pttl < 0 ? -1 : Math.max(1, Math.ceil(e.pttl / 1000));
+  return { key: e.key, ttl: ttl > RELATIVE_TTL_MAX ? now + ttl : ttl, flags: e.dump.length >= 4 ? e.dump.readUInt32BE(0) : 0, value: e.dump.subarray(4) };
+}
+
 export class MemcacheStore implements LocalStore {
   private readonly c: MemcacheLineClient;
 
@@ -107,10 +116,7 @@ export class MemcacheStore implements LocalStore {
   /** An entry's payload is the item's flags (4 bytes, big-endian) and its value (peer-memcache-range.ts); ms in add mode keeps a newer key. */
   async restore(entries: readonly RangeEntry[]): Promise<unknown[]> {
     const now = Math.floor(Date.now() / 1000);
-    const items: MetaItem[] = entries.map((e) => {
-      const ttl = e.pttl < 0 ? -1 : Math.max(1, Math.ceil(e.pttl / 1000));
-      return { key: e.key, ttl: ttl > RELATIVE_TTL_MAX ? now + ttl : ttl, flags: e.dump.length >= 4 ? e.dump.readUInt32BE(0) : 0, value: e.dump.subarray(4) };
-    });
+    const items: MetaItem[] = entries.map((e) => metaItemOf(e, now));
     const reply = await this.c.request(encodeMetaAdds(items), (b) => parseMetaSets(b, items.length)?.end ?? -1);
     return parseMetaSets(reply, items.length)!.results;
   }

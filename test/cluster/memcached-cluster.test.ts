@@ -273,13 +273,19 @@ t.test('the peer port of a memcached node: a RESP payload and node-wide commands
     dnodeFrame(2, 'flush_all\r\n'),
     dnodeFrame(3, 'stats\r\n'),
     dnodeFrame(4, `get ${key}\r\n`),
+    // A token move's purge with arguments that are not a range request: refused, nothing deleted.
+    dnodeFrame(5, 'dynoproxy_purge 0 1000 1 9 0\r\n'),
+    // Membership's hello (RESP GET of a reserved key): answered, wrapped as one memcached value.
+    dnodeFrame(6, '*2\r\n$3\r\nGET\r\n$16\r\n\u0000dynoproxy:hello\r\n'),
   ])
-  const got = await peerExchange(r1b.peerPort, frames, (s) => s.includes('kept\r\nEND\r\n'))
+  const got = await peerExchange(r1b.peerPort, frames, (s) => s.includes('kept\r\nEND\r\n') && s.includes('dynoproxy 1\r\n\r\nEND\r\n'))
   t.match(got.text, /\$2014\$ 1 5 [^\r]*\r\nCLIENT_ERROR Peer: malformed request payload\r\n/, 'RESP payload: an error in a RES frame')
   t.match(got.text, /\$2014\$ 2 5 [^\r]*\r\nCLIENT_ERROR Peer: flush_all is not served on the peer port/, 'flush_all refused')
   t.match(got.text, /\$2014\$ 3 5 [^\r]*\r\nCLIENT_ERROR Peer: stats is not served/, 'stats refused')
   t.match(got.text, new RegExp(`\\$2014\\$ 4 5 [^\\r]*\\r\\nVALUE ${key} 0 4\\r\\nkept\\r\\nEND\\r\\n`), 'a keyed get is served')
-  t.equal((await metric(r1b, 'peer_requests_refused_total')) - before, 3, 'the three refusals are counted')
+  t.match(got.text, /\$2014\$ 5 5 [^\r]*\r\nSERVER_ERROR dynoproxy range: [^\r]*\r\n/, 'a malformed purge refused')
+  t.match(got.text, /\$2014\$ 6 5 [^\r]*\r\nVALUE dynoproxy_resp 0 18\r\n\$11\r\ndynoproxy 1\r\n\r\nEND\r\n/, 'the hello answered')
+  t.equal((await metric(r1b, 'peer_requests_refused_total')) - before, 4, 'the four refusals are counted')
   t.equal(valueOf(await r1b.memcached.call(`get ${key}\r\n`)), 'kept', 'nothing was flushed')
   t.equal(await direct(r1b.memcached, 'k'), '', 'the RESP SET did not reach memcached')
 })

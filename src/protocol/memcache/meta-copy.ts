@@ -77,6 +77,11 @@ export function encodeMetaAdds(items: readonly MetaItem[]): Buffer {
   return Buffer.concat(parts);
 }
 
+/** Meta deletes (`md <key> b`): a purge's step. Their replies are lines too (HD deleted, NF not there): parseMetaSets reads them. */
+export function encodeMetaDeletes(keys: readonly Buffer[]): Buffer {
+  return Buffer.from(keys.map((k) => `md ${k.toString('base64')} b\r\n`).join(''), 'latin1');
+}
+
 /** The replies of `n` pipelined meta sets: 1 stored (HD), 0 not stored (NS: the key was there), else the line; null while incomplete. */
 export function parseMetaSets(buf: Buffer, n: number): { results: (number | string)[]; end: number } | null {
   const results: (number | string)[] = [];

@@ -65,3 +65,30 @@ export function gossipReplyRecords(buf: Uint8Array, start: number, end: number):
   if (from + n + 2 !== end || buf[end - 2] !== 13 || buf[end - 1] !== 10) return null;
   return [from, from + n];
 }
+
+// A memcached pool's peer link frames replies as memcached replies: there the hello's and gossip's RESP requests go as they are (no
+// memcached request starts with `*`), and their RESP reply comes back wrapped as one value, `VALUE dynoproxy_resp 0 <n>` ... `END`.
+const MC_HEAD = 'VALUE dynoproxy_resp 0 ';
+
+/** A RESP reply wrapped for a memcached peer link. */
+export function wrapMemcacheResp(inner: Uint8Array): Buffer {
+  const h = Buffer.from(`${MC_HEAD}${inner.length}\r\n`, 'latin1');
+  const out = Buffer.allocUnsafe(h.length + inner.length + 7);
+  h.copy(out, 0);
+  out.set(inner, h.length);
+  out.write('\r\nEND\r\n', h.length + inner.length, 'latin1');
+  return out;
+}
+
+/** The RESP reply inside a wrapped one at buf[start, end) as [from, to), or null when it is not one. */
+export function unwrapMemcacheResp(buf: Uint8Array, start: number, end: number): [number, number] | null {
+  if (end - start < MC_HEAD.length + 10) return null;
+  for (let i = 0; i < MC_HEAD.length; i++) if (buf[start + i] !== MC_HEAD.charCodeAt(i)) return null;
+  let i = start + MC_HEAD.length;
+  let n = 0;
+  while (i < end && buf[i] >= 0x30 && buf[i] <= 0x39 && i - start - MC_HEAD.length < 10) n = n * 10 + (buf[i++] - 0x30);
+  if (i + 1 >= end || buf[i] !== 13 || buf[i + 1] !== 10) return null;
+  const from = i + 2;
+  if (from + n + 7 !== end) return null;
+  return [from, from + n];
+}

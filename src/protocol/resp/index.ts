@@ -19,11 +19,11 @@ export * from './encode.ts';
 export * from './errors.ts';
 export {
   RANGE_COMMAND, PURGE_COMMAND, isPurgeCommand, PTTL_DUMP_LUA, MAX_RANGES, MAX_RANGE_COUNT, isRangeCommand, encodeRangeRequest, parseRangeRequest, inHashRanges, entryBytes, encodeRangeReply,
-  rangeError, decodeRangeReply, encodeMemcacheRangeRequest, isMemcacheRangeCommand, memcacheRangeArgs, wrapMemcacheRangeReply,
+  rangeError, decodeRangeReply, encodeMemcacheRangeRequest, isMemcacheRangeCommand, memcacheRangeCommand, MC_RANGE, MC_PURGE, memcacheRangeArgs, wrapMemcacheRangeReply,
   unwrapMemcacheRangeReply, type RangeRequest, type RangeEntry, type RangeReply,
 } from './range-copy.ts';
 export {
-  GOSSIP_COMMAND, isGossipCommand, encodeGossipRequest, encodeGossipReply, gossipReplyRecords, HELLO_REQUEST, HELLO_REPLY, isHelloRequest, isHelloReply,
+  GOSSIP_COMMAND, isGossipCommand, encodeGossipRequest, encodeGossipReply, gossipReplyRecords, HELLO_REQUEST, HELLO_REPLY, isHelloRequest, isHelloReply, wrapMemcacheResp, unwrapMemcacheResp,
 } from './gossip-command.ts';
 export {
   REPAIR_COMMAND, MAX_BUCKETS, MAX_REPAIR_RANGES, MAX_REPAIR_BATCH, TTL_BUCKET_MS, TTL_TOLERANCE_MS, VALUE_DIGEST_CHARS, isRepairCommand,

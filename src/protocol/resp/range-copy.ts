@@ -170,17 +170,35 @@ export function decodeRangeReply(buf: Uint8Array, start: number, end: number): R
 // On a memcached node's peer port the same copy is one text line, `dynoproxy_range <cursor> <count> <max-bytes> <from> <to> ...`, and
 // its reply the RESP range reply above wrapped as one value (`VALUE dynoproxy_range 0 <n>` ... `END`), so the link's memcached reply
 // scanner frames it; an entry's payload is then the item's flags (4 bytes, big-endian) and its value, its pttl the item's TTL.
+// `dynoproxy_purge` (same arguments, same reply with no entries) deletes the listed keys of the ranges instead: a leave clears what its
+// successors still hold of its range (stale copies from an earlier membership) before it hands its keys over in add mode.
 const MC_NAME = Buffer.from('dynoproxy_range ');
+const MC_PURGE_NAME = Buffer.from('dynoproxy_purge ');
+/** The part both names share: a request that does not start with it is neither (one byte compared for an ordinary request). */
+const MC_PREFIX_LEN = 'dynoproxy_'.length;
+export const MC_RANGE = 1;
+export const MC_PURGE = 2;
 
-export function encodeMemcacheRangeRequest(r: RangeRequest): Buffer {
-  return Buffer.from(`dynoproxy_range ${r.cursor} ${r.count} ${r.maxBytes} ${r.ranges.join(' ')}\r\n`, 'latin1');
+export function encodeMemcacheRangeRequest(r: RangeRequest, purge = false): Buffer {
+  return Buffer.from(`${purge ? 'dynoproxy_purge' : 'dynoproxy_range'} ${r.cursor} ${r.count} ${r.maxBytes} ${r.ranges.join(' ')}\r\n`, 'latin1');
 }
 
 /** Whether buf[ps, pe) is a dynoproxy_range line. */
 export function isMemcacheRangeCommand(buf: Uint8Array, ps: number, pe: number): boolean {
-  if (pe - ps < MC_NAME.length) return false;
-  for (let i = 0; i < MC_NAME.length; i++) if (buf[ps + i] !== MC_NAME[i]) return false;
-  return true;
+  return memcacheRangeCommand(buf, ps, pe) === MC_RANGE;
+}
+
+/** MC_RANGE for a dynoproxy_range line, MC_PURGE for a dynoproxy_purge line, else 0. */
+export function memcacheRangeCommand(buf: Uint8Array, ps: number, pe: number): number {
+  if (pe - ps < MC_NAME.length) return 0;
+  for (let i = 0; i < MC_PREFIX_LEN; i++) if (buf[ps + i] !== MC_NAME[i]) return 0;
+  let range = true;
+  let purge = true;
+  for (let i = MC_PREFIX_LEN; i < MC_NAME.length; i++) {
+    if (buf[ps + i] !== MC_NAME[i]) range = false;
+    if (buf[ps + i] !== MC_PURGE_NAME[i]) purge = false;
+  }
+  return range ? MC_RANGE : purge ? MC_PURGE : 0;
 }
 
 /** The arguments after the command name of a dynoproxy_range line. */

@@ -9,13 +9,13 @@ import { DnodeParser, DEFAULT_DNODE_LIMITS, DMSG_REQ, DMSG_REQ_FORWARD, GOSSIP_S
 import type { CommandSpec } from '../../commands/index.ts';
 import { currentNodeState, STATE_ERROR } from '../node-state.ts';
 import { ST_NORMAL, ST_STANDBY, P } from '../../stats/index.ts';
-import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY, isRepairCommand, isMemcacheRangeCommand, isPurgeCommand } from '../../protocol/resp/index.ts';
+import { RespRequestParser, isRangeCommand, isGossipCommand, isHelloRequest, HELLO_REPLY, isRepairCommand, memcacheRangeCommand, MC_PURGE, isPurgeCommand, wrapMemcacheResp } from '../../protocol/resp/index.ts';
 import { serveGossip, answerGossipSyn } from './peer-gossip.ts';
 import { isInvalidationsCommand } from '../resp/tracking-peers.ts';
 import { serveRange } from './peer-range.ts';
 import { serveRepair } from './peer-repair.ts';
 import { serveMemcacheRange } from './peer-memcache-range.ts';
-import { MemcacheRequestParser } from '../../protocol/memcache/index.ts';
+import { MemcacheRequestParser, CLIENT_ERROR_PEER_MALFORMED } from '../../protocol/memcache/index.ts';
 import { serveMemcachePeer } from './peer-memcache.ts';
 import { resolveCommand, arityOk, keyIndexes, isWrite, isKeyedRoute, blockTimeoutMs, F_BLOCKING } from '../../commands/index.ts';
 import { blockingFull, blockingRoom } from '../resp/resp-blocking.ts';
@@ -252,10 +252,33 @@ export class PeerClient extends ClientConnection {
     this.answer(msgId, BAD_REQUEST);
   }
 
+  /** A memcached pool's peer: DYNOPROXY.GOSSIP or the hello, one RESP command; anything else is refused as a malformed request. */
+  private memcacheMembership(buf: Buffer, ps: number, pe: number, msgId: number): void {
+    const q = this.inner;
+    q.reset();
+    const first = q.parse(buf, ps, pe);
+    if (first !== pe || q.argc === 0 || q.inline) {
+      this.pool.st[P.peer_requests_refused_total]++;
+      return this.answer(msgId, CLIENT_ERROR_PEER_MALFORMED);
+    }
+    if (isHelloRequest(q.argBuf, q.argOff, q.argLen, q.argc)) return this.answer(msgId, wrapMemcacheResp(HELLO_REPLY));
+    if (isGossipCommand(q.argBuf, q.argOff[0], q.argLen[0]) && q.argc === 2) {
+      return this.answer(msgId, wrapMemcacheResp(serveGossip(this.pool, q.argBuf.subarray(q.argOff[1], q.argOff[1] + q.argLen[1]), this.socket.remoteAddress ?? '?')));
+    }
+    this.pool.st[P.peer_requests_refused_total]++;
+    this.answer(msgId, CLIENT_ERROR_PEER_MALFORMED);
+  }
+
   private request(buf: Buffer, ps: number, pe: number, msgId: number, forwarded: boolean): void {
-    // A memcached node's warm-up copy (dynoproxy_range), served only here, on an authenticated peer link.
-    if (this.mc !== null && isMemcacheRangeCommand(buf, ps, pe)) return serveMemcacheRange(this, buf, ps, pe, msgId);
-    if (this.mc !== null) return serveMemcachePeer(this, this.mc, buf, ps, pe, msgId, forwarded);
+    if (this.mc !== null) {
+      // A memcached node's range copy (dynoproxy_range: warm-up, join, leave) or a leave's purge (dynoproxy_purge), served only here,
+      // on an authenticated peer link.
+      const range = memcacheRangeCommand(buf, ps, pe);
+      if (range !== 0) return serveMemcacheRange(this, buf, ps, pe, msgId, range === MC_PURGE);
+      // Membership's hello and gossip (RESP: no memcached request starts with `*`), answered wrapped as one memcached value.
+      if (buf[ps] === 0x2a) return this.memcacheMembership(buf, ps, pe, msgId);
+      return serveMemcachePeer(this, this.mc, buf, ps, pe, msgId, forwarded);
+    }
     const q = this.inner;
     q.reset();
     const first = q.parse(buf, ps, pe);

@@ -1,10 +1,11 @@
 // The peer port's dynoproxy_range on a memcached node (warm-up's copy; codec in protocol/resp/range-copy.ts): the first step lists the
 // datastore's keys with `lru_crawler metadump all` and keeps those in the asked ranges; each step then reads `count` of them with mg
-// (value, flags, TTL). Off the request path: its own datastore connection per pool and worker. Never writes to the datastore.
+// (value, flags, TTL). Off the request path: its own datastore connection per pool and worker. Never writes to the datastore, except
+// dynoproxy_purge (a leave clearing its successors' stale copies of its range first): the same listing, each step's keys deleted with md.
 import {
   parseRangeRequest, encodeRangeReply, rangeError, inHashRanges, entryBytes, memcacheRangeArgs, wrapMemcacheRangeReply, type RangeEntry,
 } from '../../protocol/resp/index.ts';
-import { encodeMetaGets, parseMetaGets, parseMetadump } from '../../protocol/memcache/index.ts';
+import { encodeMetaGets, parseMetaGets, parseMetadump, encodeMetaDeletes, parseMetaSets } from '../../protocol/memcache/index.ts';
 import { acquireRequest, deliverReply, afterIo, K_CLIENT, monotonicMs, MemcacheLineClient, endsWithLine } from '../../io/index.ts';
 import { P } from '../../stats/index.ts';
 import type { PoolContext } from '../pool-context.ts';
@@ -41,8 +42,8 @@ export function closeMemcacheRangeConnections(): void {
   listings.clear();
 }
 
-/** Serve one dynoproxy_range line buf[ps, pe) answering message `msgId`, in its place in the reply order. */
-export function serveMemcacheRange(peer: RangePeer, buf: Uint8Array, ps: number, pe: number, msgId: number): void {
+/** Serve one dynoproxy_range (or, `purge`, dynoproxy_purge) line buf[ps, pe) answering message `msgId`, in its place in the reply order. */
+export function serveMemcacheRange(peer: RangePeer, buf: Uint8Array, ps: number, pe: number, msgId: number, purge = false): void {
   const pool = peer.pool;
   const cl = pool.cluster;
   const parsed = parseRangeRequest(memcacheRangeArgs(buf, ps, pe));
@@ -61,12 +62,14 @@ export function serveMemcacheRange(peer: RangePeer, buf: Uint8Array, ps: number,
     deliverReply(req, wrapped, 0, wrapped.length, wrapped[0] === 0x53);
     afterIo();
   };
-  step(datastore(pool), (k) => cl.keyHash(k, 0, k.length), parsed.cursor, parsed.count, parsed.maxBytes, parsed.ranges).then(finish, (err: unknown) =>
+  step(datastore(pool), (k) => cl.keyHash(k, 0, k.length), parsed.cursor, parsed.count, parsed.maxBytes, parsed.ranges, purge).then(finish, (err: unknown) =>
     finish(rangeError(`datastore: ${err instanceof Error ? err.message : String(err)}`)),
   );
 }
 
-async function step(c: MemcacheLineClient, hash: (k: Buffer) => number, cursor: string, count: number, maxBytes: number, ranges: readonly number[]): Promise<Buffer> {
+async function step(
+  c: MemcacheLineClient, hash: (k: Buffer) => number, cursor: string, count: number, maxBytes: number, ranges: readonly number[], purge: boolean,
+): Promise<Buffer> {
   const now = Date.now();
   for (const [id, l] of listings) if (now - l.lastAsked > LISTING_IDLE_MS) listings.delete(id);
   if (count === 0) {
@@ -92,7 +95,11 @@ async function step(c: MemcacheLineClient, hash: (k: Buffer) => number, cursor: 
   l.lastAsked = now;
   const keys = l.keys.slice(from, from + count);
   const entries: RangeEntry[] = [];
-  if (keys.length > 0) {
+  if (purge && keys.length > 0) {
+    const reply = await c.request(encodeMetaDeletes(keys), (b) => parseMetaSets(b, keys.length)?.end ?? -1);
+    const bad = parseMetaSets(reply, keys.length)!.results.find((r) => r !== 1 && r !== 'NF');
+    if (bad !== undefined) throw new Error(`md: ${String(bad)}`);
+  } else if (keys.length > 0) {
     const reply = await c.request(encodeMetaGets(keys), (b) => parseMetaGets(b, keys.length, keys)?.end ?? -1);
     const got = parseMetaGets(reply, keys.length, keys)!;
     let bytes = 0;

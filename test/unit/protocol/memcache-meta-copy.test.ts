@@ -1,10 +1,10 @@
 // memcached warm-up codecs: metadump keys (escaped) listed, pipelined mg / ms replies framed only when whole, their items and results
 // read; a range reply wrapped as one memcached value round-trips, errors become SERVER_ERROR lines. Pure.
 import t from 'tap';
-import { parseMetadump, percentDecode, encodeMetaGets, parseMetaGets, encodeMetaAdds, parseMetaSets } from '../../../src/protocol/memcache/index.ts';
+import { parseMetadump, percentDecode, encodeMetaGets, parseMetaGets, encodeMetaAdds, parseMetaSets, encodeMetaDeletes } from '../../../src/protocol/memcache/index.ts';
 import {
   encodeRangeReply, rangeError, encodeMemcacheRangeRequest, isMemcacheRangeCommand, memcacheRangeArgs, wrapMemcacheRangeReply, unwrapMemcacheRangeReply,
-  parseRangeRequest,
+  parseRangeRequest, memcacheRangeCommand, MC_RANGE, MC_PURGE, wrapMemcacheResp, unwrapMemcacheResp, HELLO_REPLY, isHelloReply,
 } from '../../../src/protocol/resp/index.ts';
 
 t.test('metadump', async (t) => {
@@ -39,4 +39,34 @@ t.test('dynoproxy_range on a memcached peer port', async (t) => {
   t.equal(err.toString(), 'SERVER_ERROR dynoproxy range: bad  thing\r\n');
   t.equal(unwrapMemcacheRangeReply(err, 0, err.length), 'dynoproxy range: bad  thing');
   t.equal(unwrapMemcacheRangeReply(wrapped, 0, wrapped.length - 20), 'truncated reply');
+});
+
+t.test('dynoproxy_purge, meta deletes', async (t) => {
+  const range = encodeMemcacheRangeRequest({ cursor: '0', count: 5, maxBytes: 1, ranges: [0, 9] });
+  const purge = encodeMemcacheRangeRequest({ cursor: '0', count: 5, maxBytes: 1, ranges: [0, 9] }, true);
+  t.equal(purge.toString(), 'dynoproxy_purge 0 5 1 0 9\r\n');
+  t.equal(memcacheRangeCommand(range, 0, range.length), MC_RANGE);
+  t.equal(memcacheRangeCommand(purge, 0, purge.length), MC_PURGE);
+  t.notOk(isMemcacheRangeCommand(purge, 0, purge.length), 'a purge is not a range copy');
+  for (const other of ['dynoproxy_rangX 0 1 1 0 9\r\n', 'dynoproxy_\r\n', 'get dynoproxy_purge\r\n', 'dynoproxy_purgerange 0\r\n']) {
+    const b = Buffer.from(other);
+    t.equal(memcacheRangeCommand(b, 0, b.length), 0, JSON.stringify(other));
+  }
+  t.same(parseRangeRequest(memcacheRangeArgs(purge, 0, purge.length)), { cursor: '0', count: 5, maxBytes: 1, ranges: [0, 9] });
+  t.equal(encodeMetaDeletes([Buffer.from('k1'), Buffer.from([0])]).toString(), 'md azE= b\r\nmd AA== b\r\n');
+  t.same(parseMetaSets(Buffer.from('HD\r\nNF\r\n'), 2)?.results, [1, 'NF']);
+});
+
+t.test('membership replies wrapped for a memcached peer link', async (t) => {
+  const w = wrapMemcacheResp(HELLO_REPLY);
+  t.equal(w.toString('latin1'), `VALUE dynoproxy_resp 0 ${HELLO_REPLY.length}\r\n${HELLO_REPLY.toString('latin1')}\r\nEND\r\n`);
+  const inner = unwrapMemcacheResp(w, 0, w.length);
+  t.ok(inner !== null && isHelloReply(w, inner[0], inner[1]));
+  const framed = Buffer.concat([Buffer.from('xx'), w, Buffer.from('yy')]);
+  t.same(unwrapMemcacheResp(framed, 2, 2 + w.length), [2 + inner![0], 2 + inner![1]], 'at an offset');
+  t.equal(unwrapMemcacheResp(w, 0, w.length - 1), null, 'cut');
+  for (const other of ['END\r\n', 'SERVER_ERROR x\r\n', 'VALUE dynoproxy_resp 0 x\r\n\r\nEND\r\n', 'VALUE dynoproxy_resp 0 99999999999\r\nab\r\nEND\r\n']) {
+    const b = Buffer.from(other);
+    t.equal(unwrapMemcacheResp(b, 0, b.length), null, JSON.stringify(other));
+  }
 });

@@ -346,6 +346,11 @@ export class WarmUp {
     const ms = this.mirrors;
     this.mirrors = [];
     for (const m of ms) await m.stop();
+    if (ms.length > 0) {
+      // Their last figures (a join's and a warm-up's mirrors go on after the copy).
+      this.mirrorFailure(ms);
+      this.d.publish(this.status());
+    }
   }
 
   /**
@@ -374,12 +379,12 @@ export class WarmUp {
   }
 
   /** Mirrors' figures and the first failure (a failed mirror fails the copy: keys written at the source may be missing here). */
-  private mirrorFailure(): string | null {
+  private mirrorFailure(mirrors: readonly Mirror[] = this.mirrors): string | null {
     const s = this.s;
     s.keysMirrored = 0;
     s.keysMirrorDeleted = 0;
     let failure: string | null = null;
-    for (const m of this.mirrors) {
+    for (const m of mirrors) {
       s.keysMirrored += m.figures.replaced;
       s.keysMirrorDeleted += m.figures.deleted;
       failure ??= m.failed;

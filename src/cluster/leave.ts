@@ -17,6 +17,7 @@ import type { PoolConfig } from '../config/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
 import type { Membership } from './membership.ts';
 import { Mirror, ApplyCall } from './mirror.ts';
+import { STEP_BYTES, smallerStep } from './warm-up.ts';
 
 export interface LeaveDeps {
   pool: PoolConfig;
@@ -48,7 +49,6 @@ const HD = Buffer.from('HD');
 const NS = Buffer.from('NS');
 const RK_MS = replyKindFor(CMD_MS);
 /** Bytes one memcached hand-over step's reply may carry (halved in keys when the step's keys exceed it, as warm-up's copy does). */
-const STEP_BYTES = 4 * 1024 * 1024;
 
 function startsWith(buf: Uint8Array, start: number, end: number, p: Buffer): boolean {
   if (end - start < p.length) return false;
@@ -315,16 +315,10 @@ export class Leave {
         const stepStart = Date.now();
         const r = await this.rangeStep(own, { cursor, count, maxBytes, ranges: mine }, false);
         if (typeof r === 'string') {
-          if (/exceed max-bytes/.test(r)) {
-            const cap = Math.max(STEP_BYTES, d.pool.maxRequestBytes >> 1);
-            if (count > 1) {
-              count = Math.max(1, count >> 1);
-              continue;
-            }
-            if (maxBytes < cap) {
-              maxBytes = Math.min(maxBytes * 4, cap);
-              continue;
-            }
+          const smaller = /exceed max-bytes/.test(r) ? smallerStep(count, maxBytes, d.pool.maxRequestBytes) : null;
+          if (smaller !== null) {
+            ({ count, maxBytes } = smaller);
+            continue;
           }
           s.lastError = `own peer port: ${r}`;
           if (++errors >= 3) return false;
@@ -358,14 +352,7 @@ export class Leave {
           link.send(req, bytes, 0, bytes.length);
         }
         afterIo();
-        if (step.pending > 0) await step.done;
-        s.keysCopied += step.restored;
-        s.keysSkipped += step.skipped;
-        s.keysFailed += step.failed;
-        if (step.failed > 0) {
-          s.lastError = step.lastError;
-          return false;
-        }
+        if (!(await this.stepDone(step))) return false;
         s.keysScanned += r.scanned;
         cursor = r.cursor;
         const elapsed = (Date.now() - s.startedAt) / 1000;
@@ -435,14 +422,7 @@ export class Leave {
         link.send(req, bytes, 0, bytes.length);
       }
       afterIo();
-      if (step.pending > 0) await step.done;
-      s.keysCopied += step.restored;
-      s.keysSkipped += step.skipped;
-      s.keysFailed += step.failed;
-      if (step.failed > 0) {
-        s.lastError = step.lastError;
-        return false;
-      }
+      if (!(await this.stepDone(step))) return false;
       const elapsed = (Date.now() - s.startedAt) / 1000;
       s.keysPerSecond = elapsed > 0 ? Math.round(s.keysCopied / elapsed) : 0;
       d.report({ ...s });
@@ -454,6 +434,18 @@ export class Leave {
       return false;
     }
     return true;
+  }
+
+  /** A hand-over step's replies all in: counted in the status; false when one failed (its error kept). */
+  private async stepDone(step: StepCall): Promise<boolean> {
+    if (step.pending > 0) await step.done;
+    const s = this.status;
+    s.keysCopied += step.restored;
+    s.keysSkipped += step.skipped;
+    s.keysFailed += step.failed;
+    if (step.failed === 0) return true;
+    s.lastError = step.lastError;
+    return false;
   }
 
   /**

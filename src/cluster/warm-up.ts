@@ -15,7 +15,18 @@ import type { WarmUpStatus } from '../messages.ts';
 import { Mirror, fetchOn } from './mirror.ts';
 
 /** Bytes one step's reply may carry (the peer answers an error when a step's keys exceed it; the step is then asked again smaller). */
-const STEP_BYTES = 4 * 1024 * 1024;
+export const STEP_BYTES = 4 * 1024 * 1024;
+
+/**
+ * A range step whose keys are too large for one reply (the peer answered "exceed max-bytes"): ask for fewer keys, or (one key
+ * already) for a larger reply, up to what a peer reply may carry (`maxRequestBytes` / 2); null when neither is left (the step fails).
+ */
+export function smallerStep(count: number, maxBytes: number, maxRequestBytes: number): { count: number; maxBytes: number } | null {
+  const cap = Math.max(STEP_BYTES, maxRequestBytes >> 1);
+  if (count > 1) return { count: Math.max(1, count >> 1), maxBytes };
+  if (maxBytes < cap) return { count, maxBytes: Math.min(maxBytes * 4, cap) };
+  return null;
+}
 /** How often the automatic check looks at the local datastore, ms. */
 const CHECK_MS = 2000;
 /** Failed steps (peer gone, timeout) before the run tries another rack; runs give up after this many sources. */
@@ -428,18 +439,10 @@ export class WarmUp {
         const stepStart = Date.now();
         const r = await this.call(p.node, { cursor, count, maxBytes, ranges: p.ranges });
         if (typeof r === 'string') {
-          if (/exceed max-bytes/.test(r)) {
-            // One step's keys are too large for one reply: ask for fewer keys, or (one key already) for a larger reply, up to what
-            // a peer reply may carry; past that the step counts as failed.
-            const cap = Math.max(STEP_BYTES, this.d.pool.maxRequestBytes >> 1);
-            if (count > 1) {
-              count = Math.max(1, count >> 1);
-              continue;
-            }
-            if (maxBytes < cap) {
-              maxBytes = Math.min(maxBytes * 4, cap);
-              continue;
-            }
+          const smaller = /exceed max-bytes/.test(r) ? smallerStep(count, maxBytes, this.d.pool.maxRequestBytes) : null;
+          if (smaller !== null) {
+            ({ count, maxBytes } = smaller);
+            continue;
           }
           s.lastError = `${v.nodes[p.node].name}: ${r}`;
           if (++errors >= STEP_RETRIES) {

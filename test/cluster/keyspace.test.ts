@@ -12,7 +12,9 @@ const cluster = await startCluster(t, {
     { name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }, { name: 'rack2', nodes: 1 }] },
     { name: 'dc2', racks: [{ name: 'rack1', nodes: 1 }] },
   ],
-  pool: { allow_keys: true, allow_flush: true },
+  // warm_up off: a node whose datastore is still empty while the others were just filled could start a warm-up (its reads then go
+  // elsewhere and SCAN is refused while it copies): not what this file tests, and it made the first SCAN fail now and then.
+  pool: { allow_keys: true, allow_flush: true, warm_up: false },
 })
 const [a, b] = cluster.rackNodes('dc1', 'rack1') as [typeof cluster.nodes[0], typeof cluster.nodes[0]]
 const single = cluster.rackNodes('dc1', 'rack2')[0]!

@@ -87,6 +87,11 @@ export class WarmUp {
    * check while a fresh cluster is empty.
    */
   private pending = true;
+  /**
+   * The last check found this datastore left behind without a restart seen: the next one looks again before copying (a node of a
+   * cluster being filled whose replica writes lag behind its peers' looks the same for a moment).
+   */
+  private seenBehind = false;
   private lastSize = -1;
   /** The last automatic copy failed part way: the next check with a source up copies again (RESTORE keeps what is here). */
   private retry = false;
@@ -164,6 +169,7 @@ export class WarmUp {
       // Keys here and no restart seen: nothing to warm up (a node restarted over its own data).
       if (size > 0 && !restarted) {
         this.pending = false;
+        this.seenBehind = false;
         return;
       }
       // No source up yet (peers still starting): stay pending, the next check asks again.
@@ -174,7 +180,16 @@ export class WarmUp {
       // Read again after the sources answered: writes arriving meanwhile (a cluster being filled, replication catching up) mean
       // this datastore is being written like its peers, not left behind; under 1% of the source's keys is left behind.
       const now = await this.local.dbsize();
-      if (theirs === 0 || now * RESTARTED_RATIO >= theirs || this.running) return;
+      if (theirs === 0 || now * RESTARTED_RATIO >= theirs || this.running) {
+        this.seenBehind = false;
+        return;
+      }
+      if (!restarted && !this.seenBehind) {
+        this.seenBehind = true;
+        this.pending = true;
+        return;
+      }
+      this.seenBehind = false;
       await this.run(size === 0 ? 'empty datastore' : 'datastore restarted');
     } catch {
       // The local datastore is away: the next check looks again.

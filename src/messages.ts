@@ -118,6 +118,10 @@ export type FromClusterWorker =
   | { type: 'cleanup-answer'; status: number; message: string }
   /** The answer to a { type: 'leave-start' } message (POST /state/leaving). */
   | { type: 'leave-answer'; status: number; message: string }
+  /** The answer to a { type: 'move-start', tokens } message (POST /ring/move). */
+  | { type: 'move-answer'; status: number; message: string }
+  /** A ring move kept this node's new tokens (cluster/move.ts): a restarted cluster worker starts from them (and joins while `joining`). */
+  | { type: 'tokens-moved'; tokens: string[]; joining: boolean }
   | { type: 'log'; level: 'info' | 'warn'; msg: string; fields: Record<string, unknown> }
   /** This node's gossip records (after every round and change): the data workers answer peers' DYNOPROXY.GOSSIP with them. */
   | { type: 'gossip-digest'; payload: Uint8Array }
@@ -146,6 +150,8 @@ export interface GossipStats {
   join: string;
   /** The last cleanup of handed-over keys (cleanup.ts). */
   cleanup: { running: boolean; runs: number; keysScanned: number; keysDeleted: number; startedAt: number; finishedAt: number; lastError: string };
+  /** The current or last ring move (move.ts, POST /ring/move). */
+  move: { phase: string; from: string; to: string; startedAt: number; finishedAt: number; lastError: string };
 }
 
 /** What the supervisor asks the cluster worker for /repair: the whole node's range (null) or inclusive key-hash bounds (start > end wraps). */

@@ -68,6 +68,8 @@ export interface AdminCluster {
   startCleanup(): Promise<{ status: number; message: string }>;
   /** POST /state/leaving: decommission this node (its range goes to its rack's other nodes, then it leaves the ring). */
   startLeave(): Promise<{ status: number; message: string }>;
+  /** POST /ring/move?token=T: this node leaves, then joins again with these tokens (a rebalance step). */
+  startMove(tokens: readonly string[]): Promise<{ status: number; message: string }>;
   /** Anti-entropy: the current or last run (null: none reported, e.g. a memcached node). */
   readonly repair: RepairStatus | null;
   /** POST /repair: start one (range: key-hash bounds; null the node's whole range); an HTTP status and a message. */

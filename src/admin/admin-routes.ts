@@ -13,6 +13,8 @@ export type Action =
   | { kind: 'cleanup'; mutates: true }
   | { kind: 'leave'; mutates: true }
   | { kind: 'ring_plan'; mutates: false; nodes: number }
+  /** POST /ring/move?token=T (or tokens=T1,T2): this node takes these tokens (leave, then join with them). */
+  | { kind: 'ring_move'; mutates: true; tokens: string[] }
   /** GET /repair: the current or last run; POST /repair[?start=&end=]: start one (repairStart turns the first into the second). */
   | { kind: 'repair'; mutates: false }
   | { kind: 'repair_start'; mutates: true; range: { start: number; end: number } | null }
@@ -36,6 +38,7 @@ export const HELP_TEXT = [
   '/state/leaving',
   '/cleanup',
   '/ring/plan?nodes=<n>',
+  '/ring/move?token=<token>[,<token>...] (POST: this node leaves, then joins again with these tokens)',
   '/repair (GET: progress and last result; POST: repair the node\'s range; POST /repair?start=<token>&end=<token>: that range)',
   '/peer/<up|down|reset>/<server name|all>',
   '/loglevelup',
@@ -90,6 +93,18 @@ export function repairStart(query: string): Action {
   return { kind: 'repair_start', mutates: true, range: { start: Number(start), end: Number(end) } };
 }
 
+/** POST /ring/move's query: token=T or tokens=T1,T2 (decimal 0..4294967295, Dynomite's comma-separated `tokens`). */
+export function ringMove(query: string): Action {
+  const q = new URLSearchParams(query);
+  for (const k of q.keys()) if (k !== 'token' && k !== 'tokens') return bad(`unknown parameter '${k.slice(0, 40)}' (use token=<0..4294967295>)`);
+  const all = q.getAll('token').concat(q.getAll('tokens'));
+  if (all.length !== 1 || all[0] === '') return bad('use /ring/move?token=<0..4294967295> (or tokens=<t1,t2,...>), once');
+  const tokens = all[0].split(',').map((t) => t.trim());
+  if (tokens.length > 256) return bad(`${tokens.length} tokens (at most 256)`);
+  for (const t of tokens) if (!U32.test(t) || Number(t) > 0xffffffff) return bad(`invalid token '${t.slice(0, 40)}' (an integer 0..4294967295)`);
+  return { kind: 'ring_move', mutates: true, tokens: tokens.map((t) => String(Number(t))) };
+}
+
 const STATES: Record<string, NodeStateName> = { standby: 'STANDBY', writes_only: 'WRITES_ONLY', resuming: 'RESUMING', normal: 'NORMAL' };
 
 function bad(message: string): Action {
@@ -132,6 +147,7 @@ export function route(rawPath: string, query = ''): Action {
       return { kind: 'set_state', mutates: true, state: s };
     }
     case 'ring': {
+      if (parts[1] === 'move' && parts.length === 2) return ringMove(query);
       const fromQuery = /(?:^|&)nodes=(\d{1,4})(?:&|$)/.exec(query)?.[1];
       const v = parts[2] ?? fromQuery ?? '';
       if (parts[1] !== 'plan' || parts.length > 3 || !/^\d{1,4}$/.test(v) || Number(v) < 1 || Number(v) > 1024) return bad('use /ring/plan?nodes=<1-1024>');

@@ -261,7 +261,12 @@ export class AdminServer {
         const local = d?.dcs.flatMap((dc) => dc.racks.map((r) => ({ dc: dc.name, rack: r }))).find((x) => x.rack.servers.some((s) => s.local));
         const current = (local?.rack.servers ?? []).filter((s) => s.node_state !== 'left' && s.node_state !== 'joining').map((s) => ({ name: s.name, token: Number(s.tokens[0] ?? s.token) }));
         const plan = planRing(current, a.nodes);
-        return this.reply(req, res, 200, `${JSON.stringify({ dc: local?.dc ?? null, rack: local?.rack.name ?? null, ...plan, how: 'apply one move at a time: start a node with join: true and its planned token (or POST /state/leaving on a node to remove); wait for its join to finish (node_state normal, /info gossip.join done) before the next' })}\n`, JSON_TYPE);
+        return this.reply(req, res, 200, `${JSON.stringify({ dc: local?.dc ?? null, rack: local?.rack.name ?? null, ...plan, how: 'apply one move at a time: POST /ring/move?token=<to> on the node to move (it leaves, then joins again there; needs hints_dir), start a new node with join: true and its planned token, or POST /state/leaving on a node to remove; wait until it is done (/info gossip.move.phase done, or node_state normal) before the next' })}\n`, JSON_TYPE);
+      }
+      case 'ring_move': {
+        if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR a ring move needs a cluster node (dyn_listen)\r\n');
+        const mv = await this.host.cluster.startMove(a.tokens);
+        return this.reply(req, res, mv.status, mv.status === 200 ? OK : `ERR ${mv.message}\r\n`);
       }
       case 'leave': {
         if (this.host.cluster === null) return this.reply(req, res, 400, 'ERR leaving needs a cluster node (dyn_listen)\r\n');

@@ -138,7 +138,15 @@ export const DASHBOARD_HTML = `<!doctype html>
     repl.hidden = false;
     repl.innerHTML = '<div class="fig"><b>' + fmt(c.replication.queued) + '</b><span>cross-DC queue (bytes)</span></div>' +
       '<div class="fig"><b>' + fmt(c.replication.forwarded) + '</b><span>cross-DC writes sent</span></div>' +
-      '<div class="fig"><b>' + fmt(c.replication.dropped) + '</b><span>cross-DC writes dropped</span></div>' + warmUpFigs(c.warmUp);
+      '<div class="fig"><b>' + fmt(c.replication.dropped) + '</b><span>cross-DC writes dropped</span></div>' + moveFigs(c.move) + warmUpFigs(c.warmUp);
+  }
+
+  function moveFigs(m) {
+    if (!m || m.phase === 'idle') return '';
+    const secs = ((m.finishedAt || Date.now()) - m.startedAt) / 1000;
+    return '<div class="fig" id="ring-move"><b>' + esc(m.phase) + '</b><span>ring move ' + esc(m.from) + ' → ' + esc(m.to) + '</span></div>' +
+      '<div class="fig"><b>' + secs.toFixed(0) + ' s</b><span>move ' + (m.finishedAt ? 'took' : 'running') + '</span></div>' +
+      (m.lastError ? '<div class="fig"><b>!</b><span>' + esc(m.lastError) + '</span></div>' : '');
   }
 
   function warmUpFigs(w) {

@@ -176,6 +176,10 @@ function gossipEntries(host: AdminHost): Entry[] {
     ['received', g.received], ['stale', g.stale], ['nodes_added', g.nodesAdded],
     ['refused', Object.entries(g.refused).map(([k, v]): Entry => [k, v])],
     ['join', g.join],
+    ['move', [
+      ['phase', g.move.phase], ['from', g.move.from], ['to', g.move.to], ['started_at', g.move.startedAt], ['finished_at', g.move.finishedAt],
+      ['last_error', g.move.lastError],
+    ]],
     ['cleanup', [
       ['running', g.cleanup.running ? 'true' : 'false'], ['runs', g.cleanup.runs], ['keys_scanned', g.cleanup.keysScanned],
       ['keys_deleted', g.cleanup.keysDeleted], ['started_at', g.cleanup.startedAt], ['finished_at', g.cleanup.finishedAt], ['last_error', g.cleanup.lastError],

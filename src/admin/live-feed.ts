@@ -36,7 +36,10 @@ export interface Snapshot {
   pools: PoolSnapshot[];
   workers: { id: number; alive: boolean; restarts: number; loopDelayP99Ms: number }[];
   /** Cluster nodes: datacenters > racks > nodes with their liveness, and cross-DC replication figures; null on a single node. */
-  cluster: { dcs: ReturnType<AdminCluster['describe']>['dcs']; replication: AdminCluster['replication']; warmUp: AdminCluster['warmUp'] } | null;
+  cluster: {
+    dcs: ReturnType<AdminCluster['describe']>['dcs']; replication: AdminCluster['replication']; warmUp: AdminCluster['warmUp'];
+    move: NonNullable<AdminCluster['gossip']>['move'] | null;
+  } | null;
 }
 
 export class LiveFeed {
@@ -143,7 +146,7 @@ export class LiveFeed {
     this.prev = { at, totals, hists: hists.map(copyHistogram) };
     const first = host.loadedConfig.pools[0];
     const slots = host.workerSlots();
-    const cluster = host.cluster === null ? null : { dcs: host.cluster.describe().dcs, replication: host.cluster.replication, warmUp: host.cluster.warmUp };
+    const cluster = host.cluster === null ? null : { dcs: host.cluster.describe().dcs, replication: host.cluster.replication, warmUp: host.cluster.warmUp, move: host.cluster.gossip?.move ?? null };
     return {
       cluster,
       t: at,

@@ -177,7 +177,8 @@ export function metricsText(x: MetricsInputs): string {
   }
   const g = host.cluster?.gossip;
   if (g !== null && g !== undefined && g.enabled) {
-    const values = [g.rounds, g.sent, g.replies, g.failed, g.stale, g.nodesAdded, g.version];
+    const movePhase = ['idle', 'leaving', 'waiting', 'joining', 'cleanup', 'done', 'failed'].indexOf(g.move.phase);
+    const values = [g.rounds, g.sent, g.replies, g.failed, g.stale, g.nodesAdded, g.version, movePhase];
     GOSSIP_METRICS.forEach((d, k) => {
       w.family(d, d.kind);
       w.sample(d.name, {}, values[k]);

@@ -89,7 +89,12 @@ export class ClusterHost {
         else this.log.warn({ worker: 'cluster', ...e }, e.what === 'dropped' ? 'hints dropped' : e.what === 'dir-unwritable' ? 'hints_dir not writable' : 'hints file corrupt');
       }
       else if (m.type === 'warm-up') this.warmUp = m.status;
-      else if (m.type === 'warm-up-answer' || m.type === 'cleanup-answer' || m.type === 'leave-answer') this.waiters.get(m.type)?.shift()?.({ status: m.status, message: m.message });
+      else if (m.type === 'warm-up-answer' || m.type === 'cleanup-answer' || m.type === 'leave-answer' || m.type === 'move-answer') this.waiters.get(m.type)?.shift()?.({ status: m.status, message: m.message });
+      else if (m.type === 'tokens-moved') {
+        // The pool a restarted cluster worker gets (and /info's config view) follows the move; the file keeps it across restarts.
+        this.pool.tokens = [...m.tokens];
+        this.pool.join = m.joining;
+      }
       else if (m.type === 'log') this.log[m.level](m.fields, m.msg);
       else if (m.type === 'gossip-digest') {
         this.digest = m.payload;
@@ -167,6 +172,11 @@ export class ClusterHost {
   /** POST /state/leaving: hand this node's range over and leave the ring (200 started, 409 busy, 400 cannot). */
   startLeave(): Promise<{ status: number; message: string }> {
     return this.ask({ type: 'leave-start' }, 'leave-answer');
+  }
+
+  /** POST /ring/move: leave, then join again with `tokens` (200 started, 409 busy or a token taken, 400 cannot). */
+  startMove(tokens: readonly string[]): Promise<{ status: number; message: string }> {
+    return this.ask({ type: 'move-start', tokens: [...tokens] } as { type: string }, 'move-answer');
   }
 
   /** POST /repair: ask the cluster worker to start an anti-entropy run (range: key-hash bounds, null the node's whole range). */

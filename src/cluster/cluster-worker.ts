@@ -2,7 +2,7 @@
 // repair, and batched cross-datacenter replication drained from the data workers' rings.
 // Never sits on the client request path: data workers hand it remote-DC writes through bounded rings and read peer states lock-free.
 import { parentPort, workerData } from 'node:worker_threads';
-import { topologyFromConfig, parseSeed, type PoolConfig } from '../config/index.ts';
+import { topologyFromConfig, parseSeed, readMovedTokens, writeMovedTokens, type PoolConfig } from '../config/index.ts';
 import { ReplicationRing, PeerStates } from '../peer/index.ts';
 import { WarmUp, type WarmUpDeps } from './warm-up.ts';
 import { Membership } from './membership.ts';
@@ -10,6 +10,7 @@ import { Gossip } from './gossip.ts';
 import { Join } from './join.ts';
 import { Cleanup, rangesLost } from './cleanup.ts';
 import { Leave } from './leave.ts';
+import { Move } from './move.ts';
 import { SeedSources } from './seed-source.ts';
 import { Repair } from './repair.ts';
 import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE, hashRangesOf } from '../topology/index.ts';
@@ -271,7 +272,9 @@ setInterval(() => {
 }, 250).unref();
 
 const cleanup = new Cleanup(pool, () => map, (level, msg, fields) => post({ type: 'log', level, msg, fields }));
-const join = pool.join ? new Join({
+/** A join (join: true at start, or a ring move's second half); its phase shows in /info gossip.join. */
+function makeJoin(): Join {
+  return new Join({
   membership, view: () => map, intervalMs: interval,
   publish: updateAndTell,
   broadcast: () => gossip.broadcast(),
@@ -284,8 +287,31 @@ const join = pool.join ? new Join({
   warmUp: () => warmUp.start('replace'),
   purge: (ranges) => cleanup.purge(ranges),
   settle,
+  served,
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
-}) : null;
+  });
+}
+let join: Join | null = pool.join ? makeJoin() : null;
+
+/** Writes a ring move's tokens file and tells the supervisor (a restarted cluster worker starts from the pool it holds). */
+function persistTokens(tokens: readonly string[], joining: boolean): void {
+  if (pool.hintsDir === null) throw new Error('no hints_dir');
+  writeMovedTokens(pool.hintsDir, pool.name, { tokens: [...tokens], joining });
+  pool.tokens = [...tokens];
+  pool.join = joining;
+  post({ type: 'tokens-moved', tokens: [...tokens], joining });
+}
+
+/** A join finished (or found this node a member): a ring move's file that still says joining says done now. */
+function served(): void {
+  if (pool.hintsDir === null) return;
+  try {
+    const moved = readMovedTokens(pool.hintsDir, pool.name);
+    if (moved !== null && moved.joining) persistTokens(moved.tokens, false);
+  } catch (err) {
+    post({ type: 'log', level: 'warn', msg: 'ring move: cannot mark the tokens file done (a restart joins again, harmlessly)', fields: { error: err instanceof Error ? err.message : String(err) } });
+  }
+}
 
 // Anti-entropy (cluster/repair.ts): POST /repair and repair_interval.
 const repair = pool.dataStore === 0 ? new Repair({
@@ -336,6 +362,25 @@ const leave = new Leave({
   log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
 });
 
+// POST /ring/move: leave, wait out handoff_grace, join again with the new tokens, clean up (move.ts).
+const move = new Move({
+  pool, membership, view: () => map, leave, cleanup, intervalMs: interval,
+  persist: persistTokens,
+  async rejoin(tokens) {
+    // In its own table first, silent (peers still list it LEFT with its old tokens): the join purges the new range, then announces it.
+    membership.silent = true;
+    membership.setLocalTokens(tokens, Date.now());
+    membership.local.state = NODE_STATE.JOINING;
+    update();
+    join?.stop();
+    const j = makeJoin();
+    join = j;
+    return j.rejoin();
+  },
+  report: () => sendDigest(),
+  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+});
+
 /**
  * Every other gossiping node listens before it speaks about itself too: a node its peers know as LEFT (decommissioned) stays out of
  * the ring when it is started again with its old config (join: true brings it back). The first reply decides; with no peer
@@ -363,7 +408,10 @@ function sendDigest(): void {
   post({ type: 'gossip-digest', payload: gossip.payload() });
   post({
     type: 'gossip-stats',
-    stats: { ...gossipStats, ...gossip.counters, refused: { ...gossipStats.refused }, version: membership.local.version, join: join?.phase ?? 'none', cleanup: { ...cleanup.status } },
+    stats: {
+      ...gossipStats, ...gossip.counters, refused: { ...gossipStats.refused }, version: membership.local.version, join: join?.phase ?? 'none', cleanup: { ...cleanup.status },
+      move: { ...move.status },
+    },
   });
 }
 
@@ -390,6 +438,11 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
     const a = leave.start();
     post({ type: 'leave-answer', status: a.status, message: a.message });
   }
+  if (m.type === 'move-start') {
+    const tokens = (m as unknown as { tokens?: unknown }).tokens;
+    const a = Array.isArray(tokens) && tokens.every((x) => typeof x === 'string') ? move.start(tokens as string[]) : { status: 400, message: 'no tokens' };
+    post({ type: 'move-answer', status: a.status, message: a.message });
+  }
   if (m.type === 'cleanup-start') {
     const a = cleanup.start('POST /cleanup');
     post({ type: 'cleanup-answer', status: a.status, message: a.message });
@@ -407,6 +460,7 @@ port.on('message', (m: { type: string; payload?: Uint8Array; from?: string; dyno
   }
   if (m.type === 'stop') {
     join?.stop();
+    move.stop();
     seedSources.stop();
     leave.stop();
     cleanup.stop();

@@ -40,6 +40,8 @@ export interface JoinDeps {
   settle(node: number): void;
   /** Delete this node's own keys of these ranges (cleanup.ts purge); resolves with how many. */
   purge(ranges: readonly number[]): Promise<number>;
+  /** This node serves its range now (a member already, or its join's copy is done): a ring move's record says so (move.ts). */
+  served(): void;
   intervalMs: number;
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
 }
@@ -103,6 +105,7 @@ export class Join {
       d.broadcast();
       d.hold(false);
       d.log('info', 'join: this node is already a member (its peers list it with these tokens); serving at once', { state: known.state });
+      d.served();
       return;
     }
     // A replacement of a dead node (its tokens, another address): this node serves the range at once as far as routing goes, and warms
@@ -128,6 +131,23 @@ export class Join {
       d.log('info', 'replace: this node takes over the tokens of a node that is down; it warms up from the other racks', { replaces: this.replaces });
       return;
     }
+    await this.enter();
+  }
+
+  /**
+   * A node that left the ring comes back with other tokens (a ring move, move.ts): the caller made it JOINING with them in its own
+   * table (silent); steps 2 to 5 of a join follow. True once it serves its new range.
+   */
+  async rejoin(): Promise<boolean> {
+    this.d.hold(true);
+    await this.enter();
+    return this.phase === 'done';
+  }
+
+  /** Steps 2 to 5: purge the future range, announce JOINING, copy, serve. */
+  private async enter(): Promise<void> {
+    const d = this.d;
+    const m = d.membership;
     // 2. What this datastore still holds of its future range is stale (a node that left and comes back, a reused datastore): it goes
     // before any write of the range can reach it, so the copy's never-replacing RESTORE cannot keep an old value.
     {
@@ -182,6 +202,7 @@ export class Join {
     d.broadcast();
     d.hold(false);
     this.phase = 'done';
+    d.served();
     d.log('info', 'join: done, this node serves its range', {});
     // Until every peer routes the range here, a write may still reach only the old owner: the copy's mirrors keep reading such keys
     // there and writing them here (an INCR there is then not lost here).

@@ -178,7 +178,8 @@ export class Leave {
     return this.local;
   }
 
-  private async run(): Promise<void> {
+  /** The leave itself (start() runs it in the background; a ring move awaits it): true once this node left the ring. */
+  async run(): Promise<boolean> {
     this.running = true;
     const d = this.d;
     const m = d.membership;
@@ -196,7 +197,7 @@ export class Leave {
       d.report({ ...s });
       this.running = false;
       d.log('warn', 'leave: could not clear the rack\'s stale copies of this node\'s range; not leaving (try again)', { error: s.lastError });
-      return;
+      return false;
     }
     m.setLocalState(NODE_STATE.LEAVING, Date.now());
     d.publish();
@@ -218,7 +219,7 @@ export class Leave {
         if (!(await this.purgeSuccessors())) continue;
       }
     }
-    if (this.stopped) return;
+    if (this.stopped) return false;
     s.phase = 'idle';
     s.finishedAt = Date.now();
     s.etaSeconds = 0;
@@ -238,6 +239,7 @@ export class Leave {
     d.log('info', 'leave: done; this node left the ring (stop it once handoff_grace is past)', {
       handedOver: s.keysCopied, skipped: s.keysSkipped, failed: s.keysFailed, bytes: s.bytesCopied, seconds: (s.finishedAt - s.startedAt) / 1000,
     });
+    return true;
   }
 
   /**

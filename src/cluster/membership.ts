@@ -139,6 +139,12 @@ export class Membership {
     l.version = Math.max(Math.floor(now), l.version + 1);
   }
 
+  /** This node's tokens change (a ring move, after it left the ring): gossiped from the next round, with a new version. */
+  setLocalTokens(tokens: readonly string[], now: number): void {
+    this.local.tokens = [...tokens];
+    this.beat(now);
+  }
+
   /** This node's own state changes (joining, leaving, normal ...): gossiped from the next round, with a new version. */
   setLocalState(state: number, now: number): void {
     this.local.state = state;
@@ -203,11 +209,17 @@ export class Membership {
       return;
     }
     const moved = known !== undefined && !known.removed && (known.dc !== first.dc || known.rack !== first.rack || !sameTokens(known.tokens, tokens));
-    if (moved && alive(known.index)) return refuse('address-claimed', address, `${address} is a live node of ${known.dc}/${known.rack}`);
-    // A token owned by another live node of the same rack is refused; one of a dead node is taken over (replace).
+    // A live node keeps its place, except one that left the ring: it owns no range, and comes back joining with other tokens (a ring
+    // move, move.ts) in a newer version.
+    if (moved && alive(known.index) && !(known.state === NODE_STATE.LEFT && first.state !== NODE_STATE.LEFT)) {
+      return refuse('address-claimed', address, `${address} is a live node of ${known.dc}/${known.rack}`);
+    }
+    // A token owned by another live node of the same rack is refused; one of a dead node is taken over (replace). A node that left
+    // owns none (it stays listed, LEFT, with the tokens it had).
     const takeOver: Member[] = [];
     for (const m of this.members) {
       if (m === known || m.removed || m.dc !== first.dc || m.rack !== first.rack || !m.tokens.some((t) => tokens.includes(t))) continue;
+      if (m.state === NODE_STATE.LEFT) continue;
       if (m.local || alive(m.index)) return refuse('token-owned', address, `a token of ${first.dc}/${first.rack} is owned by live node ${addressOf(m.host, m.peerPort)}`);
       takeOver.push(m);
     }

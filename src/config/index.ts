@@ -3,6 +3,7 @@
 
 export { ConfigError } from './config-error.ts';
 export { loadConfig } from './load-config.ts';
+export { readMovedTokens, writeMovedTokens, movedTokensPath, type MovedTokens } from './moved-tokens.ts';
 export { parseConfig, isLoopbackHost } from './parse-config.ts';
 export { parseSeed } from './parse-address.ts';
 export { ACL_CATEGORIES, type UserConf } from './parse-user.ts';

@@ -157,6 +157,10 @@ export const GOSSIP_METRICS = [
   { name: 'gossip_records_stale_total', kind: 'counter', help: 'Node records ignored because this node holds a newer version' },
   { name: 'gossip_nodes_added_total', kind: 'counter', help: 'Nodes gossip added to this node\'s view' },
   { name: 'gossip_version', kind: 'gauge', help: "This node's own gossip version (its clock in ms at its last round)" },
+  {
+    name: 'ring_move_phase', kind: 'gauge',
+    help: 'POST /ring/move on this node: 0 idle, 1 leaving, 2 waiting (handoff_grace), 3 joining, 4 cleanup, 5 done, 6 failed',
+  },
 ] as const satisfies readonly MetricDecl[];
 
 export const GOSSIP_REFUSED_METRIC = {

@@ -2,7 +2,7 @@
 // Pure: no server is started.
 
 import t from 'tap'
-import { route, repairStart, HELP_TEXT } from '../../../src/admin/index.ts'
+import { route, repairStart, ringMove, HELP_TEXT } from '../../../src/admin/index.ts'
 
 t.test('read-only paths', async (t) => {
   for (const [path, kind] of [
@@ -54,4 +54,19 @@ t.test('/repair: GET reads; POST\'s query is the whole node or a checked start..
     t.match(repairStart(q), { kind: 'error', status: 400, message: why }, q)
   }
   t.match(HELP_TEXT, /\/repair/)
+})
+
+t.test('/ring/move: a checked token (or comma list) in the query; it changes the node, so it needs POST', async (t) => {
+  t.same(route('/ring/move', 'token=3322359758'), { kind: 'ring_move', mutates: true, tokens: ['3322359758'] })
+  t.same(ringMove('tokens=1,4294967295'), { kind: 'ring_move', mutates: true, tokens: ['1', '4294967295'] })
+  t.same(ringMove('token=007'), { kind: 'ring_move', mutates: true, tokens: ['7'] }, 'written as the ring shows it')
+  for (const [q, why] of [
+    ['', /use \/ring\/move\?token=/], ['token=', /use \/ring\/move/], ['token=abc', /invalid token 'abc'/], ['token=4294967296', /invalid token/],
+    ['token=1&token=2', /once/], ['token=1&tokens=2', /once/], ['token=1&node=2', /unknown parameter 'node'/], ['token=-1', /invalid token/],
+    ['tokens=1,,2', /invalid token ''/], [`tokens=${Array.from({ length: 257 }, (_, i) => i).join(',')}`, /257 tokens/],
+  ] as const) {
+    t.match(route('/ring/move', q), { kind: 'error', status: 400, message: why }, q)
+  }
+  t.match(route('/ring/move/x', 'token=1'), { kind: 'error', status: 400 }, 'no sub-path')
+  t.match(HELP_TEXT, /\/ring\/move\?token=/)
 })

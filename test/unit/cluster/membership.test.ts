@@ -95,6 +95,38 @@ t.test('an address held by a live node cannot be claimed with other tokens; a de
   t.same(m.members[1].tokens, ['777'])
 })
 
+t.test('a node that left the ring may come back joining with other tokens (a ring move); its old tokens are nobody\'s', async (t) => {
+  const { snap, tokens } = configured()
+  const m = new Membership(snap, tokens, 1000, LIMITS)
+  t.ok(m.merge([rec(9011, '200', 5000, { state: NODE_STATE.LEFT })], all).changed, 'node 1 left')
+  t.equal(m.merge([rec(9011, '100', 6000, { state: NODE_STATE.JOINING })], all).refused[0].reason, 'token-owned', 'not with a live node\'s token')
+  t.equal(m.merge([rec(9011, '300', 5000, { state: NODE_STATE.JOINING })], all).stale, 1, 'not in an older version')
+  t.equal(m.merge([rec(9011, '300', 6000, { state: NODE_STATE.LEFT })], all).refused[0].reason, 'address-claimed', 'a LEFT record does not move a live node')
+  const r = m.merge([rec(9011, '300', 6000, { state: NODE_STATE.JOINING })], all)
+  t.ok(r.changed)
+  t.same(r.refused, [])
+  t.same(m.members[1].tokens, ['300'])
+  t.equal(m.members[1].state, NODE_STATE.JOINING)
+  t.equal(m.members.length, 3, 'the same slot')
+  t.equal(m.merge([rec(9011, '400', 7000, { state: NODE_STATE.NORMAL })], all).refused[0].reason, 'address-claimed', 'once back, it keeps its place again')
+  // Its old token is free now: a node joining with it is no conflict (node 1 is no longer listed with it).
+  t.ok(m.merge([rec(9041, '200', 5000, { state: NODE_STATE.JOINING })], all).changed)
+})
+
+t.test('a live node that left holds no token another node may not claim', async (t) => {
+  const { snap, tokens } = configured()
+  const m = new Membership(snap, tokens, 1000, LIMITS)
+  m.merge([rec(9011, '200', 5000, { state: NODE_STATE.LEFT })], all)
+  const r = m.merge([rec(9041, '200', 5000, { state: NODE_STATE.JOINING })], all)
+  t.ok(r.changed, 'a joiner may take the token of a node that left')
+  t.notOk(m.members[1].removed, 'the node that left keeps its slot (it is alive)')
+  m.setLocalState(NODE_STATE.LEFT, 2000)
+  t.ok(m.merge([rec(9051, '100', 5000, { state: NODE_STATE.JOINING })], all).changed, 'nor does this node once it left')
+  m.setLocalTokens(['150'], 3000)
+  t.same(m.local.tokens, ['150'])
+  t.ok(m.local.version >= 3000)
+})
+
 t.test('floods, too many nodes, malformed groups and nodes gossiping themselves down are refused', async (t) => {
   const { snap, tokens } = configured()
   const m = new Membership(snap, tokens, 1000, LIMITS)

@@ -113,7 +113,7 @@ t.test('bad input is refused and changes nothing', async (t) => {
   t.equal(get.status, 405, `a GET does not start it (${(await get.text()).trim()})`)
   t.ok(idle(await info(n1)) && idle(await info(n0)), 'both nodes still idle')
   t.same([await servers(n0), await servers(n1)], before, 'both nodes describe the same ring as before')
-  t.equal(await node1As(n0), `normal ${T1} (token ${T1})`)
+  t.equal(await node1As(n0), `normal ${T1} (token ${T1})`, 'node 0 sees node 1 normal with its configured token')
 })
 
 t.test('node 1 moves its token under load: nothing lost, no nil read, every key on its new owner', async (t) => {
@@ -291,7 +291,7 @@ t.test('restarted with its old config, node 1 keeps the persisted token', async 
   const from = Date.now()
   await n1.stop()
   await n1.start()
-  await waitFor(() => n1.output().split('\n').some((l) => l.includes('"level":40') && /token/i.test(l) && /overrid/i.test(l)), 20_000,
+  await waitFor(() => n1.output().split('\n').some((l) => l.includes(`"level":40`) && /overrid/i.test(l) && l.includes(String(NEW)) && l.includes(String(T1))), 20_000,
     "node 1's log to warn that the persisted tokens override the config's").catch((err: Error) => {
     throw new Error(`${err.message}\n--- node 1 ---\n${n1.output().slice(-3000)}`)
   })
@@ -299,6 +299,7 @@ t.test('restarted with its old config, node 1 keeps the persisted token', async 
     'both nodes to describe node 1 with its new token after the restart').catch(async (err: Error) => {
     throw new Error(`${err.message}: node 0 says ${await node1As(n0)}, node 1 says ${await node1As(n1)}`)
   })
+  t.pass("node 1's log warns that the persisted tokens override the config's; both nodes describe it with the new token")
   await cluster.waitReady()
   t.comment(`restart: ${(Date.now() - from) / 1000} s`)
   // A key of the range node 1 gained: under the config's token it would be node 0's.

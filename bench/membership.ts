@@ -1,5 +1,6 @@
 // Membership benchmark (issue 12): a second node joins a rack of one filled with N keys under 8 writers and 2 readers, then leaves it
-// again; every acknowledged write verified after each. Then gossip convergence of 6 nodes seeded in a chain, and a 7th started later.
+// again; every acknowledged write verified after each. Between the two (--move, on by default), node 1 moves its token (POST
+// /ring/move: a leave, handoff_grace, a join at the new token, a cleanup) under the same load, verified the same way. Then gossip convergence of 6 nodes seeded in a chain, and a 7th started later.
 // Never runs unbounded: every wait has a deadline, every load loop a count and a time bound; every process started is stopped.
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -23,6 +24,8 @@ const { values: opt } = parseArgs({
     grace: { type: 'string', default: '5000' },
     // Counters ctr:0..N-1 set to 1000 before the join; 1 write in 8 becomes an INCR of one of them. 0: SET-only load.
     counters: { type: 'string', default: '0' },
+    // Node 1 moves its token from the ring's half to its quarter between the join and the leave (POST /ring/move).
+    move: { type: 'boolean', default: true },
     deadline: { type: 'string', default: '300' },
     'no-save': { type: 'boolean', default: false },
   },
@@ -65,7 +68,8 @@ async function states(n: Node): Promise<Record<string, string>> {
 }
 type WarmUp = { phase: string; keys_copied: number; bytes_copied: number; keys_skipped?: number; started_at: number; finished_at: number };
 type Cleanup = { running: boolean | string; runs: number; keys_scanned?: number; keys_deleted: number; started_at?: number; finished_at?: number; last_error?: string };
-type Info = { warm_up?: WarmUp; gossip?: { join: string; cleanup: Cleanup } };
+type RingMove = { phase: string; started_at: number; finished_at: number; last_error: string };
+type Info = { warm_up?: WarmUp; gossip?: { join: string; cleanup: Cleanup; move?: RingMove } };
 const info = (n: Node): Promise<Info> => getJson<Info>(n, '/info');
 
 /** The owner of a key in a rack with `tokens` (hash murmur, hash_tag "{}": the configs below): first token >= hash, else the smallest. */
@@ -142,7 +146,41 @@ async function dbsize(port: number): Promise<number> {
 
 const loadOptions = { counters: COUNTERS, writers: 8, readers: 2, prefilled: KEYS, overwriteSpan: OVERWRITE_SPAN, maxMs: DEADLINE_MS, maxOpsPerConnection: 5_000_000 };
 
-async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures; leave: MoveFigures }> {
+/**
+ * Node 1 moves its token to the ring's quarter under load (writers through both nodes): every acknowledged write is then on its owner
+ * under the new tokens; `tokens` is updated. The move's own seconds (leave, grace, join, cleanup) and the load's figures.
+ */
+async function ringMove(b: Bench, n0: Node, n1: Node, tokens: number[], acked: Acked, run: number): Promise<MoveFigures & { moveSeconds: number; leaveCopy: number }> {
+  const to = (Math.floor(TWO_32 / 4) + OFFSET) % TWO_32;
+  const load = startLoad({ ...loadOptions, writerPorts: [n0.client, n1.client], readerPort: n0.client, tag: `m${run}` }, acked);
+  await sleep(3000);
+  log(`run ${run}: ring move ${tokens[1]} -> ${to} starts`);
+  const t0 = Date.now();
+  const res = await fetch(`http://${HOST}:${n1.admin}/ring/move?token=${to}`, { method: 'POST' });
+  if (res.status !== 200) throw new Error(`POST /ring/move: ${res.status} ${await res.text()}`);
+  await waitFor('node 1 to rejoin (joining done)', async () => (await info(n1)).gossip?.move?.phase === 'cleanup' || (await info(n1)).gossip?.move?.phase === 'done', 2 * DEADLINE_MS, 200);
+  const leaveCopy = (await info(n1)).warm_up;
+  await waitFor('the ring move to finish', async () => {
+    const p = (await info(n1)).gossip?.move?.phase;
+    if (p === 'failed') throw new Error(`ring move failed: ${(await info(n1)).gossip?.move?.last_error}`);
+    return p === 'done';
+  }, 2 * DEADLINE_MS, 200);
+  const moveSeconds = (Date.now() - t0) / 1000;
+  load.stop();
+  const figures = await load.done;
+  tokens[1] = to;
+  const owner = (key: string): number => [n0.redis, n1.redis][ownerIndex(tokens, key)]!;
+  log(`run ${run}: ring move done in ${moveSeconds} s; verifying ${acked.values.size} keys`);
+  const moveVerify = await verify(acked, n1.client, owner, KEYS, OVERWRITE_SPAN);
+  const fig = {
+    secondsToSettled: moveSeconds, moveSeconds, leaveCopy: leaveCopy?.keys_copied ?? 0, ...copyFigures((await info(n1)).warm_up), load: figures,
+    errorRate: (figures.writeErrors + figures.readErrors) / (figures.writes + figures.reads), verify: moveVerify, dbsize: [await dbsize(n0.redis), await dbsize(n1.redis)],
+  };
+  log(`run ${run}: ring move ${JSON.stringify(fig)}`);
+  return fig;
+}
+
+async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures; move: (MoveFigures & { moveSeconds: number }) | null; leave: MoveFigures }> {
   const tokens = [OFFSET, (Math.floor(TWO_32 / 2) + OFFSET) % TWO_32];
   const [n0, n1] = (await b.nodes(tokens.map((token) => ({ dc: 'dc1', rack: 'rack1', token })))) as [Node, Node];
   await Promise.all([b.startRedis(n0), b.startRedis(n1)]);
@@ -158,7 +196,7 @@ async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures;
   await sleep(3000);
   log(`run ${run}: join starts`);
   const t0 = Date.now();
-  await b.spawn(n1, [n0], ['  join: true']).listening;
+  await b.spawn(n1, [n0], ['  join: true', `  hints_dir: ${path.join(b.dir, `hints-${n1.client}`)}`]).listening;
   await waitFor('node 1 to finish joining', async () => (await info(n1)).gossip?.join === 'done', DEADLINE_MS);
   await waitFor('both nodes normal everywhere', async () => {
     for (const n of [n0, n1]) {
@@ -190,6 +228,7 @@ async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures;
     cleanup: { keysDeleted: c.keys_deleted, keysScanned: c.keys_scanned ?? 0, seconds: ((c.finished_at ?? 0) - (c.started_at ?? 0)) / 1000, lastError: c.last_error ?? '', oldOwnerKeysOfNewOwner: stale },
   };
   log(`run ${run}: join ${JSON.stringify(join)}`);
+  const move = opt.move === true ? await ringMove(b, n0, n1, tokens, acked, run) : null;
   // Leave: node 1 decommissions under the same load (writers through both nodes, readers through node 0).
   load = startLoad({ ...loadOptions, writerPorts: [n0.client, n1.client], readerPort: n0.client, tag: `l${run}` }, acked);
   await sleep(3000);
@@ -210,7 +249,7 @@ async function joinAndLeave(b: Bench, run: number): Promise<{ join: MoveFigures;
   };
   log(`run ${run}: leave ${JSON.stringify(leave)}`);
   await b.group.stopAll();
-  return { join, leave };
+  return { join, move, leave };
 }
 
 async function convergence(b: Bench): Promise<{ sixListening: number; sixConverged: number; seventhListening: number; seventhListed: number; seventhListedAfterListening: number }> {
@@ -245,6 +284,7 @@ async function main(): Promise<void> {
   const runs: unknown[] = [];
   const joins: MoveFigures[] = [];
   const leaves: MoveFigures[] = [];
+  const moves: (MoveFigures & { moveSeconds: number })[] = [];
   const convs: Awaited<ReturnType<typeof convergence>>[] = [];
   for (let run = 1; run <= RUNS; run++) {
     const b = new Bench();
@@ -254,6 +294,7 @@ async function main(): Promise<void> {
       log(`run ${run}: convergence ${JSON.stringify(conv)}`);
       joins.push(jl.join);
       leaves.push(jl.leave);
+      if (jl.move !== null) moves.push(jl.move);
       convs.push(conv);
       runs.push({ run, ...jl, convergence: conv, loadavg: os.loadavg() });
     } finally {
@@ -269,6 +310,11 @@ async function main(): Promise<void> {
     leave: { secondsToSettled: med(leaves, (j) => j.secondsToSettled), keysPerSecond: med(leaves, (j) => j.keysPerSecond), mbPerSecond: med(leaves, (j) => j.mbPerSecond),
       errorRate: med(leaves, (j) => j.errorRate), nils: med(leaves, (j) => j.load.nils), missing: Math.max(...leaves.map((j) => j.verify.missingViaProxy + j.verify.missingOnOwner + j.verify.prefilledMissingOnOwner)),
       countersWrong: Math.max(...leaves.map((j) => j.verify.countersWrong)), incrementsLost: Math.max(...leaves.map((j) => j.verify.incrementsLost)) },
+    move: moves.length === 0 ? null : {
+      seconds: med(moves, (m) => m.moveSeconds), joinKeysPerSecond: med(moves, (m) => m.keysPerSecond), errorRate: med(moves, (m) => m.errorRate),
+      nils: med(moves, (m) => m.load.nils), missing: Math.max(...moves.map((m) => m.verify.missingViaProxy + m.verify.missingOnOwner + m.verify.prefilledMissingOnOwner)),
+      countersWrong: Math.max(...moves.map((m) => m.verify.countersWrong)), incrementsLost: Math.max(...moves.map((m) => m.verify.incrementsLost)),
+    },
     convergence: { sixConvergedMs: med(convs, (c) => c.sixConverged), sixListeningMs: med(convs, (c) => c.sixListening), seventhListedMs: med(convs, (c) => c.seventhListed),
       seventhListedAfterListeningMs: med(convs, (c) => c.seventhListedAfterListening) },
   };

@@ -109,10 +109,18 @@ function update(): void {
 /** This node's ranges in its rack's ring at the last look, and when the keys of ranges that moved away go (0: nothing to clean). */
 let heldRanges = hashRangesOf(map, map.localRack, map.localNode);
 let cleanupAt = 0;
-/** A range moved away from this node (however it learned of the move): its keys go once handoff_grace is past (auto_cleanup). */
+/** What a cleanup waits past handoff_grace: the flip takes a few gossip rounds to reach every node, whose settles end that much later. */
+function cleanupMargin(): number {
+  return 1000 + 5 * interval;
+}
+/**
+ * A range moved away from this node (however it learned of the move): its keys go once handoff_grace is past (auto_cleanup), and a
+ * few gossip rounds more: each node ends its own settle of the move handoff_grace after it saw the flip, and a node that saw it later
+ * than this one still sends the range's writes here until then (a key written here behind the cleanup's SCAN would stay).
+ */
 function checkHeld(): void {
   const held = hashRangesOf(map, map.localRack, map.localNode);
-  if (rangesLost(heldRanges, held) && membership.local.state !== NODE_STATE.LEFT) cleanupAt = Date.now() + pool.handoffGrace;
+  if (rangesLost(heldRanges, held) && membership.local.state !== NODE_STATE.LEFT) cleanupAt = Date.now() + pool.handoffGrace + cleanupMargin();
   heldRanges = held;
 }
 
@@ -139,7 +147,11 @@ function relink(): void {
   for (const n of map.nodes) {
     if (n.local || linkIds[n.index] === n.id) continue;
     links[n.index]?.close();
-    if (linkIds[n.index] !== undefined) probes.forget(n.index);
+    if (linkIds[n.index] !== undefined) {
+      // Requests in flight on the closed link are never answered: the probes and gossip calls waiting on them start over.
+      probes.forget(n.index);
+      gossip.forget(n.index);
+    }
     linkIds[n.index] = n.id;
     const removed = n.tokens.length === 0;
     const st = peerSlots[n.index - 1] ?? new Float64Array(SERVER_BLOCK_SLOTS);
@@ -364,7 +376,7 @@ const leave = new Leave({
 
 // POST /ring/move: leave, wait out handoff_grace, join again with the new tokens, clean up (move.ts).
 const move = new Move({
-  pool, membership, view: () => map, leave, cleanup, intervalMs: interval,
+  pool, membership, view: () => map, leave, cleanup, intervalMs: interval, cleanupMarginMs: cleanupMargin(),
   persist: persistTokens,
   async rejoin(tokens) {
     // In its own table first, silent (peers still list it LEFT with its old tokens): the join purges the new range, then announces it.

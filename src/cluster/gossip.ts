@@ -42,6 +42,8 @@ class Call implements ClientSession {
   readonly hello: boolean;
   inFlight = false;
   closed = false;
+  /** Its link was replaced (Gossip.forget): a late answer is dropped. */
+  stale = false;
   private readonly owner: Gossip;
   constructor(owner: Gossip, node: number, hello: boolean) {
     this.owner = owner;
@@ -50,6 +52,7 @@ class Call implements ClientSession {
   }
   replyArrived(req: Request, buf: Uint8Array, start: number, end: number): void {
     this.inFlight = false;
+    if (this.stale) return;
     const ok = req.failure === F_NONE;
     // A memcached pool's reply: the RESP reply inside (an answer that is not wrapped is not ours).
     const inner = ok && this.owner.memcache ? unwrapMemcacheResp(buf, start, end) : [start, end];
@@ -138,6 +141,21 @@ export class Gossip {
     const req = acquireRequest(K_CLIENT);
     req.client = call;
     link.send(req, HELLO_REQUEST, 0, HELLO_REQUEST.length);
+  }
+
+  /**
+   * A slot's link was replaced (its node's identity changed: tokens moved, a replacement): calls in flight on the closed link are never
+   * answered, so they go (a call left in flight would keep this node from ever gossiping with that slot again).
+   */
+  forget(node: number): void {
+    for (const calls of [this.calls, this.hellos]) {
+      const c = calls[node];
+      if (c === undefined) continue;
+      c.stale = true;
+      c.closed = true;
+      delete calls[node];
+    }
+    this.helloAt[node] = -Infinity;
   }
 
   helloFailed(node: number): void {

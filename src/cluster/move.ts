@@ -36,6 +36,8 @@ export interface MoveDeps {
   /** The status changed (gossip stats go out with it). */
   report(): void;
   intervalMs: number;
+  /** What a cleanup waits past handoff_grace (cluster-worker.ts cleanupMargin: the flip's gossip rounds). */
+  cleanupMarginMs: number;
   log(level: 'info' | 'warn', msg: string, fields: Record<string, unknown>): void;
 }
 
@@ -81,8 +83,9 @@ export class Move {
     }
     if (me.state === NODE_STATE.JOINING) return busy('this node is still joining');
     if (me.state === NODE_STATE.LEAVING) return busy('this node is leaving');
-    if (rack.shadow !== null) return busy('tokens are already moving in this rack: wait until that move settled (handoff_grace)');
+    // A node that left waits for the rack's moves to settle (its own leave's included) before it joins: no refusal for that.
     if (me.state === NODE_STATE.LEFT) return null;
+    if (rack.shadow !== null) return busy('tokens are already moving in this rack: wait until that move settled (handoff_grace)');
     const why = d.leave.refusal();
     if (why === null) return null;
     return why.startsWith('this node') || why.startsWith('tokens') ? busy(why) : bad(why);
@@ -157,7 +160,7 @@ export class Move {
     const d = this.d;
     const c = d.cleanup;
     const runs = c.status.runs;
-    await sleep(d.pool.handoffGrace + 2 * d.intervalMs);
+    await sleep(d.pool.handoffGrace + d.cleanupMarginMs);
     const end = Date.now() + d.pool.handoffGrace + 60_000;
     // The cluster worker's own trigger may have started one meanwhile; otherwise start it once no move settles here.
     while (!this.stopped && Date.now() < end && c.status.runs === runs) {
@@ -165,6 +168,8 @@ export class Move {
       else await sleep(250);
     }
     while (!this.stopped && c.status.running) await sleep(250);
-    if (c.status.runs === runs) d.log('warn', 'ring move: no cleanup could start; POST /cleanup once no move settles in this rack', { why: c.refusal() });
+    if (c.status.runs !== runs) return;
+    this.status.lastError = `no cleanup could start (${c.refusal() ?? 'stopped'}): POST /cleanup once no move settles in this rack`;
+    d.log('warn', 'ring move: no cleanup could start; POST /cleanup once no move settles in this rack', { why: c.refusal() });
   }
 }

@@ -66,8 +66,16 @@ export class Probes {
     this.ping = d.memcache ? Buffer.from('mn\r\n') : Buffer.from('*1\r\n$4\r\nPING\r\n');
   }
 
-  /** A slot's node changed (a replaced node): what was measured of the old one goes. */
+  /**
+   * A slot's node changed (a replaced node, one whose tokens moved): what was measured of the old one goes, its probe with it (a PING
+   * in flight on the old link, closed, may never be answered: the probe would wait for it forever and the node stay unknown).
+   */
   forget(node: number): void {
+    const p = this.probes[node];
+    if (p !== undefined) {
+      p.closed = true;
+      delete this.probes[node];
+    }
     this.d.detector.forget(node);
     this.d.states.setState(node, 0);
     this.rtts[node] = Infinity;
@@ -96,6 +104,8 @@ export class Probes {
 
   /** A reply (an error reply included) came from the node; a timeout is left to phi (unless the node never answered); a failed link is a dead node. */
   replied(p: Probe, failure: number, buf: Uint8Array, start: number, end: number): void {
+    // The answer of a link that was replaced since: it says nothing about the node the slot holds now.
+    if (this.probes[p.node] !== p) return;
     const now = refreshClock();
     const detector = this.d.detector;
     const node = p.node;

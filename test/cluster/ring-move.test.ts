@@ -310,3 +310,46 @@ t.test('restarted with its old config, node 1 keeps the persisted token', async 
   t.equal(plain(await n1.redis.call('GET', key)), 'v', "sits in node 1's redis")
   t.equal(plain(await n0.redis.call('GET', key)), null, "not in node 0's")
 })
+
+t.test('a node that left is put back at another token; killed while it joins, it joins again at start', async (t) => {
+  if (!moved) {
+    t.comment('not run: the move did not finish')
+    return
+  }
+  const tokensFile = path.join(hintsDir, 'dyn_o_mite.tokens.json')
+  t.equal((await fetch(`http://127.0.0.1:${n1.statsPort}/state/leaving`, { method: 'POST' })).status, 200, 'node 1 leaves')
+  await waitFor(async () => (await node1As(n0)).startsWith('left'), 30_000, 'node 0 to see node 1 left')
+  // Back at its configured token (T1), from LEFT: no second leave.
+  const res = await move(n1, `?token=${T1}`)
+  t.equal(res.status, 200, await res.text())
+  let phase = ''
+  await waitFor(async () => (phase = (await info(n1)).gossip?.move?.phase ?? '') === 'joining' || phase === 'cleanup' || phase === 'done' || phase === 'failed',
+    30_000, 'node 1 to start joining at its old token')
+  t.equal((await info(n1)).gossip?.move?.to, String(T1), 'the move names where it goes')
+  await n1.kill()
+  const joiningAtKill = (JSON.parse(fs.readFileSync(tokensFile, 'utf8')) as { joining: boolean }).joining
+  t.comment(`killed in phase ${phase}; the file said joining: ${joiningAtKill}`)
+  t.match(fs.readFileSync(tokensFile, 'utf8'), `"${T1}"`, 'the new token was kept before anyone heard of it')
+  await n1.start()
+  if (joiningAtKill) {
+    await waitFor(() => /join: (done|this node is already a member)/.test(n1.output()), 30_000, 'node 1 to join again at start').catch((err: Error) => {
+      throw new Error(`${err.message}\n--- node 1 ---\n${n1.output().slice(-3000)}`)
+    })
+  }
+  await waitFor(async () => (await node1As(n0)) === `normal ${T1} (token ${T1})` && (await node1As(n1)) === `normal ${T1} (token ${T1})`, 30_000,
+    'both nodes to describe node 1 back at its old token').catch(async (err: Error) => {
+    throw new Error(`${err.message}: node 0 says ${await node1As(n0)}, node 1 says ${await node1As(n1)}\n--- node 1 ---\n${n1.output().slice(-3000)}`)
+  })
+  await waitFor(() => !(JSON.parse(fs.readFileSync(tokensFile, 'utf8')) as { joining: boolean }).joining, 10_000, 'the tokens file to say the join is done')
+  await cluster.waitReady()
+  // New keys sit on their owners under the configured map again and read back through node 1.
+  const keys = Array.from({ length: 200 }, (_, i) => `back:${i}`)
+  for (let i = 0; i < keys.length; i += 50) t.same(plain(await n0.call('MSET', ...keys.slice(i, i + 50).flatMap((k) => [k, `b${k}`]))), { ok: 'OK' })
+  let wrong = 0
+  for (const k of keys) {
+    const owner = oldOwner(k) === 0 ? n0 : n1
+    if (plain(await owner.redis.call('GET', k)) !== `b${k}`) wrong++
+    if (plain(await n1.call('GET', k)) !== `b${k}`) wrong++
+  }
+  t.equal(wrong, 0, 'keys written after the move back sit on their owners under the configured map and read back through node 1')
+})

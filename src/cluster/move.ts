@@ -75,12 +75,8 @@ export class Move {
     if (me.state !== NODE_STATE.LEFT && me.tokens.length === tokens.length && me.tokens.every((t) => wanted.has(Number(t)))) {
       return bad(`this node has these tokens already (${me.tokens.join(',')})`);
     }
-    for (const n of rack.nodes) {
-      const node = v.nodes[n];
-      if (n === v.localNode || node.state === NODE_STATE.LEFT) continue;
-      const t = node.tokens.find((x) => wanted.has(Number(x)));
-      if (t !== undefined) return busy(`token ${t} belongs to ${node.name} in this rack`);
-    }
+    const owned = this.owner(tokens);
+    if (owned !== null) return busy(owned);
     if (me.state === NODE_STATE.JOINING) return busy('this node is still joining');
     if (me.state === NODE_STATE.LEAVING) return busy('this node is leaving');
     // A node that left waits for the rack's moves to settle (its own leave's included) before it joins: no refusal for that.
@@ -89,6 +85,19 @@ export class Move {
     const why = d.leave.refusal();
     if (why === null) return null;
     return why.startsWith('this node') || why.startsWith('tokens') ? busy(why) : bad(why);
+  }
+
+  /** Which node of the rack (one that has not left) holds one of `tokens`, in words; null when none does. */
+  private owner(tokens: readonly string[]): string | null {
+    const v = this.d.view();
+    const wanted = new Set(tokens.map(Number));
+    for (const n of v.racks[v.localRack].nodes) {
+      const node = v.nodes[n];
+      if (n === v.localNode || node.state === NODE_STATE.LEFT) continue;
+      const t = node.tokens.find((x) => wanted.has(Number(x)));
+      if (t !== undefined) return `token ${t} belongs to ${node.name} in this rack`;
+    }
+    return null;
   }
 
   start(tokens: readonly string[]): { status: number; message: string } {
@@ -129,8 +138,9 @@ export class Move {
     while (!this.stopped && Date.now() < end && d.view().racks[d.view().localRack].shadow !== null) await sleep(Math.min(250, d.intervalMs));
     if (this.stopped) return;
     if (d.view().racks[d.view().localRack].shadow !== null) return this.fail('tokens still move in this rack; this node stays out of the ring (POST /ring/move again)');
-    const conflict = this.refusal(tokens);
-    if (conflict !== null && conflict.status === 409 && conflict.message.startsWith('token')) return this.fail(`${conflict.message}; this node stays out of the ring`);
+    // A node may have joined with one of the tokens meanwhile.
+    const taken = this.owner(tokens);
+    if (taken !== null) return this.fail(`${taken}; this node stays out of the ring`);
     // 3. The tokens are kept before anyone hears of them: a restart from here joins with them.
     try {
       d.persist(tokens, true);

@@ -11,6 +11,7 @@ import { Join } from './join.ts';
 import { Cleanup, rangesLost } from './cleanup.ts';
 import { Leave } from './leave.ts';
 import { Move } from './move.ts';
+import { FLIP_LAG_MS } from './mirror.ts';
 import { SeedSources } from './seed-source.ts';
 import { Repair } from './repair.ts';
 import { ClusterView, TopologyWriter, formatDynToken, NODE_STATE, hashRangesOf } from '../topology/index.ts';
@@ -294,6 +295,7 @@ function makeJoin(): Join {
   isUp: (n) => detector.verdict(n) === FD_UP,
   copy: (sources, mine) => warmUp.joinCopy(sources, mine, 1),
   shadowed: pool.dataStore === 1,
+  flipCopy: () => warmUp.lagMirrors(FLIP_LAG_MS),
   endCopy: () => warmUp.endMirrors(),
   hold: (moving) => warmUp.hold(moving),
   warmUp: () => warmUp.start('replace'),

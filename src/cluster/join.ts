@@ -27,6 +27,8 @@ export interface JoinDeps {
    * again over what is here (add mode keeps those writes) instead of purging the range first.
    */
   shadowed: boolean;
+  /** This node serves the range from now on: the copy's mirrors read a key again only once it was quiet (mirror.ts setLag). */
+  flipCopy(): void;
   /** The copy's mirrors (mirror.ts) end: every peer routes the range here now. */
   endCopy(): Promise<void>;
   /** Warm-up stays away while the join copies (this node's datastore is empty on purpose). */
@@ -196,6 +198,7 @@ export class Join {
     }
     if (this.stopped) return;
     // 5. Serve: NORMAL everywhere within a gossip round or two; the old owners keep getting the moved writes for the grace.
+    d.flipCopy();
     d.settle(d.view().localNode);
     m.setLocalState(NODE_STATE.NORMAL, Date.now());
     d.publish();

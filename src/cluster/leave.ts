@@ -16,7 +16,7 @@ import { acquireRequest, afterIo, backendTlsForRedis, K_CLIENT, type BackendServ
 import type { PoolConfig } from '../config/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
 import type { Membership } from './membership.ts';
-import { Mirror, ApplyCall } from './mirror.ts';
+import { Mirror, ApplyCall, FLIP_LAG_MS } from './mirror.ts';
 import { STEP_BYTES, smallerStep } from './warm-up.ts';
 
 export interface LeaveDeps {
@@ -225,6 +225,8 @@ export class Leave {
     s.etaSeconds = 0;
     d.report({ ...s });
     d.settle(d.view().localNode);
+    // The successors serve the range from now on (their peers turn to them one by one): read-backs wait for a key to be quiet.
+    this.mirror?.setLag(FLIP_LAG_MS);
     m.setLocalState(NODE_STATE.LEFT, Date.now());
     d.publish();
     d.broadcast();

@@ -7,6 +7,10 @@
 // Ordering: notifications come after the write ran at the source; reads are made one batch after another on one connection, and the
 // applies are handed to the receiver's one connection in the same order, with the copy's own restores on that connection too: what the
 // receiver ends with for a key is what the source held at its last read, and every write at the source is followed by such a read.
+// The flip (the receiver serves the range, its peers turn to it one by one): a peer that turned sends a write to the receiver and,
+// as a shadow, to the source; when the shadow lands first, a read-back that already holds it would be followed by the same write
+// arriving at the receiver directly (an INCR applied twice). From the flip on (setLag) a key is read again only once it was quiet for
+// a moment (LAG after it was last heard, at most 4 x LAG after it was first heard), long enough for the direct write to land first.
 // Never unbounded: a source whose feed moved past the mirror (it fell behind), lost its link or was flushed fails the mirror, and with
 // it the copy (which starts again); so does more than MAX_PENDING keys waiting.
 import { F_NONE } from '../protocol/failure/index.ts';
@@ -14,8 +18,12 @@ import { encodeRepairRequest, decodeFetchReply, MAX_REPAIR_BATCH, type FetchEntr
 import { acquireRequest, afterIo, K_CLIENT, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import { PeerCall, type Item } from './peer-call.ts';
 
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms).unref());
+
 /** The peer command of a node's invalidation feed (proxy/resp/tracking-peers.ts serves it). */
 const INVALIDATIONS = 'DYNOPROXY.INVALIDATIONS';
+/** How long a key must be quiet before the mirror reads it again once the receiver serves the range (setLag). */
+export const FLIP_LAG_MS = 250;
 /** Keys read again per batch at the source. */
 const BATCH = 256;
 /** Bytes one batch's reply may carry; a key larger than that is read alone, with SOLO_BYTES. */
@@ -78,8 +86,10 @@ export class Mirror {
   private readonly sink: MirrorSink;
   private readonly wants: (key: Buffer) => boolean;
   private readonly soloBytes: number;
-  /** Keys heard and not read again yet (latin1, as the feed gives them). */
-  private pending = new Set<string>();
+  /** Keys heard and not read again yet (latin1, as the feed gives them): when first and last heard (ms). */
+  private pending = new Map<string, [number, number]>();
+  /** From the flip on: how long a key must be quiet before it is read again (0: at once). */
+  private lagMs = 0;
   private readonly tombstones = new Set<string>();
   private stopped = false;
   private since = -1;
@@ -104,6 +114,15 @@ export class Mirror {
     this.since = r[0];
     void this.poll();
     return true;
+  }
+
+  /**
+   * The receiver serves the range now (its peers turn to it): a key is read again only once it was quiet for `ms` (at most 4 x `ms`
+   * after it was first heard), so that a write a turned peer sent both here and, as a shadow, to the source lands here before the
+   * read-back that holds it.
+   */
+  setLag(ms: number): void {
+    this.lagMs = Math.max(0, ms);
   }
 
   /** A key the mirror deleted at the receiver while the copy ran: the copy must not restore it from an older read. */
@@ -144,11 +163,15 @@ export class Mirror {
       if (typeof seq !== 'number') return this.fail('feed: malformed answer');
       // `*2 :seq :1`: the feed moved past this position, the datastore was flushed, or the source lost its datastore link.
       if (r.length === 2 && typeof r[1] === 'number') return this.fail('feed: the source could not tell every key written (fell behind, flushed, or its datastore link was lost)');
+      const now = Date.now();
       for (let i = 1; i < r.length; i++) {
         const k = r[i];
         if (typeof k === 'number' || !this.wants(k)) continue;
         this.figures.heard++;
-        this.pending.add(k.toString('latin1'));
+        const s = k.toString('latin1');
+        const p = this.pending.get(s);
+        if (p === undefined) this.pending.set(s, [now, now]);
+        else p[1] = now;
       }
       this.since = seq;
       if (this.pending.size > MAX_PENDING) return this.fail(`more than ${MAX_PENDING} keys waiting to be read again`);
@@ -161,10 +184,25 @@ export class Mirror {
     try {
       while (this.pending.size > 0 && this.failed === null) {
         const keys: Buffer[] = [];
-        for (const k of this.pending) {
+        const lag = this.lagMs;
+        const now = Date.now();
+        let next = Infinity;
+        for (const [k, heard] of this.pending) {
+          if (lag > 0) {
+            const at = Math.min(heard[1] + lag, heard[0] + 4 * lag);
+            if (at > now) {
+              next = Math.min(next, at);
+              continue;
+            }
+          }
           this.pending.delete(k);
           keys.push(Buffer.from(k, 'latin1'));
           if (keys.length >= Math.min(BATCH, MAX_REPAIR_BATCH)) break;
+        }
+        if (keys.length === 0) {
+          // Every key waiting was written a moment ago: read them once they were quiet.
+          await sleep(Math.max(1, Math.min(next - now, lag)));
+          continue;
         }
         const entries = await this.source.fetch(keys, BATCH_BYTES);
         if (typeof entries === 'string') return this.fail(`reading keys again at the source: ${entries}`);

@@ -12,7 +12,7 @@ import { RedisStore, MemcacheStore, type LocalStore } from './warm-up-store.ts';
 import { F_NONE } from '../protocol/failure/index.ts';
 import { acquireRequest, K_CLIENT, afterIo, type BackendServer, type ClientSession, type Request } from '../io/index.ts';
 import type { WarmUpStatus } from '../messages.ts';
-import { Mirror, fetchOn } from './mirror.ts';
+import { Mirror, fetchOn, FLIP_LAG_MS } from './mirror.ts';
 
 /** Bytes one step's reply may carry (the peer answers an error when a step's keys exceed it; the step is then asked again smaller). */
 export const STEP_BYTES = 4 * 1024 * 1024;
@@ -311,6 +311,8 @@ export class WarmUp {
     // Reads and every write come back to this node (its peers learn it from the next PING answer); the mirror goes on for a while,
     // so a write the racks took instead of this node (an INCR while it warmed) still reaches it once its source rack applied it.
     this.d.states.setState(me, PEER_UNKNOWN);
+    // Writes reach this node directly again, and the source rack as replicas: a read-back waits for a key to be quiet (mirror.ts).
+    this.lagMirrors(FLIP_LAG_MS);
     if (ok && this.mirrors.length > 0) await sleep(MIRROR_TAIL_MS);
     await this.endMirrors();
     await sleep(200);
@@ -365,6 +367,11 @@ export class WarmUp {
     this.lastSize = await this.local.dbsize().catch(() => -1);
     this.d.publish(this.status());
     return ok;
+  }
+
+  /** The join flips (this node serves the range from now on): the mirrors read a key again only once it was quiet (mirror.ts). */
+  lagMirrors(ms: number): void {
+    for (const m of this.mirrors) m.setLag(ms);
   }
 
   /** Stop the mirrors once what they heard is applied (their figures stay in the status). */

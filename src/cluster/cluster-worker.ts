@@ -288,21 +288,21 @@ const cleanup = new Cleanup(pool, () => map, (level, msg, fields) => post({ type
 /** A join (join: true at start, or a ring move's second half); its phase shows in /info gossip.join. */
 function makeJoin(): Join {
   return new Join({
-  membership, view: () => map, intervalMs: interval,
-  publish: updateAndTell,
-  broadcast: () => gossip.broadcast(),
-  peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
-  isUp: (n) => detector.verdict(n) === FD_UP,
-  copy: (sources, mine) => warmUp.joinCopy(sources, mine, 1),
-  shadowed: pool.dataStore === 1,
-  flipCopy: () => warmUp.lagMirrors(FLIP_LAG_MS),
-  endCopy: () => warmUp.endMirrors(),
-  hold: (moving) => warmUp.hold(moving),
-  warmUp: () => warmUp.start('replace'),
-  purge: (ranges) => cleanup.purge(ranges),
-  settle,
-  served,
-  log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
+    membership, view: () => map, intervalMs: interval,
+    publish: updateAndTell,
+    broadcast: () => gossip.broadcast(),
+    peers: () => gossip.peersToTell((n) => detector.verdict(n) === FD_UP),
+    isUp: (n) => detector.verdict(n) === FD_UP,
+    copy: (sources, mine) => warmUp.joinCopy(sources, mine, 1),
+    shadowed: pool.dataStore === 1,
+    flipCopy: () => warmUp.lagMirrors(FLIP_LAG_MS),
+    endCopy: () => warmUp.endMirrors(),
+    hold: (moving) => warmUp.hold(moving),
+    warmUp: () => warmUp.start('replace'),
+    purge: (ranges) => cleanup.purge(ranges),
+    settle,
+    served,
+    log: (level, msg, fields) => post({ type: 'log', level, msg, fields }),
   });
 }
 let join: Join | null = pool.join ? makeJoin() : null;

@@ -162,3 +162,18 @@ export async function callOnce(port: number, args: readonly CommandArg[], deadli
     conn.destroy()
   }
 }
+
+/**
+ * GET of each key on one connection, pipelined in chunks of 1000 (for checking many keys on a server from the side: one round trip
+ * per chunk rather than a connection per key). The replies in the keys' order.
+ */
+export async function getEach(port: number, keys: readonly string[], deadlineMs = 30_000): Promise<RespReply[]> {
+  const conn = await RespConnection.connect(port, { deadlineMs: 5000 })
+  try {
+    const out: RespReply[] = []
+    for (let i = 0; i < keys.length; i += 1000) out.push(...(await conn.pipeline(keys.slice(i, i + 1000).map((k) => ['GET', k]), deadlineMs)))
+    return out
+  } finally {
+    conn.destroy()
+  }
+}

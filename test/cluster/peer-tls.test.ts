@@ -18,7 +18,10 @@ async function metric(node: ClusterNode, name: string): Promise<number> {
   return m === null ? NaN : Number(m[1])
 }
 
-/** What a peer-port connection gets before it is closed (a dnode request is sent once connected). */
+/**
+ * What a peer-port connection gets before it is closed (a dnode request is sent once connected). A served connection stays open:
+ * it is closed here once the PONG came (what every caller looks for), else after 15 s of silence.
+ */
 function attempt(open: () => net.Socket, connectEvent: string): Promise<{ got: string; error: string }> {
   return new Promise((resolve) => {
     let got = ''
@@ -26,7 +29,10 @@ function attempt(open: () => net.Socket, connectEvent: string): Promise<{ got: s
     const s = open()
     s.on(connectEvent, () => s.write(peerFrame(1, DMSG_REQ, resp('PING'))))
     s.setTimeout(15_000, () => s.destroy())
-    s.on('data', (d: Buffer) => (got += d.toString('latin1')))
+    s.on('data', (d: Buffer) => {
+      got += d.toString('latin1')
+      if (/PONG/.test(got)) s.destroy()
+    })
     s.on('error', (e) => (error = e.message))
     s.on('close', () => resolve({ got, error }))
   })

@@ -71,6 +71,8 @@ const strangerFrames: [string, string][] = [
 t.test('a stranger without the secret gets the challenge, then only the refusal, and is closed', async (t) => {
   await target.redis.call('SET', key, 'before')
   const before = await metric(target, 'peer_auth_failures_total')
+  // A stranger that stays silent: opened first, it waits out the node's auth timeout (5 s) while the others are checked.
+  const silent = new Raw(target.peerPort)
   for (const [what, payload] of strangerFrames) {
     const raw = new Raw(target.peerPort)
     await raw.challenge()
@@ -84,7 +86,6 @@ t.test('a stranger without the secret gets the challenge, then only the refusal,
   await t.rejects(wrong.authenticate('not-the-secret'), 'a wrong secret is not accepted')
   await waitFor(() => wrong.closed, 8000, 'wrong secret: closed')
   t.match(wrong.text, new RegExp(` ${REFUSED} `))
-  const silent = new Raw(target.peerPort)
   await waitFor(() => silent.closed, 12_000, 'a silent stranger is closed after the auth timeout')
   t.same(plain(await target.redis.call('GET', key)), 'before', 'the datastore is untouched')
   t.same(plain(await target.redis.call('CONFIG', 'GET', 'maxmemory')), ['maxmemory', '0'])

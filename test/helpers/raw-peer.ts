@@ -3,7 +3,7 @@
 
 import net from 'node:net'
 import { createHmac } from 'node:crypto'
-import { waitFor } from './wait-for.ts'
+import { GiveUp, waitFor } from './wait-for.ts'
 
 export const DMSG_REQ = 3
 export const DMSG_REQ_FORWARD = 4
@@ -34,8 +34,14 @@ export class RawPeer {
   get text(): string {
     return this.received.toString('latin1')
   }
+  /** Waits until what the node sent satisfies `pred`; fails at once if the connection closed without it (nothing more can come). */
   async until(pred: (text: string) => boolean, what: string, ms = 8000): Promise<void> {
-    await waitFor(() => pred(this.text), ms, what)
+    await waitFor(() => {
+      if (pred(this.text)) return true
+      // 'close' comes after the last 'data': the text is final.
+      if (this.closed) throw new GiveUp(`${what}: the node closed the connection first`)
+      return false
+    }, ms, what)
   }
   /** Answer the node's challenge with an HMAC of `secret`; resolves once the node proved it too. */
   async authenticate(secret: string): Promise<void> {

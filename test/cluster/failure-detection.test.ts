@@ -8,7 +8,9 @@ import { waitFor } from '../helpers/wait-for.ts'
 
 const cluster = await startCluster(t, {
   dcs: [{ name: 'dc1', racks: [{ name: 'rack1', nodes: 2 }, { name: 'rack2', nodes: 1 }] }],
-  pool: { gos_interval: 30_000 },
+  // server_retry_timeout: a datastore back is reconnected within half a second (Dynomite's 10 s backoff cap, reached while it was
+  // down, would only delay the last check; peer links back off 500 ms at most either way).
+  pool: { gos_interval: 30_000, server_retry_timeout: 500 },
   // Far longer than the detector needs: detection must not wait for a request (or a heartbeat) to time out.
   timeoutMs: 10_000,
 })

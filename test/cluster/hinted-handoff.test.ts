@@ -80,7 +80,9 @@ t.test('past max_hints the oldest hints are dropped and counted, the newest kept
 })
 
 t.test('a replica whose datastore is down answers "not stored": those writes become hints and arrive once it is back', async (t) => {
-  const { coordinator, target } = await twoRacks()
+  // The target's redis connection is tried again within half a second once the server is back (Dynomite's default backoff cap,
+  // 10 s, reached by the refused writes' failures, would only delay the replay).
+  const { coordinator, target } = await twoRacks({ server_retry_timeout: 500 })
   await target.stopRedis()
   await waitFor(async () => (await peerMetric(coordinator, target, 'peer_datastore_up')) === 0, 20_000, 'the target reports its datastore down')
   t.equal(await peerMetric(coordinator, target, 'peer_up'), 1, 'the node itself is up: writes are sent to it')

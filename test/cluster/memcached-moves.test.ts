@@ -41,6 +41,12 @@ async function states(n: ClusterNode): Promise<Record<string, string>> {
 
 type Item = { value: string; flags: number; ttl: number }
 
+/** Whether `n` describes some node as settling (a move's handoff_grace not yet past). */
+async function settling(n: ClusterNode): Promise<boolean> {
+  const d = (await (await fetch(`http://127.0.0.1:${n.statsPort}/cluster_describe`)).json()) as { dcs: { racks: { servers: { settling?: boolean }[] }[] }[] }
+  return d.dcs.some((x) => x.racks.some((r) => r.servers.some((s) => s.settling === true)))
+}
+
 /** The item on the node's memcached itself: value, flags and TTL left (mg v f t), or null. */
 async function item(n: ClusterNode, k: string): Promise<Item | null> {
   return itemOf(await n.memcached.call(`mg ${k} v f t\r\n`))
@@ -147,7 +153,8 @@ const after: string[] = []
 
 t.test('node 1 leaves: every key is back on node 0\'s memcached, stale copies there replaced, writes made during the hand-over kept', async (t) => {
   // Past the grace, writes of node 1's range reach node 1 only: node 0's copies of rewritten keys go stale, new keys are not on it.
-  await new Promise((r) => setTimeout(r, GRACE + 1000))
+  // The grace is past once neither node describes a node as settling (the move's shadow ring is gone from both views).
+  await waitFor(async () => !(await settling(n0)) && !(await settling(n1)), GRACE + 20_000, 'the join to settle on both nodes (handoff_grace past)')
   for (let j = 0; j < 100; j++) {
     const k = mine[(j * 13) % mine.length]!
     t.ok(await write(n0, k, `after-join-${j}`, 88, j % 3 === 0 ? 400 : 0), `${k} rewritten`)

@@ -55,6 +55,8 @@ export class ChildProcessHandle {
   readonly exited: Promise<ExitStatus>
   private tail = ''
   private exitStatus: ExitStatus | undefined
+  /** stop() was called (by a test or a teardown): an exit after it is not the process's own doing. */
+  stopRequested = false
 
   constructor(name: string, command: string, args: readonly string[], options: SpawnOptions = {}) {
     this.name = name
@@ -105,6 +107,7 @@ export class ChildProcessHandle {
    */
   async stop(graceMs = 5000): Promise<ExitStatus> {
     if (this.exitStatus !== undefined) return this.exitStatus
+    this.stopRequested = true
     this.child.kill('SIGCONT')
     this.child.kill('SIGTERM')
     let timer: NodeJS.Timeout | undefined

@@ -82,7 +82,8 @@ export async function startDynoproxy(t: Test, opts: StartDynoproxyOptions): Prom
       env: { ...process.env, ...opts.env },
     })
   t.teardown(async () => {
-    const diedEarly = proc.hasExited
+    // Stopped before this teardown (a test's own stop, or startCluster's teardown stopping every node at once): not news.
+    const diedEarly = proc.hasExited && !proc.stopRequested
     const status = await proc.stop()
     removeTempDir(dir)
     // A clean exit 0 before teardown is a test's own SIGTERM; anything else is news.

@@ -125,6 +125,21 @@ export class Mirror {
     this.lagMs = Math.max(0, ms);
   }
 
+  /**
+   * Keys to read again although the feed did not report them (written at the receiver before the mirror started: a warm-up's replica
+   * writes that reached its emptied datastore first, whose source writes came before the feed's position was taken).
+   */
+  seed(keys: readonly Buffer[]): void {
+    const now = Date.now();
+    for (const k of keys) {
+      if (!this.wants(k)) continue;
+      const s = k.toString('latin1');
+      if (!this.pending.has(s)) this.pending.set(s, [now, now]);
+    }
+    if (this.pending.size > MAX_PENDING) return this.fail(`more than ${MAX_PENDING} keys waiting to be read again`);
+    if (this.pending.size > 0 && this.working === null && !this.stopped) this.working = this.work();
+  }
+
   /** A key the mirror deleted at the receiver while the copy ran: the copy must not restore it from an older read. */
   deleted(key: Buffer): boolean {
     return this.tombstones.size > 0 && this.tombstones.has(key.toString('latin1'));

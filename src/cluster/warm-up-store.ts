@@ -69,6 +69,18 @@ export class RedisStore implements LocalStore {
     return this.r.restoreAll(entries.length, ...args);
   }
 
+  /** Up to `limit` of the datastore's keys (SCAN; a key written meanwhile may be left out or listed twice). */
+  async keys(limit: number): Promise<Buffer[]> {
+    const out: Buffer[] = [];
+    let cursor = '0';
+    do {
+      const [next, batch] = await this.r.scanBuffer(cursor, 'COUNT', 1000);
+      cursor = String(next);
+      for (const k of batch) if (out.length < limit) out.push(k);
+    } while (cursor !== '0' && out.length < limit);
+    return out;
+  }
+
   /** The mirror's values (pttl -2: delete), on the connection the copy restores on: both keep their order. */
   async replace(keys: readonly Buffer[], entries: readonly FetchEntry[]): Promise<void> {
     const args: (Buffer | string)[] = [...keys];

@@ -1,6 +1,7 @@
 // A peer node down (killed, or frozen): its keys fail in time with -ERR Peer through the other nodes of its rack, other keys keep
 // working, and a restarted node on the same ports rejoins without touching the others. It must never wait a fixed time for any of it.
 
+import { readdirSync, readFileSync } from 'node:fs'
 import t from 'tap'
 import type { Test } from 'tap'
 import { startCluster, waitForValue } from '../helpers/cluster.ts'
@@ -83,6 +84,10 @@ t.test('a frozen node (SIGSTOP) fails its keys after the request timeout, then r
   const key = cluster.keysOwnedBy(frozen, 'pd:frozen')[0]!
   t.same(plain(await a.call('SET', key, 'warm')), { ok: 'OK' }, 'SET while it is up')
   frozen.proxy!.kill('SIGSTOP')
+  // kill() returns once the signal is sent; each of the node's threads stops as it next enters the kernel. Under load one may still
+  // answer a request sent at once (seen: 'warm' 2 ms later): wait until every thread reads as stopped.
+  const pid = frozen.proxy!.pid
+  await waitFor(() => readdirSync(`/proc/${pid}/task`).every((tid) => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1'))), 5000, 'every thread of the node stopped')
   try {
     const r = await timely(t, a, TIMEOUT_MS + 2500, 'GET', key)
     t.match(plain(r), { err: /^ERR Peer: / }, 'GET of its key: -ERR Peer after the timeout')

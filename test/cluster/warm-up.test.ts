@@ -177,6 +177,11 @@ t.test('the source killed during the copy: rack2/1 copies from the other rack an
 })
 
 t.test('warm_up: false: an empty rack3 stays empty until /state/warm_up starts it; a second start while copying is a 409', async (t) => {
+  // Counters at 100 everywhere; incremented while rack3's redis is empty, they make 1 there (a replica INCR on nothing).
+  const ctr = Array.from({ length: 20 }, (_, i) => `wseed:${i}`)
+  const conn = await rack1.connect()
+  await conn.pipeline(ctr.map((k) => ['SET', k, '100']), 30_000)
+  await waitFor(async () => plain(await rack3.redis.call('GET', ctr[ctr.length - 1]!)) === '100', 10_000, 'rack3 holds the counters')
   await rack3.restartRedis()
   const info = await warmUp(rack3)
   t.equal(info.enabled, 'false', 'warm_up: false is reported')
@@ -184,14 +189,21 @@ t.test('warm_up: false: an empty rack3 stays empty until /state/warm_up starts i
   await new Promise((r) => setTimeout(r, 5000))
   t.equal(await dbsize(rack3), 0, 'nothing copied by itself')
   t.equal((await warmUp(rack3)).runs, 0, 'no run started')
+  t.ok((await conn.pipeline(ctr.map((k) => ['INCR', k]), 30_000)).every((r) => plain(r) === 101), 'INCRs through rack1 answered 101')
+  await waitFor(async () => plain(await rack3.redis.call('GET', ctr[ctr.length - 1]!)) === '1', 10_000, 'rack3 made them 1 (its redis was empty)')
   const first = await fetch(`http://127.0.0.1:${rack3.statsPort}/state/warm_up`, { method: 'POST' })
   t.equal(first.status, 200, `/state/warm_up: ${(await first.text()).trim()}`)
   const second = await fetch(`http://127.0.0.1:${rack3.statsPort}/state/warm_up`, { method: 'POST' })
   t.equal(second.status, 409, 'a second start while copying is refused')
   t.match(await second.text(), /already running/, 'and says why')
   await waitFor(async () => (await warmUp(rack3)).phase === 'idle' && (await warmUp(rack3)).runs === 1, 60_000, 'the manual warm-up done')
-  t.equal(await dbsize(rack3), KEYS, 'rack3 holds every key')
+  t.equal(await dbsize(rack3), KEYS + ctr.length, 'rack3 holds every key')
   t.equal(plain(await rack3.redis.call('GET', key(duringWrite))), 'written-during-warm-up', 'including the newest value')
+  // Written here before the copy began (the feed of the source cannot report them): read again there all the same.
+  const values = await Promise.all(ctr.map(async (k) => plain(await rack3.redis.call('GET', k))))
+  t.same(values.filter((v) => v !== '101'), [], 'the counters incremented before the warm-up end with the source\'s 101, not the 1 made here')
+  await conn.pipeline(ctr.map((k) => ['DEL', k]), 30_000)
+  for (const n of [rack1, rack3]) await waitFor(async () => (await dbsize(n)) === KEYS, 20_000, `${n.name} back to its keys`)
 })
 
 t.test('the peer port refuses a DYNOPROXY.RANGE with an invalid range or arguments, and answers a valid one', async (t) => {

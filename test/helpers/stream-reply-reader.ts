@@ -15,8 +15,11 @@ export function bigValue(key: string, bytes: number): Buffer {
 
 const HEAD = 24
 
-/** Reads a memcached retrieval reply (VALUE items, then END or an error line) as it streams in. */
-export class McStreamReader {
+/**
+ * What both readers share: bulk values consumed by length (only their first HEAD bytes kept), header lines split at CRLF (one kept
+ * at most while incomplete). A subclass says what a line means, and what a finished value does.
+ */
+abstract class StreamReader {
   items: StreamItem[] = []
   ended = false
   /** The error line, when the reply was one. */
@@ -28,6 +31,20 @@ export class McStreamReader {
   private dataLeft = 0
   private cur: { key: string; len: number; head: string } | null = null
 
+  /** A header line (CRLF stripped); true when the reply ended with it and what follows is `rest`. */
+  protected abstract line(text: string): boolean
+
+  /** A value (or nil) is complete. */
+  protected item(it: StreamItem): void {
+    this.items.push(it)
+  }
+
+  /** The next `len` bytes (and CRLF) are one value. */
+  protected value(key: string, len: number): void {
+    this.cur = { key, len, head: '' }
+    this.dataLeft = len + 2
+  }
+
   feed(chunk: Buffer): void {
     this.bytes += chunk.length
     const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
@@ -42,8 +59,9 @@ export class McStreamReader {
         pos += take
         if (this.dataLeft === 0) {
           cur.head = cur.head.slice(0, Math.min(HEAD, cur.len))
-          this.items.push(cur)
           this.cur = null
+          this.item(cur)
+          if (this.ended) this.rest = Buffer.from(buf.subarray(pos))
         }
         continue
       }
@@ -52,92 +70,59 @@ export class McStreamReader {
         this.pending = Buffer.from(buf.subarray(pos))
         return
       }
-      const line = buf.toString('latin1', pos, nl)
+      const text = buf.toString('latin1', pos, nl)
       pos = nl + 2
-      if (line === 'END') {
-        this.ended = true
-        this.rest = Buffer.from(buf.subarray(pos))
-      } else if (line.startsWith('VALUE ')) {
-        const [, key, , len] = line.split(' ')
-        this.cur = { key: key!, len: Number(len), head: '' }
-        this.dataLeft = Number(len) + 2
-      } else {
-        this.error = line
-        this.ended = true
-      }
+      if (this.line(text)) this.rest = Buffer.from(buf.subarray(pos))
     }
   }
 }
 
-/** Reads a RESP array reply of bulk strings / nils (or an error) as it streams in. */
-export class RespStreamReader {
-  count = -1
-  items: StreamItem[] = []
-  ended = false
-  error: string | null = null
-  bytes = 0
-  /** Bytes after the reply's end in the read that ended it (the next reply of a pipeline). */
-  rest: Buffer = Buffer.alloc(0)
-  private pending: Buffer = Buffer.alloc(0)
-  private dataLeft = 0
-  private cur: { key: string; len: number; head: string } | null = null
+/** Reads a memcached retrieval reply (VALUE items, then END or an error line) as it streams in. */
+export class McStreamReader extends StreamReader {
+  protected line(text: string): boolean {
+    if (text === 'END') {
+      this.ended = true
+      return true
+    }
+    if (text.startsWith('VALUE ')) {
+      const [, key, , len] = text.split(' ')
+      this.value(key!, Number(len))
+    } else {
+      this.error = text
+      this.ended = true
+    }
+    return false
+  }
+}
 
-  feed(chunk: Buffer): void {
-    this.bytes += chunk.length
-    const buf = this.pending.length > 0 ? Buffer.concat([this.pending, chunk]) : chunk
-    this.pending = Buffer.alloc(0)
-    let pos = 0
-    while (pos < buf.length && !this.ended) {
-      if (this.dataLeft > 0) {
-        const take = Math.min(this.dataLeft, buf.length - pos)
-        const cur = this.cur!
-        if (cur.head.length < HEAD) cur.head += buf.toString('latin1', pos, pos + Math.min(take, HEAD - cur.head.length))
-        this.dataLeft -= take
-        pos += take
-        if (this.dataLeft === 0) {
-          cur.head = cur.head.slice(0, Math.min(HEAD, cur.len))
-          this.push(cur)
-          this.cur = null
-          this.finishAt(buf, pos)
-        }
-        continue
-      }
-      const nl = buf.indexOf('\r\n', pos, 'latin1')
-      if (nl < 0) {
-        this.pending = Buffer.from(buf.subarray(pos))
-        return
-      }
-      const line = buf.toString('latin1', pos, nl)
-      pos = nl + 2
-      if (this.count < 0) {
-        if (line.startsWith('*')) {
-          this.count = Number(line.slice(1))
-          if (this.count === 0) this.ended = true
-        } else {
-          this.error = line
-          this.ended = true
-        }
-      } else if (line === '$-1' || line === '_') {
-        this.push(null)
-        this.finishAt(buf, pos)
-      } else if (line.startsWith('$')) {
-        const len = Number(line.slice(1))
-        this.cur = { key: '', len, head: '' }
-        this.dataLeft = len + 2
+/** Reads a RESP array reply of bulk strings / nils (or an error) as it streams in. */
+export class RespStreamReader extends StreamReader {
+  count = -1
+
+  protected line(text: string): boolean {
+    if (this.count < 0) {
+      if (text.startsWith('*')) {
+        this.count = Number(text.slice(1))
+        if (this.count === 0) this.ended = true
       } else {
-        this.error = `element: ${line}`
+        this.error = text
         this.ended = true
       }
+    } else if (text === '$-1' || text === '_') {
+      this.item(null)
+      return this.ended
+    } else if (text.startsWith('$')) {
+      this.value('', Number(text.slice(1)))
+    } else {
+      this.error = `element: ${text}`
+      this.ended = true
     }
+    return false
   }
 
-  private push(item: StreamItem): void {
-    this.items.push(item)
+  protected override item(it: StreamItem): void {
+    super.item(it)
     if (this.items.length === this.count) this.ended = true
-  }
-
-  private finishAt(buf: Buffer, pos: number): void {
-    if (this.ended) this.rest = Buffer.from(buf.subarray(pos))
   }
 }
 
